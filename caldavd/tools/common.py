@@ -1,0 +1,52 @@
+"""What every caldavd command-line program does the same way."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, NoReturn
+
+from caldavd.config import Config, ConfigInvalid, load_config
+from caldavd.tools.dbcommon import ToolError
+
+DEFAULT_CONFIG = "/etc/caldavd/caldavd.plist"
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--config", metavar="PATH", default=DEFAULT_CONFIG,
+                        help=f"caldavd.plist to use (default: {DEFAULT_CONFIG})")
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    print(f"{Path(sys.argv[0]).name}: error: {message}", file=sys.stderr)
+    sys.exit(exit_code)
+
+
+def warn(message: str) -> None:
+    print(f"{Path(sys.argv[0]).name}: warning: {message}", file=sys.stderr)
+
+
+def load_or_exit(path: str) -> Config:
+    """The configuration, with warnings on stderr; every problem and exit 2 if invalid."""
+    try:
+        loaded = load_config(path)
+    except ConfigInvalid as exc:
+        for problem in exc.problems:
+            print(f"{Path(sys.argv[0]).name}: error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    for warning in loaded.warnings:
+        warn(warning)
+    return loaded.config
+
+
+def run_tool(work: Coroutine[Any, Any, int]) -> int:
+    """Run a tool's coroutine; a ToolError becomes one line and its exit code."""
+    try:
+        return asyncio.run(work)
+    except ToolError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return 130

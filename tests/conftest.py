@@ -1,0 +1,94 @@
+"""Shared fixtures: a real, throwaway PostgreSQL cluster (never a mock).
+
+One cluster per test session lives in a short temporary directory under /tmp
+(reachable by the unprivileged user PostgreSQL runs as when tests run as root).
+Each test that needs a database gets a fresh, empty one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from caldavd.store.postgres.cluster import SUPERUSER, PostgresCluster
+
+_db_counter = itertools.count()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    root = Path(tempfile.mkdtemp(prefix="cdt-", dir="/tmp"))
+    root.chmod(0o755)
+    cluster = PostgresCluster(
+        data_dir=root / "data",
+        socket_dir=root / "s",
+        log_file=root / "postgres.log",
+        max_connections=200,
+        port=free_port(),
+        listen_address="127.0.0.1",
+        options=("fsync=off", "synchronous_commit=off", "full_page_writes=off"),
+    )
+    cluster.ensure_initialised()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class PgDatabase:
+    """A fresh database in the session cluster, plus ways to reach it."""
+
+    def __init__(self, cluster: PostgresCluster, name: str) -> None:
+        self.cluster = cluster
+        self.name = name
+
+    @property
+    def connect_kwargs(self) -> dict[str, object]:
+        return self.cluster.connect_kwargs(self.name)
+
+    @property
+    def url(self) -> str:
+        """A postgresql:// URL (socket directory as the host query parameter)."""
+        return (f"postgresql://{SUPERUSER}@/{self.name}"
+                f"?host={self.cluster.socket_dir}&port={self.cluster.port}")
+
+    def tcp_url(self, user: str, password: str) -> str:
+        """A URL over TCP with password authentication (the cluster accepts SCRAM there)."""
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.cluster.port}/{self.name}"
+
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(**self.connect_kwargs)
+
+
+async def _admin(cluster: PostgresCluster, sql: str) -> None:
+    conn = await asyncpg.connect(**cluster.connect_kwargs("postgres"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pg_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
+    name = f"t{next(_db_counter)}_{id(asyncio.get_running_loop()) % 10_000}"
+    await _admin(pg_cluster, f'CREATE DATABASE "{name}"')
+    try:
+        yield PgDatabase(pg_cluster, name)
+    finally:
+        await _admin(pg_cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,175 @@
+"""The caldavd server process: embedded default, external schema checks, signals.
+
+Each test runs the real program, talks to it over loopback HTTP, and stops it
+with SIGTERM as an init system would (issue #2, items 4-6).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PgDatabase, free_port
+from tests.tools.helpers import (
+    external_db_plist,
+    reachable_tempdir,
+    remove_tree,
+    run_tool,
+    start_tool,
+    write_plist,
+)
+
+USER01 = "Basic " + base64.b64encode(b"user01:user01").decode()
+
+
+def _request(url: str, method: str = "GET", auth: str | None = None,
+             ) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(url, method=method)
+    if auth:
+        req.add_header("Authorization", auth)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def _wait_for_health(proc: subprocess.Popen[bytes], url: str, log: Path) -> dict[str, str]:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"caldavd exited {proc.returncode}:\n{log.read_text()}")
+        try:
+            status, _, body = _request(url + "health")
+            if status == 200:
+                result: dict[str, str] = json.loads(body)
+                return result
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"caldavd did not become healthy:\n{log.read_text()}")
+
+
+def _terminate(proc: subprocess.Popen[bytes], log: Path) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"caldavd ignored SIGTERM:\n{log.read_text()}") from None
+
+
+@pytest.fixture
+def server_root() -> Iterator[Path]:
+    root = reachable_tempdir()
+    yield root
+    # A failed test may leave the embedded cluster running: stop it.
+    for pid_file in root.glob("Data/*/postmaster.pid"):
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
+        except (OSError, ValueError):
+            pass
+    remove_tree(root)
+
+
+def test_embedded_default_serves_and_stops_its_cluster(server_root: Path) -> None:
+    port = free_port()
+    plist = write_plist(server_root, {"DBType": "", "HTTPPort": port,
+                                      "BindAddresses": ["127.0.0.1"]})
+    log = server_root / "caldavd.out"
+    url = f"http://127.0.0.1:{port}/"
+
+    for start in ("first", "second"):  # the second start reuses the cluster made by the first
+        proc = start_tool("caldavd", ["-f", str(plist)], log)
+        try:
+            health = _wait_for_health(proc, url, log)
+            assert health["database"] == "ok", start
+            assert health["schema"] == health["head"], start
+            status, headers, _ = _request(url, "OPTIONS", USER01)
+            assert status == 200, start
+            assert "1" in [t.strip() for t in headers["DAV"].split(",")], start
+            assert _request(url, "OPTIONS")[0] == 401, start
+        finally:
+            assert _terminate(proc, log) == 0, log.read_text()
+        cluster = next(server_root.glob("Data/*"))
+        assert (cluster / "PG_VERSION").is_file()
+        assert not (cluster / "postmaster.pid").exists(), "cluster left running after SIGTERM"
+
+
+def test_embedded_cluster_unreachable_by_postgres_user_is_explained() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root hands the cluster to another OS user")
+    outer = reachable_tempdir()
+    try:
+        private = outer / "private"
+        private.mkdir(mode=0o700)
+        private.chmod(0o700)
+        plist = write_plist(private, {"DBType": "", "HTTPPort": free_port()})
+        result = run_tool("caldavd", "-f", str(plist), timeout=60)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "cannot reach" in result.stderr and str(private) in result.stderr
+    finally:
+        remove_tree(outer)
+
+
+def test_refuses_schema_behind_naming_bootstrap(pg_database: PgDatabase, tmp_path: Path) -> None:
+    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=free_port())
+    result = run_tool("caldavd", "-f", str(plist), timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "caldavd-bootstrap-db" in lines[0] and str(plist) in lines[0]
+
+
+def test_external_database_after_bootstrap(pg_database: PgDatabase, tmp_path: Path) -> None:
+    port = free_port()
+    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=port,
+                              BindAddresses=["127.0.0.1"])
+    assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
+    log = tmp_path / "caldavd.out"
+    proc = start_tool("caldavd", ["-f", str(plist)], log)
+    try:
+        health = _wait_for_health(proc, f"http://127.0.0.1:{port}/", log)
+        assert health["schema"] == health["head"]
+    finally:
+        assert _terminate(proc, log) == 0
+    assert "user01:user01" not in log.read_text()
+
+
+def test_check_config_masks_passwords(tmp_path: Path) -> None:
+    plist = write_plist(tmp_path, {"DBType": "postgres",
+                                   "DSN": "db.example.com:caldav:caldav:TopSecret1::"})
+    result = run_tool("caldavd", "--check-config", "-f", str(plist))
+    assert result.returncode == 0, result.stderr
+    effective = json.loads(result.stdout)
+    assert effective["DBType"] == "postgres"
+    assert "TopSecret1" not in result.stdout + result.stderr
+
+
+def test_check_config_names_every_bad_key(tmp_path: Path) -> None:
+    plist = write_plist(tmp_path, {"DBType": "mysql", "HTTPPort": "eighty",
+                                   "MaxDBConnectionsPerPool": 0, "Unheard": 1})
+    result = run_tool("caldavd", "--check-config", "-f", str(plist))
+    assert result.returncode == 2
+    for key in ("DBType", "HTTPPort", "MaxDBConnectionsPerPool"):
+        assert key in result.stderr, key
+    assert "Unheard" in result.stderr and "warning" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_malformed_dsn(tmp_path: Path) -> None:
+    plist = write_plist(tmp_path, {"DBType": "postgres", "DSN": "a:b:c:d:e:f:g:h"})
+    result = run_tool("caldavd", "--check-config", "-f", str(plist))
+    assert result.returncode == 2
+    assert "DSN" in result.stderr
