@@ -12,7 +12,6 @@ advisory lock, and role/database creation tolerates a concurrent creator.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 

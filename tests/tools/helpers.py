@@ -52,11 +52,11 @@ def run_tool(tool: str, *args: str, timeout: float = 120) -> Result:
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-async def run_tool_async(tool: str, *args: str, timeout: float = 120) -> Result:
+async def run_tool_async(tool: str, *args: str, limit: float = 120) -> Result:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", TOOLS[tool], *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    out, err = await asyncio.wait_for(proc.communicate(), limit)
     assert proc.returncode is not None
     return Result(proc.returncode, out.decode(), err.decode())
 

@@ -7,6 +7,7 @@ with SIGTERM as an init system would (issue #2, items 4-6).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -75,10 +76,8 @@ def server_root() -> Iterator[Path]:
     yield root
     # A failed test may leave the embedded cluster running: stop it.
     for pid_file in root.glob("Data/*/postmaster.pid"):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
-        except (OSError, ValueError):
-            pass
     remove_tree(root)
 
 

@@ -190,11 +190,8 @@ class PostgresCluster:
     def is_running(self) -> bool:
         if not self.is_initialised:
             return False
-        result = subprocess.run(
-            [str(self.bin_dir / "pg_ctl"), "status", "--pgdata", str(self.data_dir)],
-            capture_output=True, text=True, timeout=30, check=False,
-            **self._user_kwargs(),
-        )
+        result = self._subprocess(
+            [str(self.bin_dir / "pg_ctl"), "status", "--pgdata", str(self.data_dir)], 30)
         return result.returncode == 0
 
     # -- internals ----------------------------------------------------------
@@ -214,19 +211,18 @@ class PostgresCluster:
             for path in (self.data_dir, self.socket_dir, self.log_file):
                 _check_reachable(path, entry.pw_uid, entry.pw_gid, self.os_user)
 
-    def _user_kwargs(self) -> dict[str, object]:
+    def _subprocess(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+        """Run as the cluster's OS user when we are root (cwd '/': ours may be unreachable)."""
         if not self.os_user:
-            return {}
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
         entry = pwd.getpwnam(self.os_user)
-        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": [],
-                "cwd": "/"}
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                              user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], cwd="/")
 
     def _run(self, argv: list[str], what: str) -> None:
         try:
-            result = subprocess.run(
-                argv, capture_output=True, text=True, timeout=120, check=False,
-                **self._user_kwargs(),
-            )
+            result = self._subprocess(argv, 120)
         except (OSError, subprocess.SubprocessError) as exc:
             raise ClusterError(f"{what} failed: {exc}") from exc
         if result.returncode != 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -27,8 +28,9 @@ EXTRA_CONNECTIONS = 10
 
 def cluster_for(config: Config) -> PostgresCluster:
     settings = config.Postgres
+    workers = config.MultiProcessCount or os.cpu_count() or 1
     max_connections = settings.MaxConnections or (
-        max(config.MultiProcessCount, 1) * config.MaxDBConnectionsPerPool + EXTRA_CONNECTIONS
+        workers * config.MaxDBConnectionsPerPool + EXTRA_CONNECTIONS
     )
     return PostgresCluster(
         data_dir=config.DataRoot / settings.ClusterName,

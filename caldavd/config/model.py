@@ -1,0 +1,205 @@
+"""The frozen configuration objects, built once from a checked tree.
+
+Attribute names are the plist key names.  Paths are absolute: relative
+``ServerRoot`` against the main plist's directory; ``DataRoot``, ``ConfigRoot``,
+``RunRoot`` and ``LogRoot`` against ``ServerRoot``; ``AttachmentsRoot`` and a
+ProxySqliteDB ``dbpath`` against ``DataRoot``; ``Postgres.LogFile`` against
+``LogRoot``; the xml directory's files against ``ConfigRoot``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from caldavd.config.dsn import DSN
+
+# Fields that are not plist keys: derived from the keys or from how they were read.
+DERIVED = {"derived": True}
+XML_FILE_PARAMS = ("xmlFile", "resourcesFile", "augmentsFile")
+# Config has fields named like these classes; inside its body the names mean the fields.
+_ParsedDSN = DSN
+
+
+@dataclass(frozen=True)
+class MemcachedPool:
+    ClientEnabled: bool
+    ServerEnabled: bool
+    BindAddress: str
+    Port: int
+    HandleCacheTypes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MemcachedSettings:
+    MaxClients: int
+    Options: tuple[str, ...]
+    memcached: str
+    Pools: Mapping[str, MemcachedPool]
+
+
+@dataclass(frozen=True)
+class ProxyDBService:
+    type: Literal["ProxySqliteDB", "ProxyPostgreSQLDB"]
+    params: Mapping[str, Any] = field(repr=False)  # may hold a password
+
+
+@dataclass(frozen=True)
+class DirectoryService:
+    type: Literal["xml", "ldap"]
+    params: Mapping[str, Any] = field(repr=False)  # may hold a password
+
+
+@dataclass(frozen=True)
+class DirectoryCachingSettings:
+    CachingSeconds: int
+    NegativeCaching: bool
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    DatabaseName: str
+    ClusterName: str
+    UserName: str
+    BinaryDirectory: str
+    MaxConnections: int
+    SharedBuffers: str
+    Options: tuple[str, ...]
+    LogFile: Path
+
+
+@dataclass(frozen=True)
+class BasicAuthSettings:
+    Enabled: bool
+
+
+@dataclass(frozen=True)
+class AuthenticationSettings:
+    Basic: BasicAuthSettings
+
+
+@dataclass(frozen=True)
+class Config:
+    UseDatabase: bool
+    DBType: str
+    DSN: str = field(repr=False)  # may hold a password; see ``dsn.masked()``
+    MaxDBConnectionsPerPool: int
+    MultiProcessCount: int
+    MaxRequests: int
+    ServerHostName: str
+    HTTPPort: int
+    SSLPort: int
+    BindAddresses: tuple[str, ...]
+    ServerRoot: Path
+    DataRoot: Path
+    ConfigRoot: Path
+    RunRoot: Path
+    LogRoot: Path
+    AttachmentsRoot: Path
+    Memcached: MemcachedSettings
+    ProxyDBService: ProxyDBService | None
+    DirectoryService: DirectoryService
+    DirectoryCaching: DirectoryCachingSettings
+    Postgres: PostgresSettings
+    Authentication: AuthenticationSettings
+    ImportConfig: str
+    Includes: tuple[str, ...]
+    dsn: _ParsedDSN | None = field(metadata=DERIVED)
+    config_file: Path | None = field(default=None, metadata=DERIVED)
+    # Every file read, in merge order (ImportConfig bases, the main file, includes).
+    sources: tuple[Path, ...] = field(default=(), metadata=DERIVED)
+
+
+def under(base: Path, value: str) -> Path:
+    """``value`` as an absolute, normalised path; relative ones are taken under ``base``.
+
+    Symlinks are kept (``normpath``, not ``resolve``): a shared mount may be one.
+    """
+    return Path(os.path.normpath(base / Path(value).expanduser()))
+
+
+def freeze(value: Any) -> Any:
+    """Lists become tuples and dicts read-only mappings, all the way down."""
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    return value
+
+
+def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
+          config_file: Path | None = None, sources: tuple[Path, ...] = ()) -> Config:
+    """A Config from a tree that passed validation."""
+    server_root = under(main_dir.absolute(), tree["ServerRoot"])
+    data_root = under(server_root, tree["DataRoot"])
+    config_root = (under(server_root, tree["ConfigRoot"]) if tree["ConfigRoot"]
+                   else Path(os.path.normpath(main_dir.absolute())))
+    log_root = under(server_root, tree["LogRoot"])
+    return Config(
+        UseDatabase=tree["UseDatabase"],
+        DBType=tree["DBType"],
+        DSN=tree["DSN"],
+        MaxDBConnectionsPerPool=tree["MaxDBConnectionsPerPool"],
+        MultiProcessCount=tree["MultiProcessCount"],
+        MaxRequests=tree["MaxRequests"],
+        ServerHostName=tree["ServerHostName"],
+        HTTPPort=tree["HTTPPort"],
+        SSLPort=tree["SSLPort"],
+        BindAddresses=tuple(tree["BindAddresses"]),
+        ServerRoot=server_root,
+        DataRoot=data_root,
+        ConfigRoot=config_root,
+        RunRoot=under(server_root, tree["RunRoot"]),
+        LogRoot=log_root,
+        AttachmentsRoot=under(data_root, tree["AttachmentsRoot"]),
+        Memcached=_memcached(tree["Memcached"]),
+        ProxyDBService=_proxy_db(tree.get("ProxyDBService"), data_root),
+        DirectoryService=_directory(tree["DirectoryService"], config_root),
+        DirectoryCaching=DirectoryCachingSettings(**tree["DirectoryCaching"]),
+        Postgres=_postgres(tree["Postgres"], log_root),
+        Authentication=AuthenticationSettings(
+            Basic=BasicAuthSettings(**tree["Authentication"]["Basic"])),
+        ImportConfig=tree["ImportConfig"],
+        Includes=tuple(tree["Includes"]),
+        dsn=dsn,
+        config_file=config_file,
+        sources=sources,
+    )
+
+
+def _memcached(tree: Mapping[str, Any]) -> MemcachedSettings:
+    pools = {name: MemcachedPool(
+        ClientEnabled=pool["ClientEnabled"], ServerEnabled=pool["ServerEnabled"],
+        BindAddress=pool["BindAddress"], Port=pool["Port"],
+        HandleCacheTypes=tuple(pool["HandleCacheTypes"]),
+    ) for name, pool in tree["Pools"].items()}
+    return MemcachedSettings(MaxClients=tree["MaxClients"], Options=tuple(tree["Options"]),
+                             memcached=tree["memcached"], Pools=MappingProxyType(pools))
+
+
+def _proxy_db(tree: Mapping[str, Any] | None, data_root: Path) -> ProxyDBService | None:
+    if tree is None:
+        return None
+    params = dict(tree["params"])
+    if tree["type"] == "ProxySqliteDB":
+        params["dbpath"] = under(data_root, params["dbpath"])
+    return ProxyDBService(type=tree["type"], params=freeze(params))
+
+
+def _directory(tree: Mapping[str, Any], config_root: Path) -> DirectoryService:
+    params = dict(tree["params"])
+    if tree["type"] == "xml":
+        for key in XML_FILE_PARAMS:
+            params[key] = under(config_root, params[key])
+    return DirectoryService(type=tree["type"], params=freeze(params))
+
+
+def _postgres(tree: Mapping[str, Any], log_root: Path) -> PostgresSettings:
+    values = dict(tree)
+    values["Options"] = tuple(values["Options"])
+    values["LogFile"] = under(log_root, values["LogFile"])
+    return PostgresSettings(**values)
