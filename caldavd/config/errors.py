@@ -12,8 +12,9 @@ class ConfigInvalid(Exception):
     naming the key path (or file) and why.
     """
 
-    def __init__(self, problems: Iterable[str]) -> None:
+    def __init__(self, problems: Iterable[str], warnings: Iterable[str] = ()) -> None:
         self.problems: list[str] = list(problems)
+        self.warnings: list[str] = list(warnings)
         super().__init__(self._summary())
 
     def _summary(self) -> str:

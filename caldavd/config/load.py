@@ -32,7 +32,7 @@ def load_config(path: str | os.PathLike[str], hostname: str | None = None) -> Lo
     reader.read_main(main)
     layers = reader.layers
     if not layers.trees:  # the main file itself could not be read
-        raise ConfigInvalid(layers.problems)
+        raise ConfigInvalid(layers.problems, layers.warnings)
     origins: dict[str, str] = {}
     tree = default_tree()
     for source, layer in layers.trees:
@@ -41,7 +41,7 @@ def load_config(path: str | os.PathLike[str], hostname: str | None = None) -> Lo
     normal = validate(tree, report)
     problems = layers.problems + report.problems
     if problems:
-        raise ConfigInvalid(problems)
+        raise ConfigInvalid(problems, layers.warnings + report.warnings)
     config = build(normal, main_dir=main.parent, dsn=dsn_of(normal), config_file=main,
                    sources=tuple(source for source, _ in layers.trees))
     return LoadedConfig(config=config, warnings=layers.warnings + report.warnings)

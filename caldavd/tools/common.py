@@ -20,13 +20,21 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
                         help=f"caldavd.plist to use (default: {DEFAULT_CONFIG})")
 
 
+def program_name() -> str:
+    """The console-script name, also when run as ``python -m caldavd.tools.x``."""
+    name = Path(sys.argv[0]).name
+    if name.endswith(".py"):
+        return "caldavd" if name == "serve.py" else "caldavd-" + name[:-3].replace("_", "-")
+    return name
+
+
 def fail(message: str, exit_code: int = 1) -> NoReturn:
-    print(f"{Path(sys.argv[0]).name}: error: {message}", file=sys.stderr)
+    print(f"{program_name()}: error: {message}", file=sys.stderr)
     sys.exit(exit_code)
 
 
 def warn(message: str) -> None:
-    print(f"{Path(sys.argv[0]).name}: warning: {message}", file=sys.stderr)
+    print(f"{program_name()}: warning: {message}", file=sys.stderr)
 
 
 def load_or_exit(path: str) -> Config:
@@ -34,8 +42,10 @@ def load_or_exit(path: str) -> Config:
     try:
         loaded = load_config(path)
     except ConfigInvalid as exc:
+        for warning in exc.warnings:
+            warn(warning)
         for problem in exc.problems:
-            print(f"{Path(sys.argv[0]).name}: error: {problem}", file=sys.stderr)
+            print(f"{program_name()}: error: {problem}", file=sys.stderr)
         sys.exit(2)
     for warning in loaded.warnings:
         warn(warning)

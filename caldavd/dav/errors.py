@@ -1,0 +1,302 @@
+"""Typed DAV errors: each precondition is a class carrying its element and status.
+
+Status follows RFC 4791 §1.3 and RFC 4918 §16: 403 when the request can never
+succeed, 409 when the client can fix it, 412 only for If-Match/If-None-Match.
+One middleware in ``caldavd.http`` renders every ``DAVError`` as a
+``DAV:error`` body (RFC 4918 §16).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lxml import etree
+
+from caldavd.dav import names
+
+
+class DAVError(Exception):
+    """An HTTP error with an optional ``DAV:error`` body.
+
+    ``element`` is the Clark name of the precondition/postcondition element
+    (None: no body); ``children`` are extra elements placed inside it.
+    """
+
+    status: int = 400
+    element: str | None = None
+
+    def __init__(self, message: str = "", *, status: int | None = None,
+                 children: Sequence[etree._Element] = (),
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.__class__.__doc__ or "")
+        if status is not None:
+            self.status = status
+        self.children = list(children)
+        self.headers = dict(headers or {})
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def to_xml(self) -> bytes | None:
+        """The ``DAV:error`` body, or None for a plain error."""
+        if self.element is None:
+            return None
+        root = etree.Element(names.ERROR, nsmap=names.NSMAP)
+        condition = etree.SubElement(root, self.element)
+        for child in self.children:
+            condition.append(child)
+        return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+
+
+def href_element(href: str) -> etree._Element:
+    element = etree.Element(names.HREF)
+    element.text = href
+    return element
+
+
+# -- plain HTTP errors (no precondition element) ---------------------------------
+
+class BadRequest(DAVError):
+    """The request is malformed."""
+
+    status = 400
+
+
+class Unauthorized(DAVError):
+    """Authentication is required."""
+
+    status = 401
+
+
+class Forbidden(DAVError):
+    """The principal may not do this."""
+
+    status = 403
+
+
+class NotFound(DAVError):
+    """No resource here."""
+
+    status = 404
+
+
+class MethodNotAllowed(DAVError):
+    """This method does not apply to this resource."""
+
+    status = 405
+
+
+class Conflict(DAVError):
+    """The request conflicts with the state of the resource."""
+
+    status = 409
+
+
+class PreconditionFailed(DAVError):
+    """An If-Match, If-None-Match or Overwrite condition failed."""
+
+    status = 412
+
+
+class PayloadTooLarge(DAVError):
+    """The request body is too large."""
+
+    status = 413
+
+
+class UnsupportedMediaType(DAVError):
+    """The body's media type is not supported."""
+
+    status = 415
+
+
+class BadGateway(DAVError):
+    """The destination is on another server (RFC 4918 §9.8.5, §9.9.4)."""
+
+    status = 502
+
+
+class ServiceUnavailable(DAVError):
+    """A backend is temporarily unavailable."""
+
+    status = 503
+
+
+class InsufficientStorage(DAVError):
+    """Not enough space."""
+
+    status = 507
+
+
+# -- RFC 4918 ---------------------------------------------------------------------
+
+class PropfindFiniteDepth(DAVError):
+    """Depth: infinity PROPFIND is not supported (RFC 4918 §9.1)."""
+
+    status = 403
+    element = names.PROPFIND_FINITE_DEPTH
+
+
+class CannotModifyProtectedProperty(DAVError):
+    """A protected property cannot be set or removed (RFC 4918 §9.2)."""
+
+    status = 403
+    element = names.CANNOT_MODIFY_PROTECTED_PROPERTY
+
+
+class ResourceMustBeNull(DAVError):
+    """The target already exists (RFC 4918 §9.3, RFC 4791 §5.3.1)."""
+
+    status = 405
+    element = names.RESOURCE_MUST_BE_NULL
+
+
+class ValidResourcetype(DAVError):
+    """Extended MKCOL with an unsupported resourcetype (RFC 5689 §3.3)."""
+
+    status = 403
+    element = names.VALID_RESOURCETYPE
+
+
+class NeedPrivileges(DAVError):
+    """The principal lacks a privilege (RFC 3744 §7.1.1)."""
+
+    status = 403
+    element = names.NEED_PRIVILEGES
+
+
+class SupportedReport(DAVError):
+    """The report is not supported on this resource (RFC 3253 §3.6)."""
+
+    status = 403
+    element = names.SUPPORTED_REPORT_ERROR
+
+
+class ValidSyncToken(DAVError):
+    """The sync-token is unknown or too old (RFC 6578 §3.2)."""
+
+    status = 403
+    element = names.VALID_SYNC_TOKEN
+
+
+class NumberOfMatchesWithinLimits(DAVError):
+    """The query matched more results than the server returns (RFC 4918 §16)."""
+
+    status = 507
+    element = names.NUMBER_OF_MATCHES_WITHIN_LIMITS
+
+
+# -- RFC 4791 (CalDAV) ---------------------------------------------------------------
+
+class ValidCalendarData(DAVError):
+    """The body is not valid iCalendar (RFC 4791 §5.3.2.1)."""
+
+    status = 400
+    element = names.VALID_CALENDAR_DATA
+
+
+class ValidCalendarObjectResource(DAVError):
+    """The iCalendar object breaks a calendar object resource rule (RFC 4791 §4.1)."""
+
+    status = 400
+    element = names.VALID_CALENDAR_OBJECT_RESOURCE
+
+
+class SupportedCalendarComponent(DAVError):
+    """The component type is not supported by this calendar (RFC 4791 §5.3.2.1)."""
+
+    status = 403
+    element = names.SUPPORTED_CALENDAR_COMPONENT
+
+
+class SupportedCalendarData(DAVError):
+    """The media type is not text/calendar version 2.0 (RFC 4791 §5.3.2.1)."""
+
+    status = 403
+    element = names.SUPPORTED_CALENDAR_DATA
+
+
+class NoUIDConflict(DAVError):
+    """Another resource in the home has this UID (RFC 4791 §5.3.2.1).
+
+    Carries the ``DAV:href`` of the resource that holds the UID.
+    """
+
+    status = 409
+    element = names.NO_UID_CONFLICT
+
+    def __init__(self, existing_href: str) -> None:
+        super().__init__(f"UID already used by {existing_href}",
+                         children=[href_element(existing_href)])
+        self.existing_href = existing_href
+
+
+class MaxResourceSize(DAVError):
+    """The calendar object is larger than max-resource-size (RFC 4791 §5.3.2.1)."""
+
+    status = 403
+    element = names.MAX_RESOURCE_SIZE
+
+
+class MinDateTime(DAVError):
+    """A date is before min-date-time (RFC 4791 §5.3.2.1)."""
+
+    status = 403
+    element = names.MIN_DATE_TIME
+
+
+class MaxDateTime(DAVError):
+    """A date is after max-date-time (RFC 4791 §5.3.2.1)."""
+
+    status = 403
+    element = names.MAX_DATE_TIME
+
+
+class MaxInstances(DAVError):
+    """The recurrence set has more instances than max-instances (RFC 4791 §5.3.2.1)."""
+
+    status = 403
+    element = names.MAX_INSTANCES
+
+
+class MaxAttendeesPerInstance(DAVError):
+    """An instance has more attendees than allowed (RFC 4791 §5.3.2.1)."""
+
+    status = 403
+    element = names.MAX_ATTENDEES_PER_INSTANCE
+
+
+class CalendarCollectionLocationOk(DAVError):
+    """A calendar cannot be created here (RFC 4791 §5.3.1)."""
+
+    status = 403
+    element = names.CALENDAR_COLLECTION_LOCATION_OK
+
+
+class ValidFilter(DAVError):
+    """The calendar-query filter is not valid (RFC 4791 §7.8)."""
+
+    status = 400
+    element = names.VALID_FILTER
+
+
+class SupportedFilter(DAVError):
+    """The filter uses something this server does not support (RFC 4791 §7.8)."""
+
+    status = 403
+    element = names.SUPPORTED_FILTER
+
+
+class SupportedCollation(DAVError):
+    """The text-match collation is not supported (RFC 4791 §7.5.1)."""
+
+    status = 403
+    element = names.SUPPORTED_COLLATION
+
+
+class ValidCalendarTimezone(DAVError):
+    """calendar-timezone must be one VTIMEZONE in a VCALENDAR (RFC 4791 §5.2.2)."""
+
+    status = 403
+    element = names.VALID_CALENDAR_TIMEZONE

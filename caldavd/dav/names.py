@@ -1,0 +1,205 @@
+"""XML names: the only place namespaces and Clark names are spelled.
+
+Every other module imports these constants; a typo here is one fix, not a
+hunt (a hand-typed namespace string is how servers ship broken names).
+"""
+
+from __future__ import annotations
+
+DAV_NS = "DAV:"
+CALDAV_NS = "urn:ietf:params:xml:ns:caldav"
+CS_NS = "http://calendarserver.org/ns/"
+ICAL_NS = "http://apple.com/ns/ical/"
+
+NSMAP: dict[str, str] = {"D": DAV_NS, "C": CALDAV_NS, "CS": CS_NS, "A": ICAL_NS}
+
+
+def dav(local: str) -> str:
+    return f"{{{DAV_NS}}}{local}"
+
+
+def caldav(local: str) -> str:
+    return f"{{{CALDAV_NS}}}{local}"
+
+
+def cs(local: str) -> str:
+    return f"{{{CS_NS}}}{local}"
+
+
+def ical(local: str) -> str:
+    return f"{{{ICAL_NS}}}{local}"
+
+
+# -- RFC 4918 (WebDAV) ------------------------------------------------------
+MULTISTATUS = dav("multistatus")
+RESPONSE = dav("response")
+HREF = dav("href")
+STATUS = dav("status")
+PROPSTAT = dav("propstat")
+PROP = dav("prop")
+ERROR = dav("error")
+RESPONSEDESCRIPTION = dav("responsedescription")
+PROPFIND = dav("propfind")
+PROPNAME = dav("propname")
+ALLPROP = dav("allprop")
+INCLUDE = dav("include")
+PROPERTYUPDATE = dav("propertyupdate")
+SET = dav("set")
+REMOVE = dav("remove")
+MKCOL = dav("mkcol")
+MKCOL_RESPONSE = dav("mkcol-response")
+COLLECTION = dav("collection")
+RESOURCETYPE = dav("resourcetype")
+DISPLAYNAME = dav("displayname")
+GETETAG = dav("getetag")
+GETCONTENTTYPE = dav("getcontenttype")
+GETCONTENTLENGTH = dav("getcontentlength")
+GETLASTMODIFIED = dav("getlastmodified")
+CREATIONDATE = dav("creationdate")
+GETCONTENTLANGUAGE = dav("getcontentlanguage")
+SUPPORTEDLOCK = dav("supportedlock")
+LOCKDISCOVERY = dav("lockdiscovery")
+PROPFIND_FINITE_DEPTH = dav("propfind-finite-depth")
+CANNOT_MODIFY_PROTECTED_PROPERTY = dav("cannot-modify-protected-property")
+RESOURCE_MUST_BE_NULL = dav("resource-must-be-null")
+VALID_RESOURCETYPE = dav("valid-resourcetype")
+
+# -- RFC 3744 (ACL) and RFC 5397 ----------------------------------------------
+OWNER = dav("owner")
+GROUP = dav("group")
+PRINCIPAL = dav("principal")
+PRINCIPAL_URL = dav("principal-URL")
+CURRENT_USER_PRINCIPAL = dav("current-user-principal")
+CURRENT_USER_PRIVILEGE_SET = dav("current-user-privilege-set")
+SUPPORTED_PRIVILEGE_SET = dav("supported-privilege-set")
+SUPPORTED_PRIVILEGE = dav("supported-privilege")
+PRIVILEGE = dav("privilege")
+ABSTRACT = dav("abstract")
+DESCRIPTION = dav("description")
+ACL = dav("acl")
+ACE = dav("ace")
+GRANT = dav("grant")
+DENY = dav("deny")
+PROTECTED = dav("protected")
+INHERITED = dav("inherited")
+ALL = dav("all")
+AUTHENTICATED = dav("authenticated")
+UNAUTHENTICATED = dav("unauthenticated")
+SELF = dav("self")
+READ = dav("read")
+WRITE = dav("write")
+WRITE_PROPERTIES = dav("write-properties")
+WRITE_CONTENT = dav("write-content")
+UNLOCK = dav("unlock")
+READ_ACL = dav("read-acl")
+WRITE_ACL = dav("write-acl")
+READ_CURRENT_USER_PRIVILEGE_SET = dav("read-current-user-privilege-set")
+BIND = dav("bind")
+UNBIND = dav("unbind")
+NEED_PRIVILEGES = dav("need-privileges")
+RESOURCE = dav("resource")
+ALTERNATE_URI_SET = dav("alternate-URI-set")
+GROUP_MEMBER_SET = dav("group-member-set")
+GROUP_MEMBERSHIP = dav("group-membership")
+PRINCIPAL_COLLECTION_SET = dav("principal-collection-set")
+PRINCIPAL_PROPERTY_SEARCH = dav("principal-property-search")
+PRINCIPAL_SEARCH_PROPERTY_SET = dav("principal-search-property-set")
+PRINCIPAL_SEARCH_PROPERTY = dav("principal-search-property")
+PROPERTY_SEARCH = dav("property-search")
+MATCH = dav("match")
+APPLY_TO_PRINCIPAL_COLLECTION_SET = dav("apply-to-principal-collection-set")
+
+# -- RFC 3253 (versioning: reports, expand-property) ---------------------------
+SUPPORTED_REPORT_SET = dav("supported-report-set")
+SUPPORTED_REPORT = dav("supported-report")
+REPORT = dav("report")
+EXPAND_PROPERTY = dav("expand-property")
+PROPERTY = dav("property")
+SUPPORTED_REPORT_ERROR = dav("supported-report")
+
+# -- RFC 6578 (sync) and RFC 4331 (quota) ---------------------------------------
+SYNC_COLLECTION = dav("sync-collection")
+SYNC_TOKEN = dav("sync-token")
+SYNC_LEVEL = dav("sync-level")
+LIMIT = dav("limit")
+NRESULTS = dav("nresults")
+VALID_SYNC_TOKEN = dav("valid-sync-token")
+NUMBER_OF_MATCHES_WITHIN_LIMITS = dav("number-of-matches-within-limits")
+QUOTA_AVAILABLE_BYTES = dav("quota-available-bytes")
+QUOTA_USED_BYTES = dav("quota-used-bytes")
+ADD_MEMBER = dav("add-member")
+
+# -- RFC 4791 (CalDAV) ----------------------------------------------------------
+CALENDAR = caldav("calendar")
+MKCALENDAR = caldav("mkcalendar")
+MKCALENDAR_RESPONSE = caldav("mkcalendar-response")
+CALENDAR_DESCRIPTION = caldav("calendar-description")
+CALENDAR_TIMEZONE = caldav("calendar-timezone")
+SUPPORTED_CALENDAR_COMPONENT_SET = caldav("supported-calendar-component-set")
+SUPPORTED_CALENDAR_DATA = caldav("supported-calendar-data")
+MAX_RESOURCE_SIZE = caldav("max-resource-size")
+MIN_DATE_TIME = caldav("min-date-time")
+MAX_DATE_TIME = caldav("max-date-time")
+MAX_INSTANCES = caldav("max-instances")
+MAX_ATTENDEES_PER_INSTANCE = caldav("max-attendees-per-instance")
+CALENDAR_HOME_SET = caldav("calendar-home-set")
+CALENDAR_USER_ADDRESS_SET = caldav("calendar-user-address-set")
+CALENDAR_USER_TYPE = caldav("calendar-user-type")
+SCHEDULE_INBOX_URL = caldav("schedule-inbox-URL")
+SCHEDULE_OUTBOX_URL = caldav("schedule-outbox-URL")
+SCHEDULE_CALENDAR_TRANSP = caldav("schedule-calendar-transp")
+SCHEDULE_DEFAULT_CALENDAR_URL = caldav("schedule-default-calendar-URL")
+OPAQUE = caldav("opaque")
+TRANSPARENT = caldav("transparent")
+COMP = caldav("comp")
+ALLCOMP = caldav("allcomp")
+ALLPROP_CALDAV = caldav("allprop")
+CALDAV_PROP = caldav("prop")
+CALENDAR_DATA = caldav("calendar-data")
+EXPAND = caldav("expand")
+LIMIT_RECURRENCE_SET = caldav("limit-recurrence-set")
+LIMIT_FREEBUSY_SET = caldav("limit-freebusy-set")
+CALENDAR_QUERY = caldav("calendar-query")
+CALENDAR_MULTIGET = caldav("calendar-multiget")
+FREE_BUSY_QUERY = caldav("free-busy-query")
+FILTER = caldav("filter")
+COMP_FILTER = caldav("comp-filter")
+PROP_FILTER = caldav("prop-filter")
+PARAM_FILTER = caldav("param-filter")
+IS_NOT_DEFINED = caldav("is-not-defined")
+TEXT_MATCH = caldav("text-match")
+TIME_RANGE = caldav("time-range")
+TIMEZONE = caldav("timezone")
+CALDAV_TIMEZONE = TIMEZONE
+VALID_CALENDAR_DATA = caldav("valid-calendar-data")
+VALID_CALENDAR_OBJECT_RESOURCE = caldav("valid-calendar-object-resource")
+SUPPORTED_CALENDAR_COMPONENT = caldav("supported-calendar-component")
+NO_UID_CONFLICT = caldav("no-uid-conflict")
+CALENDAR_COLLECTION_LOCATION_OK = caldav("calendar-collection-location-ok")
+VALID_FILTER = caldav("valid-filter")
+SUPPORTED_FILTER = caldav("supported-filter")
+SUPPORTED_COLLATION = caldav("supported-collation")
+VALID_CALENDAR_TIMEZONE = caldav("valid-calendar-timezone")
+MIN_DATE_TIME_PRECONDITION = MIN_DATE_TIME
+MAX_DATE_TIME_PRECONDITION = MAX_DATE_TIME
+CALENDAR_DATA_TYPE = caldav("calendar-data")  # child of supported-calendar-data
+SUPPORTED_CALENDAR_DATA_PRECONDITION = SUPPORTED_CALENDAR_DATA
+
+# -- Apple / calendarserver.org extensions ---------------------------------------
+GETCTAG = cs("getctag")
+CALENDAR_COLOR = ical("calendar-color")
+CALENDAR_ORDER = ical("calendar-order")
+EMAIL_ADDRESS_SET = cs("email-address-set")
+FIRST_NAME = cs("first-name")
+LAST_NAME = cs("last-name")
+RECORD_TYPE = cs("record-type")
+CALENDAR_PROXY_READ_FOR = cs("calendar-proxy-read-for")
+CALENDAR_PROXY_WRITE_FOR = cs("calendar-proxy-write-for")
+
+# -- XML itself and unqualified attributes --------------------------------------
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+XML_LANG = f"{{{XML_NS}}}lang"
+ATTR_NAME = "name"  # DAV:property (RFC 3253 §3.8)
+ATTR_NAMESPACE = "namespace"  # DAV:property (RFC 3253 §3.8)
+ATTR_TEST = "test"  # DAV:principal-property-search (calendarserver extension)
+ATTR_MATCH_TYPE = "match-type"  # DAV:match (calendarserver extension)

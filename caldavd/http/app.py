@@ -1,0 +1,58 @@
+"""create_app(config): the one composition root.
+
+Builds the database pool, the store and the directory in ``cleanup_ctx`` so
+shutdown closes exactly what started; no global state, no work at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from caldavd.config import Config
+from caldavd.directory.factory import open_directory
+from caldavd.http.auth import auth_middleware
+from caldavd.http.dispatch import dispatch
+from caldavd.http.errors import error_middleware
+from caldavd.http.health import health
+from caldavd.http.keys import CONFIG, DIRECTORY, SCHEMA_STATUS, STORE
+from caldavd.store.postgres.migrate import current_revision, head_revision
+from caldavd.store.postgres.params import connect_kwargs_for
+from caldavd.store.postgres.pool import create_pool
+from caldavd.store.postgres.store import PostgresStore
+
+# Largest request body accepted anywhere (attachments stream separately).
+CLIENT_MAX_SIZE = 16 * 1024 * 1024
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[error_middleware, auth_middleware],
+                          client_max_size=CLIENT_MAX_SIZE)
+    app[CONFIG] = config
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_directory)
+    app.router.add_get("/health", health)
+    app.router.add_route("*", "/{path:.*}", dispatch)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    pool = await create_pool(connect_kwargs_for(config), config.MaxDBConnectionsPerPool)
+    async with pool.acquire() as conn:
+        app[SCHEMA_STATUS] = (await current_revision(conn), head_revision())
+    app[STORE] = PostgresStore(pool)
+    try:
+        yield
+    finally:
+        await pool.close()
+
+
+async def _directory(app: web.Application) -> AsyncIterator[None]:
+    directory = open_directory(app[CONFIG])
+    app[DIRECTORY] = directory
+    try:
+        yield
+    finally:
+        await directory.close()

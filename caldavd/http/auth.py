@@ -1,0 +1,57 @@
+"""HTTP Basic authentication (RFC 7617) against the directory.
+
+Every request but the health check must authenticate; failures get 401 with a
+``WWW-Authenticate`` challenge.  Passwords never reach a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from aiohttp import web
+
+from caldavd.dav.errors import Unauthorized
+from caldavd.directory import Record
+from caldavd.http.errors import Handler
+from caldavd.http.keys import CONFIG, DIRECTORY, PRINCIPAL
+
+REALM = "caldavd"
+UNAUTHENTICATED_PATHS = frozenset({"/health"})
+
+
+def challenge() -> Unauthorized:
+    return Unauthorized("authentication required",
+                        headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+
+
+def parse_basic(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+async def authenticate(request: web.Request) -> Record:
+    if not request.app[CONFIG].Authentication.Basic.Enabled:
+        raise challenge()
+    credentials = parse_basic(request.headers.get("Authorization", ""))
+    if credentials is None:
+        raise challenge()
+    record = await request.app[DIRECTORY].authenticate(*credentials)
+    if record is None:
+        raise challenge()
+    return record
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path in UNAUTHENTICATED_PATHS:
+        return await handler(request)
+    request[PRINCIPAL] = await authenticate(request)
+    return await handler(request)

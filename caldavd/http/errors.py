@@ -1,0 +1,81 @@
+"""Errors become responses here, and only here.
+
+``DAVError`` subclasses carry their status and precondition element; store and
+directory errors are mapped by one table, looked up along the class hierarchy
+(so a new subclass is never silently unmapped).  Anything else is a bug: it is
+logged with its traceback and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from caldavd.dav import errors as dav
+from caldavd.directory import DirectoryUnavailable
+from caldavd.store import errors as store
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+RETRY_AFTER = "30"
+
+
+def _uid_conflict(exc: Exception) -> dav.DAVError:
+    assert isinstance(exc, store.UIDConflict)
+    return dav.NoUIDConflict(getattr(exc, "href", "") or exc.object_name)
+
+
+_TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
+    store.NotFound: lambda e: dav.NotFound(str(e)),
+    store.AlreadyExists: lambda e: dav.PreconditionFailed(f"{e} exists"),
+    store.ETagMismatch: lambda e: dav.PreconditionFailed(str(e)),
+    store.UIDConflict: _uid_conflict,
+    store.ReadOnly: lambda e: dav.NeedPrivileges("the calendar is read-only"),
+    store.InvalidSyncToken: lambda e: dav.ValidSyncToken("sync token is invalid or too old"),
+    store.ObjectTooLarge: lambda e: dav.MaxResourceSize(str(e)),
+    store.QuotaExceeded: lambda e: dav.InsufficientStorage(str(e)),
+    store.StoreUnavailable: lambda e: dav.ServiceUnavailable(
+        "the database is unavailable", headers={"Retry-After": RETRY_AFTER}),
+    DirectoryUnavailable: lambda e: dav.ServiceUnavailable(
+        "the directory is unavailable", headers={"Retry-After": RETRY_AFTER}),
+}
+
+
+def to_dav_error(exc: Exception) -> dav.DAVError | None:
+    if isinstance(exc, dav.DAVError):
+        return exc
+    for cls in type(exc).__mro__:
+        convert = _TABLE.get(cls)
+        if convert is not None:
+            return convert(exc)
+    return None
+
+
+def error_response(error: dav.DAVError) -> web.Response:
+    body = error.to_xml()
+    headers = dict(error.headers)
+    if body is None:
+        return web.Response(status=error.status, text=error.message + "\n",
+                            headers=headers)
+    return web.Response(status=error.status, body=body, headers=headers,
+                        content_type="application/xml", charset="utf-8")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        error = to_dav_error(exc)
+        if error is None:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            return web.Response(status=500, text="internal server error\n")
+        if error.status >= 500:
+            log.warning("%s %s: %s", request.method, request.path, error.message)
+        return error_response(error)

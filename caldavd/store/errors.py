@@ -1,0 +1,49 @@
+"""The store's own errors.  The HTTP layer maps them (walking the class
+hierarchy) to DAV errors; nobody parses a message."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every store error."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or is shutting down."""
+
+
+class NotFound(StoreError):
+    """The home, calendar or object does not exist."""
+
+
+class AlreadyExists(StoreError):
+    """A calendar or object with this name already exists."""
+
+
+class ETagMismatch(StoreError):
+    """The object's ETag is not the one the writer expected (If-Match/If-None-Match)."""
+
+
+class UIDConflict(StoreError):
+    """Another object in the home already has this UID."""
+
+    def __init__(self, calendar_name: str, object_name: str) -> None:
+        super().__init__(f"UID already used by {calendar_name}/{object_name}")
+        self.calendar_name = calendar_name
+        self.object_name = object_name
+
+
+class ReadOnly(StoreError):
+    """The calendar is bound read-only in this home."""
+
+
+class InvalidSyncToken(StoreError):
+    """The sync token is unknown or older than the kept tombstones."""
+
+
+class ObjectTooLarge(StoreError):
+    """The object exceeds the size limit."""
+
+
+class QuotaExceeded(StoreError):
+    """The home has no room left."""

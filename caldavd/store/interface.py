@@ -1,0 +1,97 @@
+"""The async store interface.  ``store/postgres`` implements it; the contract
+tests in ``tests/store`` prove any implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from caldavd.store.model import (
+    Calendar,
+    CalendarObject,
+    Candidate,
+    Change,
+    Home,
+    NewCalendar,
+    ObjectWrite,
+)
+
+
+class Store(Protocol):
+    # -- homes -------------------------------------------------------------------
+    async def home(self, owner_uid: str) -> Home | None: ...
+
+    async def ensure_home(self, owner_uid: str,
+                          defaults: Sequence[NewCalendar] = ()) -> Home:
+        """The home, created with ``defaults`` on first access (atomically, once)."""
+        ...
+
+    # -- calendars ----------------------------------------------------------------
+    async def calendars(self, home: Home) -> list[Calendar]: ...
+
+    async def calendar(self, home: Home, name: str) -> Calendar | None: ...
+
+    async def create_calendar(self, home: Home, new: NewCalendar) -> Calendar: ...
+
+    async def delete_calendar(self, home: Home, name: str) -> None: ...
+
+    # -- dead properties (any resource id: home, calendar or object) ----------------
+    async def properties(self, resource_id: int) -> dict[str, str]: ...
+
+    async def update_properties(self, calendar: Calendar | None, resource_id: int,
+                                set_: Mapping[str, str], remove: Iterable[str]) -> None:
+        """Atomically set and remove; a calendar's change bumps its revision."""
+        ...
+
+    # -- calendar objects ---------------------------------------------------------
+    async def objects(self, calendar: Calendar, names: Sequence[str] | None = None, *,
+                      with_data: bool = False) -> list[CalendarObject]: ...
+
+    async def object(self, calendar: Calendar, name: str, *,
+                     with_data: bool = True) -> CalendarObject | None: ...
+
+    async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
+                         if_match: Sequence[str] | None = None,
+                         if_none_match: bool = False) -> tuple[CalendarObject, bool]:
+        """Create or replace; True when created.  One transaction with index and revision."""
+        ...
+
+    async def delete_object(self, calendar: Calendar, name: str, *,
+                            if_match: Sequence[str] | None = None) -> None: ...
+
+    async def move_object(self, source: Calendar, name: str, target: Calendar,
+                          target_name: str, *, overwrite: bool) -> tuple[CalendarObject, bool]:
+        ...
+
+    async def find_uid(self, home: Home, uid: str) -> tuple[str, str] | None:
+        """(calendar name, object name) of the object with this UID in the home."""
+        ...
+
+    async def query(self, calendar: Calendar, component_type: str | None,
+                    start: datetime | None, end: datetime | None) -> list[Candidate]:
+        """Objects that may match a time-range, with their data."""
+        ...
+
+    # -- sync (RFC 6578) ----------------------------------------------------------
+    async def changes_since(self, calendar: Calendar,
+                            revision: int) -> tuple[list[Change], int]:
+        """Changes after ``revision`` and the new token; InvalidSyncToken if too old."""
+        ...
+
+    async def home_changes_since(self, home: Home,
+                                 revision: int) -> tuple[list[Change], int]: ...
+
+    async def home_revision(self, home: Home) -> int: ...
+
+    # -- delegation ---------------------------------------------------------------
+    async def delegates(self, delegator_uid: str, read_write: bool) -> set[str]: ...
+
+    async def set_delegates(self, delegator_uid: str, read_write: bool,
+                            delegate_uids: Iterable[str]) -> None: ...
+
+    async def delegators(self, delegate_uids: Iterable[str],
+                         read_write: bool) -> set[str]: ...
+
+    # -- health --------------------------------------------------------------------
+    async def ping(self) -> None: ...

@@ -1,0 +1,521 @@
+"""The PostgreSQL store (asyncpg).
+
+Every write takes the owning home's row lock first (``FOR NO KEY UPDATE``):
+writes to one home are serialised across hosts, so a UID check and the insert
+that follows cannot race, and revisions of one home commit in the order they
+were drawn from the global sequence (a sync client never skips a change).
+The unique index on (home_id, uid) stands behind the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from caldavd.store.errors import (
+    AlreadyExists,
+    ETagMismatch,
+    InvalidSyncToken,
+    NotFound,
+    ReadOnly,
+    UIDConflict,
+)
+from caldavd.store.model import (
+    Calendar,
+    CalendarObject,
+    Candidate,
+    Change,
+    Home,
+    NewCalendar,
+    ObjectWrite,
+)
+from caldavd.store.postgres.pool import connection, transaction
+
+# Floating times are indexed as if UTC; any zone is within this of UTC.
+FLOATING_SLACK = timedelta(hours=14)
+DISTANT_PAST = datetime(1, 1, 2, tzinfo=UTC)
+DISTANT_FUTURE = datetime(9999, 12, 30, tzinfo=UTC)
+
+_CALENDAR_COLUMNS = """
+    c.id, b.home_id, c.owner_home_id, b.name, b.mode, c.supported_components,
+    c.created, c.modified,
+    coalesce((SELECT max(r.revision) FROM revision r WHERE r.collection_id = c.id), 0)
+        AS revision
+"""
+_OBJECT_COLUMNS = """
+    o.id, o.calendar_id, o.name, o.uid, o.component_type, o.etag, o.size, o.organizer,
+    o.schedule_tag, o.created, o.modified
+"""
+_BUMP_REVISION = """
+    INSERT INTO revision (collection_id, name, revision, deleted)
+    VALUES ($1, $2, nextval('revision_seq'), $3)
+    ON CONFLICT (collection_id, name) DO UPDATE
+    SET revision = excluded.revision, deleted = excluded.deleted, modified = now()
+"""
+
+
+def etag_of(text: str) -> str:
+    """A strong ETag (without quotes): the content hash (RFC 9110 §8.8.3)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _home(row: asyncpg.Record) -> Home:
+    return Home(id=row["id"], owner_uid=row["owner_uid"], created=row["created"])
+
+
+def _calendar(row: asyncpg.Record) -> Calendar:
+    components = row["supported_components"]
+    return Calendar(id=row["id"], home_id=row["home_id"], owner_home_id=row["owner_home_id"],
+                    name=row["name"], mode=row["mode"],
+                    supported_components=frozenset(components) if components else None,
+                    created=row["created"], modified=row["modified"],
+                    revision=row["revision"])
+
+
+def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
+    return CalendarObject(
+        id=row["id"], calendar_id=row["calendar_id"], name=row["name"], uid=row["uid"],
+        component_type=row["component_type"], etag=row["etag"], size=row["size"],
+        organizer=row["organizer"], schedule_tag=row["schedule_tag"], created=row["created"],
+        modified=row["modified"], icalendar=row["icalendar"] if with_data else None)
+
+
+class PostgresStore:
+    """``caldavd.store.Store`` on an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    # -- homes -----------------------------------------------------------------------
+
+    async def home(self, owner_uid: str) -> Home | None:
+        async with connection(self._pool) as conn:
+            row = await conn.fetchrow(
+                "SELECT id, owner_uid, created FROM calendar_home WHERE owner_uid = $1",
+                owner_uid)
+        return _home(row) if row else None
+
+    async def ensure_home(self, owner_uid: str,
+                          defaults: Sequence[NewCalendar] = ()) -> Home:
+        existing = await self.home(owner_uid)
+        if existing is not None:
+            return existing
+        async with transaction(self._pool) as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO calendar_home (owner_uid) VALUES ($1) "
+                "ON CONFLICT (owner_uid) DO NOTHING RETURNING id, owner_uid, created",
+                owner_uid)
+            if row is None:  # another request or host created it a moment ago
+                row = await conn.fetchrow(
+                    "SELECT id, owner_uid, created FROM calendar_home WHERE owner_uid = $1",
+                    owner_uid)
+                return _home(row)
+            home = _home(row)
+            for new in defaults:
+                await self._insert_calendar(conn, home, new)
+            return home
+
+    # -- calendars --------------------------------------------------------------------
+
+    async def calendars(self, home: Home) -> list[Calendar]:
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(
+                f"SELECT {_CALENDAR_COLUMNS} FROM calendar_bind b "
+                "JOIN calendar c ON c.id = b.calendar_id WHERE b.home_id = $1 ORDER BY b.name",
+                home.id)
+        return [_calendar(r) for r in rows]
+
+    async def calendar(self, home: Home, name: str) -> Calendar | None:
+        async with connection(self._pool) as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_CALENDAR_COLUMNS} FROM calendar_bind b "
+                "JOIN calendar c ON c.id = b.calendar_id WHERE b.home_id = $1 AND b.name = $2",
+                home.id, name)
+        return _calendar(row) if row else None
+
+    async def create_calendar(self, home: Home, new: NewCalendar) -> Calendar:
+        async with transaction(self._pool) as conn:
+            await _lock_home(conn, home.id)
+            return await self._insert_calendar(conn, home, new)
+
+    async def _insert_calendar(self, conn: asyncpg.Connection, home: Home,
+                               new: NewCalendar) -> Calendar:
+        if await conn.fetchval("SELECT 1 FROM calendar_bind WHERE home_id = $1 AND name = $2",
+                               home.id, new.name):
+            raise AlreadyExists(new.name)
+        components = sorted(new.supported_components) if new.supported_components else None
+        calendar_id = await conn.fetchval(
+            "INSERT INTO calendar (owner_home_id, supported_components) VALUES ($1, $2) "
+            "RETURNING id", home.id, components)
+        await conn.execute(
+            "INSERT INTO calendar_bind (home_id, calendar_id, name, mode) "
+            "VALUES ($1, $2, $3, 'own')", home.id, calendar_id, new.name)
+        if new.properties:
+            await conn.executemany(
+                "INSERT INTO dead_property (resource_id, name, value) VALUES ($1, $2, $3)",
+                [(calendar_id, k, v) for k, v in new.properties.items()])
+        await conn.execute(_BUMP_REVISION, calendar_id, "", False)
+        await conn.execute(_BUMP_REVISION, home.id, new.name, False)
+        row = await conn.fetchrow(
+            f"SELECT {_CALENDAR_COLUMNS} FROM calendar_bind b "
+            "JOIN calendar c ON c.id = b.calendar_id WHERE b.home_id = $1 AND b.name = $2",
+            home.id, new.name)
+        return _calendar(row)
+
+    async def delete_calendar(self, home: Home, name: str) -> None:
+        async with transaction(self._pool) as conn:
+            await _lock_home(conn, home.id)
+            bind = await conn.fetchrow(
+                "SELECT calendar_id, mode FROM calendar_bind WHERE home_id = $1 AND name = $2",
+                home.id, name)
+            if bind is None:
+                raise NotFound(name)
+            calendar_id = bind["calendar_id"]
+            if bind["mode"] == "own":
+                await conn.execute(
+                    "DELETE FROM dead_property WHERE resource_id = $1 OR resource_id IN "
+                    "(SELECT id FROM calendar_object WHERE calendar_id = $1)", calendar_id)
+                await conn.execute("DELETE FROM revision WHERE collection_id = $1", calendar_id)
+                await conn.execute("DELETE FROM calendar WHERE id = $1", calendar_id)
+            else:
+                await conn.execute("DELETE FROM calendar_bind WHERE home_id = $1 AND name = $2",
+                                   home.id, name)
+            await conn.execute(_BUMP_REVISION, home.id, name, True)
+
+    # -- dead properties -------------------------------------------------------------
+
+    async def properties(self, resource_id: int) -> dict[str, str]:
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(
+                "SELECT name, value FROM dead_property WHERE resource_id = $1", resource_id)
+        return {r["name"]: r["value"] for r in rows}
+
+    async def update_properties(self, calendar: Calendar | None, resource_id: int,
+                                set_: Mapping[str, str], remove: Iterable[str]) -> None:
+        async with transaction(self._pool) as conn:
+            if calendar is not None:
+                await _lock_home(conn, calendar.owner_home_id)
+            removed = [n for n in remove if n not in set_]
+            if removed:
+                await conn.execute(
+                    "DELETE FROM dead_property WHERE resource_id = $1 AND name = ANY($2)",
+                    resource_id, removed)
+            if set_:
+                await conn.executemany(
+                    "INSERT INTO dead_property (resource_id, name, value) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (resource_id, name) DO UPDATE SET value = excluded.value",
+                    [(resource_id, k, v) for k, v in set_.items()])
+            if calendar is not None:
+                await conn.execute(_BUMP_REVISION, calendar.id, "", False)
+                await conn.execute("UPDATE calendar SET modified = now() WHERE id = $1",
+                                   calendar.id)
+
+    # -- calendar objects -------------------------------------------------------------
+
+    async def objects(self, calendar: Calendar, names: Sequence[str] | None = None, *,
+                      with_data: bool = False) -> list[CalendarObject]:
+        data = ", o.icalendar" if with_data else ""
+        async with connection(self._pool) as conn:
+            if names is None:
+                rows = await conn.fetch(
+                    f"SELECT {_OBJECT_COLUMNS}{data} FROM calendar_object o "
+                    "WHERE o.calendar_id = $1 ORDER BY o.name", calendar.id)
+            else:
+                rows = await conn.fetch(
+                    f"SELECT {_OBJECT_COLUMNS}{data} FROM calendar_object o "
+                    "WHERE o.calendar_id = $1 AND o.name = ANY($2) ORDER BY o.name",
+                    calendar.id, list(names))
+        return [_object(r, with_data) for r in rows]
+
+    async def object(self, calendar: Calendar, name: str, *,
+                     with_data: bool = True) -> CalendarObject | None:
+        found = await self.objects(calendar, [name], with_data=with_data)
+        return found[0] if found else None
+
+    async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
+                         if_match: Sequence[str] | None = None,
+                         if_none_match: bool = False) -> tuple[CalendarObject, bool]:
+        if calendar.mode == "read":
+            raise ReadOnly(calendar.name)
+        async with transaction(self._pool) as conn:
+            await _lock_home(conn, calendar.owner_home_id)
+            existing = await conn.fetchrow(
+                "SELECT id, etag, uid FROM calendar_object WHERE calendar_id = $1 AND name = $2",
+                calendar.id, write.name)
+            _check_conditions(existing["etag"] if existing else None, if_match, if_none_match)
+            if existing is not None and existing["uid"] != write.uid:
+                raise UIDConflict(calendar.name, write.name)
+            await _check_uid(conn, calendar.owner_home_id, write.uid, existing)
+            object_id = await _upsert_object(conn, calendar, write, existing)
+            await _write_index(conn, object_id, calendar.id, write)
+            await conn.execute(_BUMP_REVISION, calendar.id, write.name, False)
+            row = await conn.fetchrow(
+                f"SELECT {_OBJECT_COLUMNS}, o.icalendar FROM calendar_object o WHERE o.id = $1",
+                object_id)
+        return _object(row, True), existing is None
+
+    async def delete_object(self, calendar: Calendar, name: str, *,
+                            if_match: Sequence[str] | None = None) -> None:
+        if calendar.mode == "read":
+            raise ReadOnly(calendar.name)
+        async with transaction(self._pool) as conn:
+            await _lock_home(conn, calendar.owner_home_id)
+            row = await conn.fetchrow(
+                "SELECT id, etag FROM calendar_object WHERE calendar_id = $1 AND name = $2",
+                calendar.id, name)
+            if row is None:
+                raise NotFound(name)
+            _check_conditions(row["etag"], if_match, False)
+            await conn.execute("DELETE FROM dead_property WHERE resource_id = $1", row["id"])
+            await conn.execute("DELETE FROM calendar_object WHERE id = $1", row["id"])
+            await conn.execute(_BUMP_REVISION, calendar.id, name, True)
+
+    async def move_object(self, source: Calendar, name: str, target: Calendar,
+                          target_name: str, *, overwrite: bool) -> tuple[CalendarObject, bool]:
+        if "read" in (source.mode, target.mode):
+            raise ReadOnly(source.name if source.mode == "read" else target.name)
+        async with transaction(self._pool) as conn:
+            for home_id in sorted({source.owner_home_id, target.owner_home_id}):
+                await _lock_home(conn, home_id)
+            row = await conn.fetchrow(
+                "SELECT id, uid FROM calendar_object WHERE calendar_id = $1 AND name = $2",
+                source.id, name)
+            if row is None:
+                raise NotFound(name)
+            replaced = await _clear_target(conn, target, target_name, row["id"], overwrite)
+            if target.owner_home_id != source.owner_home_id:
+                await _check_uid(conn, target.owner_home_id, row["uid"], None)
+            await conn.execute(
+                "UPDATE calendar_object SET calendar_id = $2, name = $3, home_id = $4, "
+                "modified = now() WHERE id = $1",
+                row["id"], target.id, target_name, target.owner_home_id)
+            await conn.execute("UPDATE time_range SET calendar_id = $2 "
+                               "WHERE calendar_object_id = $1", row["id"], target.id)
+            await conn.execute(_BUMP_REVISION, source.id, name, True)
+            await conn.execute(_BUMP_REVISION, target.id, target_name, False)
+            moved = await conn.fetchrow(
+                f"SELECT {_OBJECT_COLUMNS} FROM calendar_object o WHERE o.id = $1", row["id"])
+        return _object(moved), not replaced
+
+    async def find_uid(self, home: Home, uid: str) -> tuple[str, str] | None:
+        async with connection(self._pool) as conn:
+            row = await conn.fetchrow(
+                "SELECT b.name AS calendar_name, o.name FROM calendar_object o "
+                "JOIN calendar_bind b ON b.calendar_id = o.calendar_id AND b.home_id = o.home_id "
+                "WHERE o.home_id = $1 AND o.uid = $2", home.id, uid)
+        return (row["calendar_name"], row["name"]) if row else None
+
+    async def query(self, calendar: Calendar, component_type: str | None,
+                    start: datetime | None, end: datetime | None) -> list[Candidate]:
+        if start is None and end is None:
+            objects = await self._objects_of_type(calendar, component_type)
+            return [Candidate(o, exact=True) for o in objects]
+        lo, hi = start or DISTANT_PAST, end or DISTANT_FUTURE
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(_QUERY_SQL, calendar.id, component_type, lo, hi,
+                                    FLOATING_SLACK)
+        found = []
+        for row in rows:
+            exact = (row["component_type"] == "VEVENT" and not row["any_floating"]
+                     and (row["indexed_until"] is None or row["indexed_until"] >= hi))
+            if exact and not row["exact_hit"]:
+                continue
+            found.append(Candidate(_object(row, True), exact=exact))
+        return found
+
+    async def _objects_of_type(self, calendar: Calendar,
+                               component_type: str | None) -> list[CalendarObject]:
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(
+                f"SELECT {_OBJECT_COLUMNS}, o.icalendar FROM calendar_object o "
+                "WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2) "
+                "ORDER BY o.name", calendar.id, component_type)
+        return [_object(r, True) for r in rows]
+
+    # -- sync ---------------------------------------------------------------------------
+
+    async def changes_since(self, calendar: Calendar,
+                            revision: int) -> tuple[list[Change], int]:
+        async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read"):
+            floor = await conn.fetchval(
+                "SELECT purged_revision FROM calendar WHERE id = $1", calendar.id)
+            if floor is None:
+                raise NotFound(calendar.name)
+            return await _changes(conn, calendar.id, revision, floor)
+
+    async def home_changes_since(self, home: Home,
+                                 revision: int) -> tuple[list[Change], int]:
+        """Calendars bound, unbound or changed (any revision inside them) since ``revision``."""
+        async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read"):
+            floor = await conn.fetchval(
+                "SELECT purged_revision FROM calendar_home WHERE id = $1", home.id)
+            if floor is None:
+                raise NotFound(home.owner_uid)
+            binds, token = await _changes(conn, home.id, revision, floor)
+            rows = await conn.fetch(
+                "SELECT b.name, max(r.revision) AS revision FROM calendar_bind b "
+                "JOIN revision r ON r.collection_id = b.calendar_id "
+                "WHERE b.home_id = $1 GROUP BY b.name HAVING max(r.revision) > $2",
+                home.id, revision)
+        by_name = {c.name: c for c in binds}
+        for row in rows:
+            known = by_name.get(row["name"])
+            if known is None or known.revision < row["revision"]:
+                by_name[row["name"]] = Change(row["name"], row["revision"], False)
+            token = max(token, row["revision"])
+        return sorted(by_name.values(), key=lambda c: c.revision), token
+
+    async def home_revision(self, home: Home) -> int:
+        async with connection(self._pool) as conn:
+            value = await conn.fetchval(
+                "SELECT greatest("
+                " (SELECT max(revision) FROM revision WHERE collection_id = $1),"
+                " (SELECT max(r.revision) FROM calendar_bind b JOIN revision r"
+                "  ON r.collection_id = b.calendar_id WHERE b.home_id = $1))", home.id)
+        return int(value or 0)
+
+    # -- delegation ----------------------------------------------------------------------
+
+    async def delegates(self, delegator_uid: str, read_write: bool) -> set[str]:
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(
+                "SELECT delegate_uid FROM delegate WHERE delegator_uid = $1 AND read_write = $2",
+                delegator_uid, read_write)
+        return {r["delegate_uid"] for r in rows}
+
+    async def set_delegates(self, delegator_uid: str, read_write: bool,
+                            delegate_uids: Iterable[str]) -> None:
+        async with transaction(self._pool) as conn:
+            await conn.execute(
+                "DELETE FROM delegate WHERE delegator_uid = $1 AND read_write = $2",
+                delegator_uid, read_write)
+            await conn.executemany(
+                "INSERT INTO delegate (delegator_uid, delegate_uid, read_write) "
+                "VALUES ($1, $2, $3)",
+                [(delegator_uid, uid, read_write) for uid in sorted(set(delegate_uids))])
+
+    async def delegators(self, delegate_uids: Iterable[str], read_write: bool) -> set[str]:
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(
+                "SELECT DISTINCT delegator_uid FROM delegate "
+                "WHERE delegate_uid = ANY($1) AND read_write = $2",
+                list(delegate_uids), read_write)
+        return {r["delegator_uid"] for r in rows}
+
+    async def ping(self) -> None:
+        async with connection(self._pool) as conn:
+            await conn.fetchval("SELECT 1")
+
+
+# A time-range prefilter in one indexed pass over time_range.  Floating rows are
+# widened by FLOATING_SLACK (the caller rechecks them); exact_hit applies the
+# RFC 4791 §9.9 VEVENT rule to non-floating rows, zero-length instances included.
+_QUERY_SQL = f"""
+WITH hits AS (
+    SELECT t.calendar_object_id,
+           bool_or(t.floating) AS any_floating,
+           bool_or(NOT t.floating AND t.start_utc < $4
+                   AND (t.end_utc > $3 OR (t.end_utc = t.start_utc AND t.start_utc >= $3)))
+               AS exact_hit
+    FROM time_range t
+    WHERE t.calendar_id = $1 AND t.start_utc < $4 + $5::interval
+      AND t.end_utc >= $3 - $5::interval
+    GROUP BY t.calendar_object_id
+)
+SELECT {_OBJECT_COLUMNS}, o.icalendar, o.indexed_until,
+       coalesce(h.any_floating, false) AS any_floating,
+       coalesce(h.exact_hit, false) AS exact_hit
+FROM calendar_object o
+LEFT JOIN hits h ON h.calendar_object_id = o.id
+WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
+  AND (h.calendar_object_id IS NOT NULL
+       OR (o.indexed_until IS NOT NULL AND o.indexed_until < $4))
+ORDER BY o.name
+"""
+
+
+async def _lock_home(conn: asyncpg.Connection, home_id: int) -> None:
+    if await conn.fetchval("SELECT id FROM calendar_home WHERE id = $1 FOR NO KEY UPDATE",
+                           home_id) is None:
+        raise NotFound(f"home {home_id}")
+
+
+def _check_conditions(etag: str | None, if_match: Sequence[str] | None,
+                      if_none_match: bool) -> None:
+    if if_none_match and etag is not None:
+        raise ETagMismatch("the resource exists")
+    if if_match is not None and (etag is None or ("*" not in if_match and etag not in if_match)):
+        raise ETagMismatch("the resource's ETag differs")
+
+
+async def _check_uid(conn: asyncpg.Connection, home_id: int, uid: str,
+                     existing: asyncpg.Record | None) -> None:
+    row = await conn.fetchrow(
+        "SELECT o.id, b.name AS calendar_name, o.name FROM calendar_object o "
+        "JOIN calendar_bind b ON b.calendar_id = o.calendar_id AND b.home_id = o.home_id "
+        "WHERE o.home_id = $1 AND o.uid = $2", home_id, uid)
+    if row is not None and (existing is None or row["id"] != existing["id"]):
+        raise UIDConflict(row["calendar_name"], row["name"])
+
+
+async def _upsert_object(conn: asyncpg.Connection, calendar: Calendar, write: ObjectWrite,
+                         existing: asyncpg.Record | None) -> int:
+    values = (write.uid, write.component_type, write.icalendar, etag_of(write.icalendar),
+              len(write.icalendar.encode()), write.organizer, write.schedule_tag,
+              write.indexed_until)
+    if existing is None:
+        object_id: int = await conn.fetchval(
+            "INSERT INTO calendar_object (calendar_id, home_id, name, uid, component_type, "
+            "icalendar, etag, size, organizer, schedule_tag, indexed_until) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            calendar.id, calendar.owner_home_id, write.name, *values)
+        return object_id
+    await conn.execute(
+        "UPDATE calendar_object SET uid = $2, component_type = $3, icalendar = $4, etag = $5, "
+        "size = $6, organizer = $7, schedule_tag = $8, indexed_until = $9, modified = now() "
+        "WHERE id = $1", existing["id"], *values)
+    await conn.execute("DELETE FROM time_range WHERE calendar_object_id = $1", existing["id"])
+    return int(existing["id"])
+
+
+async def _write_index(conn: asyncpg.Connection, object_id: int, calendar_id: int,
+                       write: ObjectWrite) -> None:
+    if not write.instances:
+        return
+    rows = write.instances
+    await conn.execute(
+        "INSERT INTO time_range (calendar_object_id, calendar_id, start_utc, end_utc, floating, "
+        "transparent, fbtype) SELECT $1, $2, * FROM unnest($3::timestamptz[], "
+        "$4::timestamptz[], $5::boolean[], $6::boolean[], $7::text[])",
+        object_id, calendar_id, [r.start for r in rows], [r.end for r in rows],
+        [r.floating for r in rows], [r.transparent for r in rows], [r.fbtype for r in rows])
+
+
+async def _clear_target(conn: asyncpg.Connection, target: Calendar, name: str,
+                        moving_id: int, overwrite: bool) -> bool:
+    existing = await conn.fetchval(
+        "SELECT id FROM calendar_object WHERE calendar_id = $1 AND name = $2", target.id, name)
+    if existing is None or existing == moving_id:
+        return False
+    if not overwrite:
+        raise AlreadyExists(name)
+    await conn.execute("DELETE FROM dead_property WHERE resource_id = $1", existing)
+    await conn.execute("DELETE FROM calendar_object WHERE id = $1", existing)
+    return True
+
+
+async def _changes(conn: asyncpg.Connection, collection_id: int, revision: int,
+                   floor: int) -> tuple[list[Change], int]:
+    token = int(await conn.fetchval(
+        "SELECT coalesce(max(revision), 0) FROM revision WHERE collection_id = $1",
+        collection_id))
+    if revision and (revision <= floor or revision > token):
+        raise InvalidSyncToken(str(revision))
+    rows = await conn.fetch(
+        "SELECT name, revision, deleted FROM revision WHERE collection_id = $1 "
+        "AND revision > $2 AND name <> '' AND (NOT deleted OR $2 > 0) ORDER BY revision",
+        collection_id, revision)
+    return [Change(r["name"], r["revision"], r["deleted"]) for r in rows], token

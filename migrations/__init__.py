@@ -1,0 +1,1 @@
+"""caldavd's alembic migrations (installed as the package ``caldavd_migrations``)."""

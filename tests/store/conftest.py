@@ -1,0 +1,44 @@
+"""Store fixtures: a migrated database and a PostgresStore on a small pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from caldavd.store.model import Calendar, Home, NewCalendar
+from caldavd.store.postgres.migrate import upgrade_to_head
+from caldavd.store.postgres.pool import create_pool
+from caldavd.store.postgres.store import PostgresStore
+
+from tests.conftest import PgDatabase
+
+
+@pytest.fixture
+async def store(pg_database: PgDatabase) -> AsyncIterator[PostgresStore]:
+    await upgrade_to_head(pg_database.connect_kwargs)
+    pool = await create_pool(pg_database.connect_kwargs, max_size=4)
+    try:
+        yield PostgresStore(pool)
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def db(store: PostgresStore, pg_database: PgDatabase) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the store's database, to look at (or set up) rows."""
+    conn = await pg_database.connect()
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def home(store: PostgresStore) -> Home:
+    return await store.ensure_home("alice")
+
+
+@pytest.fixture
+async def cal(store: PostgresStore, home: Home) -> Calendar:
+    return await store.create_calendar(home, NewCalendar("work"))
