@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+
 from caldavd.store.model import Calendar, Home, NewCalendar
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
-
 from tests.conftest import PgDatabase
 
 

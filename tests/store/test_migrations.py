@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from caldavd.store.postgres.migrate import downgrade_to, head_revision, upgrade_to_head
-
 from tests.conftest import PgDatabase
 
 TABLES = {"calendar_home", "calendar", "calendar_bind", "calendar_object", "time_range",

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
-from caldavd.store.postgres.migrate import head_revision
 
+from caldavd.store.postgres.migrate import head_revision
 from tests.conftest import PgDatabase
 from tests.tools.helpers import external_db_plist, run_tool, run_tool_async, write_plist
 

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from caldavd.directory.xml import DirectoryFileError, XmlDirectory
 
+from caldavd.directory.xml import DirectoryFileError, XmlDirectory
 from tests.tools.helpers import ACCOUNTS
 
 ALICE = """<directory>
