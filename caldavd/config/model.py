@@ -90,6 +90,11 @@ class Config:
     MaxDBConnectionsPerPool: int
     MultiProcessCount: int
     MaxRequests: int
+    MaxResourceSize: int
+    MaxAttendeesPerInstance: int
+    MaxAllowedInstances: int
+    SyncTokenLifetimeDays: int
+    UserQuota: int
     ServerHostName: str
     HTTPPort: int
     SSLPort: int
@@ -146,6 +151,11 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         MaxDBConnectionsPerPool=tree["MaxDBConnectionsPerPool"],
         MultiProcessCount=tree["MultiProcessCount"],
         MaxRequests=tree["MaxRequests"],
+        MaxResourceSize=tree["MaxResourceSize"],
+        MaxAttendeesPerInstance=tree["MaxAttendeesPerInstance"],
+        MaxAllowedInstances=tree["MaxAllowedInstances"],
+        SyncTokenLifetimeDays=tree["SyncTokenLifetimeDays"],
+        UserQuota=tree["UserQuota"],
         ServerHostName=tree["ServerHostName"],
         HTTPPort=tree["HTTPPort"],
         SSLPort=tree["SSLPort"],

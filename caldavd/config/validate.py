@@ -249,6 +249,10 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
     _at_least(tree, "MaxDBConnectionsPerPool", 1, report)
     _at_least(tree, "MultiProcessCount", 0, report)
     _at_least(tree, "MaxRequests", 1, report)
+    for key in ("MaxResourceSize", "MaxAttendeesPerInstance", "MaxAllowedInstances",
+                "SyncTokenLifetimeDays"):
+        _at_least(tree, key, 1, report)
+    _at_least(tree, "UserQuota", 0, report)
     _at_least(tree["DirectoryCaching"], "CachingSeconds", 0, report, "DirectoryCaching")
 
 

@@ -300,3 +300,10 @@ class ValidCalendarTimezone(DAVError):
 
     status = 403
     element = names.VALID_CALENDAR_TIMEZONE
+
+
+class QuotaNotExceeded(DAVError):
+    """The home's quota would be exceeded (RFC 4331 §6)."""
+
+    status = 507
+    element = names.QUOTA_NOT_EXCEEDED

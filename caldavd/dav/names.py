@@ -127,6 +127,7 @@ VALID_SYNC_TOKEN = dav("valid-sync-token")
 NUMBER_OF_MATCHES_WITHIN_LIMITS = dav("number-of-matches-within-limits")
 QUOTA_AVAILABLE_BYTES = dav("quota-available-bytes")
 QUOTA_USED_BYTES = dav("quota-used-bytes")
+QUOTA_NOT_EXCEEDED = dav("quota-not-exceeded")
 ADD_MEMBER = dav("add-member")
 
 # -- RFC 4791 (CalDAV) ----------------------------------------------------------

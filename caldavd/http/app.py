@@ -6,6 +6,7 @@ shutdown closes exactly what started; no global state, no work at import.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -16,7 +17,7 @@ from caldavd.http.auth import auth_middleware
 from caldavd.http.dispatch import dispatch
 from caldavd.http.errors import error_middleware
 from caldavd.http.health import health
-from caldavd.http.keys import CONFIG, DIRECTORY, SCHEMA_STATUS, STORE
+from caldavd.http.keys import CONFIG, DIRECTORY, EXPANSION_GATE, SCHEMA_STATUS, STORE
 from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
 from caldavd.store.postgres.pool import create_pool
@@ -26,13 +27,20 @@ from caldavd.store.postgres.store import PostgresStore
 CLIENT_MAX_SIZE = 16 * 1024 * 1024
 
 
+async def well_known(request: web.Request) -> web.StreamResponse:
+    """RFC 6764 §5: the context path of the CalDAV service is the root."""
+    raise web.HTTPMovedPermanently("/")
+
+
 def create_app(config: Config) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth_middleware],
                           client_max_size=CLIENT_MAX_SIZE)
     app[CONFIG] = config
+    app[EXPANSION_GATE] = asyncio.Semaphore(2)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_directory)
     app.router.add_get("/health", health)
+    app.router.add_route("*", "/.well-known/caldav", well_known)
     app.router.add_route("*", "/{path:.*}", dispatch)
     return app
 

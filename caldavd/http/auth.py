@@ -17,7 +17,7 @@ from caldavd.http.errors import Handler
 from caldavd.http.keys import CONFIG, DIRECTORY, PRINCIPAL
 
 REALM = "caldavd"
-UNAUTHENTICATED_PATHS = frozenset({"/health"})
+UNAUTHENTICATED_PATHS = frozenset({"/health", "/.well-known/caldav"})
 
 
 def challenge() -> Unauthorized:

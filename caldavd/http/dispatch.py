@@ -1,27 +1,15 @@
-"""Method dispatch: one small handler per method, looked up in a registry."""
+"""Method dispatch through the registry (methods, reports and live properties
+register themselves when their modules are imported)."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from caldavd.dav.errors import MethodNotAllowed
+from caldavd.http import liveprops, methods, reports
+from caldavd.http.registry import METHODS
 
-MethodHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-# DAV compliance classes claimed in OPTIONS (RFC 4918 §10.1): only what works.
-DAV_CLASSES = ("1",)
-
-
-async def options(request: web.Request) -> web.StreamResponse:
-    return web.Response(status=200, headers={
-        "DAV": ", ".join(DAV_CLASSES),
-        "Allow": ", ".join(sorted(METHODS)),
-    })
-
-
-METHODS: dict[str, MethodHandler] = {"OPTIONS": options}
+_REGISTERED = (liveprops, methods, reports)
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from caldavd.config import Config
@@ -13,7 +15,7 @@ STORE = web.AppKey("store", Store)
 DIRECTORY = web.AppKey("directory", Directory)
 
 # Per request: the authenticated principal's directory record.
-PRINCIPAL = "caldavd.principal"
+PRINCIPAL = web.RequestKey("principal", Record)
 
 
 def principal_of(request: web.Request) -> Record:
@@ -22,3 +24,6 @@ def principal_of(request: web.Request) -> Record:
 
 # (schema revision found at start, head revision this caldavd knows)
 SCHEMA_STATUS = web.AppKey("schema_status", tuple[str | None, str])
+
+# Bounds recurrence expansions running in the executor at once.
+EXPANSION_GATE = web.AppKey("expansion_gate", asyncio.Semaphore)

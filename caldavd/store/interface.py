@@ -39,6 +39,10 @@ class Store(Protocol):
     # -- dead properties (any resource id: home, calendar or object) ----------------
     async def properties(self, resource_id: int) -> dict[str, str]: ...
 
+    async def properties_for(self, resource_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        """Dead properties of many resources in one query (no N+1 on Depth 1)."""
+        ...
+
     async def update_properties(self, calendar: Calendar | None, resource_id: int,
                                 set_: Mapping[str, str], remove: Iterable[str]) -> None:
         """Atomically set and remove; a calendar's change bumps its revision."""
@@ -83,6 +87,10 @@ class Store(Protocol):
                                  revision: int) -> tuple[list[Change], int]: ...
 
     async def home_revision(self, home: Home) -> int: ...
+
+    async def home_usage(self, home: Home) -> int:
+        """Bytes of calendar data (and attachments) the home's calendars hold."""
+        ...
 
     # -- delegation ---------------------------------------------------------------
     async def delegates(self, delegator_uid: str, read_write: bool) -> set[str]: ...

@@ -12,7 +12,9 @@ from caldavd.store.errors import StoreUnavailable
 # Connection-level failures: the database is down, restarting or unreachable.
 UNAVAILABLE = (OSError, TimeoutError, asyncpg.CannotConnectNowError,
                asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
-               asyncpg.AdminShutdownError, asyncpg.TooManyConnectionsError)
+               asyncpg.AdminShutdownError, asyncpg.TooManyConnectionsError,
+               # A pooled connection that read the server's FATAL but not yet its EOF.
+               asyncpg.InternalClientError)
 
 
 async def create_pool(kwargs: Mapping[str, object], max_size: int) -> asyncpg.Pool:

@@ -193,6 +193,18 @@ class PostgresStore:
                 "SELECT name, value FROM dead_property WHERE resource_id = $1", resource_id)
         return {r["name"]: r["value"] for r in rows}
 
+    async def properties_for(self, resource_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        result: dict[int, dict[str, str]] = {i: {} for i in resource_ids}
+        if not resource_ids:
+            return result
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(
+                "SELECT resource_id, name, value FROM dead_property "
+                "WHERE resource_id = ANY($1)", list(resource_ids))
+        for row in rows:
+            result[row["resource_id"]][row["name"]] = row["value"]
+        return result
+
     async def update_properties(self, calendar: Calendar | None, resource_id: int,
                                 set_: Mapping[str, str], remove: Iterable[str]) -> None:
         async with transaction(self._pool) as conn:
@@ -241,7 +253,7 @@ class PostgresStore:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
         async with transaction(self._pool) as conn:
-            await _lock_home(conn, calendar.owner_home_id)
+            await _lock_calendar(conn, calendar)
             existing = await conn.fetchrow(
                 "SELECT id, etag, uid FROM calendar_object WHERE calendar_id = $1 AND name = $2",
                 calendar.id, write.name)
@@ -280,6 +292,7 @@ class PostgresStore:
         async with transaction(self._pool) as conn:
             for home_id in sorted({source.owner_home_id, target.owner_home_id}):
                 await _lock_home(conn, home_id)
+            await _check_bound(conn, target)
             row = await conn.fetchrow(
                 "SELECT id, uid FROM calendar_object WHERE calendar_id = $1 AND name = $2",
                 source.id, name)
@@ -354,7 +367,10 @@ class PostgresStore:
                 "SELECT purged_revision FROM calendar_home WHERE id = $1", home.id)
             if floor is None:
                 raise NotFound(home.owner_uid)
-            binds, token = await _changes(conn, home.id, revision, floor)
+            # The token covers the calendars' revisions too (home_revision), so that
+            # any token handed out here is accepted back.
+            token = int(await conn.fetchval(_HOME_REVISION_SQL, home.id))
+            binds, _ = await _changes(conn, home.id, revision, floor, token)
             rows = await conn.fetch(
                 "SELECT b.name, max(r.revision) AS revision FROM calendar_bind b "
                 "JOIN revision r ON r.collection_id = b.calendar_id "
@@ -365,17 +381,18 @@ class PostgresStore:
             known = by_name.get(row["name"])
             if known is None or known.revision < row["revision"]:
                 by_name[row["name"]] = Change(row["name"], row["revision"], False)
-            token = max(token, row["revision"])
         return sorted(by_name.values(), key=lambda c: c.revision), token
 
     async def home_revision(self, home: Home) -> int:
         async with connection(self._pool) as conn:
+            value = await conn.fetchval(_HOME_REVISION_SQL, home.id)
+        return int(value)
+
+    async def home_usage(self, home: Home) -> int:
+        async with connection(self._pool) as conn:
             value = await conn.fetchval(
-                "SELECT greatest("
-                " (SELECT max(revision) FROM revision WHERE collection_id = $1),"
-                " (SELECT max(r.revision) FROM calendar_bind b JOIN revision r"
-                "  ON r.collection_id = b.calendar_id WHERE b.home_id = $1))", home.id)
-        return int(value or 0)
+                "SELECT coalesce(sum(size), 0) FROM calendar_object WHERE home_id = $1", home.id)
+        return int(value)
 
     # -- delegation ----------------------------------------------------------------------
 
@@ -410,6 +427,13 @@ class PostgresStore:
             await conn.fetchval("SELECT 1")
 
 
+_HOME_REVISION_SQL = """
+SELECT coalesce(greatest(
+    (SELECT max(revision) FROM revision WHERE collection_id = $1),
+    (SELECT max(r.revision) FROM calendar_bind b JOIN revision r
+     ON r.collection_id = b.calendar_id WHERE b.home_id = $1)), 0)
+"""
+
 # A time-range prefilter in one indexed pass over time_range.  Floating rows are
 # widened by FLOATING_SLACK (the caller rechecks them); exact_hit applies the
 # RFC 4791 §9.9 VEVENT rule to non-floating rows, zero-length instances included.
@@ -441,6 +465,18 @@ async def _lock_home(conn: asyncpg.Connection, home_id: int) -> None:
     if await conn.fetchval("SELECT id FROM calendar_home WHERE id = $1 FOR NO KEY UPDATE",
                            home_id) is None:
         raise NotFound(f"home {home_id}")
+
+
+async def _lock_calendar(conn: asyncpg.Connection, calendar: Calendar) -> None:
+    await _lock_home(conn, calendar.owner_home_id)
+    await _check_bound(conn, calendar)
+
+
+async def _check_bound(conn: asyncpg.Connection, calendar: Calendar) -> None:
+    """NotFound (not a foreign-key error) when the calendar went away meanwhile."""
+    if await conn.fetchval("SELECT 1 FROM calendar_bind WHERE home_id = $1 AND calendar_id = $2",
+                           calendar.home_id, calendar.id) is None:
+        raise NotFound(calendar.name)
 
 
 def _check_conditions(etag: str | None, if_match: Sequence[str] | None,
@@ -508,10 +544,11 @@ async def _clear_target(conn: asyncpg.Connection, target: Calendar, name: str,
 
 
 async def _changes(conn: asyncpg.Connection, collection_id: int, revision: int,
-                   floor: int) -> tuple[list[Change], int]:
-    token = int(await conn.fetchval(
-        "SELECT coalesce(max(revision), 0) FROM revision WHERE collection_id = $1",
-        collection_id))
+                   floor: int, token: int | None = None) -> tuple[list[Change], int]:
+    if token is None:
+        token = int(await conn.fetchval(
+            "SELECT coalesce(max(revision), 0) FROM revision WHERE collection_id = $1",
+            collection_id))
     if revision and (revision <= floor or revision > token):
         raise InvalidSyncToken(str(revision))
     rows = await conn.fetch(

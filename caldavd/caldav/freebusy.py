@@ -1,0 +1,90 @@
+"""CALDAV:free-busy-query results (RFC 4791 §7.10).
+
+Busy time comes from instances (see ``recurrence.expand``): transparent
+instances and those whose ``fbtype`` is FREE (cancelled events, to-dos,
+journals, FBTYPE=FREE periods) are left out; the rest are clipped to the
+range and merged per FBTYPE. Floating instances must have been expanded with
+the time zone that applies to the request (RFC 4791 §7.10: the calendar's
+time zone), which is the caller's choice of ``floating_tz``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from icalendar import Calendar, FreeBusy, Parameters, vCalAddress, vPeriod
+
+from caldavd.caldav.ical import PRODID, serialize
+from caldavd.caldav.recurrence import Instance
+
+__all__ = ["BUSY_TYPES", "busy_periods", "freebusy"]
+
+BUSY_TYPES = ("BUSY", "BUSY-UNAVAILABLE", "BUSY-TENTATIVE")
+"""FBTYPEs reported, in output order for periods that start together."""
+
+Period = tuple[datetime, datetime]
+
+
+def _merge(periods: list[Period]) -> list[Period]:
+    periods.sort()
+    merged: list[Period] = []
+    for start, end in periods:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def busy_periods(instances: Iterable[Instance], start: datetime,
+                 end: datetime) -> dict[str, list[Period]]:
+    """Merged busy periods per FBTYPE within [start, end), in UTC."""
+    found: dict[str, list[Period]] = {fbtype: [] for fbtype in BUSY_TYPES}
+    for instance in instances:
+        if instance.transparent or instance.fbtype not in found:
+            continue
+        clipped_start = max(instance.start, start)
+        clipped_end = min(instance.end, end)
+        if clipped_start < clipped_end:
+            found[instance.fbtype].append((clipped_start.astimezone(UTC),
+                                           clipped_end.astimezone(UTC)))
+    return {fbtype: _merge(periods) for fbtype, periods in found.items() if periods}
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def freebusy(instances_by_object: Iterable[list[Instance]], start: datetime, end: datetime,
+             *, organizer: str | None = None, attendees: Iterable[str] = (),
+             uid: str | None = None, dtstamp: datetime | None = None) -> bytes:
+    """A VCALENDAR with one VFREEBUSY for [start, end) (RFC 4791 §7.10).
+
+    ``organizer``, ``attendees`` and ``uid`` are for scheduling replies
+    (RFC 6638); a free-busy-query report leaves them out.
+    """
+    instances = (instance for batch in instances_by_object for instance in batch)
+    periods = busy_periods(instances, start, end)
+    component = FreeBusy()
+    component.add("DTSTAMP", _utc(dtstamp or datetime.now(UTC)))
+    component.add("DTSTART", _utc(start))
+    component.add("DTEND", _utc(end))
+    if uid is not None:
+        component.add("UID", uid)
+    if organizer is not None:
+        component.add("ORGANIZER", vCalAddress(organizer))
+    for attendee in attendees:
+        component.add("ATTENDEE", vCalAddress(attendee))
+    rows = sorted((period, BUSY_TYPES.index(fbtype), fbtype)
+                  for fbtype, merged in periods.items() for period in merged)
+    for (period_start, period_end), _order, fbtype in rows:
+        period = vPeriod((_utc(period_start), _utc(period_end)))
+        period.params = Parameters({"FBTYPE": fbtype})  # VALUE=PERIOD is the default
+        component.add("FREEBUSY", period, encode=False)
+    cal = Calendar()
+    cal.add("VERSION", "2.0")
+    cal.add("PRODID", PRODID)
+    cal.add_component(component)
+    return serialize(cal)

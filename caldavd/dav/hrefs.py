@@ -1,0 +1,74 @@
+"""Hrefs on the wire versus paths inside the server.
+
+Inside the server a path is decoded text ("/calendars/Jo Smith/é.ics"); on the
+wire it is percent-encoded. ``quote_path`` and ``unquote_path`` are the only
+crossings, so nothing is encoded twice or compared half-decoded.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote, urlsplit
+
+from caldavd.dav import errors
+
+# RFC 3986 §3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@".
+# Everything a path segment may hold stays literal; the rest ('%', '?', '#',
+# space, non-ASCII as UTF-8, ...) is encoded, so the result always parses back
+# to the same path.
+PATH_SAFE = "/:@!$&'()*+,;="
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode a decoded path for a DAV:href or a Location header."""
+    return quote(path, safe=PATH_SAFE)
+
+
+def unquote_path(href: str) -> str:
+    """Decode an href (absolute URL or absolute path) into a normalised path.
+
+    The scheme and authority of an absolute URL are dropped; callers that must
+    check them (Destination) do so first. Raises ``BadRequest`` for a relative
+    path, bad percent-encoding, a NUL, or '..' above the root.
+    """
+    try:
+        path = urlsplit(href.strip()).path
+    except ValueError:
+        raise errors.BadRequest(f"not a valid URL: {href!r}") from None
+    return decode_path(path)
+
+
+def decode_path(path: str) -> str:
+    """Percent-decode and normalise an absolute path (no scheme, no host)."""
+    if not path.startswith("/"):
+        raise errors.BadRequest(f"expected an absolute path, got {path!r}")
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        raise errors.BadRequest(f"path is not UTF-8 once decoded: {path!r}") from None
+    if "\x00" in decoded:
+        raise errors.BadRequest("path contains a NUL character")
+    return normalise_path(decoded)
+
+
+def normalise_path(path: str) -> str:
+    """Drop empty and '.' segments and resolve '..' (RFC 3986 §5.2.4).
+
+    A '..' that would climb above the root is a ``BadRequest``, never clamped:
+    a client that sends one is confused or probing. A trailing slash is kept
+    (it marks a collection).
+    """
+    kept: list[str] = []
+    segments = path.split("/")[1:]
+    for segment in segments:
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not kept:
+                raise errors.BadRequest(f"path climbs above the root: {path!r}")
+            kept.pop()
+            continue
+        kept.append(segment)
+    if not kept:
+        return "/"
+    trailing = segments[-1] in ("", ".", "..")
+    return "/" + "/".join(kept) + ("/" if trailing else "")

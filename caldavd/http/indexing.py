@@ -1,0 +1,40 @@
+"""Time-range index rows for a calendar object (architecture: "Storage shape").
+
+Instances are expanded from the start of the recurrence up to a horizon
+(``HORIZON_DAYS`` past now, or ``MAX_INDEXED`` instances, whichever comes
+first).  Past that the object is marked with ``indexed_until`` and queries
+reaching beyond it recheck the object in memory, so nothing is ever missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from caldavd.caldav import recurrence
+from caldavd.store.model import InstanceRow
+
+HORIZON_DAYS = 365
+MAX_INDEXED = 5000
+
+
+def index_rows(cal: Any, *, now: datetime | None = None,
+               ) -> tuple[Sequence[InstanceRow], datetime | None]:
+    """(rows, indexed_until): indexed_until None when every instance is a row."""
+    now = now or datetime.now(UTC)
+    horizon = now + timedelta(days=HORIZON_DAYS)
+    instances = recurrence.expand(cal, None, horizon, max_instances=MAX_INDEXED + 1)
+    rows = [InstanceRow(start=i.start, end=i.end, floating=i.floating,
+                        transparent=i.transparent, fbtype=i.fbtype)
+            for i in instances[:MAX_INDEXED]]
+    if len(instances) > MAX_INDEXED:
+        return rows, instances[MAX_INDEXED - 1].start
+    if _recurs_past(cal, horizon):
+        return rows, horizon
+    return rows, None
+
+
+def _recurs_past(cal: Any, horizon: datetime) -> bool:
+    """True when the recurrence may have instances after ``horizon``."""
+    return bool(recurrence.expand(cal, horizon, None, max_instances=1))

@@ -1,0 +1,28 @@
+"""DELETE of calendar objects and calendars (RFC 4918 §9.6)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from caldavd.dav import names
+from caldavd.dav.errors import Forbidden
+from caldavd.http.acl import require
+from caldavd.http.methods.put import conditions
+from caldavd.http.registry import method
+from caldavd.http.resources import CalendarResource, ObjectResource
+from caldavd.http.target import existing
+
+
+@method("DELETE")
+async def delete(request: web.Request) -> web.StreamResponse:
+    ctx, resource = await existing(request)
+    await require(ctx, resource, names.UNBIND)
+    if_match, _ = conditions(request)
+    if isinstance(resource, ObjectResource):
+        await ctx.store.delete_object(resource.the_calendar, resource.the_object.name,
+                                      if_match=if_match)
+    elif isinstance(resource, CalendarResource):
+        await ctx.store.delete_calendar(resource.the_home, resource.the_calendar.name)
+    else:
+        raise Forbidden(f"{resource.path} cannot be deleted")
+    return web.Response(status=204)

@@ -1,0 +1,46 @@
+"""GET and HEAD of calendar object resources (RFC 9110 §9.3.1, §13 conditionals)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from caldavd.dav import names
+from caldavd.dav.dates import http_date
+from caldavd.dav.errors import MethodNotAllowed
+from caldavd.dav.requests import parse_etag_list, weak_match
+from caldavd.http.acl import require
+from caldavd.http.liveprops import content_type
+from caldavd.http.methods.options import allow_header
+from caldavd.http.registry import method
+from caldavd.http.resources import ObjectResource
+from caldavd.http.target import existing
+
+
+@method("GET", "HEAD")
+async def get(request: web.Request) -> web.StreamResponse:
+    ctx, resource = await existing(request)
+    await require(ctx, resource, names.READ)
+    if not isinstance(resource, ObjectResource):
+        raise MethodNotAllowed("collections have no content to GET; use PROPFIND",
+                               headers={"Allow": allow_header()})
+    obj = resource.the_object
+    headers = {"ETag": f'"{obj.etag}"', "Last-Modified": http_date(obj.modified),
+               "Cache-Control": "private, no-cache"}
+    if _not_modified(request, obj.etag):
+        return web.Response(status=304, headers=headers)
+    body = (obj.icalendar or "").encode()
+    if request.method == "HEAD":
+        return web.Response(status=200, headers={**headers, "Content-Length": str(len(body)),
+                                                 "Content-Type": content_type(
+                                                     obj.component_type)})
+    return web.Response(status=200, body=body, headers={
+        **headers, "Content-Type": content_type(obj.component_type)})
+
+
+def _not_modified(request: web.Request, etag: str) -> bool:
+    """If-None-Match with the current ETag (weak comparison, RFC 9110 §13.1.2)."""
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return False
+    tags = parse_etag_list(header)
+    return tags == "*" or weak_match(tags, f'"{etag}"')

@@ -1,0 +1,79 @@
+"""MKCALENDAR (RFC 4791 §5.3.1) and extended MKCOL (RFC 5689) of calendars."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from lxml import etree
+
+from caldavd.dav import names
+from caldavd.dav.errors import (
+    CalendarCollectionLocationOk,
+    Conflict,
+    ResourceMustBeNull,
+    ValidResourcetype,
+)
+from caldavd.dav.multistatus import propstat_body
+from caldavd.dav.requests import PropOp, parse_mkcol
+from caldavd.http.acl import require
+from caldavd.http.context import Context
+from caldavd.http.registry import method
+from caldavd.http.resources import CalendarResource, HomeResource, Missing, Resource
+from caldavd.http.target import read_body, target
+from caldavd.http.writable import check_operations
+from caldavd.store import NewCalendar
+
+# Names that would shadow something else or confuse clients.
+_RESERVED = frozenset({"inbox", "outbox", "dropbox", "notification"})
+
+
+def _home_target(resource: Resource) -> tuple[HomeResource, str]:
+    if resource.exists:
+        raise ResourceMustBeNull(f"{resource.path} already exists")
+    assert isinstance(resource, Missing)
+    parent = resource.parent
+    if parent is None:
+        raise Conflict("the parent collection does not exist")
+    if isinstance(parent, CalendarResource) or not isinstance(parent, HomeResource):
+        raise CalendarCollectionLocationOk("calendars can only be created in a calendar home")
+    if resource.name in _RESERVED or resource.name.startswith("."):
+        raise CalendarCollectionLocationOk(f"{resource.name!r} is a reserved name")
+    return parent, resource.name
+
+
+async def _create(ctx: Context, resource: Resource, ops: tuple[PropOp, ...],
+                  response_tag: str) -> web.StreamResponse:
+    home, name = _home_target(resource)
+    await require(ctx, resource, names.BIND)
+    changes = check_operations(ops, CalendarResource(resource.path), creating=True)
+    if changes.failures:
+        return web.Response(status=403, body=propstat_body(response_tag, changes.propstats()),
+                            content_type="application/xml", charset="utf-8")
+    await ctx.store.create_calendar(home.the_home, NewCalendar(
+        name, changes.components, changes.set))
+    return web.Response(status=201, headers={"Cache-Control": "no-cache"})
+
+
+def _ops(props: tuple[etree._Element, ...]) -> tuple[PropOp, ...]:
+    return tuple(PropOp("set", p.tag, p) for p in props if isinstance(p.tag, str))
+
+
+@method("MKCALENDAR")
+async def mkcalendar(request: web.Request) -> web.StreamResponse:
+    ctx, resource = await target(request)
+    props = parse_mkcol(await read_body(request), names.MKCALENDAR)
+    return await _create(ctx, resource, _ops(props), names.MKCALENDAR_RESPONSE)
+
+
+@method("MKCOL")
+async def mkcol(request: web.Request) -> web.StreamResponse:
+    """Only calendars live in a home: extended MKCOL must ask for one (RFC 5689 §3)."""
+    ctx, resource = await target(request)
+    props = parse_mkcol(await read_body(request), names.MKCOL)
+    _home_target(resource)
+    resourcetype = next((p for p in props if p.tag == names.RESOURCETYPE), None)
+    kinds = {c.tag for c in resourcetype} if resourcetype is not None else set()
+    if kinds != {names.COLLECTION, names.CALENDAR}:
+        raise ValidResourcetype("only calendar collections can be created here "
+                                "(resourcetype collection + calendar)")
+    rest = tuple(p for p in props if p.tag != names.RESOURCETYPE)
+    return await _create(ctx, resource, _ops(rest), names.MKCOL_RESPONSE)

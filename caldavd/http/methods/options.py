@@ -1,0 +1,21 @@
+"""OPTIONS (RFC 4918 §10.1, RFC 4791 §5.1): what this server and resource support."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from caldavd.http.registry import METHODS, method
+
+# Compliance classes and features claimed only where they work.  Class 2 (LOCK)
+# is not claimed: there is no locking.
+DAV_TOKENS = ("1", "3", "access-control", "calendar-access", "extended-mkcol")
+
+
+def allow_header() -> str:
+    return ", ".join(sorted(METHODS))
+
+
+@method("OPTIONS")
+async def options(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=200, headers={"DAV": ", ".join(DAV_TOKENS),
+                                             "Allow": allow_header()})

@@ -1,0 +1,31 @@
+"""PROPPATCH (RFC 4918 §9.2): all operations succeed together or none is applied."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from caldavd.dav import names
+from caldavd.dav.multistatus import Multistatus
+from caldavd.dav.requests import parse_proppatch
+from caldavd.http.acl import require
+from caldavd.http.propfind import multistatus_response
+from caldavd.http.registry import method
+from caldavd.http.resources import CalendarResource, ObjectResource
+from caldavd.http.target import existing, read_body
+from caldavd.http.writable import check_operations
+
+
+@method("PROPPATCH")
+async def proppatch(request: web.Request) -> web.StreamResponse:
+    ctx, resource = await existing(request)
+    await require(ctx, resource, names.WRITE_PROPERTIES)
+    changes = check_operations(parse_proppatch(await read_body(request)), resource,
+                               creating=False)
+    resource_id = resource.resource_id
+    if not changes.failures and resource_id is not None:
+        calendar = resource.calendar if isinstance(resource, CalendarResource) else None
+        bumped = None if isinstance(resource, ObjectResource) else calendar
+        await ctx.store.update_properties(bumped, resource_id, changes.set, changes.remove)
+    body = Multistatus()
+    body.add_propstats(resource.path, changes.propstats())
+    return multistatus_response(body)

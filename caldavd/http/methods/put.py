@@ -1,0 +1,112 @@
+"""PUT of calendar object resources (RFC 4791 §5.3.2) and POST add-member (RFC 5995)."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from caldavd.dav import names
+from caldavd.dav.errors import (
+    Conflict,
+    MethodNotAllowed,
+    NoUIDConflict,
+    PayloadTooLarge,
+    PreconditionFailed,
+)
+from caldavd.dav.hrefs import quote_path
+from caldavd.dav.requests import parse_etag_list
+from caldavd.http.acl import require
+from caldavd.http.context import Context
+from caldavd.http.keys import EXPANSION_GATE
+from caldavd.http.registry import method
+from caldavd.http.resources import CalendarResource, Missing, ObjectResource, Resource
+from caldavd.http.target import read_body, target
+from caldavd.http.writes import check_size, object_write
+from caldavd.store import Calendar, UIDConflict
+
+
+def _calendar_of(resource: Resource) -> tuple[CalendarResource, str]:
+    """The calendar a PUT lands in, and the object's name."""
+    if isinstance(resource, ObjectResource):
+        return resource, resource.the_object.name
+    if isinstance(resource, Missing) and isinstance(resource.parent, CalendarResource) \
+            and not isinstance(resource.parent, ObjectResource):
+        return resource.parent, resource.name
+    if isinstance(resource, Missing) and resource.parent is None:
+        raise Conflict("the parent collection does not exist")
+    raise MethodNotAllowed("PUT is only for calendar object resources in a calendar")
+
+
+def conditions(request: web.Request) -> tuple[list[str] | None, bool]:
+    """(If-Match ETags without quotes or ['*'], If-None-Match: *)."""
+    if_match = request.headers.get("If-Match")
+    if_none = request.headers.get("If-None-Match")
+    none_star = False
+    if if_none is not None:
+        tags = parse_etag_list(if_none)
+        if tags != "*":
+            raise PreconditionFailed("only If-None-Match: * is supported on PUT")
+        none_star = True
+    if if_match is None:
+        return None, none_star
+    tags = parse_etag_list(if_match)
+    if tags == "*":
+        return ["*"], none_star
+    return [t.strip('"') for t in tags if not t.startswith("W/")], none_star
+
+
+async def store_object(ctx: Context, calendar: CalendarResource, name: str, body: bytes,
+                       content_type: str | None, *, if_match: list[str] | None = None,
+                       if_none_match: bool = False) -> tuple[str, bool]:
+    """Validate and store; (etag, created).  UID conflicts name the holder's href."""
+    the_calendar: Calendar = calendar.the_calendar
+    write = await object_write(ctx.config, the_calendar, name, body, content_type,
+                               ctx.request.app[EXPANSION_GATE])
+    try:
+        obj, created = await ctx.store.put_object(the_calendar, write, if_match=if_match,
+                                                  if_none_match=if_none_match)
+    except UIDConflict as exc:
+        home = calendar.path.rsplit("/", 2)[0] + "/"
+        raise NoUIDConflict(f"{home}{exc.calendar_name}/{exc.object_name}") from None
+    return obj.etag, created
+
+
+async def read_calendar_body(ctx: Context, request: web.Request) -> bytes:
+    """The body, refused with CALDAV:max-resource-size when too large (RFC 4791 §5.3.2.1)."""
+    if request.content_length is not None:
+        check_size(ctx.config, request.content_length)
+    try:
+        return await read_body(request, ctx.config.MaxResourceSize)
+    except PayloadTooLarge:
+        check_size(ctx.config, ctx.config.MaxResourceSize + 1)
+        raise
+
+
+@method("PUT")
+async def put(request: web.Request) -> web.StreamResponse:
+    ctx, resource = await target(request)
+    calendar, name = _calendar_of(resource)
+    await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
+    body = await read_calendar_body(ctx, request)
+    if_match, if_none = conditions(request)
+    etag, created = await store_object(ctx, calendar, name, body,
+                                       request.headers.get("Content-Type"),
+                                       if_match=if_match, if_none_match=if_none)
+    return web.Response(status=201 if created else 204, headers={"ETag": f'"{etag}"'})
+
+
+@method("POST")
+async def post(request: web.Request) -> web.StreamResponse:
+    """RFC 5995: POST to a calendar's add-member URL creates a new member."""
+    ctx, resource = await target(request)
+    if "add-member" not in request.query or not isinstance(resource, CalendarResource) \
+            or isinstance(resource, ObjectResource):
+        raise MethodNotAllowed("POST is supported on a calendar's add-member URL only")
+    await require(ctx, resource, names.BIND)
+    body = await read_calendar_body(ctx, request)
+    name = f"{uuid.uuid4()}.ics"
+    etag, _ = await store_object(ctx, resource, name, body, request.headers.get("Content-Type"),
+                                 if_none_match=True)
+    return web.Response(status=201, headers={"ETag": f'"{etag}"',
+                                             "Location": quote_path(resource.path + name)})

@@ -1,0 +1,84 @@
+"""Registries of small named things: live properties, reports and methods.
+
+``supported-report-set`` and allprop fall out of these tables; nothing
+dispatches on tag names with if/elif chains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from lxml import etree
+
+from caldavd.http.context import Context
+from caldavd.http.resources import Resource
+
+Getter = Callable[[Context, Resource], Awaitable[etree._Element | None]]
+ReportRunner = Callable[[Context, Resource, etree._Element], Awaitable[web.StreamResponse]]
+MethodHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class LiveProperty:
+    """A computed property; ``get`` returns the complete property element or None (404)."""
+
+    name: str
+    applies: tuple[type[Resource], ...]
+    get: Getter
+    allprop: bool = False
+    needs_data: bool = False  # the resource's iCalendar text must be loaded
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    applies: tuple[type[Resource], ...]
+    run: ReportRunner
+
+
+PROPERTIES: dict[str, list[LiveProperty]] = {}
+REPORTS: dict[str, Report] = {}
+METHODS: dict[str, MethodHandler] = {}
+
+
+def live(name: str, applies: tuple[type[Resource], ...], *, allprop: bool = False,
+         needs_data: bool = False) -> Callable[[Getter], Getter]:
+    def register(get: Getter) -> Getter:
+        PROPERTIES.setdefault(name, []).append(
+            LiveProperty(name, applies, get, allprop, needs_data))
+        return get
+    return register
+
+
+def report(name: str,
+           applies: tuple[type[Resource], ...]) -> Callable[[ReportRunner], ReportRunner]:
+    def register(run: ReportRunner) -> ReportRunner:
+        REPORTS[name] = Report(name, applies, run)
+        return run
+    return register
+
+
+def method(*verbs: str) -> Callable[[MethodHandler], MethodHandler]:
+    def register(handler: MethodHandler) -> MethodHandler:
+        for verb in verbs:
+            METHODS[verb] = handler
+        return handler
+    return register
+
+
+def live_property(name: str, resource: Resource) -> LiveProperty | None:
+    for candidate in PROPERTIES.get(name, ()):
+        if isinstance(resource, candidate.applies):
+            return candidate
+    return None
+
+
+def is_live(name: str) -> bool:
+    """Registered for some resource type: protected everywhere against PROPPATCH."""
+    return name in PROPERTIES
+
+
+def reports_for(resource: Resource) -> list[str]:
+    return sorted(r.name for r in REPORTS.values() if isinstance(resource, r.applies))

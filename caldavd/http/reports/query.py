@@ -1,0 +1,56 @@
+"""CALDAV:calendar-query (RFC 4791 §7.8): an indexed prefilter, then an exact recheck
+of the candidates the index cannot decide."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+import icalendar
+from aiohttp import web
+from lxml import etree
+
+from caldavd.caldav.filter import Filter, parse_filter, parse_timezone_element
+from caldavd.dav import names
+from caldavd.dav.errors import ValidFilter
+from caldavd.dav.requests import Propfind, prop_request
+from caldavd.http.context import Context
+from caldavd.http.propfind import multistatus_for, multistatus_response
+from caldavd.http.registry import report
+from caldavd.http.reports.common import calendar_data_request, rendered
+from caldavd.http.resources import CalendarResource, ObjectResource, Resource
+from caldavd.store import CalendarObject
+
+
+@report(names.CALENDAR_QUERY, (CalendarResource,))
+async def calendar_query(ctx: Context, resource: Resource,
+                         root: etree._Element) -> web.StreamResponse:
+    assert isinstance(resource, CalendarResource)
+    if isinstance(resource, ObjectResource):
+        raise ValidFilter("calendar-query applies to calendar collections")
+    wanted = prop_request(root) or Propfind("allprop")
+    filter_element = root.find(names.FILTER)
+    if filter_element is None:
+        raise ValidFilter("calendar-query needs a CALDAV:filter")
+    matcher = parse_filter(filter_element, floating_tz=_floating_zone(root))
+    objects = await matching_objects(ctx, resource, matcher)
+    found = rendered(resource, objects, calendar_data_request(root))
+    return multistatus_response(await multistatus_for(ctx, found, wanted))
+
+
+def _floating_zone(root: etree._Element) -> tzinfo | None:
+    timezone = root.find(names.TIMEZONE)
+    return parse_timezone_element(timezone) if timezone is not None else None
+
+
+async def matching_objects(ctx: Context, resource: CalendarResource,
+                           matcher: Filter) -> list[CalendarObject]:
+    query = matcher.index_query()
+    candidates = await ctx.store.query(resource.the_calendar, query.component_type,
+                                       query.start, query.end)
+    result = []
+    for candidate in candidates:
+        obj = candidate.object
+        if (query.exact and candidate.exact) or (obj.icalendar is not None and matcher.match(
+                icalendar.Calendar.from_ical(obj.icalendar))):
+            result.append(obj)
+    return result

@@ -1,0 +1,78 @@
+"""DAV:sync-collection (RFC 6578) on calendars (members) and homes (calendars)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from lxml import etree
+
+from caldavd.caldav.data import DataRequest
+from caldavd.dav import names
+from caldavd.dav.errors import BadRequest, NumberOfMatchesWithinLimits
+from caldavd.dav.requests import parse_sync_collection
+from caldavd.http.context import Context
+from caldavd.http.propfind import children, multistatus_for, multistatus_response
+from caldavd.http.registry import report
+from caldavd.http.reports.common import calendar_data_request, rendered, wants_data
+from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, Resource
+from caldavd.http.tokens import make_token, parse_token
+from caldavd.store import Change
+
+
+def _truncate(changes: list[Change], limit: int | None,
+              token: int) -> tuple[list[Change], int, bool]:
+    """RFC 6578 §3.6: at most ``limit`` changes, the token of the last one returned."""
+    if limit is None or len(changes) <= limit:
+        return changes, token, False
+    kept = changes[:limit]
+    return kept, kept[-1].revision if kept else token, True
+
+
+@report(names.SYNC_COLLECTION, (HomeResource,))
+async def sync_collection(ctx: Context, resource: Resource,
+                          root: etree._Element) -> web.StreamResponse:
+    request = parse_sync_collection(root)
+    if request.level != "1":
+        raise BadRequest("only sync-level 1 is supported")
+    if isinstance(resource, ObjectResource):
+        raise BadRequest("sync-collection applies to collections")
+    assert isinstance(resource, HomeResource)
+    if isinstance(resource, CalendarResource):
+        collection_id = resource.the_calendar.id
+        changes, token = await ctx.store.changes_since(
+            resource.the_calendar, parse_token(request.token, collection_id))
+    else:
+        collection_id = resource.the_home.id
+        changes, token = await ctx.store.home_changes_since(
+            resource.the_home, parse_token(request.token, collection_id))
+    changes, token, truncated = _truncate(changes, request.limit, token)
+    live = {c.name for c in changes if not c.deleted}
+    data = calendar_data_request(root)
+    members = [m for m in await _members(ctx, resource, live, wants_data(request.prop), data)
+               if _name(m) in live]
+    body = await multistatus_for(ctx, members, request.prop,
+                                 sync_token=make_token(collection_id, token))
+    for change in changes:
+        if change.deleted:
+            body.add_status(resource.path + change.name + _slash(resource), 404)
+    if truncated:
+        body.add_status(resource.path, 507, NumberOfMatchesWithinLimits("truncated"))
+    return multistatus_response(body)
+
+
+def _slash(resource: Resource) -> str:
+    return "" if isinstance(resource, CalendarResource) else "/"
+
+
+def _name(member: Resource) -> str:
+    return member.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+async def _members(ctx: Context, resource: HomeResource, live: set[str],
+                   with_data: bool, data: DataRequest) -> list[Resource]:
+    if not live:
+        return []
+    if isinstance(resource, CalendarResource):
+        objects = await ctx.store.objects(resource.the_calendar, sorted(live),
+                                          with_data=with_data)
+        return list(rendered(resource, objects, data))
+    return await children(ctx, resource)

@@ -1,0 +1,245 @@
+"""The URL space, and turning a request path into a resource.
+
+    /                                        root
+    /.well-known/caldav                      redirects to / (RFC 6764 §5)
+    /principals/                             principal collections
+    /principals/{users,groups,locations,resources}/<short-name>/
+    /principals/__uids__/<uid>/              a principal (its principal-URL)
+    /calendars/__uids__/<uid>/               calendar home (created on first access)
+    /calendars/users/<short-name>/           the same home, by short name
+    /calendars/__uids__/<uid>/<calendar>/    a calendar collection
+    /calendars/__uids__/<uid>/<calendar>/<name>   a calendar object resource
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from caldavd.directory import Record, RecordType
+from caldavd.store import Calendar, CalendarObject, Home, NewCalendar
+
+if TYPE_CHECKING:
+    from caldavd.http.context import Context
+
+PRINCIPALS = "/principals/"
+CALENDARS = "/calendars/"
+UIDS = "__uids__"
+TYPE_SEGMENTS: dict[str, RecordType] = {
+    "users": "user", "groups": "group", "locations": "location", "resources": "resource",
+}
+SEGMENT_OF_TYPE: dict[RecordType, str] = {v: k for k, v in TYPE_SEGMENTS.items()}
+
+# Made in every new home (Apple clients expect one component type per calendar).
+DEFAULT_CALENDARS = (
+    NewCalendar("calendar", frozenset({"VEVENT"})),
+    NewCalendar("tasks", frozenset({"VTODO"})),
+)
+DEFAULT_NAMES = {"calendar": "Calendar", "tasks": "Tasks"}
+
+
+def principal_path(record: Record) -> str:
+    return f"{PRINCIPALS}{UIDS}/{record.uid}/"
+
+
+def principal_alternate_paths(record: Record) -> list[str]:
+    segment = SEGMENT_OF_TYPE[record.record_type]
+    return [f"{PRINCIPALS}{segment}/{name}/" for name in record.short_names]
+
+
+def home_path(record: Record) -> str:
+    return f"{CALENDARS}{UIDS}/{record.uid}/"
+
+
+@dataclass
+class Resource:
+    """Something at a path.  ``path`` is decoded; collections end with '/'."""
+
+    path: str
+    is_collection: bool = field(default=True, init=False)
+
+    @property
+    def exists(self) -> bool:
+        return True
+
+    @property
+    def resource_id(self) -> int | None:
+        """The store id carrying dead properties, if any."""
+        return None
+
+    @property
+    def owner(self) -> Record | None:
+        return None
+
+
+@dataclass
+class Root(Resource):
+    pass
+
+
+@dataclass
+class PrincipalCollection(Resource):
+    """/principals/ and /principals/<type>/ (members are not listed)."""
+
+    record_type: RecordType | None = None
+
+
+@dataclass
+class Principal(Resource):
+    record: Record | None = None
+
+    @property
+    def principal(self) -> Record:
+        assert self.record is not None
+        return self.record
+
+    @property
+    def owner(self) -> Record | None:
+        return self.record
+
+
+@dataclass
+class HomeCollection(Resource):
+    """/calendars/ and /calendars/<type>/."""
+
+
+@dataclass
+class HomeResource(Resource):
+    record: Record | None = None
+    home: Home | None = None
+
+    @property
+    def owner(self) -> Record | None:
+        return self.record
+
+    @property
+    def resource_id(self) -> int | None:
+        return self.home.id if self.home else None
+
+    @property
+    def the_home(self) -> Home:
+        assert self.home is not None
+        return self.home
+
+
+@dataclass
+class CalendarResource(HomeResource):
+    calendar: Calendar | None = None
+
+    @property
+    def resource_id(self) -> int | None:
+        return self.calendar.id if self.calendar else None
+
+    @property
+    def the_calendar(self) -> Calendar:
+        assert self.calendar is not None
+        return self.calendar
+
+
+@dataclass
+class ObjectResource(CalendarResource):
+    object: CalendarObject | None = None
+
+    def __post_init__(self) -> None:
+        self.is_collection = False
+
+    @property
+    def resource_id(self) -> int | None:
+        return self.object.id if self.object else None
+
+    @property
+    def the_object(self) -> CalendarObject:
+        assert self.object is not None
+        return self.object
+
+
+@dataclass
+class Missing(Resource):
+    """Nothing here yet; ``parent`` is what would contain it (PUT, MKCALENDAR, MKCOL)."""
+
+    parent: Resource | None = None
+    name: str = ""
+
+    @property
+    def exists(self) -> bool:
+        return False
+
+    @property
+    def owner(self) -> Record | None:
+        return self.parent.owner if self.parent else None
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+async def resolve(ctx: Context, path: str) -> Resource:
+    """The resource at ``path``; a NotFound-raising lookup would hide Missing targets."""
+    parts = _segments(path)
+    if not parts:
+        return Root("/")
+    if parts[0] == "principals":
+        return await _principal(ctx, path, parts[1:])
+    if parts[0] == "calendars":
+        return await _calendars(ctx, path, parts[1:])
+    return Missing(path, parent=None, name=parts[-1])
+
+
+async def record_at(ctx: Context, kind: str, key: str) -> Record | None:
+    if kind == UIDS:
+        return await ctx.directory.record_by_uid(key)
+    record_type = TYPE_SEGMENTS.get(kind)
+    if record_type is None:
+        return None
+    return await ctx.directory.record_by_short_name(record_type, key)
+
+
+async def _principal(ctx: Context, path: str, parts: list[str]) -> Resource:
+    if not parts:
+        return PrincipalCollection(PRINCIPALS)
+    if len(parts) == 1 and (parts[0] in TYPE_SEGMENTS or parts[0] == UIDS):
+        return PrincipalCollection(f"{PRINCIPALS}{parts[0]}/", TYPE_SEGMENTS.get(parts[0]))
+    record = await record_at(ctx, parts[0], parts[1]) if len(parts) >= 2 else None
+    if record is None or len(parts) > 2:
+        return Missing(path, parent=None, name=parts[-1])
+    return Principal(_collection_path(path), record=record)
+
+
+def _collection_path(path: str) -> str:
+    return path if path.endswith("/") else path + "/"
+
+
+async def _calendars(ctx: Context, path: str, parts: list[str]) -> Resource:
+    if not parts:
+        return HomeCollection(CALENDARS)
+    if len(parts) == 1 and (parts[0] in TYPE_SEGMENTS or parts[0] == UIDS):
+        return HomeCollection(f"{CALENDARS}{parts[0]}/")
+    record = await record_at(ctx, parts[0], parts[1]) if len(parts) >= 2 else None
+    if record is None or not record.enabled_for_calendaring:
+        return Missing(path, parent=None, name=parts[-1])
+    base = f"{CALENDARS}{parts[0]}/{parts[1]}/"
+    home = await ctx.home_of(record)
+    if len(parts) == 2:
+        return HomeResource(base, record=record, home=home)
+    return await _in_home(ctx, path, base, record, home, parts[2:])
+
+
+async def _in_home(ctx: Context, path: str, base: str, record: Record, home: Home | None,
+                   parts: list[str]) -> Resource:
+    home_resource = HomeResource(base, record=record, home=home)
+    calendar = await ctx.store.calendar(home, parts[0]) if home else None
+    if calendar is None:
+        if len(parts) == 1:
+            return Missing(path, parent=home_resource, name=parts[0])
+        return Missing(path, parent=None, name=parts[-1])
+    cal_path = f"{base}{parts[0]}/"
+    if len(parts) == 1:
+        return CalendarResource(cal_path, record=record, home=home, calendar=calendar)
+    if len(parts) > 2:
+        return Missing(path, parent=None, name=parts[-1])
+    calendar_resource = CalendarResource(cal_path, record=record, home=home, calendar=calendar)
+    obj = await ctx.store.object(calendar, parts[1], with_data=True)
+    if obj is None:
+        return Missing(path, parent=calendar_resource, name=parts[1])
+    return ObjectResource(f"{cal_path}{parts[1]}", record=record, home=home, calendar=calendar,
+                          object=obj)

@@ -1,0 +1,139 @@
+"""Properties clients may set (PROPPATCH, MKCALENDAR, extended MKCOL), checked here.
+
+Computed (live) properties are protected (RFC 4918 §9.2.1
+cannot-modify-protected-property), except that supported-calendar-component-set
+may be given when a calendar is created (RFC 4791 §5.2.3).  The rest are
+stored as dead properties once their value passes the check below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from caldavd.caldav import ical
+from caldavd.dav import names
+from caldavd.dav.errors import (
+    BadRequest,
+    CannotModifyProtectedProperty,
+    DAVError,
+    InsufficientStorage,
+    ValidCalendarTimezone,
+)
+from caldavd.dav.multistatus import Propstat
+from caldavd.dav.requests import PropOp
+from caldavd.dav.xml import element
+from caldavd.http.propvalues import to_stored
+from caldavd.http.registry import is_live, live_property
+from caldavd.http.resources import Resource
+
+MAX_DEAD_PROPERTY = 64 * 1024
+COMPONENT_TYPES = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"})
+
+# Live on some resources (principals) but a client-set dead property on others.
+DEAD_ON_SOME_RESOURCES = frozenset({names.DISPLAYNAME})
+
+Check = Callable[[etree._Element], None]
+
+
+def _text(prop: etree._Element) -> str:
+    return "".join(str(t) for t in prop.itertext()).strip()
+
+
+def _check_timezone(prop: etree._Element) -> None:
+    """RFC 4791 §5.2.2: a VCALENDAR holding exactly one VTIMEZONE."""
+    try:
+        cal = ical.parse_calendar(_text(prop).encode())
+    except DAVError:
+        raise ValidCalendarTimezone("calendar-timezone is not valid iCalendar") from None
+    zones = [c for c in cal.subcomponents if c.name == "VTIMEZONE"]
+    if len(zones) != 1 or len(cal.subcomponents) != 1:
+        raise ValidCalendarTimezone("calendar-timezone must hold exactly one VTIMEZONE")
+
+
+def _check_transp(prop: etree._Element) -> None:
+    kinds = {child.tag for child in prop if isinstance(child.tag, str)}
+    if len(kinds) != 1 or not kinds <= {names.OPAQUE, names.TRANSPARENT}:
+        raise BadRequest("schedule-calendar-transp takes one of CALDAV:opaque or "
+                         "CALDAV:transparent")
+
+
+def _check_order(prop: etree._Element) -> None:
+    text = _text(prop)
+    if text and not text.lstrip("-").isdigit():
+        raise BadRequest("calendar-order must be an integer")
+
+
+CHECKS: dict[str, Check] = {
+    names.CALENDAR_TIMEZONE: _check_timezone,
+    names.SCHEDULE_CALENDAR_TRANSP: _check_transp,
+    names.CALENDAR_ORDER: _check_order,
+}
+
+
+def parse_components(prop: etree._Element) -> frozenset[str]:
+    """CALDAV:supported-calendar-component-set at creation (RFC 4791 §5.2.3)."""
+    found = frozenset(child.get("name", "").upper() for child in prop
+                      if child.tag == names.COMP)
+    if not found or not found <= COMPONENT_TYPES:
+        raise BadRequest("supported-calendar-component-set must name VEVENT, VTODO, "
+                         "VJOURNAL or VFREEBUSY")
+    return found
+
+
+@dataclass
+class PropertyChanges:
+    """Checked operations, ready for the store; ``failures`` empty when all are fine."""
+
+    set: dict[str, str] = field(default_factory=dict)
+    remove: list[str] = field(default_factory=list)
+    components: frozenset[str] | None = None
+    failures: dict[str, DAVError] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+    def propstats(self) -> list[Propstat]:
+        """RFC 4918 §9.2: 200 for all on success; else 403/409 per failure, 424 the rest."""
+        if not self.failures:
+            return [Propstat(200, tuple(element(n) for n in self.names))]
+        failed = [Propstat(e.status, (element(n),), error=e) for n, e in self.failures.items()]
+        rest = tuple(element(n) for n in self.names if n not in self.failures)
+        return failed + ([Propstat(424, rest)] if rest else [])
+
+
+def check_operations(ops: Sequence[PropOp], resource: Resource, *,
+                     creating: bool) -> PropertyChanges:
+    """Check every operation against ``resource`` (for MKCALENDAR: the calendar to be)."""
+    changes = PropertyChanges()
+    for op in ops:
+        changes.names.append(op.name)
+        try:
+            _apply(changes, op, resource, creating)
+        except DAVError as exc:
+            changes.failures[op.name] = exc
+    changes.names = list(dict.fromkeys(changes.names))
+    return changes
+
+
+def _apply(changes: PropertyChanges, op: PropOp, resource: Resource, creating: bool) -> None:
+    if creating and op.name == names.SUPPORTED_CALENDAR_COMPONENT_SET and op.element is not None:
+        changes.components = parse_components(op.element)
+        return
+    if live_property(op.name, resource) is not None or (
+            is_live(op.name) and op.name not in DEAD_ON_SOME_RESOURCES):
+        raise CannotModifyProtectedProperty(f"{op.name} is protected")
+    if op.kind == "remove":
+        changes.set.pop(op.name, None)
+        changes.remove.append(op.name)
+        return
+    assert op.element is not None
+    check = CHECKS.get(op.name)
+    if check is not None:
+        check(op.element)
+    value = to_stored(op.element)
+    if len(value) > MAX_DEAD_PROPERTY:
+        raise InsufficientStorage(f"property values are limited to {MAX_DEAD_PROPERTY} bytes")
+    changes.set[op.name] = value
+    if op.name in changes.remove:
+        changes.remove.remove(op.name)

@@ -1,0 +1,108 @@
+"""Discovery as clients do it: well-known, current-user-principal, home, calendars
+(RFC 6764 §5, RFC 5397, RFC 4791 §6)."""
+
+from __future__ import annotations
+
+from caldavd.dav import names
+from tests.functional.conftest import CAL01, HOME01, NS, USER01_UID, Dav
+
+
+async def test_anonymous_requests_get_401_with_a_challenge(dav: Dav) -> None:
+    reply = await dav.propfind("/", names.CURRENT_USER_PRINCIPAL, user=None)  # type: ignore[arg-type]
+    assert reply.status == 401
+    assert reply.headers["WWW-Authenticate"].startswith("Basic")
+
+
+async def test_wrong_password_is_401(dav: Dav) -> None:
+    reply = await dav.request("PROPFIND", "/", user=None,
+                              headers={"Authorization": "Basic dXNlcjAxOndyb25n"})
+    assert reply.status == 401
+
+
+async def test_well_known_redirects_to_root(dav: Dav) -> None:
+    reply = await dav.request("GET", "/.well-known/caldav")
+    assert reply.status in (301, 302, 307, 308)
+    assert reply.headers["Location"] in ("/", dav.base + "/")
+
+
+async def test_options_claims_what_works(dav: Dav) -> None:
+    reply = await dav.request("OPTIONS", "/")
+    tokens = [t.strip() for t in reply.headers["DAV"].split(",")]
+    assert "calendar-access" in tokens and "1" in tokens
+    assert "2" not in tokens, "no LOCK support, so no class 2"
+    allow = reply.headers["Allow"]
+    for verb in ("PROPFIND", "REPORT", "MKCALENDAR", "PUT", "DELETE", "MOVE"):
+        assert verb in allow
+
+
+async def test_current_user_principal_then_home_then_calendars(dav: Dav) -> None:
+    root = await dav.propfind("/", names.CURRENT_USER_PRINCIPAL)
+    assert root.status == 207
+    principal = root.texts(".//D:current-user-principal/D:href")
+    assert principal == [f"/principals/__uids__/{USER01_UID}/"]
+
+    props = await dav.propfind(principal[0], names.CALENDAR_HOME_SET,
+                               names.CALENDAR_USER_ADDRESS_SET, names.DISPLAYNAME,
+                               names.PRINCIPAL_URL, names.CALENDAR_USER_TYPE)
+    assert props.texts(".//C:calendar-home-set/D:href") == [HOME01]
+    addresses = props.texts(".//C:calendar-user-address-set/D:href")
+    assert "mailto:user01@example.com" in addresses and f"urn:uuid:{USER01_UID}" in addresses
+    assert props.texts(".//D:displayname") == ["User 01"]
+    assert props.texts(".//C:calendar-user-type") == ["INDIVIDUAL"]
+
+    listing = await dav.propfind(HOME01, names.RESOURCETYPE, names.GETCTAG,
+                                 names.SUPPORTED_CALENDAR_COMPONENT_SET, names.DISPLAYNAME,
+                                 depth="1")
+    responses = listing.responses()
+    assert set(responses) == {HOME01, CAL01, HOME01 + "tasks/"}
+    calendar = responses[CAL01]
+    assert calendar.find(".//D:resourcetype/C:calendar", NS) is not None
+    assert calendar.findtext(".//D:displayname", namespaces=NS) == "Calendar"
+    assert calendar.findtext(".//CS:getctag", namespaces=NS)
+    comps = [c.get("name") for c in calendar.iterfind(".//C:comp", NS)]
+    assert comps == ["VEVENT"]
+    tasks = [c.get("name") for c in responses[HOME01 + "tasks/"].iterfind(".//C:comp", NS)]
+    assert tasks == ["VTODO"]
+
+
+async def test_principal_by_short_name_is_the_same_principal(dav: Dav) -> None:
+    reply = await dav.propfind("/principals/users/user01/", names.PRINCIPAL_URL,
+                               names.ALTERNATE_URI_SET, names.GROUP_MEMBERSHIP)
+    assert reply.texts(".//D:principal-URL/D:href") == [f"/principals/__uids__/{USER01_UID}/"]
+    assert "/principals/users/user01/" in reply.texts(".//D:alternate-URI-set/D:href")
+    assert len(reply.texts(".//D:group-membership/D:href")) == 1  # group01 directly
+
+
+async def test_propfind_depth_infinity_is_refused(dav: Dav) -> None:
+    reply = await dav.propfind(HOME01, names.RESOURCETYPE, depth="infinity")
+    assert reply.status == 403
+    assert reply.error() == names.PROPFIND_FINITE_DEPTH
+
+
+async def test_unknown_property_is_404_in_its_propstat(dav: Dav) -> None:
+    reply = await dav.propfind(CAL01, names.RESOURCETYPE, "{urn:example}nothing")
+    statuses = {ps.findtext("D:status", namespaces=NS): ps for ps in
+                reply.findall(".//D:propstat")}
+    assert "HTTP/1.1 404 Not Found" in statuses
+    assert statuses["HTTP/1.1 404 Not Found"].find(".//{urn:example}nothing") is not None
+
+
+async def test_another_users_home_is_forbidden(dav: Dav) -> None:
+    reply = await dav.propfind(HOME01, names.RESOURCETYPE, user="user02")
+    assert reply.status == 403
+    assert reply.error() == names.NEED_PRIVILEGES
+
+
+async def test_malformed_propfind_body_is_400(dav: Dav) -> None:
+    reply = await dav.request("PROPFIND", HOME01, "<D:propfind xmlns:D='DAV:'><D:prop>",
+                              headers={"Depth": "0"})
+    assert reply.status == 400
+
+
+async def test_entity_expansion_is_refused(dav: Dav) -> None:
+    body = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            '<D:propfind xmlns:D="DAV:"><D:prop><D:displayname>&e;</D:displayname></D:prop>'
+            "</D:propfind>")
+    reply = await dav.request("PROPFIND", HOME01, body, headers={"Depth": "0"})
+    assert reply.status == 400
+    assert b"root:" not in reply.body

@@ -1,0 +1,47 @@
+"""expand-property as Apple clients send it, principal-property-search and
+principal-search-property-set (RFC 3253 §3.8, RFC 3744 §9.4-9.5)."""
+
+from __future__ import annotations
+
+from tests.functional.conftest import NS, USER01_UID, Dav
+
+PRINCIPAL = f"/principals/__uids__/{USER01_UID}/"
+
+EXPAND = """<D:expand-property xmlns:D="DAV:">
+  <D:property name="group-membership">
+    <D:property name="displayname"/><D:property name="principal-URL"/>
+  </D:property>
+  <D:property name="displayname"/>
+</D:expand-property>"""
+
+SEARCH = """<D:principal-property-search xmlns:D="DAV:" test="anyof">
+  <D:property-search><D:prop><D:displayname/></D:prop><D:match>{text}</D:match>
+  </D:property-search><D:prop><D:displayname/><D:principal-URL/></D:prop>
+</D:principal-property-search>"""
+
+
+async def test_expand_property_inlines_group_principals(dav: Dav) -> None:
+    reply = await dav.report(PRINCIPAL, EXPAND, depth="0")
+    assert reply.status == 207
+    groups = reply.findall(".//D:group-membership/D:response")
+    assert len(groups) == 1
+    assert groups[0].findtext(".//D:displayname", namespaces=NS) == "Group 01"
+    assert reply.findall("D:response/D:propstat/D:prop/D:displayname")[0].text == "User 01"
+
+
+async def test_principal_property_search_by_name(dav: Dav) -> None:
+    reply = await dav.report("/principals/", SEARCH.format(text="Conference"), depth="0")
+    names_found = sorted(reply.texts(".//D:displayname"))
+    assert names_found == ["Conference Room 1", "Conference Room 2"]
+
+
+async def test_principal_property_search_scoped_to_users(dav: Dav) -> None:
+    reply = await dav.report("/principals/users/", SEARCH.format(text="0"), depth="0")
+    assert len(reply.responses()) == 10
+
+
+async def test_principal_search_property_set(dav: Dav) -> None:
+    body = '<D:principal-search-property-set xmlns:D="DAV:"/>'
+    reply = await dav.report("/principals/", body, depth="0")
+    assert reply.status == 200
+    assert reply.findall(".//D:principal-search-property/D:prop/D:displayname")

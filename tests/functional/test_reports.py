@@ -1,0 +1,148 @@
+"""calendar-multiget, calendar-query and sync-collection over HTTP
+(RFC 4791 §7.8-7.9, §9.9; RFC 6578)."""
+
+from __future__ import annotations
+
+from caldavd.dav import names
+from tests.functional.conftest import CAL01, HOME01, NS, Dav, event
+
+MULTIGET = """<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"""
+
+QUERY = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><D:getetag/>{data}</D:prop>
+  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+    <C:time-range start="{start}" end="{end}"/>
+  </C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"""
+
+SYNC = """<D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token>
+  <D:sync-level>1</D:sync-level>{limit}<D:prop><D:getetag/></D:prop></D:sync-collection>"""
+
+WEEKLY = event("weekly-1", start="20260105T090000Z", end="20260105T100000Z",
+               summary="Standup", extra="RRULE:FREQ=WEEKLY;COUNT=10\r\n")
+
+
+async def _fill(dav: Dav) -> None:
+    assert (await dav.put(CAL01 + "jan.ics", event("jan", "20260110T100000Z",
+                                                   "20260110T110000Z"))).status == 201
+    assert (await dav.put(CAL01 + "mar.ics", event("mar", "20260310T100000Z",
+                                                   "20260310T110000Z"))).status == 201
+    assert (await dav.put(CAL01 + "weekly.ics", WEEKLY)).status == 201
+
+
+async def test_multiget_returns_data_and_404_for_missing(dav: Dav) -> None:
+    await _fill(dav)
+    hrefs = "".join(f"<D:href>{CAL01}{n}</D:href>" for n in ("jan.ics", "mar.ics", "nope.ics"))
+    reply = await dav.report(CAL01, MULTIGET.format(hrefs=hrefs))
+    assert reply.status == 207
+    responses = reply.responses()
+    assert "UID:jan" in (responses[CAL01 + "jan.ics"].findtext(".//C:calendar-data",
+                                                               namespaces=NS) or "")
+    assert responses[CAL01 + "mar.ics"].findtext(".//D:getetag", namespaces=NS)
+    assert responses[CAL01 + "nope.ics"].findtext("D:status", namespaces=NS) == \
+        "HTTP/1.1 404 Not Found"
+
+
+async def test_time_range_query_finds_events_and_recurrences(dav: Dav) -> None:
+    await _fill(dav)
+    january = await dav.report(CAL01, QUERY.format(data="", start="20260101T000000Z",
+                                                   end="20260201T000000Z"))
+    assert set(january.responses()) == {CAL01 + "jan.ics", CAL01 + "weekly.ics"}
+    # The 9th weekly instance (2026-03-02) is the only thing in that week.
+    week = await dav.report(CAL01, QUERY.format(data="", start="20260302T000000Z",
+                                                end="20260308T000000Z"))
+    assert set(week.responses()) == {CAL01 + "weekly.ics"}
+    # After COUNT=10 runs out (last 2026-03-09) only the March event remains.
+    april = await dav.report(CAL01, QUERY.format(data="", start="20260310T000000Z",
+                                                 end="20260401T000000Z"))
+    assert set(april.responses()) == {CAL01 + "mar.ics"}
+
+
+async def test_query_with_expand_returns_instances(dav: Dav) -> None:
+    await _fill(dav)
+    data = ('<C:calendar-data><C:expand start="20260101T000000Z" end="20260120T000000Z"/>'
+            "</C:calendar-data>")
+    reply = await dav.report(CAL01, QUERY.format(data=data, start="20260101T000000Z",
+                                                 end="20260120T000000Z"))
+    text = reply.responses()[CAL01 + "weekly.ics"].findtext(".//C:calendar-data",
+                                                            namespaces=NS) or ""
+    assert text.count("BEGIN:VEVENT") == 3
+    assert "RRULE" not in text and text.count("RECURRENCE-ID") == 3
+
+
+async def test_invalid_filter_is_valid_filter_error(dav: Dav) -> None:
+    body = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+      <D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VEVENT"/></C:filter>
+      </C:calendar-query>"""
+    reply = await dav.report(CAL01, body)
+    assert reply.status == 400
+    assert reply.error() == names.VALID_FILTER
+
+
+async def test_unsupported_report_is_refused(dav: Dav) -> None:
+    reply = await dav.report(HOME01, MULTIGET.format(hrefs=""))
+    assert reply.status == 403
+    assert reply.error() == names.SUPPORTED_REPORT_ERROR
+
+
+async def test_sync_collection_initial_then_changes_then_deletions(dav: Dav) -> None:
+    await _fill(dav)
+    first = await dav.report(CAL01, SYNC.format(token="", limit=""))
+    assert first.status == 207
+    assert set(first.responses()) == {CAL01 + n for n in ("jan.ics", "mar.ics", "weekly.ics")}
+    token = first.texts("D:sync-token")[0]
+
+    same = await dav.report(CAL01, SYNC.format(token=token, limit=""))
+    assert same.responses() == {} and same.texts("D:sync-token") == [token]
+
+    assert (await dav.put(CAL01 + "jan.ics", event("jan", summary="moved"))).status == 204
+    assert (await dav.request("DELETE", CAL01 + "mar.ics")).status == 204
+    changed = await dav.report(CAL01, SYNC.format(token=token, limit=""))
+    responses = changed.responses()
+    assert set(responses) == {CAL01 + "jan.ics", CAL01 + "mar.ics"}
+    assert responses[CAL01 + "mar.ics"].findtext("D:status", namespaces=NS) == \
+        "HTTP/1.1 404 Not Found"
+    assert responses[CAL01 + "jan.ics"].findtext(".//D:getetag", namespaces=NS)
+    assert changed.texts("D:sync-token") != [token]
+
+
+async def test_sync_with_foreign_token_is_valid_sync_token(dav: Dav) -> None:
+    reply = await dav.report(CAL01, SYNC.format(token="data:,caldavd/999999/1", limit=""))
+    assert reply.status == 403
+    assert reply.error() == names.VALID_SYNC_TOKEN
+    garbage = await dav.report(CAL01, SYNC.format(token="http://example.com/x", limit=""))
+    assert garbage.error() == names.VALID_SYNC_TOKEN
+
+
+async def test_sync_limit_truncates_with_507(dav: Dav) -> None:
+    """RFC 6578 §3.6."""
+    await _fill(dav)
+    reply = await dav.report(CAL01, SYNC.format(
+        token="", limit="<D:limit><D:nresults>2</D:nresults></D:limit>"))
+    responses = reply.responses()
+    assert responses[CAL01].findtext("D:status", namespaces=NS) == \
+        "HTTP/1.1 507 Insufficient Storage"
+    assert len([h for h in responses if h != CAL01]) == 2
+    rest = await dav.report(CAL01, SYNC.format(token=reply.texts("D:sync-token")[0], limit=""))
+    assert len(rest.responses()) == 1
+
+
+async def test_home_sync_reports_changed_calendars(dav: Dav) -> None:
+    first = await dav.report(HOME01, SYNC.format(token="", limit=""))
+    token = first.texts("D:sync-token")[0]
+    assert (await dav.put(CAL01 + "x.ics", event("home-sync"))).status == 201
+    changed = await dav.report(HOME01, SYNC.format(token=token, limit=""))
+    assert set(changed.responses()) == {CAL01}
+
+
+async def test_ctag_and_sync_token_change_on_every_change(dav: Dav) -> None:
+    async def tags() -> tuple[list[str], list[str]]:
+        reply = await dav.propfind(CAL01, names.GETCTAG, names.SYNC_TOKEN)
+        return reply.texts(".//CS:getctag"), reply.texts(".//D:sync-token")
+
+    before = await tags()
+    assert (await dav.put(CAL01 + "t.ics", event("tags-1"))).status == 201
+    after_put = await tags()
+    assert (await dav.request("DELETE", CAL01 + "t.ics")).status == 204
+    after_delete = await tags()
+    assert len({str(before), str(after_put), str(after_delete)}) == 3

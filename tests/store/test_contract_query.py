@@ -1,0 +1,182 @@
+"""Store contract: the calendar-query time-range prefilter (RFC 4791 §9.9).
+
+Range used throughout: [T0, T0 + 1 day).  A candidate with ``exact=True`` must
+match without an in-memory recheck; objects the index cannot decide are handed
+back with ``exact=False``; objects the index rules out are not handed back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from caldavd.store.model import Calendar, Candidate, Home, NewCalendar
+from caldavd.store.postgres.store import PostgresStore
+from tests.store.builders import DAY, HOUR, T0, event, row
+
+START, END = T0, T0 + DAY
+
+
+async def _query(store: PostgresStore, cal: Calendar, component: str | None = "VEVENT",
+                 start: datetime | None = START,
+                 end: datetime | None = END) -> dict[str, bool]:
+    """uid -> exact, for the candidates of a query (each object at most once)."""
+    found: list[Candidate] = await store.query(cal, component, start, end)
+    uids = [c.object.uid for c in found]
+    assert len(uids) == len(set(uids)), uids
+    assert all(c.object.icalendar is not None for c in found)
+    return {c.object.uid: c.exact for c in found}
+
+
+async def test_event_inside_is_exact_and_outside_is_left_out(store: PostgresStore,
+                                                             cal: Calendar) -> None:
+    await store.put_object(cal, event("inside", T0 + HOUR))
+    await store.put_object(cal, event("far", T0 + 10 * DAY))
+    await store.put_object(cal, event("before", T0 - 3 * DAY))
+    # Within the floating slack of the range, but not floating: still ruled out.
+    await store.put_object(cal, event("just-after", END + HOUR))
+    await store.put_object(cal, event("just-before", START - 3 * HOUR, START - 2 * HOUR))
+    assert await _query(store, cal) == {"inside": True}
+
+
+async def test_overlapping_the_edges(store: PostgresStore, cal: Calendar) -> None:
+    """RFC 4791 §9.9: (start < DTEND AND end > DTSTART)."""
+    await store.put_object(cal, event("over-start", START - HOUR, START + HOUR))
+    await store.put_object(cal, event("over-end", END - HOUR, END + HOUR))
+    await store.put_object(cal, event("spanning", START - DAY, END + DAY))
+    await store.put_object(cal, event("ends-at-start", START - HOUR, START))
+    await store.put_object(cal, event("starts-at-end", END, END + HOUR))
+    assert await _query(store, cal) == {"over-start": True, "over-end": True, "spanning": True}
+
+
+async def test_zero_duration_event_at_the_edges(store: PostgresStore, cal: Calendar) -> None:
+    """RFC 4791 §9.9, DURATION = 0: (start <= DTSTART AND end > DTSTART)."""
+    await store.put_object(cal, event("at-start", START, START))
+    await store.put_object(cal, event("in-middle", START + HOUR, START + HOUR))
+    await store.put_object(cal, event("at-end", END, END))
+    await store.put_object(cal, event("before", START - HOUR, START - HOUR))
+    assert await _query(store, cal) == {"at-start": True, "in-middle": True}
+
+
+async def test_one_matching_instance_of_many(store: PostgresStore, cal: Calendar) -> None:
+    days = tuple(row(T0 + i * DAY + HOUR, T0 + i * DAY + 2 * HOUR) for i in range(-3, 4))
+    await store.put_object(cal, event("daily", instances=days))
+    weekly = tuple(row(T0 + i * 7 * DAY + 2 * DAY, T0 + i * 7 * DAY + 2 * DAY + HOUR)
+                   for i in range(3))
+    await store.put_object(cal, event("weekly", instances=weekly))
+    assert await _query(store, cal) == {"daily": True}
+
+
+async def test_floating_rows_within_slack_are_inexact(store: PostgresStore,
+                                                      cal: Calendar) -> None:
+    """Floating times are indexed as UTC; the zone is only known to the caller."""
+    await store.put_object(cal, event("inside", T0 + HOUR, floating=True))
+    await store.put_object(cal, event("near-after", END + 10 * HOUR, floating=True))
+    await store.put_object(cal, event("near-before", START - 11 * HOUR, START - 10 * HOUR,
+                                      floating=True))
+    await store.put_object(cal, event("far-after", END + 20 * HOUR, floating=True))
+    await store.put_object(cal, event("far-before", START - 21 * HOUR, START - 20 * HOUR,
+                                      floating=True))
+    assert await _query(store, cal) == {"inside": False, "near-after": False,
+                                        "near-before": False}
+
+
+async def test_one_floating_row_makes_the_object_inexact(store: PostgresStore,
+                                                         cal: Calendar) -> None:
+    rows = (row(T0 + HOUR, T0 + 2 * HOUR), row(T0 + 3 * HOUR, T0 + 4 * HOUR, floating=True))
+    await store.put_object(cal, event("mixed", instances=rows))
+    assert await _query(store, cal) == {"mixed": False}
+
+
+async def test_partly_indexed_objects_are_inexact(store: PostgresStore, cal: Calendar) -> None:
+    """Instances after ``indexed_until`` are not in the index: the caller must expand."""
+    early = (row(START - 10 * DAY, START - 10 * DAY + HOUR),)
+    await store.put_object(cal, event("cut-before-end", instances=early,
+                                      indexed_until=START + HOUR))
+    await store.put_object(cal, event("cut-before-start", instances=(),
+                                      indexed_until=START - 5 * DAY))
+    await store.put_object(cal, event("hit-but-cut", T0 + HOUR, indexed_until=T0 + 2 * HOUR))
+    # Indexed past the end of the range: the index decides, and there is no match.
+    await store.put_object(cal, event("cut-after-end", instances=early,
+                                      indexed_until=END + DAY))
+    await store.put_object(cal, event("hit-cut-after-end", T0 + HOUR,
+                                      indexed_until=END + DAY))
+    assert await _query(store, cal) == {"cut-before-end": False, "cut-before-start": False,
+                                        "hit-but-cut": False, "hit-cut-after-end": True}
+
+
+async def test_component_type_filter(store: PostgresStore, cal: Calendar) -> None:
+    await store.put_object(cal, event("meeting", T0 + HOUR))
+    await store.put_object(cal, event("chore", T0 + HOUR, component="VTODO"))
+    await store.put_object(cal, event("old-chore", T0 - 10 * DAY, component="VTODO"))
+    assert await _query(store, cal, "VEVENT") == {"meeting": True}
+    assert set(await _query(store, cal, "VTODO")) == {"chore"}
+    assert set(await _query(store, cal, None)) == {"meeting", "chore"}
+
+
+async def test_no_time_range_returns_every_object_of_the_type_exact(
+        store: PostgresStore, cal: Calendar) -> None:
+    await store.put_object(cal, event("inside", T0 + HOUR))
+    await store.put_object(cal, event("far", T0 + 100 * DAY, floating=True))
+    await store.put_object(cal, event("unindexed", instances=(), indexed_until=T0))
+    await store.put_object(cal, event("chore", T0, component="VTODO"))
+    assert await _query(store, cal, "VEVENT", None, None) == {
+        "inside": True, "far": True, "unindexed": True}
+    assert await _query(store, cal, "VTODO", None, None) == {"chore": True}
+    assert set(await _query(store, cal, None, None, None)) == {
+        "inside", "far", "unindexed", "chore"}
+
+
+async def test_open_ended_ranges(store: PostgresStore, cal: Calendar) -> None:
+    await store.put_object(cal, event("past", T0 - 1000 * DAY))
+    await store.put_object(cal, event("now", T0 + HOUR))
+    await store.put_object(cal, event("future", T0 + 1000 * DAY))
+    assert await _query(store, cal, "VEVENT", T0, None) == {"now": True, "future": True}
+    assert await _query(store, cal, "VEVENT", None, T0) == {"past": True}
+
+
+async def test_query_is_per_calendar(store: PostgresStore, home: Home, cal: Calendar) -> None:
+    other = await store.create_calendar(home, NewCalendar("other"))
+    await store.put_object(cal, event("mine", T0 + HOUR))
+    await store.put_object(other, event("theirs", T0 + HOUR))
+    assert await _query(store, cal) == {"mine": True}
+    assert await _query(store, other) == {"theirs": True}
+
+
+async def test_index_follows_replace_delete_and_move(store: PostgresStore, home: Home,
+                                                     cal: Calendar) -> None:
+    other = await store.create_calendar(home, NewCalendar("other"))
+    await store.put_object(cal, event("e1", T0 + HOUR))
+    await store.put_object(cal, event("e1", T0 + 10 * DAY))  # rescheduled out of the range
+    assert await _query(store, cal) == {}
+    assert await _query(store, cal, "VEVENT", T0 + 10 * DAY, T0 + 11 * DAY) == {"e1": True}
+
+    await store.put_object(cal, event("e2", T0 + HOUR))
+    await store.move_object(cal, "e2.ics", other, "e2.ics", overwrite=False)
+    assert await _query(store, cal) == {}
+    assert await _query(store, other) == {"e2": True}
+
+    await store.delete_object(other, "e2.ics")
+    assert await _query(store, other) == {}
+
+
+def _overlaps(s: datetime, e: datetime, lo: datetime, hi: datetime) -> bool:
+    """RFC 4791 §9.9 for a VEVENT instance [s, e)."""
+    return lo <= s < hi if s == e else s < hi and e > lo
+
+
+async def test_exact_candidates_agree_with_a_brute_force_check(store: PostgresStore,
+                                                               cal: Calendar) -> None:
+    """Paranoid mode in small: for many events and ranges, the prefilter returns every
+    overlapping event, and whatever it calls exact really overlaps."""
+    step = timedelta(hours=3)
+    spans = [(T0 + i * step, T0 + i * step + d * HOUR) for i in range(12) for d in (0, 2)]
+    for i, (s, e) in enumerate(spans):
+        await store.put_object(cal, event(f"e{i}", s, e))
+    for lo_i in range(0, 12, 3):
+        for width in (1, 5):
+            lo, hi = T0 + lo_i * step, T0 + (lo_i + width) * step
+            expected = {f"e{i}" for i, (s, e) in enumerate(spans) if _overlaps(s, e, lo, hi)}
+            assert expected
+            got = await _query(store, cal, "VEVENT", lo, hi)
+            assert set(got) == expected, (lo, hi)
+            assert all(got.values())
