@@ -320,7 +320,7 @@ def _check_times(component: Component, zones: Zones) -> None:
 
 
 def _check_recurrence(component: Component, zones: Zones) -> bool:
-    """RRULE/RDATE/EXDATE must be interpretable; True for an unbounded RRULE."""
+    """Recurrence needs DTSTART and RRULEs this server expands; True if one is unbounded."""
     if ("RRULE" in component or "RDATE" in component) and "DTSTART" not in component:
         raise ValidCalendarObjectResource(f"{component.name} recurs but has no DTSTART")
     try:
@@ -415,7 +415,7 @@ def _recurrence_keys(main: list[Component], zones: Zones) -> tuple[bool, tuple[d
     if masters:
         start = _when(masters[0], "DTSTART", zones)
         master_tz = start.tz if start is not None else None
-    keys: list[datetime] = []
+    keys: dict[datetime, None] = {}
     for component in main:
         rid = _when(component, "RECURRENCE-ID", zones)
         if rid is None:
@@ -424,7 +424,7 @@ def _recurrence_keys(main: list[Component], zones: Zones) -> tuple[bool, tuple[d
         if key in keys:
             raise ValidCalendarObjectResource(
                 f"RECURRENCE-ID {key:%Y%m%dT%H%M%SZ} is used twice")
-        keys.append(key)
+        keys[key] = None
     return bool(masters), tuple(keys)
 
 

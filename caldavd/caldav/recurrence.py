@@ -48,14 +48,17 @@ Free-busy type (RFC 4791 §7.10)
     block time. FREEBUSY periods carry their FBTYPE (default and unknown:
     ``BUSY``).
 
-Bounds
+Bounds and cost
     ``expand(cal, start, end=None)`` returns bounded recurrence sets whole; an
     unbounded RRULE stops at ``max(now, start) + HORIZON``. ``max_instances``
-    keeps the earliest instances. Callers that expand stored data over a
-    client-chosen range should pass ``max_instances``. Every RRULE is checked
-    before use (value ranges, BYSETPOS only with DAILY or coarser, and a probe
-    that the rule yields an instance within decades), so a rule that can never
-    match cannot keep dateutil busy until year 9999.
+    keeps the earliest instances; callers that expand stored data over a
+    client-chosen range should pass it. A range far after DTSTART does not
+    walk every earlier instance: a rule without COUNT is re-anchored at its
+    last recurrence period before the range. Every RRULE is checked before use
+    (value ranges, BYSETPOS only with DAILY or coarser, and a probe that the
+    rule yields an instance within decades), so a rule that can never match
+    cannot keep dateutil busy until year 9999. Data that cannot be interpreted
+    yields no instances from :func:`expand` (validation raises instead).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ import heapq
 import re
 import zoneinfo
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -125,7 +128,7 @@ class Instance:
     floating: bool
     transparent: bool
     fbtype: str
-    component: Any
+    component: Any = field(hash=False)  # an icalendar component (a dict): not hashable
     touch_start: bool = False
     """A query whose end equals ``start`` matches (e.g. VTODO with only DUE)."""
     touch_end: bool = False
@@ -184,11 +187,6 @@ class Zones:
             for component in cal.subcomponents:
                 if component.name == "VTIMEZONE" and "TZID" in component:
                     self._components.setdefault(str(component["TZID"]), component)
-
-    @property
-    def defined(self) -> frozenset[str]:
-        """TZIDs the object's VTIMEZONEs define."""
-        return frozenset(self._components)
 
     def resolve(self, tzid: str) -> tzinfo | None:
         """The zone for a TZID, or None (then values are floating)."""
@@ -377,6 +375,7 @@ class _Rule:
     freq: int
     kwargs: dict[str, Any]       # BYxxx parts, with dateutil's DTSTART defaults explicit
     counted: bool
+    start: datetime              # DTSTART as dateutil sees it (no microseconds)
 
     def starting_near(self, target: datetime) -> Any:
         """The same rule, re-anchored at the last period start at or before ``target``.
@@ -387,12 +386,16 @@ class _Rule:
         yields exactly the original instances from there on. A COUNT rule has
         to be counted from its start and is returned unchanged.
         """
-        start: datetime = self.rule._dtstart
+        start = self.start
         anchor = None if self.counted or target <= start else _anchor(
             self.freq, self.kwargs.get("interval", 1), self.kwargs["wkst"], start, target)
         if anchor is None or anchor <= start:
             return self.rule
-        return du.rrule(self.freq, dtstart=anchor, until=self.rule._until, **self.kwargs)
+        return du.rrule(self.freq, dtstart=anchor, until=self.until_for_dateutil, **self.kwargs)
+
+    @property
+    def until_for_dateutil(self) -> datetime | None:
+        return None if self.counted else self.until
 
 
 def _anchor(freq: int, interval: int, wkst: Any, start: datetime,
@@ -488,17 +491,17 @@ def _build_rule(recur: Any, dtstart: When) -> _Rule:
         raise RecurrenceError("RRULE BYSETPOS is only supported with FREQ=DAILY or coarser")
     if dtstart.is_date and freq > du.DAILY:
         raise RecurrenceError("RRULE with a DATE DTSTART needs FREQ=DAILY or coarser")
+    start = dtstart.wall.replace(microsecond=0)
     try:
-        rule = du.rrule(freq, dtstart=dtstart.wall, count=count,
+        rule = du.rrule(freq, dtstart=start, count=count,
                         until=None if count is not None else until, **kwargs)
     except (ValueError, TypeError, OverflowError) as exc:
         raise RecurrenceError(f"RRULE cannot be evaluated: {exc}") from exc
     if any(name in kwargs for name in _DAY_FILTERS):
-        _probe(rule, dtstart.wall)
-    return _Rule(rule, until if count is not None else None,
-                 bounded=count is not None or until is not None, freq=freq,
-                 kwargs=_explicit_defaults(freq, kwargs, rule._dtstart),
-                 counted=count is not None)
+        _probe(rule, start)
+    return _Rule(rule, until, bounded=count is not None or until is not None, freq=freq,
+                 kwargs=_explicit_defaults(freq, kwargs, start), counted=count is not None,
+                 start=start)
 
 
 def _probe(rule: Any, start: datetime) -> None:
@@ -511,10 +514,10 @@ def _probe(rule: Any, start: datetime) -> None:
     modulo 28 (the leap/weekday cycle away from century years), so dateutil's
     own year limit bounds the search to 56 years.
     """
-    year = _PROBE_FIRST_YEAR + (start.year - _PROBE_FIRST_YEAR) % 28
+    probe_start = start.replace(year=_PROBE_FIRST_YEAR + (start.year - _PROBE_FIRST_YEAR) % 28)
     try:
-        probe = rule.replace(dtstart=start.replace(year=year), count=None, until=None)
-        found = probe.after(probe._dtstart, inc=True)
+        probe = rule.replace(dtstart=probe_start, count=None, until=None)
+        found = probe.after(probe_start, inc=True)
     except (ValueError, TypeError, OverflowError) as exc:
         raise RecurrenceError(f"RRULE cannot be evaluated: {exc}") from exc
     if found is None:
@@ -572,14 +575,19 @@ class _Context:
     def __init__(self, zones: Zones, floating_tz: tzinfo) -> None:
         self.zones = zones
         self.floating_tz = floating_tz
+        self._exact: dict[_Shape, timedelta] = {}
 
     def utc(self, value: When) -> datetime:
         return _utc(value.wall, value.tz or self.floating_tz)
 
-    def span(self, shape: _Shape, start: When,
-             period_end: datetime | None = None) -> tuple[datetime, datetime, bool, bool]:
-        """(start, end, touch_start, touch_end) of an instance starting at ``start``."""
-        s = self.utc(start)
+    def span(self, shape: _Shape, start: When, period_end: datetime | None = None,
+             s: datetime | None = None) -> tuple[datetime, datetime, bool, bool]:
+        """(start, end, touch_start, touch_end) of an instance starting at ``start``.
+
+        ``s`` is ``start`` in UTC when the caller already has it.
+        """
+        if s is None:
+            s = self.utc(start)
         if period_end is not None:                       # RDATE;VALUE=PERIOD
             return (s, period_end, False, False) if period_end > s else (s, s, False, True)
         end = self._end(shape, start, s)
@@ -610,7 +618,10 @@ class _Context:
             if start.is_date and shape.end.is_date and shape.dtstart.is_date:
                 days = (shape.end.wall - shape.dtstart.wall).days
                 return self.utc(start.shifted(days))
-            return s + (self.utc(shape.end) - self.utc(shape.dtstart))
+            exact = self._exact.get(shape)
+            if exact is None:
+                exact = self._exact[shape] = self.utc(shape.end) - self.utc(shape.dtstart)
+            return s + exact
         if shape.duration is not None:
             duration = max(shape.duration, timedelta(0))
             # RFC 5545 §3.3.6: days and weeks are nominal, the rest exact.
@@ -673,7 +684,10 @@ class _Master:
         return value.key(self.dtstart.tz)
 
     def _occurrence(self, value: When, period_end: datetime | None = None) -> _Occurrence:
-        return self.ctx.utc(value), self.key(value), value, period_end
+        instant = self.ctx.utc(value)
+        # a zoned value's recurrence key is its instant; only floating ones differ
+        key = instant if value.tz is not None else self.key(value)
+        return instant, key, value, period_end
 
     def _rdates(self, strict: bool) -> list[_Occurrence]:
         result = []
@@ -722,7 +736,7 @@ class _Master:
         try:
             walls = rule.rule if skip_to is None else rule.starting_near(self._wall(skip_to))
             for wall in walls:
-                if rule.until is not None and wall > rule.until:
+                if rule.counted and rule.until is not None and wall > rule.until:
                     return
                 yield self._occurrence(When(wall, zone, is_date))
         except (ValueError, OverflowError):
@@ -772,8 +786,9 @@ def _rid(component: Component) -> Any:
 
 
 def _instance(component: Component, shape: _Shape, ctx: _Context, start: When,
-              rid: datetime | None, period_end: datetime | None = None) -> Instance:
-    s, e, touch_start, touch_end = ctx.span(shape, start, period_end)
+              rid: datetime | None, period_end: datetime | None = None,
+              instant: datetime | None = None) -> Instance:
+    s, e, touch_start, touch_end = ctx.span(shape, start, period_end, instant)
     return Instance(s, e, rid, start.floating, shape.transparent, shape.fbtype,
                     component, touch_start, touch_end)
 
@@ -837,7 +852,7 @@ def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
             continue
         try:
             instance = _instance(master.component, master.shape, ctx, value,
-                                 key if master.recurring else None, period_end)
+                                 key if master.recurring else None, period_end, s)
         except OverflowError:
             break  # the end of an instance near year 9999 is past what datetime holds
         if instance.overlaps(start, end):
@@ -850,7 +865,7 @@ def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
 def _instances(component: Component, master: Component | None, ctx: _Context,
                start: datetime | None, end: datetime | None, *,
                overridden: Collection[datetime] = (), max_instances: int | None = None,
-               now: datetime | None = None, strict: bool = False) -> list[Instance]:
+               now: datetime | None = None) -> list[Instance]:
     if component.name not in COMPONENTS:
         return []
     try:
@@ -863,13 +878,11 @@ def _instances(component: Component, master: Component | None, ctx: _Context,
             result = _single(component, shape, ctx, key)
         elif shape.dtstart is not None and shape.name != "VFREEBUSY" and (
                 "RRULE" in component or "RDATE" in component):
-            return _master_instances(_Master(component, shape, ctx, strict), ctx, start, end,
-                                     overridden, max_instances, now)
+            return _master_instances(_Master(component, shape, ctx, strict=False), ctx,
+                                     start, end, overridden, max_instances, now)
         else:
             result = _single(component, shape, ctx, None)
     except (ValueError, OverflowError, KeyError, TypeError, AttributeError):
-        if strict:
-            raise
         return []  # stored data this module cannot interpret has no instances
     return [instance for instance in result if instance.overlaps(start, end)]
 
@@ -1031,9 +1044,9 @@ def _set_time(component: Component, name: str, value: When, instant: datetime) -
 
 def _to_utc(component: Component, zones: Zones) -> None:
     """Rewrite DATE-TIMEs that carry a TZID as UTC, in the component and below."""
-    for item in [component, *component.subcomponents]:
-        for name in list(item.keys()):
-            props = item[name]
+    for holder in [component, *component.subcomponents]:
+        for name in list(holder.keys()):
+            props = holder[name]
             converted = []
             changed = False
             for prop in props if isinstance(props, list) else [props]:
@@ -1043,8 +1056,8 @@ def _to_utc(component: Component, zones: Zones) -> None:
                     converted.append(prop)
                     continue
                 is_list = isinstance(prop, vDDDLists)
-                items: list[Any] = prop.dts if isinstance(prop, vDDDLists) else [prop]
-                values = [getattr(item, "dt", None) for item in items]
+                entries: list[Any] = prop.dts if isinstance(prop, vDDDLists) else [prop]
+                values = [getattr(entry, "dt", None) for entry in entries]
                 walls = [value.replace(tzinfo=None) for value in values
                          if isinstance(value, datetime)]
                 if len(walls) != len(values):
@@ -1054,9 +1067,9 @@ def _to_utc(component: Component, zones: Zones) -> None:
                 utc = [_utc(wall, zone) for wall in walls]
                 converted.append(utc if is_list else utc[0])
             if changed:
-                item.pop(name)
+                holder.pop(name)
                 for value in converted:
-                    item.add(name, value)
+                    holder.add(name, value)
 
 
 def _instance_component(instance: Instance, master: Component | None,
@@ -1092,12 +1105,16 @@ def expand_calendar(cal: Component, start: datetime | None, end: datetime | None
     """
     ctx = _Context(Zones(cal), floating_tz)
     shell = _calendar_shell(cal)
-    masters = {id(master): master for master, _ in _groups(cal) if master is not None}
+    masters = {id(master) for master, _ in _groups(cal) if master is not None}
+    added: set[int] = set()
     for instance in expand(cal, start, end, floating_tz=floating_tz,
                            max_instances=max_instances, now=now):
-        master = masters.get(id(instance.component))
-        recurring = master is not None and instance.recurrence_id is not None
-        shell.add_component(_instance_component(instance, master if recurring else None, ctx))
+        component = instance.component
+        if id(component) in masters and instance.recurrence_id is not None:
+            shell.add_component(_instance_component(instance, component, ctx))
+        elif id(component) not in added:  # non-recurring: once, even with several periods
+            added.add(id(component))
+            shell.add_component(_instance_component(instance, None, ctx))
     return shell
 
 
@@ -1110,8 +1127,10 @@ def limit_recurrence_set(cal: Component, start: datetime | None, end: datetime |
     overrides: whose RECURRENCE-ID is before the range end).
     """
     ctx = _Context(Zones(cal), floating_tz)
-    masters = {str(master.get("UID", "")): master
-               for master, _ in _groups(cal) if master is not None}
+    masters: dict[str, Component] = {}
+    for master, _overrides in _groups(cal):
+        if master is not None:
+            masters.setdefault(str(master.get("UID", "")), master)
     shell = _calendar_shell(cal)
     for component in cal.subcomponents:
         if component.name not in COMPONENTS or _rid(component) is None or _override_matters(
@@ -1134,7 +1153,7 @@ def _override_matters(override: Component, master: Component | None, ctx: _Conte
         if master is None or "DTSTART" not in master:
             return False
         original = _instance(master, _shape(master, ctx.zones), ctx, rid, None)
-    except (RecurrenceError, KeyError, TypeError, AttributeError):
+    except (ValueError, OverflowError, KeyError, TypeError, AttributeError):
         return True  # keep what cannot be judged
     return original.overlaps(start, end)
 

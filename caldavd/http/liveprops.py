@@ -20,6 +20,7 @@ from caldavd.http.resources import (
     HomeCollection,
     HomeResource,
     ObjectResource,
+    PlainItem,
     Principal,
     PrincipalCollection,
     Resource,
@@ -350,6 +351,40 @@ async def creationdate(ctx: Context, res: Resource) -> etree._Element | None:
     if isinstance(res, CalendarResource):
         return element(names.CREATIONDATE, iso8601(res.the_calendar.created))
     return None
+
+
+@live(names.GETETAG, (PlainItem,), allprop=True)
+async def plain_etag(ctx: Context, res: Resource) -> etree._Element | None:
+    assert isinstance(res, PlainItem)
+    item = res.the_item
+    return None if item.is_collection else element(names.GETETAG, f'"{item.etag}"')
+
+
+@live(names.GETCONTENTTYPE, (PlainItem,), allprop=True)
+async def plain_content_type(ctx: Context, res: Resource) -> etree._Element | None:
+    assert isinstance(res, PlainItem)
+    item = res.the_item
+    return None if item.is_collection else element(
+        names.GETCONTENTTYPE, item.content_type or "application/octet-stream")
+
+
+@live(names.GETCONTENTLENGTH, (PlainItem,), allprop=True)
+async def plain_length(ctx: Context, res: Resource) -> etree._Element | None:
+    assert isinstance(res, PlainItem)
+    item = res.the_item
+    return None if item.is_collection else element(names.GETCONTENTLENGTH, str(item.size))
+
+
+@live(names.GETLASTMODIFIED, (PlainItem,), allprop=True)
+async def plain_modified(ctx: Context, res: Resource) -> etree._Element | None:
+    assert isinstance(res, PlainItem)
+    return element(names.GETLASTMODIFIED, http_date(res.the_item.modified))
+
+
+@live(names.CREATIONDATE, (PlainItem,), allprop=True)
+async def plain_created(ctx: Context, res: Resource) -> etree._Element | None:
+    assert isinstance(res, PlainItem)
+    return element(names.CREATIONDATE, iso8601(res.the_item.created))
 
 
 @live(names.CALENDAR_DATA, (ObjectResource,), needs_data=True)

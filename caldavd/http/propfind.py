@@ -20,6 +20,7 @@ from caldavd.http.resources import (
     HomeCollection,
     HomeResource,
     ObjectResource,
+    PlainItem,
     PrincipalCollection,
     Resource,
     Root,
@@ -42,11 +43,24 @@ async def children(ctx: Context, resource: Resource, *, with_data: bool = False,
     if isinstance(resource, CalendarResource):
         objects = await ctx.store.objects(resource.the_calendar, with_data=with_data)
         return [object_resource(resource, o) for o in objects]
+    if isinstance(resource, PlainItem):
+        return await _plain_members(ctx, resource, resource.the_item.path)
     if isinstance(resource, HomeResource) and resource.home is not None:
-        return [CalendarResource(f"{resource.path}{c.name}/", record=resource.record,
-                                 home=resource.home, calendar=c)
-                for c in await ctx.store.calendars(resource.home)]
+        calendars: list[Resource] = [
+            CalendarResource(f"{resource.path}{c.name}/", record=resource.record,
+                             home=resource.home, calendar=c)
+            for c in await ctx.store.calendars(resource.home)]
+        return calendars + await _plain_members(ctx, resource, "")
     return []
+
+
+async def _plain_members(ctx: Context, parent: HomeResource, path: str) -> list[Resource]:
+    if isinstance(parent, PlainItem) and not parent.the_item.is_collection:
+        return []
+    home_path = parent.path[:len(parent.path) - len(path) - 1] if path else parent.path
+    return [PlainItem(home_path + item.path + ("/" if item.is_collection else ""),
+                      record=parent.record, home=parent.home, item=item)
+            for item in await ctx.store.plain_members(parent.the_home, path)]
 
 
 def object_resource(calendar: CalendarResource, obj: CalendarObject) -> ObjectResource:

@@ -69,10 +69,14 @@ def method(*verbs: str) -> Callable[[MethodHandler], MethodHandler]:
 
 
 def live_property(name: str, resource: Resource) -> LiveProperty | None:
+    """The most specific registration of ``name`` for this resource's class."""
+    mro = type(resource).__mro__
+    best: tuple[int, LiveProperty] | None = None
     for candidate in PROPERTIES.get(name, ()):
-        if isinstance(resource, candidate.applies):
-            return candidate
-    return None
+        distances = [mro.index(cls) for cls in candidate.applies if cls in mro]
+        if distances and (best is None or min(distances) < best[0]):
+            best = (min(distances), candidate)
+    return best[1] if best else None
 
 
 def is_live(name: str) -> bool:

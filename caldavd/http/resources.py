@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from caldavd.directory import Record, RecordType
-from caldavd.store import Calendar, CalendarObject, Home, NewCalendar
+from caldavd.store import Calendar, CalendarObject, Home, NewCalendar, PlainResource
 
 if TYPE_CHECKING:
     from caldavd.http.context import Context
@@ -154,6 +154,25 @@ class ObjectResource(CalendarResource):
 
 
 @dataclass
+class PlainItem(HomeResource):
+    """A plain WebDAV file or folder kept in a home (not calendar data)."""
+
+    item: PlainResource | None = None
+
+    def __post_init__(self) -> None:
+        self.is_collection = self.the_item.is_collection
+
+    @property
+    def the_item(self) -> PlainResource:
+        assert self.item is not None
+        return self.item
+
+    @property
+    def resource_id(self) -> int | None:
+        return self.the_item.id
+
+
+@dataclass
 class Missing(Resource):
     """Nothing here yet; ``parent`` is what would contain it (PUT, MKCALENDAR, MKCOL)."""
 
@@ -167,6 +186,29 @@ class Missing(Resource):
     @property
     def owner(self) -> Record | None:
         return self.parent.owner if self.parent else None
+
+
+async def _plain(ctx: Context, path: str, base: str, home: HomeResource,
+                 parts: list[str]) -> Resource:
+    """Plain files and folders: the item itself, or Missing under its folder."""
+    item = await ctx.store.plain(home.the_home, "/".join(parts), with_content=True)
+    if item is not None:
+        suffix = "/" if item.is_collection else ""
+        return PlainItem(base + "/".join(parts) + suffix, record=home.record, home=home.home,
+                         item=item)
+    parent: Resource | None = home
+    if len(parts) > 1:
+        folder = await ctx.store.plain(home.the_home, "/".join(parts[:-1]))
+        parent = None
+        if folder is not None and folder.is_collection:
+            parent = PlainItem(base + "/".join(parts[:-1]) + "/", record=home.record,
+                               home=home.home, item=folder)
+    return Missing(path, parent=parent, name=parts[-1])
+
+
+def home_relative(resource: Resource, home: HomeResource) -> str:
+    """The path of ``resource`` inside ``home``, without slashes at either end."""
+    return resource.path[len(home.path):].strip("/")
 
 
 def _segments(path: str) -> list[str]:
@@ -218,20 +260,18 @@ async def _calendars(ctx: Context, path: str, parts: list[str]) -> Resource:
     if record is None or not record.enabled_for_calendaring:
         return Missing(path, parent=None, name=parts[-1])
     base = f"{CALENDARS}{parts[0]}/{parts[1]}/"
-    home = await ctx.home_of(record)
+    home: Home = await ctx.home_of(record)
     if len(parts) == 2:
         return HomeResource(base, record=record, home=home)
     return await _in_home(ctx, path, base, record, home, parts[2:])
 
 
-async def _in_home(ctx: Context, path: str, base: str, record: Record, home: Home | None,
+async def _in_home(ctx: Context, path: str, base: str, record: Record, home: Home,
                    parts: list[str]) -> Resource:
     home_resource = HomeResource(base, record=record, home=home)
-    calendar = await ctx.store.calendar(home, parts[0]) if home else None
+    calendar = await ctx.store.calendar(home, parts[0])
     if calendar is None:
-        if len(parts) == 1:
-            return Missing(path, parent=home_resource, name=parts[0])
-        return Missing(path, parent=None, name=parts[-1])
+        return await _plain(ctx, path, base, home_resource, parts)
     cal_path = f"{base}{parts[0]}/"
     if len(parts) == 1:
         return CalendarResource(cal_path, record=record, home=home, calendar=calendar)

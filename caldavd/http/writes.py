@@ -7,7 +7,7 @@ from typing import Any
 
 from caldavd.caldav import ical
 from caldavd.config import Config
-from caldavd.dav.errors import MaxResourceSize, SupportedCalendarData
+from caldavd.dav.errors import MaxResourceSize
 from caldavd.http.indexing import index_rows
 from caldavd.http.liveprops import MAX_DATE_TIME, MIN_DATE_TIME
 from caldavd.store import Calendar, ObjectWrite
@@ -34,11 +34,8 @@ async def object_write(config: Config, calendar: Calendar, name: str, body: byte
                        content_type: str | None, gate: asyncio.Semaphore) -> ObjectWrite:
     ical.check_media_type(content_type)
     check_size(config, len(body))
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SupportedCalendarData("calendar data must be UTF-8") from None
-    cal = ical.parse_calendar(body)
+    cal = ical.parse_calendar(body)  # ValidCalendarData for anything not UTF-8 iCalendar
+    text = body.decode("utf-8-sig")
     info = ical.validate_object(cal, limits(config, calendar))
     rows, until = await _index(cal, info.has_recurrence, gate)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,

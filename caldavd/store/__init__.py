@@ -26,6 +26,7 @@ from caldavd.store.model import (
     InstanceRow,
     NewCalendar,
     ObjectWrite,
+    PlainResource,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "NotFound",
     "ObjectTooLarge",
     "ObjectWrite",
+    "PlainResource",
     "QuotaExceeded",
     "ReadOnly",
     "Store",

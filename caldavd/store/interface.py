@@ -15,6 +15,7 @@ from caldavd.store.model import (
     Home,
     NewCalendar,
     ObjectWrite,
+    PlainResource,
 )
 
 
@@ -100,6 +101,32 @@ class Store(Protocol):
 
     async def delegators(self, delegate_uids: Iterable[str],
                          read_write: bool) -> set[str]: ...
+
+    # -- plain WebDAV resources in a home (paths relative to the home) -------------------
+    async def plain(self, home: Home, path: str, *,
+                    with_content: bool = False) -> PlainResource | None: ...
+
+    async def plain_members(self, home: Home, path: str) -> list[PlainResource]:
+        """Direct members of the folder ``path`` ('' = top-level folders of the home)."""
+        ...
+
+    async def plain_put(self, home: Home, path: str, content: bytes,
+                        content_type: str) -> tuple[PlainResource, bool]:
+        """Create or replace a file; NotFound when the parent folder is missing."""
+        ...
+
+    async def plain_mkcol(self, home: Home, path: str) -> PlainResource:
+        """AlreadyExists if taken (by a file, folder or, at the top, a calendar)."""
+        ...
+
+    async def plain_delete(self, home: Home, path: str) -> None:
+        """Delete a file, or a folder with everything in it."""
+        ...
+
+    async def plain_copy(self, home: Home, source: str, target: str, *, recursive: bool,
+                         overwrite: bool, move: bool) -> bool:
+        """Copy or move (dead properties included); True when the target was created."""
+        ...
 
     # -- health --------------------------------------------------------------------
     async def ping(self) -> None: ...

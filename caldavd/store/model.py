@@ -93,3 +93,22 @@ class Candidate:
 
     object: CalendarObject
     exact: bool
+
+
+@dataclass(frozen=True)
+class PlainResource:
+    """A plain WebDAV file or folder in a home; ``path`` relative to the home."""
+
+    id: int
+    path: str
+    is_collection: bool
+    content_type: str | None
+    etag: str
+    size: int
+    created: datetime
+    modified: datetime
+    content: bytes | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]

@@ -68,13 +68,32 @@ async def test_extended_mkcol_makes_a_calendar(dav: Dav) -> None:
     body = """<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>
       <D:resourcetype><D:collection/><C:calendar/></D:resourcetype>
       <D:displayname>Via MKCOL</D:displayname></D:prop></D:set></D:mkcol>"""
-    assert (await dav.request("MKCOL", HOME01 + "viamkcol/", body)).status == 201
+    created = await dav.request("MKCOL", HOME01 + "viamkcol/", body,
+                                headers={"Content-Type": "application/xml"})
+    assert created.status == 201
     reply = await dav.propfind(HOME01 + "viamkcol/", names.DISPLAYNAME)
     assert reply.texts(".//D:displayname") == ["Via MKCOL"]
 
 
-async def test_plain_mkcol_in_a_home_is_refused(dav: Dav) -> None:
-    reply = await dav.request("MKCOL", HOME01 + "plain/")
+async def test_plain_mkcol_makes_a_folder_not_a_calendar(dav: Dav) -> None:
+    assert (await dav.request("MKCOL", HOME01 + "plain/")).status == 201
+    reply = await dav.propfind(HOME01 + "plain/", names.RESOURCETYPE)
+    assert reply.find(".//D:resourcetype/D:collection") is not None
+    assert reply.find(".//D:resourcetype/C:calendar") is None
+    assert (await dav.request("MKCOL", HOME01 + "plain/")).status == 405
+
+
+async def test_mkcol_with_a_non_xml_body_is_415(dav: Dav) -> None:
+    reply = await dav.request("MKCOL", HOME01 + "odd/", "afafafaf",
+                              headers={"Content-Type": "xzy-foo/bar-512"})
+    assert reply.status == 415
+
+
+async def test_extended_mkcol_with_unknown_resourcetype_is_refused(dav: Dav) -> None:
+    body = """<D:mkcol xmlns:D="DAV:"><D:set><D:prop><D:resourcetype><D:collection/>
+      <D:principal/></D:resourcetype></D:prop></D:set></D:mkcol>"""
+    reply = await dav.request("MKCOL", HOME01 + "odd/", body,
+                              headers={"Content-Type": "text/xml"})
     assert reply.status == 403
     assert reply.error() == names.VALID_RESOURCETYPE
 

@@ -146,3 +146,35 @@ async def test_ctag_and_sync_token_change_on_every_change(dav: Dav) -> None:
     assert (await dav.request("DELETE", CAL01 + "t.ics")).status == 204
     after_delete = await tags()
     assert len({str(before), str(after_put), str(after_delete)}) == 3
+
+
+FREEBUSY = """<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <C:time-range start="{start}" end="{end}"/></C:free-busy-query>"""
+
+
+async def test_free_busy_query_merges_busy_time(dav: Dav) -> None:
+    """RFC 4791 §7.10: busy periods, transparent events left out."""
+    await _fill(dav)
+    transparent = event("free-1", "20260112T120000Z", "20260112T130000Z",
+                        extra="TRANSP:TRANSPARENT\r\n")
+    assert (await dav.put(CAL01 + "free.ics", transparent)).status == 201
+    reply = await dav.report(CAL01, FREEBUSY.format(start="20260110T000000Z",
+                                                    end="20260113T000000Z"))
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/calendar")
+    text = reply.body.decode()
+    assert "BEGIN:VFREEBUSY" in text
+    assert "20260110T100000Z/20260110T110000Z" in text
+    assert "20260112T120000Z" not in text, "transparent events are not busy"
+
+
+async def test_free_busy_query_without_range_is_400(dav: Dav) -> None:
+    reply = await dav.report(CAL01, '<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"/>')
+    assert reply.status == 400
+
+
+async def test_free_busy_of_another_user_is_forbidden(dav: Dav) -> None:
+    await _fill(dav)
+    reply = await dav.report(CAL01, FREEBUSY.format(start="20260110T000000Z",
+                                                    end="20260113T000000Z"), user="user02")
+    assert reply.status == 403

@@ -7,7 +7,7 @@ from tests.conftest import PgDatabase
 
 TABLES = {"calendar_home", "calendar", "calendar_bind", "calendar_object", "time_range",
           "revision", "dead_property", "delegate", "attachment", "attachment_link",
-          "alembic_version"}
+          "dav_resource", "alembic_version"}
 
 
 async def _tables(db: PgDatabase) -> set[str]:

@@ -7,9 +7,10 @@ from aiohttp import web
 from caldavd.dav import names
 from caldavd.dav.errors import Forbidden
 from caldavd.http.acl import require
+from caldavd.http.methods.plain import home_of
 from caldavd.http.methods.put import conditions
 from caldavd.http.registry import method
-from caldavd.http.resources import CalendarResource, ObjectResource
+from caldavd.http.resources import CalendarResource, ObjectResource, PlainItem, home_relative
 from caldavd.http.target import existing
 
 
@@ -21,6 +22,9 @@ async def delete(request: web.Request) -> web.StreamResponse:
     if isinstance(resource, ObjectResource):
         await ctx.store.delete_object(resource.the_calendar, resource.the_object.name,
                                       if_match=if_match)
+    elif isinstance(resource, PlainItem):
+        home = home_of(resource)
+        await ctx.store.plain_delete(home.the_home, home_relative(resource, home))
     elif isinstance(resource, CalendarResource):
         await ctx.store.delete_calendar(resource.the_home, resource.the_calendar.name)
     else:

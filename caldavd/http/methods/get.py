@@ -12,7 +12,7 @@ from caldavd.http.acl import require
 from caldavd.http.liveprops import content_type
 from caldavd.http.methods.options import allow_header
 from caldavd.http.registry import method
-from caldavd.http.resources import ObjectResource
+from caldavd.http.resources import ObjectResource, PlainItem
 from caldavd.http.target import existing
 
 
@@ -20,6 +20,8 @@ from caldavd.http.target import existing
 async def get(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     await require(ctx, resource, names.READ)
+    if isinstance(resource, PlainItem) and not resource.the_item.is_collection:
+        return _plain_file(request, resource)
     if not isinstance(resource, ObjectResource):
         raise MethodNotAllowed("collections have no content to GET; use PROPFIND",
                                headers={"Allow": allow_header()})
@@ -35,6 +37,17 @@ async def get(request: web.Request) -> web.StreamResponse:
                                                      obj.component_type)})
     return web.Response(status=200, body=body, headers={
         **headers, "Content-Type": content_type(obj.component_type)})
+
+
+def _plain_file(request: web.Request, resource: PlainItem) -> web.StreamResponse:
+    item = resource.the_item
+    headers = {"ETag": f'"{item.etag}"', "Last-Modified": http_date(item.modified)}
+    if _not_modified(request, item.etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(status=200, body=item.content or b"", headers={
+        **headers, "Content-Type": item.content_type or "application/octet-stream",
+        # Plain files are never rendered as pages from this origin.
+        "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"})
 
 
 def _not_modified(request: web.Request, etag: str) -> bool:

@@ -10,12 +10,14 @@ from caldavd.dav.errors import (
     CalendarCollectionLocationOk,
     Conflict,
     ResourceMustBeNull,
+    UnsupportedMediaType,
     ValidResourcetype,
 )
 from caldavd.dav.multistatus import propstat_body
 from caldavd.dav.requests import PropOp, parse_mkcol
 from caldavd.http.acl import require
 from caldavd.http.context import Context
+from caldavd.http.methods.plain import make_folder
 from caldavd.http.registry import method
 from caldavd.http.resources import CalendarResource, HomeResource, Missing, Resource
 from caldavd.http.target import read_body, target
@@ -66,14 +68,21 @@ async def mkcalendar(request: web.Request) -> web.StreamResponse:
 
 @method("MKCOL")
 async def mkcol(request: web.Request) -> web.StreamResponse:
-    """Only calendars live in a home: extended MKCOL must ask for one (RFC 5689 §3)."""
+    """A plain folder (RFC 4918 §9.3), or a calendar by extended MKCOL (RFC 5689 §3)."""
     ctx, resource = await target(request)
-    props = parse_mkcol(await read_body(request), names.MKCOL)
-    _home_target(resource)
+    if resource.exists:
+        raise ResourceMustBeNull(f"{resource.path} already exists")
+    body = await read_body(request)
+    if not body.strip():
+        return await make_folder(ctx, resource)
+    if "xml" not in request.headers.get("Content-Type", "xml"):
+        raise UnsupportedMediaType("MKCOL bodies must be XML (RFC 5689)")
+    props = parse_mkcol(body, names.MKCOL)
     resourcetype = next((p for p in props if p.tag == names.RESOURCETYPE), None)
-    kinds = {c.tag for c in resourcetype} if resourcetype is not None else set()
+    kinds = {c.tag for c in resourcetype} if resourcetype is not None else {names.COLLECTION}
+    if kinds == {names.COLLECTION}:
+        return await make_folder(ctx, resource)
     if kinds != {names.COLLECTION, names.CALENDAR}:
-        raise ValidResourcetype("only calendar collections can be created here "
-                                "(resourcetype collection + calendar)")
+        raise ValidResourcetype("only folders and calendar collections can be created")
     rest = tuple(p for p in props if p.tag != names.RESOURCETYPE)
     return await _create(ctx, resource, _ops(rest), names.MKCOL_RESPONSE)

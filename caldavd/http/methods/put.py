@@ -19,8 +19,15 @@ from caldavd.dav.requests import parse_etag_list
 from caldavd.http.acl import require
 from caldavd.http.context import Context
 from caldavd.http.keys import EXPANSION_GATE
+from caldavd.http.methods.plain import MAX_PLAIN_FILE, plain_parent, put_file
 from caldavd.http.registry import method
-from caldavd.http.resources import CalendarResource, Missing, ObjectResource, Resource
+from caldavd.http.resources import (
+    CalendarResource,
+    Missing,
+    ObjectResource,
+    PlainItem,
+    Resource,
+)
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write
 from caldavd.store import Calendar, UIDConflict
@@ -67,9 +74,14 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
         obj, created = await ctx.store.put_object(the_calendar, write, if_match=if_match,
                                                   if_none_match=if_none_match)
     except UIDConflict as exc:
-        home = calendar.path.rsplit("/", 2)[0] + "/"
-        raise NoUIDConflict(f"{home}{exc.calendar_name}/{exc.object_name}") from None
+        raise uid_conflict(calendar, exc) from None
     return obj.etag, created
+
+
+def uid_conflict(calendar: CalendarResource, exc: UIDConflict) -> NoUIDConflict:
+    """no-uid-conflict naming the holder's href in the calendar's home."""
+    home = calendar.path.rsplit("/", 2)[0] + "/"
+    return NoUIDConflict(f"{home}{exc.calendar_name}/{exc.object_name}")
 
 
 async def read_calendar_body(ctx: Context, request: web.Request) -> bytes:
@@ -86,6 +98,10 @@ async def read_calendar_body(ctx: Context, request: web.Request) -> bytes:
 @method("PUT")
 async def put(request: web.Request) -> web.StreamResponse:
     ctx, resource = await target(request)
+    if isinstance(resource, PlainItem) or plain_parent(resource) is not None:
+        body = await read_body(request, MAX_PLAIN_FILE)
+        return await put_file(ctx, resource, body, request.headers.get(
+            "Content-Type", "application/octet-stream"))
     calendar, name = _calendar_of(resource)
     await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
     body = await read_calendar_body(ctx, request)

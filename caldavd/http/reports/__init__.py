@@ -1,5 +1,5 @@
 """One module per REPORT; importing this package registers them all."""
 
-from caldavd.http.reports import multiget, principals, query, sync
+from caldavd.http.reports import freebusy, multiget, principals, query, sync
 
-__all__ = ["multiget", "principals", "query", "sync"]
+__all__ = ["freebusy", "multiget", "principals", "query", "sync"]

@@ -15,6 +15,7 @@ from caldavd.dav.errors import ValidFilter
 from caldavd.dav.requests import Propfind, prop_request
 from caldavd.http.context import Context
 from caldavd.http.propfind import multistatus_for, multistatus_response
+from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import report
 from caldavd.http.reports.common import calendar_data_request, rendered
 from caldavd.http.resources import CalendarResource, ObjectResource, Resource
@@ -31,7 +32,8 @@ async def calendar_query(ctx: Context, resource: Resource,
     filter_element = root.find(names.FILTER)
     if filter_element is None:
         raise ValidFilter("calendar-query needs a CALDAV:filter")
-    matcher = parse_filter(filter_element, floating_tz=_floating_zone(root))
+    zone = _floating_zone(root) or await calendar_zone(ctx, resource)
+    matcher = parse_filter(filter_element, floating_tz=zone)
     objects = await matching_objects(ctx, resource, matcher)
     found = rendered(resource, objects, calendar_data_request(root))
     return multistatus_response(await multistatus_for(ctx, found, wanted))
@@ -40,6 +42,12 @@ async def calendar_query(ctx: Context, resource: Resource,
 def _floating_zone(root: etree._Element) -> tzinfo | None:
     timezone = root.find(names.TIMEZONE)
     return parse_timezone_element(timezone) if timezone is not None else None
+
+
+async def calendar_zone(ctx: Context, resource: CalendarResource) -> tzinfo | None:
+    """The calendar's calendar-timezone applies to floating times (RFC 4791 §7.3)."""
+    stored = (await ctx.store.properties(resource.the_calendar.id)).get(names.CALENDAR_TIMEZONE)
+    return parse_timezone_element(from_stored(stored)) if stored else None
 
 
 async def matching_objects(ctx: Context, resource: CalendarResource,

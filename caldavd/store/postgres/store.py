@@ -32,6 +32,7 @@ from caldavd.store.model import (
     NewCalendar,
     ObjectWrite,
 )
+from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, transaction
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
@@ -83,7 +84,7 @@ def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
         modified=row["modified"], icalendar=row["icalendar"] if with_data else None)
 
 
-class PostgresStore:
+class PostgresStore(PlainStore):
     """``caldavd.store.Store`` on an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -143,8 +144,10 @@ class PostgresStore:
 
     async def _insert_calendar(self, conn: asyncpg.Connection, home: Home,
                                new: NewCalendar) -> Calendar:
-        if await conn.fetchval("SELECT 1 FROM calendar_bind WHERE home_id = $1 AND name = $2",
-                               home.id, new.name):
+        if await conn.fetchval(
+                "SELECT 1 FROM calendar_bind WHERE home_id = $1 AND name = $2 UNION ALL "
+                "SELECT 1 FROM dav_resource WHERE home_id = $1 AND path = $2",
+                home.id, new.name):
             raise AlreadyExists(new.name)
         components = sorted(new.supported_components) if new.supported_components else None
         calendar_id = await conn.fetchval(
