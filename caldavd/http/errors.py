@@ -37,7 +37,7 @@ _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
     store.ReadOnly: lambda e: dav.NeedPrivileges("the calendar is read-only"),
     store.InvalidSyncToken: lambda e: dav.ValidSyncToken("sync token is invalid or too old"),
     store.ObjectTooLarge: lambda e: dav.MaxResourceSize(str(e)),
-    store.QuotaExceeded: lambda e: dav.InsufficientStorage(str(e)),
+    store.QuotaExceeded: lambda e: dav.QuotaNotExceeded(str(e)),
     store.StoreUnavailable: lambda e: dav.ServiceUnavailable(
         "the database is unavailable", headers={"Retry-After": RETRY_AFTER}),
     DirectoryUnavailable: lambda e: dav.ServiceUnavailable(

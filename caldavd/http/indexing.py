@@ -17,19 +17,27 @@ from caldavd.store.model import InstanceRow
 
 HORIZON_DAYS = 365
 MAX_INDEXED = 5000
+# When a query reaches past an object's horizon the index is extended to cover
+# it (``extend_to``), up to this many rows and this far from now.
+MAX_EXTENDED = 20000
+MAX_EXTENSION_YEARS = 20
 
 
-def index_rows(cal: Any, *, now: datetime | None = None,
+def index_rows(cal: Any, *, now: datetime | None = None, extend_to: datetime | None = None,
                ) -> tuple[Sequence[InstanceRow], datetime | None]:
     """(rows, indexed_until): indexed_until None when every instance is a row."""
     now = now or datetime.now(UTC)
     horizon = now + timedelta(days=HORIZON_DAYS)
-    instances = recurrence.expand(cal, None, horizon, max_instances=MAX_INDEXED + 1)
+    limit = MAX_INDEXED
+    if extend_to is not None and extend_to > horizon:
+        horizon = min(extend_to, now + timedelta(days=365 * MAX_EXTENSION_YEARS))
+        limit = MAX_EXTENDED
+    instances = recurrence.expand(cal, None, horizon, max_instances=limit + 1)
     rows = [InstanceRow(start=i.start, end=i.end, floating=i.floating,
                         transparent=i.transparent, fbtype=i.fbtype)
-            for i in instances[:MAX_INDEXED]]
-    if len(instances) > MAX_INDEXED:
-        return rows, instances[MAX_INDEXED - 1].start
+            for i in instances[:limit]]
+    if len(instances) > limit:
+        return rows, instances[limit - 1].start
     if _recurs_past(cal, horizon):
         return rows, horizon
     return rows, None

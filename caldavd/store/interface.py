@@ -13,6 +13,7 @@ from caldavd.store.model import (
     Candidate,
     Change,
     Home,
+    InstanceRow,
     NewCalendar,
     ObjectWrite,
     PlainResource,
@@ -58,8 +59,12 @@ class Store(Protocol):
 
     async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None,
-                         if_none_match: bool = False) -> tuple[CalendarObject, bool]:
-        """Create or replace; True when created.  One transaction with index and revision."""
+                         if_none_match: bool = False,
+                         quota: int = 0) -> tuple[CalendarObject, bool]:
+        """Create or replace; True when created.  One transaction with index and revision.
+
+        ``quota``: bytes the owning home may hold (0 = unlimited); QuotaExceeded beyond.
+        """
         ...
 
     async def delete_object(self, calendar: Calendar, name: str, *,
@@ -76,6 +81,14 @@ class Store(Protocol):
     async def query(self, calendar: Calendar, component_type: str | None,
                     start: datetime | None, end: datetime | None) -> list[Candidate]:
         """Objects that may match a time-range, with their data."""
+        ...
+
+    async def reindex(self, calendar: Calendar, object_id: int, etag: str,
+                      instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
+        """Replace an object's index rows (e.g. extended further into the future).
+
+        Skipped (False) when the object changed since ``etag`` was read.
+        """
         ...
 
     # -- sync (RFC 6578) ----------------------------------------------------------

@@ -93,6 +93,7 @@ class Candidate:
 
     object: CalendarObject
     exact: bool
+    indexed_until: datetime | None = None  # the object's index stops here (None: complete)
 
 
 @dataclass(frozen=True)

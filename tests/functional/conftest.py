@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,12 +109,19 @@ def config_for(db: PgDatabase, tmp: Path, **overrides: Any) -> Any:
     return build_config(settings, base_dir=tmp)
 
 
-@pytest.fixture
-async def dav(pg_database: PgDatabase, tmp_path: Path) -> AsyncIterator[Dav]:
-    await upgrade_to_head(pg_database.connect_kwargs)
-    app = create_app(config_for(pg_database, tmp_path))
+@contextlib.asynccontextmanager
+async def serving(db: PgDatabase, tmp: Path, **overrides: Any) -> AsyncIterator[Dav]:
+    """The app with ``overrides`` over the test configuration, on a loopback socket."""
+    await upgrade_to_head(db.connect_kwargs)
+    app = create_app(config_for(db, tmp, **overrides))
     async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
         yield Dav(session, str(server.make_url("")).rstrip("/"))
+
+
+@pytest.fixture
+async def dav(pg_database: PgDatabase, tmp_path: Path) -> AsyncIterator[Dav]:
+    async with serving(pg_database, tmp_path) as client:
+        yield client
 
 
 def event(uid: str, start: str = "20260105T100000Z", end: str = "20260105T110000Z",

@@ -3,8 +3,11 @@ preconditions (RFC 4791 §5.3.2, RFC 4918 §9.6-9.9, RFC 9110 §13)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from caldavd.dav import names
-from tests.functional.conftest import CAL01, HOME01, HOME02, Dav, event, todo
+from tests.conftest import PgDatabase
+from tests.functional.conftest import CAL01, HOME01, HOME02, Dav, event, serving, todo
 
 
 async def test_put_then_get_round_trips_with_a_strong_etag(dav: Dav) -> None:
@@ -175,3 +178,17 @@ async def test_depth_1_lists_objects_with_etags(dav: Dav) -> None:
     found = {href: r.findtext(".//{DAV:}getetag") for href, r in listing.responses().items()
              if href != CAL01}
     assert found == etags
+
+
+async def test_quota_exceeded_is_507_and_stores_nothing(pg_database: PgDatabase,
+                                                        tmp_path: Path) -> None:
+    """RFC 4331 §6: DAV:quota-not-exceeded."""
+    async with serving(pg_database, tmp_path, UserQuota=400) as small:
+        assert (await small.put(CAL01 + "q1.ics", event("quota-1"))).status == 201
+        reply = await small.put(CAL01 + "q2.ics", event("quota-2"))
+        assert reply.status == 507
+        assert reply.error() == names.QUOTA_NOT_EXCEEDED
+        assert (await small.request("GET", CAL01 + "q2.ics")).status == 404
+        used = await small.propfind(HOME01, names.QUOTA_USED_BYTES,
+                                    names.QUOTA_AVAILABLE_BYTES)
+        assert int(used.texts(".//D:quota-used-bytes")[0]) <= 400

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from caldavd.dav import names
+from tests.conftest import PgDatabase
 from tests.functional.conftest import CAL01, HOME01, NS, Dav, event
 
 MULTIGET = """<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
@@ -178,3 +179,25 @@ async def test_free_busy_of_another_user_is_forbidden(dav: Dav) -> None:
     reply = await dav.report(CAL01, FREEBUSY.format(start="20260110T000000Z",
                                                     end="20260113T000000Z"), user="user02")
     assert reply.status == 403
+
+
+async def test_query_past_the_horizon_finds_and_then_indexes(dav: Dav,
+                                                             pg_database: PgDatabase) -> None:
+    """Instances beyond the indexed horizon are found, and the index is extended."""
+    daily = event("daily-1", "20260101T080000Z", "20260101T083000Z",
+                  extra="RRULE:FREQ=DAILY\r\n")
+    assert (await dav.put(CAL01 + "daily.ics", daily)).status == 201
+    conn = await pg_database.connect()
+    try:
+        before = await conn.fetchval("SELECT indexed_until FROM calendar_object")
+        far = await dav.report(CAL01, QUERY.format(data="", start="20300601T000000Z",
+                                                   end="20300602T000000Z"))
+        assert set(far.responses()) == {CAL01 + "daily.ics"}
+        after = await conn.fetchval("SELECT indexed_until FROM calendar_object")
+        rows = await conn.fetchval(
+            "SELECT count(*) FROM time_range WHERE start_utc >= '2030-06-01'"
+            " AND start_utc < '2030-06-02'")
+    finally:
+        await conn.close()
+    assert before is not None and after is not None and after > before
+    assert rows == 1

@@ -13,6 +13,7 @@ from caldavd.store.errors import (
     AlreadyExists,
     ETagMismatch,
     NotFound,
+    QuotaExceeded,
     ReadOnly,
     UIDConflict,
 )
@@ -455,3 +456,16 @@ async def test_find_uid(store: PostgresStore, home: Home, cal: Calendar) -> None
     assert await store.find_uid(home, "u2") == ("other", "two.ics")
     assert await store.find_uid(home, "u3") is None
     assert await store.find_uid(await store.ensure_home("bob"), "u1") is None
+
+
+async def test_quota_refuses_growth_beyond_it_but_allows_shrinking(
+        store: PostgresStore, cal: Calendar) -> None:
+    small = event("q1", name="q1.ics")
+    size = len(small.icalendar.encode())
+    await store.put_object(cal, small, quota=size * 2)
+    await store.put_object(cal, event("q2", name="q2.ics"), quota=size * 2)
+    with pytest.raises(QuotaExceeded):
+        await store.put_object(cal, event("q3", name="q3.ics"), quota=size * 2)
+    assert [o.name for o in await store.objects(cal)] == ["q1.ics", "q2.ics"]
+    # Replacing an object counts its new size instead of its old one.
+    await store.put_object(cal, event("q1", name="q1.ics"), quota=size * 2)

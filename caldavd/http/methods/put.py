@@ -72,7 +72,8 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
                                ctx.request.app[EXPANSION_GATE])
     try:
         obj, created = await ctx.store.put_object(the_calendar, write, if_match=if_match,
-                                                  if_none_match=if_none_match)
+                                                  if_none_match=if_none_match,
+                                                  quota=ctx.config.UserQuota)
     except UIDConflict as exc:
         raise uid_conflict(calendar, exc) from None
     return obj.etag, created

@@ -3,7 +3,9 @@ of the candidates the index cannot decide."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
+import asyncio
+import functools
+from datetime import datetime, tzinfo
 
 import icalendar
 from aiohttp import web
@@ -14,12 +16,14 @@ from caldavd.dav import names
 from caldavd.dav.errors import ValidFilter
 from caldavd.dav.requests import Propfind, prop_request
 from caldavd.http.context import Context
+from caldavd.http.indexing import index_rows
+from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.propfind import multistatus_for, multistatus_response
 from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import report
 from caldavd.http.reports.common import calendar_data_request, rendered
 from caldavd.http.resources import CalendarResource, ObjectResource, Resource
-from caldavd.store import CalendarObject
+from caldavd.store import CalendarObject, Candidate
 
 
 @report(names.CALENDAR_QUERY, (CalendarResource,))
@@ -58,7 +62,23 @@ async def matching_objects(ctx: Context, resource: CalendarResource,
     result = []
     for candidate in candidates:
         obj = candidate.object
-        if (query.exact and candidate.exact) or (obj.icalendar is not None and matcher.match(
-                icalendar.Calendar.from_ical(obj.icalendar))):
+        if query.exact and candidate.exact:
             result.append(obj)
+            continue
+        cal = icalendar.Calendar.from_ical(obj.icalendar or "")
+        if matcher.match(cal):
+            result.append(obj)
+        reach = candidate.indexed_until
+        if query.end is not None and reach is not None and reach < query.end:
+            await extend_index(ctx, resource, candidate, cal, query.end)
     return result
+
+
+async def extend_index(ctx: Context, resource: CalendarResource, candidate: Candidate,
+                       cal: icalendar.Calendar, end: datetime) -> None:
+    """Expand the object's index up to ``end`` so the next such query is exact."""
+    async with ctx.request.app[EXPANSION_GATE]:
+        rows, until = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(index_rows, cal, extend_to=end))
+    await ctx.store.reindex(resource.the_calendar, candidate.object.id, candidate.object.etag,
+                            rows, until)

@@ -20,6 +20,7 @@ from caldavd.store.errors import (
     ETagMismatch,
     InvalidSyncToken,
     NotFound,
+    QuotaExceeded,
     ReadOnly,
     UIDConflict,
 )
@@ -29,6 +30,7 @@ from caldavd.store.model import (
     Candidate,
     Change,
     Home,
+    InstanceRow,
     NewCalendar,
     ObjectWrite,
 )
@@ -252,7 +254,8 @@ class PostgresStore(PlainStore):
 
     async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None,
-                         if_none_match: bool = False) -> tuple[CalendarObject, bool]:
+                         if_none_match: bool = False,
+                         quota: int = 0) -> tuple[CalendarObject, bool]:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
         async with transaction(self._pool) as conn:
@@ -264,6 +267,9 @@ class PostgresStore(PlainStore):
             if existing is not None and existing["uid"] != write.uid:
                 raise UIDConflict(calendar.name, write.name)
             await _check_uid(conn, calendar.owner_home_id, write.uid, existing)
+            if quota:
+                await _check_quota(conn, calendar.owner_home_id, existing,
+                                   len(write.icalendar.encode()), quota)
             object_id = await _upsert_object(conn, calendar, write, existing)
             await _write_index(conn, object_id, calendar.id, write)
             await conn.execute(_BUMP_REVISION, calendar.id, write.name, False)
@@ -339,8 +345,23 @@ class PostgresStore(PlainStore):
                      and (row["indexed_until"] is None or row["indexed_until"] >= hi))
             if exact and not row["exact_hit"]:
                 continue
-            found.append(Candidate(_object(row, True), exact=exact))
+            found.append(Candidate(_object(row, True), exact=exact,
+                                   indexed_until=row["indexed_until"]))
         return found
+
+    async def reindex(self, calendar: Calendar, object_id: int, etag: str,
+                      instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
+        async with transaction(self._pool) as conn:
+            current = await conn.fetchval(
+                "SELECT etag FROM calendar_object WHERE id = $1 AND calendar_id = $2 "
+                "FOR UPDATE", object_id, calendar.id)
+            if current != etag:
+                return False
+            await conn.execute("DELETE FROM time_range WHERE calendar_object_id = $1", object_id)
+            await _insert_rows(conn, object_id, calendar.id, instances)
+            await conn.execute("UPDATE calendar_object SET indexed_until = $2 WHERE id = $1",
+                               object_id, indexed_until)
+        return True
 
     async def _objects_of_type(self, calendar: Calendar,
                                component_type: str | None) -> list[CalendarObject]:
@@ -500,6 +521,16 @@ async def _check_uid(conn: asyncpg.Connection, home_id: int, uid: str,
         raise UIDConflict(row["calendar_name"], row["name"])
 
 
+async def _check_quota(conn: asyncpg.Connection, home_id: int,
+                       existing: asyncpg.Record | None, size: int, quota: int) -> None:
+    """Under the home lock, so two writers cannot both squeeze under the quota."""
+    used = await conn.fetchval(
+        "SELECT coalesce(sum(size), 0) FROM calendar_object WHERE home_id = $1 AND id <> $2",
+        home_id, existing["id"] if existing else -1)
+    if used + size > quota:
+        raise QuotaExceeded(f"{used + size} bytes would exceed the quota of {quota}")
+
+
 async def _upsert_object(conn: asyncpg.Connection, calendar: Calendar, write: ObjectWrite,
                          existing: asyncpg.Record | None) -> int:
     values = (write.uid, write.component_type, write.icalendar, etag_of(write.icalendar),
@@ -522,9 +553,13 @@ async def _upsert_object(conn: asyncpg.Connection, calendar: Calendar, write: Ob
 
 async def _write_index(conn: asyncpg.Connection, object_id: int, calendar_id: int,
                        write: ObjectWrite) -> None:
-    if not write.instances:
+    await _insert_rows(conn, object_id, calendar_id, write.instances)
+
+
+async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: int,
+                       rows: Sequence[InstanceRow]) -> None:
+    if not rows:
         return
-    rows = write.instances
     await conn.execute(
         "INSERT INTO time_range (calendar_object_id, calendar_id, start_utc, end_utc, floating, "
         "transparent, fbtype) SELECT $1, $2, * FROM unnest($3::timestamptz[], "
