@@ -192,3 +192,38 @@ async def test_quota_exceeded_is_507_and_stores_nothing(pg_database: PgDatabase,
         used = await small.propfind(HOME01, names.QUOTA_USED_BYTES,
                                     names.QUOTA_AVAILABLE_BYTES)
         assert int(used.texts(".//D:quota-used-bytes")[0]) <= 400
+
+
+async def test_date_before_min_date_time_is_refused(dav: Dav) -> None:
+    reply = await dav.put(CAL01 + "old.ics", event("old-1", "18500101T100000Z",
+                                                   "18500101T110000Z"))
+    assert reply.status == 403
+    assert reply.error() == names.MIN_DATE_TIME
+
+
+async def test_date_after_max_date_time_is_refused(dav: Dav) -> None:
+    reply = await dav.put(CAL01 + "far.ics", event("far-1", "22000101T100000Z",
+                                                   "22000101T110000Z"))
+    assert reply.status == 403
+    assert reply.error() == names.MAX_DATE_TIME
+
+
+async def test_too_many_instances_is_max_instances(pg_database: PgDatabase,
+                                                   tmp_path: Path) -> None:
+    async with serving(pg_database, tmp_path, MaxAllowedInstances=50) as limited:
+        many = event("many-1", extra="RRULE:FREQ=DAILY;COUNT=60\r\n")
+        reply = await limited.put(CAL01 + "many.ics", many)
+        assert reply.status == 403
+        assert reply.error() == names.MAX_INSTANCES
+        few = event("few-1", extra="RRULE:FREQ=DAILY;COUNT=40\r\n")
+        assert (await limited.put(CAL01 + "few.ics", few)).status == 201
+
+
+async def test_too_many_attendees_is_max_attendees(pg_database: PgDatabase,
+                                                   tmp_path: Path) -> None:
+    async with serving(pg_database, tmp_path, MaxAttendeesPerInstance=3) as limited:
+        people = "".join(f"ATTENDEE:mailto:p{n}@example.com\r\n" for n in range(4))
+        reply = await limited.put(CAL01 + "crowd.ics", event(
+            "crowd-1", extra="ORGANIZER:mailto:user01@example.com\r\n" + people))
+        assert reply.status == 403
+        assert reply.error() == names.MAX_ATTENDEES_PER_INSTANCE

@@ -201,3 +201,41 @@ async def test_query_past_the_horizon_finds_and_then_indexes(dav: Dav,
         await conn.close()
     assert before is not None and after is not None and after > before
     assert rows == 1
+
+
+TEXT_QUERY = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR">
+  <C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY">
+  <C:text-match collation="{collation}" negate-condition="{negate}">{text}</C:text-match>
+  </C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"""
+
+
+async def test_text_match_and_negation(dav: Dav) -> None:
+    """RFC 4791 §9.7.5: case-insensitive by default, negate-condition inverts."""
+    await _fill(dav)
+    found = await dav.report(CAL01, TEXT_QUERY.format(collation="i;ascii-casemap",
+                                                      negate="no", text="STANDUP"))
+    assert set(found.responses()) == {CAL01 + "weekly.ics"}
+    others = await dav.report(CAL01, TEXT_QUERY.format(collation="i;ascii-casemap",
+                                                       negate="yes", text="standup"))
+    assert set(others.responses()) == {CAL01 + "jan.ics", CAL01 + "mar.ics"}
+    octet = await dav.report(CAL01, TEXT_QUERY.format(collation="i;octet", negate="no",
+                                                      text="STANDUP"))
+    assert octet.responses() == {}
+
+
+async def test_unknown_collation_is_supported_collation(dav: Dav) -> None:
+    reply = await dav.report(CAL01, TEXT_QUERY.format(collation="i;klingon", negate="no",
+                                                      text="x"))
+    assert reply.status == 403
+    assert reply.error() == names.SUPPORTED_COLLATION
+
+
+async def test_time_range_on_unsupported_component_is_supported_filter(dav: Dav) -> None:
+    body = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+      <D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR">
+      <C:comp-filter name="VTIMEZONE"><C:time-range start="20260101T000000Z"
+      end="20260201T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"""
+    reply = await dav.report(CAL01, body)
+    assert reply.status == 403
+    assert reply.error() == names.SUPPORTED_FILTER

@@ -30,12 +30,8 @@ async def get(request: web.Request) -> web.StreamResponse:
                "Cache-Control": "private, no-cache"}
     if _not_modified(request, obj.etag):
         return web.Response(status=304, headers=headers)
-    body = (obj.icalendar or "").encode()
-    if request.method == "HEAD":
-        return web.Response(status=200, headers={**headers, "Content-Length": str(len(body)),
-                                                 "Content-Type": content_type(
-                                                     obj.component_type)})
-    return web.Response(status=200, body=body, headers={
+    # For HEAD aiohttp sends the headers (Content-Length included) and drops the body.
+    return web.Response(status=200, body=(obj.icalendar or "").encode(), headers={
         **headers, "Content-Type": content_type(obj.component_type)})
 
 
