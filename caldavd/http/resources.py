@@ -206,6 +206,16 @@ async def _plain(ctx: Context, path: str, base: str, home: HomeResource,
     return Missing(path, parent=parent, name=parts[-1])
 
 
+def object_slot(resource: Resource) -> tuple[CalendarResource, str] | None:
+    """(calendar, name) when ``resource`` is or would be a calendar object resource."""
+    if isinstance(resource, ObjectResource):
+        return resource, resource.the_object.name
+    if isinstance(resource, Missing) and isinstance(resource.parent, CalendarResource) \
+            and not isinstance(resource.parent, ObjectResource):
+        return resource.parent, resource.name
+    return None
+
+
 def home_relative(resource: Resource, home: HomeResource) -> str:
     """The path of ``resource`` inside ``home``, without slashes at either end."""
     return resource.path[len(home.path):].strip("/")

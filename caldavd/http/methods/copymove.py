@@ -29,6 +29,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    object_slot,
     resolve,
 )
 from caldavd.http.target import existing
@@ -37,11 +38,9 @@ from caldavd.store import UIDConflict
 
 
 def _calendar_target(dest: Resource) -> tuple[CalendarResource, str]:
-    if isinstance(dest, ObjectResource):
-        return dest, dest.the_object.name
-    if isinstance(dest, Missing) and isinstance(dest.parent, CalendarResource) \
-            and not isinstance(dest.parent, ObjectResource):
-        return dest.parent, dest.name
+    slot = object_slot(dest)
+    if slot is not None:
+        return slot
     if isinstance(dest, Missing) and dest.parent is None:
         raise Conflict("the destination's parent collection does not exist")
     raise Forbidden("calendar objects can only be copied or moved into a calendar")

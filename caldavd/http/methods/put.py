@@ -27,6 +27,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    object_slot,
 )
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write
@@ -35,11 +36,9 @@ from caldavd.store import Calendar, UIDConflict
 
 def _calendar_of(resource: Resource) -> tuple[CalendarResource, str]:
     """The calendar a PUT lands in, and the object's name."""
-    if isinstance(resource, ObjectResource):
-        return resource, resource.the_object.name
-    if isinstance(resource, Missing) and isinstance(resource.parent, CalendarResource) \
-            and not isinstance(resource.parent, ObjectResource):
-        return resource.parent, resource.name
+    slot = object_slot(resource)
+    if slot is not None:
+        return slot
     if isinstance(resource, Missing) and resource.parent is None:
         raise Conflict("the parent collection does not exist")
     raise MethodNotAllowed("PUT is only for calendar object resources in a calendar")
