@@ -46,6 +46,10 @@ class DAVError(Exception):
         condition = etree.SubElement(root, self.element)
         for child in self.children:
             condition.append(child)
+        if self.message:
+            # The reason, for people: a comment, because clients take every child
+            # element of DAV:error for a condition.
+            root.append(etree.Comment(" " + self.message.replace("--", "- -") + " "))
         return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 

@@ -28,8 +28,13 @@ CLIENT_MAX_SIZE = 16 * 1024 * 1024
 
 
 async def well_known(request: web.Request) -> web.StreamResponse:
-    """RFC 6764 §5: the context path of the CalDAV service is the root."""
-    raise web.HTTPMovedPermanently("/")
+    """RFC 6764 §5: the context path of the CalDAV service is the root.
+
+    307 (one of the codes §5 allows) keeps the method and body, so a client
+    that follows the redirect with its PROPFIND body intact still asks for
+    current-user-principal.
+    """
+    raise web.HTTPTemporaryRedirect("/")
 
 
 def create_app(config: Config) -> web.Application:

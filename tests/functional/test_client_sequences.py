@@ -31,7 +31,7 @@ MULTIGET = """<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:n
 
 async def test_apple_calendar_discovery_and_sync(dav: Dav) -> None:
     redirect = await dav.request("PROPFIND", "/.well-known/caldav", user=None)
-    assert redirect.status == 301
+    assert redirect.status == 307
     root = await dav.propfind(redirect.headers["Location"],
                               "{DAV:}current-user-principal")
     principal = root.texts(".//D:current-user-principal/D:href")[0]

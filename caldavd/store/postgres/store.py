@@ -507,7 +507,9 @@ def _check_conditions(etag: str | None, if_match: Sequence[str] | None,
                       if_none_match: bool) -> None:
     if if_none_match and etag is not None:
         raise ETagMismatch("the resource exists")
-    if if_match is not None and (etag is None or ("*" not in if_match and etag not in if_match)):
+    if if_match is not None and etag is None:
+        raise ETagMismatch("If-Match given, but the resource does not exist")
+    if if_match is not None and "*" not in if_match and etag not in if_match:
         raise ETagMismatch("the resource's ETag differs")
 
 
