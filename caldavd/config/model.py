@@ -205,6 +205,8 @@ def _directory(tree: Mapping[str, Any], config_root: Path) -> DirectoryService:
     if tree["type"] == "xml":
         for key in XML_FILE_PARAMS:
             params[key] = under(config_root, params[key])
+    elif params.get("augmentsFile"):
+        params["augmentsFile"] = under(config_root, params["augmentsFile"])
     return DirectoryService(type=tree["type"], params=freeze(params))
 
 

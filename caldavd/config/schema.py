@@ -137,15 +137,19 @@ PROXY_DB_SERVICE = Service(
          "ProxyPostgreSQLDB (shared by all hosts); unset = none configured.",
 )
 
+# Shared by both directory types (one reference row names both).
+AUGMENTS_FILE = Scalar(STR, "auth/augments.xml",
+    "Per-record augments (optional; a missing file is empty); relative = under ConfigRoot.")
+STAT_SECONDS = Scalar(INT, 15, "How often to check the files for changes, in seconds.")
+
 XML_DIRECTORY = Section({
     "xmlFile": Scalar(STR, "auth/accounts.xml",
         "Users, groups, locations and resources; relative = under ConfigRoot."),
     "resourcesFile": Scalar(STR, "auth/resources.xml",
         "Extra locations and resources (optional; a missing file is empty); relative = under "
         "ConfigRoot."),
-    "augmentsFile": Scalar(STR, "auth/augments.xml",
-        "Per-record augments (optional; a missing file is empty); relative = under ConfigRoot."),
-    "statSeconds": Scalar(INT, 15, "How often to check the files for changes, in seconds."),
+    "augmentsFile": AUGMENTS_FILE,
+    "statSeconds": STAT_SECONDS,
 })
 
 LDAP_DIRECTORY = Section({
@@ -181,6 +185,8 @@ LDAP_DIRECTORY = Section({
         "connect": Scalar(INT, 10, "Seconds to wait for a connection."),
         "search": Scalar(INT, 30, "Seconds to wait for a search or bind."),
     }, "LDAP timeouts."),
+    "augmentsFile": AUGMENTS_FILE,
+    "statSeconds": STAT_SECONDS,
 })
 
 DIRECTORY_SERVICE = Service(

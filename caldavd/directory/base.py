@@ -15,6 +15,10 @@ class DirectoryUnavailable(Exception):
     """The directory cannot be reached (e.g. LDAP down); answer 503, not 401."""
 
 
+class DirectoryConfigError(Exception):
+    """The directory cannot be opened as configured; the message names the key."""
+
+
 class Directory(Protocol):
     async def record_by_uid(self, uid: str) -> Record | None: ...
 

@@ -5,22 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from caldavd.directory.base import Directory
-from caldavd.directory.xml import XmlDirectory
+from caldavd.directory.base import Directory, DirectoryConfigError
+from caldavd.directory.cache import CachingDirectory
+from caldavd.directory.ldap import LdapDirectory, LdapSettings
+from caldavd.directory.xml import AugmentsFile, XmlDirectory
 
 if TYPE_CHECKING:
     from caldavd.config import Config
 
-
-class DirectoryConfigError(Exception):
-    """The directory cannot be opened as configured; the message names the key."""
+__all__ = ["DirectoryConfigError", "open_directory"]
 
 
 def open_directory(config: Config) -> Directory:
     service = config.DirectoryService
+    params = service.params
     if service.type == "xml":
-        params = service.params
+        # The files are in memory already: caching would only delay a reload.
         return XmlDirectory(Path(params["xmlFile"]), Path(params["resourcesFile"]),
                             Path(params["augmentsFile"]), float(params["statSeconds"]))
+    if service.type == "ldap":
+        caching = config.DirectoryCaching
+        augments = params.get("augmentsFile")
+        directory: Directory = LdapDirectory(
+            LdapSettings.from_params(params),
+            augments=AugmentsFile(Path(augments), float(params.get("statSeconds", 15)))
+            if augments else None,
+            dn_cache_seconds=caching.CachingSeconds)
+        if caching.CachingSeconds > 0:
+            directory = CachingDirectory(directory, caching.CachingSeconds,
+                                         negative=caching.NegativeCaching)
+        return directory
     raise DirectoryConfigError(
-        f"DirectoryService.type {service.type!r}: this caldavd has no such backend yet")
+        f"DirectoryService.type {service.type!r}: this caldavd has no such backend")

@@ -24,6 +24,8 @@ class Record:
     members: tuple[str, ...] = ()  # member uids (groups only)
     enabled_for_calendaring: bool = True
     enabled_for_login: bool = True
+    # How scheduling requests to this record are answered (augments.xml; RFC 6638 later).
+    auto_schedule_mode: str = "none"
 
     @property
     def short_name(self) -> str:

@@ -3,6 +3,9 @@
 Files are re-read when they change, checked at most every ``statSeconds``.
 A malformed file keeps the previous good data and logs one error naming the
 file and line; requests keep being served during a reload.
+
+Augments (``augments.xml``) switch calendaring, login and auto-scheduling per
+record, by uid, over defaults per record type; the LDAP backend uses them too.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 from lxml import etree
 
@@ -23,14 +27,59 @@ from caldavd.directory.record import RECORD_TYPES, Record, RecordType
 
 log = logging.getLogger(__name__)
 
-# Augment defaults per record type: locations and resources cannot log in.
-_LOGIN_DEFAULT: dict[RecordType, bool] = {
-    "user": True, "group": False, "location": False, "resource": False,
-}
+AutoScheduleMode = Literal["none", "accept-always", "decline-always", "accept-if-free",
+                          "decline-if-busy", "automatic", "default"]
+AUTO_SCHEDULE_MODES: tuple[str, ...] = get_args(AutoScheduleMode)
 
 
 class DirectoryFileError(Exception):
     """A directory file is malformed; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Augment:
+    """What augments.xml says about one record."""
+
+    enable_calendar: bool
+    enable_login: bool
+    auto_schedule_mode: AutoScheduleMode
+
+
+# Only users log in; rooms and resources schedule themselves.
+TYPE_DEFAULTS: dict[RecordType, Augment] = {
+    "user": Augment(True, True, "none"),
+    "group": Augment(True, False, "none"),
+    "location": Augment(True, False, "automatic"),
+    "resource": Augment(True, False, "automatic"),
+}
+# Augment records with these uids change the defaults: "Default" for every
+# type, then "Default-User", "Default-Group", ... for one type.
+DEFAULT_UID = "Default"
+_TYPE_DEFAULT_UIDS: dict[str, RecordType] = {f"default-{t}": t for t in RECORD_TYPES}
+_AUGMENT_FIELDS = {"enable-calendar": "enable_calendar", "enable-login": "enable_login",
+                   "auto-schedule-mode": "auto_schedule_mode"}
+_BOOLEANS = {"true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class Augments:
+    """Parsed augments: per-uid settings over per-type defaults."""
+
+    by_uid: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def for_record(self, record_type: RecordType, uid: str) -> Augment:
+        augment = TYPE_DEFAULTS[record_type]
+        for key in (DEFAULT_UID, f"Default-{record_type.capitalize()}", uid):
+            settings = self.by_uid.get(key)
+            if settings:
+                augment = replace(augment, **settings)  # type: ignore[arg-type]
+        return augment
+
+    def apply(self, record: Record) -> Record:
+        augment = self.for_record(record.record_type, record.uid)
+        return replace(record, enabled_for_calendaring=augment.enable_calendar,
+                       enabled_for_login=augment.enable_login,
+                       auto_schedule_mode=augment.auto_schedule_mode)
 
 
 @dataclass
@@ -95,37 +144,52 @@ def _record(element: etree._Element, path: Path) -> tuple[Record, str | None]:
     record = Record(uid=uids[0], record_type=rtype, short_names=names,
                     full_name=full_names[0] if full_names else names[0],
                     emails=_texts(element, "email"), members=_texts(element, "member-uid"),
-                    enabled_for_login=_LOGIN_DEFAULT[rtype])
+                    enabled_for_login=TYPE_DEFAULTS[rtype].enable_login)
     return record, passwords[0] if passwords else None
 
 
-def _augments(path: Path) -> dict[str, dict[str, str]]:
-    if not path.exists():
-        return {}
+def _augment_value(name: str, text: str, where: str) -> object:
+    value = text.strip().lower()
+    if name == "auto-schedule-mode":
+        if value not in AUTO_SCHEDULE_MODES:
+            raise DirectoryFileError(f"{where}: auto-schedule-mode {text!r} is not one of "
+                                     f"{', '.join(AUTO_SCHEDULE_MODES)}")
+        return value
+    if value not in _BOOLEANS:
+        raise DirectoryFileError(f"{where}: {name} must be true or false, not {text!r}")
+    return _BOOLEANS[value]
+
+
+def load_augments(path: Path | None) -> Augments:
+    """augments.xml; a missing file (or none configured) means only the defaults."""
+    if path is None or not path.exists():
+        return Augments()
     root = _parse_file(path)
-    result: dict[str, dict[str, str]] = {}
+    result: dict[str, dict[str, object]] = {}
     for element in root.iter("record"):
+        where = f"{path}, line {element.sourceline}"
         uid = _texts(element, "uid")
         if not uid:
-            raise DirectoryFileError(f"{path}, line {element.sourceline}: augment needs <uid>")
-        result[uid[0]] = {child.tag: (child.text or "").strip() for child in element
-                          if isinstance(child.tag, str) and child.tag != "uid"}
-    return result
-
-
-def _apply_augment(record: Record, augment: dict[str, str] | None) -> Record:
-    if not augment:
-        return record
-    calendaring = augment.get("enable-calendar", str(record.enabled_for_calendaring))
-    login = augment.get("enable-login", str(record.enabled_for_login))
-    return replace(record, enabled_for_calendaring=calendaring.lower() == "true",
-                   enabled_for_login=login.lower() == "true")
+            raise DirectoryFileError(f"{where}: augment needs <uid>")
+        key = uid[0]
+        if key.lower() == DEFAULT_UID.lower():
+            key = DEFAULT_UID
+        elif key.lower() in _TYPE_DEFAULT_UIDS:
+            key = f"Default-{_TYPE_DEFAULT_UIDS[key.lower()].capitalize()}"
+        settings: dict[str, object] = {}
+        for child in element:
+            # Other elements (from other servers' augments) are ignored.
+            if isinstance(child.tag, str) and child.tag in _AUGMENT_FIELDS:
+                settings[_AUGMENT_FIELDS[child.tag]] = _augment_value(
+                    child.tag, child.text or "", f"{path}, line {child.sourceline}")
+        result[key] = settings
+    return Augments(result)
 
 
 def load_snapshot(accounts: Path, resources: Path | None, augments: Path | None) -> _Snapshot:
     """Read every file; DirectoryFileError names the first problem."""
     snapshot = _Snapshot()
-    extra = _augments(augments) if augments else {}
+    extra = load_augments(augments)
     files = [accounts] + ([resources] if resources and resources.exists() else [])
     for path in files:
         for element in _parse_file(path).iter("record"):
@@ -133,9 +197,49 @@ def load_snapshot(accounts: Path, resources: Path | None, augments: Path | None)
             if record.uid in snapshot.by_uid:
                 raise DirectoryFileError(f"{path}, line {element.sourceline}: "
                                          f"duplicate uid {record.uid}")
-            snapshot.add(_apply_augment(record, extra.get(record.uid)), password)
+            snapshot.add(extra.apply(record), password)
     snapshot.link_groups()
     return snapshot
+
+
+class AugmentsFile:
+    """augments.xml on its own (for backends other than XML), re-read when it changes.
+
+    As for the XML directory, a malformed file at start is an error, and later
+    keeps the previous augments and logs one error naming file and line.
+    """
+
+    def __init__(self, path: Path | None, stat_seconds: float = 15) -> None:
+        self._path = path
+        self._stat_seconds = stat_seconds
+        self._augments = load_augments(path)
+        self._stamp = _stamp(path)
+        self._checked = time.monotonic()
+
+    async def current(self) -> Augments:
+        now = time.monotonic()
+        if self._path is not None and now - self._checked >= self._stat_seconds:
+            self._checked = now
+            stamp = _stamp(self._path)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                loop = asyncio.get_running_loop()
+                try:
+                    self._augments = await loop.run_in_executor(None, load_augments, self._path)
+                    log.info("augments reloaded from %s", self._path)
+                except DirectoryFileError as exc:
+                    log.error("augments not reloaded, keeping the previous ones: %s", exc)
+        return self._augments
+
+
+def _stamp(path: Path | None) -> tuple[float, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime, st.st_size)
 
 
 class XmlDirectory:
@@ -151,14 +255,7 @@ class XmlDirectory:
         self._reloading: asyncio.Task[None] | None = None
 
     def _file_stamp(self) -> tuple[tuple[float, int] | None, ...]:
-        stamps: list[tuple[float, int] | None] = []
-        for path in self._files:
-            try:
-                st = os.stat(path) if path else None
-                stamps.append((st.st_mtime, st.st_size) if st else None)
-            except OSError:
-                stamps.append(None)
-        return tuple(stamps)
+        return tuple(_stamp(path) for path in self._files)
 
     async def _current(self) -> _Snapshot:
         now = time.monotonic()

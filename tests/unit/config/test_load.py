@@ -266,3 +266,14 @@ def test_non_string_includes_are_type_errors(write_plist: WritePlist) -> None:
     problems = _problems(main)
     assert "ImportConfig: expected string, got integer 5" in problems
     assert "Includes[1]: expected string, got integer 3" in problems
+
+
+def test_ldap_augments_file_resolves_under_config_root(tmp_path: Path) -> None:
+    from caldavd.config import build_config
+
+    config = build_config({"ServerRoot": str(tmp_path), "ConfigRoot": "conf", "DirectoryService": {
+        "type": "ldap", "params": {"uri": ["ldap://127.0.0.1:1"],
+                                   "rdnSchema": {"base": "dc=example,dc=com"}}}},
+        base_dir=tmp_path)
+    assert config.DirectoryService.params["augmentsFile"] == \
+        tmp_path / "conf" / "auth" / "augments.xml"
