@@ -270,25 +270,29 @@ async def _calendars(ctx: Context, path: str, parts: list[str]) -> Resource:
     if record is None or not record.enabled_for_calendaring:
         return Missing(path, parent=None, name=parts[-1])
     base = f"{CALENDARS}{parts[0]}/{parts[1]}/"
-    home: Home = await ctx.home_of(record)
     if len(parts) == 2:
-        return HomeResource(base, record=record, home=home)
-    return await _in_home(ctx, path, base, record, home, parts[2:])
+        return HomeResource(base, record=record, home=await ctx.home_of(record))
+    return await _in_home(ctx, path, base, record, parts[2:])
 
 
-async def _in_home(ctx: Context, path: str, base: str, record: Record, home: Home,
+async def _in_home(ctx: Context, path: str, base: str, record: Record,
                    parts: list[str]) -> Resource:
+    """One store round trip for home, calendar and object (the hot path of every GET/PUT)."""
+    object_name = parts[1] if len(parts) == 2 else None
+    home, calendar, obj = await ctx.store.locate(record.uid, parts[0], object_name)
+    if home is None:
+        home = await ctx.home_of(record)
+        home, calendar, obj = await ctx.store.locate(record.uid, parts[0], object_name)
+        assert home is not None
     home_resource = HomeResource(base, record=record, home=home)
-    calendar = await ctx.store.calendar(home, parts[0])
     if calendar is None:
         return await _plain(ctx, path, base, home_resource, parts)
     cal_path = f"{base}{parts[0]}/"
+    calendar_resource = CalendarResource(cal_path, record=record, home=home, calendar=calendar)
     if len(parts) == 1:
-        return CalendarResource(cal_path, record=record, home=home, calendar=calendar)
+        return calendar_resource
     if len(parts) > 2:
         return Missing(path, parent=None, name=parts[-1])
-    calendar_resource = CalendarResource(cal_path, record=record, home=home, calendar=calendar)
-    obj = await ctx.store.object(calendar, parts[1], with_data=True)
     if obj is None:
         return Missing(path, parent=calendar_resource, name=parts[1])
     return ObjectResource(f"{cal_path}{parts[1]}", record=record, home=home, calendar=calendar,

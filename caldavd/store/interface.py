@@ -29,6 +29,11 @@ class Store(Protocol):
         """The home, created with ``defaults`` on first access (atomically, once)."""
         ...
 
+    async def locate(self, owner_uid: str, calendar_name: str, object_name: str | None,
+                     ) -> tuple[Home | None, Calendar | None, CalendarObject | None]:
+        """Home, calendar and object (with data) in one round trip, for URL resolution."""
+        ...
+
     # -- calendars ----------------------------------------------------------------
     async def calendars(self, home: Home) -> list[Calendar]: ...
 

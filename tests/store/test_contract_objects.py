@@ -469,3 +469,16 @@ async def test_quota_refuses_growth_beyond_it_but_allows_shrinking(
     assert [o.name for o in await store.objects(cal)] == ["q1.ics", "q2.ics"]
     # Replacing an object counts its new size instead of its old one.
     await store.put_object(cal, event("q1", name="q1.ics"), quota=size * 2)
+
+
+async def test_locate_finds_home_calendar_and_object_in_one_call(
+        store: PostgresStore, home: Home, cal: Calendar) -> None:
+    written, _ = await store.put_object(cal, event("loc-1", name="loc.ics"))
+    found_home, found_cal, found_obj = await store.locate(home.owner_uid, cal.name, "loc.ics")
+    assert found_home == home
+    assert found_cal == await store.calendar(home, cal.name)
+    assert found_obj is not None and found_obj.etag == written.etag
+    assert found_obj.icalendar == written.icalendar
+    assert await store.locate(home.owner_uid, cal.name, "nope.ics") == (home, found_cal, None)
+    assert await store.locate(home.owner_uid, "nocal", "loc.ics") == (home, None, None)
+    assert await store.locate("no-such-owner", cal.name, None) == (None, None, None)

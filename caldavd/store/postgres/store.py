@@ -121,6 +121,26 @@ class PostgresStore(PlainStore):
                 await self._insert_calendar(conn, home, new)
             return home
 
+    async def locate(self, owner_uid: str, calendar_name: str, object_name: str | None,
+                     ) -> tuple[Home | None, Calendar | None, CalendarObject | None]:
+        async with connection(self._pool) as conn:
+            row = await conn.fetchrow(_LOCATE_SQL, owner_uid, calendar_name, object_name)
+        if row is None:
+            return None, None, None
+        home = Home(id=row["located_home_id"], owner_uid=owner_uid, created=row["home_created"])
+        if row["id"] is None:
+            return home, None, None
+        calendar = _calendar(row)
+        if row["object_id"] is None:
+            return home, calendar, None
+        obj = CalendarObject(
+            id=row["object_id"], calendar_id=row["id"], name=row["object_name"],
+            uid=row["uid"], component_type=row["component_type"], etag=row["etag"],
+            size=row["size"], organizer=row["organizer"], schedule_tag=row["schedule_tag"],
+            created=row["object_created"], modified=row["object_modified"],
+            icalendar=row["icalendar"])
+        return home, calendar, obj
+
     # -- calendars --------------------------------------------------------------------
 
     async def calendars(self, home: Home) -> list[Calendar]:
@@ -456,6 +476,21 @@ SELECT coalesce(greatest(
     (SELECT max(revision) FROM revision WHERE collection_id = $1),
     (SELECT max(r.revision) FROM calendar_bind b JOIN revision r
      ON r.collection_id = b.calendar_id WHERE b.home_id = $1)), 0)
+"""
+
+# URL resolution in one round trip: home, the calendar bound under a name, and
+# (when asked) the object under a name, each NULL when missing.
+_LOCATE_SQL = f"""
+SELECT h.id AS located_home_id, h.created AS home_created,
+       {_CALENDAR_COLUMNS},
+       o.id AS object_id, o.name AS object_name, o.uid, o.component_type, o.etag, o.size,
+       o.organizer, o.schedule_tag, o.created AS object_created,
+       o.modified AS object_modified, o.icalendar
+FROM calendar_home h
+LEFT JOIN calendar_bind b ON b.home_id = h.id AND b.name = $2
+LEFT JOIN calendar c ON c.id = b.calendar_id
+LEFT JOIN calendar_object o ON o.calendar_id = c.id AND o.name = $3
+WHERE h.owner_uid = $1
 """
 
 # A time-range prefilter in one indexed pass over time_range.  Floating rows are
