@@ -39,8 +39,8 @@ class Directory(Protocol):
         """The user whose password this is, or None; DirectoryUnavailable if unreachable."""
         ...
 
-    async def groups_of(self, uid: str) -> set[str]:
-        """Uids of every group that has ``uid`` as a member, transitively."""
+    async def groups_of(self, uid: str, *, direct: bool = False) -> set[str]:
+        """Uids of every group that has ``uid`` as a member, transitively (or only directly)."""
         ...
 
     async def members_of(self, uid: str) -> list[Record]:

@@ -174,8 +174,10 @@ class CachingDirectory:
         return await self.inner.search(terms, any_of=any_of, record_types=record_types,
                                        limit=limit)
 
-    async def groups_of(self, uid: str) -> set[str]:
-        data = await self._cached(_key("groups", uid), lambda: self.inner.groups_of(uid),
+    async def groups_of(self, uid: str, *, direct: bool = False) -> set[str]:
+        kind = "parents" if direct else "groups"
+        data = await self._cached(_key(kind, uid),
+                                  lambda: self.inner.groups_of(uid, direct=direct),
                                   sorted, lambda groups: False)
         return set(data)
 

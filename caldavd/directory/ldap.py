@@ -570,7 +570,7 @@ class _Worker:
         members.extend(self._users_named(conn, group.get(UID_MEMBER_ATTR)))
         return list({r.uid: r for r in members}.values())
 
-    def groups_of(self, conn: Connection, uid: str) -> set[str]:
+    def groups_of(self, conn: Connection, uid: str, direct: bool = False) -> set[str]:
         start = None
         for record_type in RECORD_TYPES:
             entries = self.search(conn, record_type, f"({self.guid}={esc(uid)})",
@@ -583,7 +583,7 @@ class _Worker:
         found: set[str] = set()
         seen_dns = {_norm_dn(start.dn)}
         level: list[_Entry] = [start]
-        for _ in range(_MAX_GROUP_DEPTH):
+        for _ in range(1 if direct else _MAX_GROUP_DEPTH):
             conditions = [f"({attr}={esc(e.dn)})" for e in level for attr in self.dn_member_attrs]
             if level[0] is start and start.record_type == "user":
                 names = start.get(self.short)
@@ -711,8 +711,8 @@ class LdapDirectory:
             return None
         return record
 
-    async def groups_of(self, uid: str) -> set[str]:
-        return await self._run(self._worker.groups_of, uid)
+    async def groups_of(self, uid: str, *, direct: bool = False) -> set[str]:
+        return await self._run(self._worker.groups_of, uid, direct)
 
     async def members_of(self, uid: str) -> list[Record]:
         return await self._many(await self._run(self._worker.members_of, uid))

@@ -311,8 +311,10 @@ class XmlDirectory:
             return None
         return record
 
-    async def groups_of(self, uid: str) -> set[str]:
+    async def groups_of(self, uid: str, *, direct: bool = False) -> set[str]:
         parents = (await self._current()).parents
+        if direct:
+            return set(parents.get(uid, ()))
         found: set[str] = set()
         pending = list(parents.get(uid, ()))
         while pending:

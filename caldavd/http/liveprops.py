@@ -16,6 +16,7 @@ from caldavd.http.context import Context
 from caldavd.http.registry import live, reports_for
 from caldavd.http.resources import (
     PRINCIPALS,
+    UIDS,
     CalendarResource,
     HomeCollection,
     HomeResource,
@@ -155,9 +156,9 @@ async def group_member_set(ctx: Context, res: Resource) -> etree._Element | None
 @live(names.GROUP_MEMBERSHIP, (Principal,))
 async def group_membership(ctx: Context, res: Resource) -> etree._Element | None:
     """The groups this principal is directly a member of (RFC 3744 §4.4)."""
-    uid = _record(res).uid
-    groups = [g for g in await ctx.directory.records("group") if uid in g.members]
-    return hrefs(names.GROUP_MEMBERSHIP, [principal_path(g) for g in groups])
+    parents = await ctx.directory.groups_of(_record(res).uid, direct=True)
+    return hrefs(names.GROUP_MEMBERSHIP,
+                 [f"{PRINCIPALS}{UIDS}/{uid}/" for uid in sorted(parents)])
 
 
 @live(names.CALENDAR_HOME_SET, (Principal,))

@@ -76,9 +76,9 @@ class Counted:
         self._count("authenticate")
         return await self.inner.authenticate(short_name, password)
 
-    async def groups_of(self, uid: str) -> set[str]:
+    async def groups_of(self, uid: str, *, direct: bool = False) -> set[str]:
         self._count("groups")
-        return await self.inner.groups_of(uid)
+        return await self.inner.groups_of(uid, direct=direct)
 
     async def members_of(self, uid: str) -> list[Record]:
         self._count("members")

@@ -185,6 +185,12 @@ async def test_groups_of_is_transitive_across_membership_kinds(
     assert await directory.groups_of("00000000-0000-0000-0000-000000000000") == set()
 
 
+async def test_direct_groups_stop_at_the_first_level(directory: LdapDirectory) -> None:
+    user01 = await uid_of(directory, "user", "user01")
+    assert await names_of(directory, await directory.groups_of(user01, direct=True)) == \
+        {"group01"}
+
+
 # -- search ---------------------------------------------------------------------------
 
 SEARCHES: list[tuple[list[tuple[SearchField, str, MatchType]], bool]] = [

@@ -116,3 +116,11 @@ def test_entities_are_not_expanded(tmp_path: Path) -> None:
         return  # refusing the file outright is also safe
     record = directory._snapshot.by_uid["u"]
     assert "root:" not in record.full_name
+
+
+async def test_direct_groups_only() -> None:
+    directory = XmlDirectory(ACCOUNTS)
+    user01 = await directory.record_by_short_name("user", "user01")
+    group01 = await directory.record_by_short_name("group", "group01")
+    assert user01 and group01
+    assert await directory.groups_of(user01.uid, direct=True) == {group01.uid}
