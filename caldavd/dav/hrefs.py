@@ -7,6 +7,7 @@ crossings, so nothing is encoded twice or compared half-decoded.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, unquote, urlsplit
 
 from caldavd.dav import errors
@@ -18,8 +19,13 @@ from caldavd.dav import errors
 PATH_SAFE = "/:@!$&'()*+,;="
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=\-._~]*")
+
+
 def quote_path(path: str) -> str:
     """Percent-encode a decoded path for a DAV:href or a Location header."""
+    if _PLAIN.fullmatch(path):
+        return path  # the common case, and hot in Depth 1 listings: nothing to encode
     return quote(path, safe=PATH_SAFE)
 
 

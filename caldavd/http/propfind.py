@@ -113,9 +113,17 @@ def _available(resource: Resource, dead: dict[str, str]) -> list[str]:
     return list(dict.fromkeys(live + sorted(dead)))
 
 
+def _needs_dead(resources: Sequence[Resource], request: Propfind) -> bool:
+    """Whether any requested property could be a dead one (else skip that query)."""
+    if request.kind != "prop":
+        return True
+    kinds = {type(r): r for r in resources}.values()
+    return any(live_property(name, r) is None for name in request.names for r in kinds)
+
+
 async def multistatus_for(ctx: Context, resources: Sequence[Resource],
                           request: Propfind, *, sync_token: str | None = None) -> Multistatus:
-    dead = await dead_properties(ctx, resources)
+    dead = await dead_properties(ctx, resources) if _needs_dead(resources, request) else {}
     result = Multistatus(sync_token=sync_token)
     for resource in resources:
         own = dead.get(resource.resource_id, {}) if resource.resource_id is not None else {}

@@ -48,6 +48,7 @@ def live(name: str, applies: tuple[type[Resource], ...], *, allprop: bool = Fals
     def register(get: Getter) -> Getter:
         PROPERTIES.setdefault(name, []).append(
             LiveProperty(name, applies, get, allprop, needs_data))
+        _BY_CLASS.clear()
         return get
     return register
 
@@ -68,9 +69,20 @@ def method(*verbs: str) -> Callable[[MethodHandler], MethodHandler]:
     return register
 
 
+_BY_CLASS: dict[tuple[str, type[Resource]], LiveProperty | None] = {}
+
+
 def live_property(name: str, resource: Resource) -> LiveProperty | None:
-    """The most specific registration of ``name`` for this resource's class."""
-    mro = type(resource).__mro__
+    """The most specific registration of ``name`` for this resource's class (memoised:
+    registrations happen at import, lookups on every property of every response)."""
+    key = (name, type(resource))
+    if key not in _BY_CLASS:
+        _BY_CLASS[key] = _most_specific(name, type(resource))
+    return _BY_CLASS[key]
+
+
+def _most_specific(name: str, cls: type[Resource]) -> LiveProperty | None:
+    mro = cls.__mro__
     best: tuple[int, LiveProperty] | None = None
     for candidate in PROPERTIES.get(name, ()):
         distances = [mro.index(cls) for cls in candidate.applies if cls in mro]

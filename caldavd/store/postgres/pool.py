@@ -21,7 +21,19 @@ async def create_pool(kwargs: Mapping[str, object], max_size: int) -> asyncpg.Po
     """A pool of at most ``max_size`` connections (opened lazily, one kept warm)."""
     return await asyncpg.create_pool(**kwargs, min_size=min(1, max_size), max_size=max_size,
                                      max_inactive_connection_lifetime=300.0, timeout=10.0,
-                                     command_timeout=60.0)
+                                     command_timeout=60.0, reset=_reset)
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    """On release: only roll back what a cancelled request left open.
+
+    asyncpg's default reset is a round trip per release (RESET ALL, UNLISTEN,
+    advisory unlock); the store never changes session state (no SET, LISTEN,
+    session-level advisory locks or cursors outside a transaction), so there is
+    nothing else to undo.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 @contextlib.asynccontextmanager

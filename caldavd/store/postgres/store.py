@@ -78,12 +78,18 @@ def _calendar(row: asyncpg.Record) -> Calendar:
                     revision=row["revision"])
 
 
+_OBJECT_FIELDS = 11  # the columns of _OBJECT_COLUMNS, in CalendarObject's field order
+
+
 def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
-    return CalendarObject(
-        id=row["id"], calendar_id=row["calendar_id"], name=row["name"], uid=row["uid"],
-        component_type=row["component_type"], etag=row["etag"], size=row["size"],
-        organizer=row["organizer"], schedule_tag=row["schedule_tag"], created=row["created"],
-        modified=row["modified"], icalendar=row["icalendar"] if with_data else None)
+    """Rows start with _OBJECT_COLUMNS (then icalendar when ``with_data``).
+
+    Positional access: this runs once per object of a Depth 1 listing or a
+    query result, and by-name Record lookups cost several times more.
+    """
+    return CalendarObject(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                          row[8], row[9], row[10],
+                          icalendar=row[_OBJECT_FIELDS] if with_data else None)
 
 
 class PostgresStore(PlainStore):
@@ -496,6 +502,11 @@ WHERE h.owner_uid = $1
 # A time-range prefilter in one indexed pass over time_range.  Floating rows are
 # widened by FLOATING_SLACK (the caller rechecks them); exact_hit applies the
 # RFC 4791 §9.9 VEVENT rule to non-floating rows, zero-length instances included.
+# Objects whose index stops before the range end come in without a hit (to be
+# rechecked).  Both branches are index scans (time_range_calendar_start/_end,
+# calendar_object_indexed_until) and the objects are then fetched by primary key
+# (``= ANY``, whatever the planner estimates for the CTEs), so the cost follows
+# the answer, not the calendar's size; one LEFT JOIN with an OR read every object.
 _QUERY_SQL = f"""
 WITH hits AS (
     SELECT t.calendar_object_id,
@@ -507,15 +518,18 @@ WITH hits AS (
     WHERE t.calendar_id = $1 AND t.start_utc < $4 + $5::interval
       AND t.end_utc >= $3 - $5::interval
     GROUP BY t.calendar_object_id
+), found AS (
+    SELECT h.calendar_object_id AS id, h.any_floating, h.exact_hit FROM hits h
+    UNION ALL
+    SELECT u.id, false, false FROM calendar_object u
+    WHERE u.calendar_id = $1 AND u.indexed_until < $4
+      AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.calendar_object_id = u.id)
 )
-SELECT {_OBJECT_COLUMNS}, o.icalendar, o.indexed_until,
-       coalesce(h.any_floating, false) AS any_floating,
-       coalesce(h.exact_hit, false) AS exact_hit
-FROM calendar_object o
-LEFT JOIN hits h ON h.calendar_object_id = o.id
-WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
-  AND (h.calendar_object_id IS NOT NULL
-       OR (o.indexed_until IS NOT NULL AND o.indexed_until < $4))
+SELECT {_OBJECT_COLUMNS}, o.icalendar, o.indexed_until, f.any_floating, f.exact_hit
+FROM found f
+JOIN calendar_object o ON o.id = f.id
+WHERE o.id = ANY (ARRAY(SELECT id FROM found))
+  AND o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
 ORDER BY o.name
 """
 
