@@ -482,3 +482,26 @@ async def test_locate_finds_home_calendar_and_object_in_one_call(
     assert await store.locate(home.owner_uid, cal.name, "nope.ics") == (home, found_cal, None)
     assert await store.locate(home.owner_uid, "nocal", "loc.ics") == (home, None, None)
     assert await store.locate("no-such-owner", cal.name, None) == (None, None, None)
+
+
+async def test_home_usage_follows_every_kind_of_change(
+        store: PostgresStore, home: Home, cal: Calendar, db: asyncpg.Connection) -> None:
+    """The trigger-kept total equals the sum of sizes after puts, replaces, moves, deletes."""
+    async def consistent() -> int:
+        used = await store.home_usage(home)
+        total = await db.fetchval(
+            "SELECT coalesce(sum(size), 0) FROM calendar_object WHERE home_id = $1", home.id)
+        assert used == total
+        return used
+
+    await store.put_object(cal, event("u1", name="u1.ics"))
+    await store.put_object(cal, event("u2", name="u2.ics", summary="a much longer summary"))
+    first = await consistent()
+    await store.put_object(cal, event("u1", name="u1.ics", summary="grown " * 20))
+    assert await consistent() > first
+    other = await store.create_calendar(home, NewCalendar("other"))
+    await store.move_object(cal, "u2.ics", other, "u2.ics", overwrite=False)
+    await consistent()
+    await store.delete_object(cal, "u1.ics")
+    await store.delete_calendar(home, "other")
+    assert await consistent() == 0

@@ -287,8 +287,8 @@ class PostgresStore(PlainStore):
         async with transaction(self._pool) as conn:
             await _lock_calendar(conn, calendar)
             existing = await conn.fetchrow(
-                "SELECT id, etag, uid FROM calendar_object WHERE calendar_id = $1 AND name = $2",
-                calendar.id, write.name)
+                "SELECT id, etag, uid, size FROM calendar_object "
+                "WHERE calendar_id = $1 AND name = $2", calendar.id, write.name)
             _check_conditions(existing["etag"] if existing else None, if_match, if_none_match)
             if existing is not None and existing["uid"] != write.uid:
                 raise UIDConflict(calendar.name, write.name)
@@ -441,8 +441,8 @@ class PostgresStore(PlainStore):
     async def home_usage(self, home: Home) -> int:
         async with connection(self._pool) as conn:
             value = await conn.fetchval(
-                "SELECT coalesce(sum(size), 0) FROM calendar_object WHERE home_id = $1", home.id)
-        return int(value)
+                "SELECT quota_used FROM calendar_home WHERE id = $1", home.id)
+        return int(value or 0)
 
     # -- delegation ----------------------------------------------------------------------
 
@@ -575,9 +575,9 @@ async def _check_uid(conn: asyncpg.Connection, home_id: int, uid: str,
 async def _check_quota(conn: asyncpg.Connection, home_id: int,
                        existing: asyncpg.Record | None, size: int, quota: int) -> None:
     """Under the home lock, so two writers cannot both squeeze under the quota."""
-    used = await conn.fetchval(
-        "SELECT coalesce(sum(size), 0) FROM calendar_object WHERE home_id = $1 AND id <> $2",
-        home_id, existing["id"] if existing else -1)
+    used = await conn.fetchval("SELECT quota_used FROM calendar_home WHERE id = $1", home_id)
+    if existing is not None:
+        used -= existing["size"]
     if used + size > quota:
         raise QuotaExceeded(f"{used + size} bytes would exceed the quota of {quota}")
 
