@@ -402,12 +402,17 @@ class PostgresStore(PlainStore):
 
     async def changes_since(self, calendar: Calendar,
                             revision: int) -> tuple[list[Change], int]:
-        async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read"):
-            floor = await conn.fetchval(
-                "SELECT purged_revision FROM calendar WHERE id = $1", calendar.id)
-            if floor is None:
-                raise NotFound(calendar.name)
-            return await _changes(conn, calendar.id, revision, floor)
+        # One statement, so one snapshot and one round trip (the no-change poll is hot).
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(_CHANGES_SQL, calendar.id, revision)
+        floor, token = rows[0]["floor"], rows[0]["token"]
+        if floor is None:
+            raise NotFound(calendar.name)
+        if revision and (revision <= floor or revision > token):
+            raise InvalidSyncToken(str(revision))
+        changes = [Change(r["name"], r["revision"], r["deleted"]) for r in rows
+                   if r["name"] is not None]
+        return changes, int(token)
 
     async def home_changes_since(self, home: Home,
                                  revision: int) -> tuple[list[Change], int]:
@@ -482,6 +487,18 @@ SELECT coalesce(greatest(
     (SELECT max(revision) FROM revision WHERE collection_id = $1),
     (SELECT max(r.revision) FROM calendar_bind b JOIN revision r
      ON r.collection_id = b.calendar_id WHERE b.home_id = $1)), 0)
+"""
+
+# A calendar's changes after $2 with its purge floor and current token, in one
+# statement (the first row always exists; name is NULL when nothing changed).
+_CHANGES_SQL = """
+SELECT (SELECT purged_revision FROM calendar WHERE id = $1) AS floor,
+       (SELECT coalesce(max(revision), 0) FROM revision WHERE collection_id = $1) AS token,
+       r.name, r.revision, r.deleted
+FROM (SELECT 1) AS one
+LEFT JOIN revision r ON r.collection_id = $1 AND r.revision > $2 AND r.name <> ''
+                     AND (NOT r.deleted OR $2 > 0)
+ORDER BY r.revision
 """
 
 # URL resolution in one round trip: home, the calendar bound under a name, and
