@@ -207,3 +207,6 @@ class CachingDirectory:
 
     async def close(self) -> None:
         await self.inner.close()
+        close = getattr(self._store, "close", None)
+        if close is not None:
+            await close()

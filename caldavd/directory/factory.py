@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from caldavd.cache.memcached import store_for
 from caldavd.directory.base import Directory, DirectoryConfigError
 from caldavd.directory.cache import CachingDirectory
 from caldavd.directory.ldap import LdapDirectory, LdapSettings
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
     from caldavd.config import Config
 
 __all__ = ["DirectoryConfigError", "open_directory"]
+
+
+# The memcached cache type (Memcached.Pools.<pool>.HandleCacheTypes) for directory records.
+DIRECTORY_CACHE_TYPE = "DirectoryCache"
 
 
 def open_directory(config: Config) -> Directory:
@@ -32,8 +37,10 @@ def open_directory(config: Config) -> Directory:
             if augments else None,
             dn_cache_seconds=caching.CachingSeconds)
         if caching.CachingSeconds > 0:
+            # Shared by every host through memcached when a pool serves it.
             directory = CachingDirectory(directory, caching.CachingSeconds,
-                                         negative=caching.NegativeCaching)
+                                         negative=caching.NegativeCaching,
+                                         store=store_for(config, DIRECTORY_CACHE_TYPE))
         return directory
     raise DirectoryConfigError(
         f"DirectoryService.type {service.type!r}: this caldavd has no such backend")
