@@ -24,7 +24,6 @@ class Context:
     directory: Directory
     principal: Record
     _homes: dict[str, Home] = field(default_factory=dict)
-    _groups: set[str] | None = None
 
     async def home_of(self, record: Record) -> Home:
         """The record's home, created with the default calendars on first access.
@@ -35,11 +34,6 @@ class Context:
         if record.uid not in self._homes:
             self._homes[record.uid] = await self.store.ensure_home(record.uid, _defaults())
         return self._homes[record.uid]
-
-    async def principal_groups(self) -> set[str]:
-        if self._groups is None:
-            self._groups = await self.directory.groups_of(self.principal.uid)
-        return self._groups
 
 
 def _defaults() -> list[NewCalendar]:
