@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -52,10 +52,21 @@ def load_or_exit(path: str) -> Config:
     return loaded.config
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where it is installed (about a third less CPU per request for
+    aiohttp and asyncpg), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def run_tool(work: Coroutine[Any, Any, int]) -> int:
     """Run a tool's coroutine; a ToolError becomes one line and its exit code."""
     try:
-        return asyncio.run(work)
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(work)
     except ToolError as exc:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:

@@ -505,3 +505,20 @@ async def test_home_usage_follows_every_kind_of_change(
     await store.delete_object(cal, "u1.ics")
     await store.delete_calendar(home, "other")
     assert await consistent() == 0
+
+
+async def test_concurrent_locates_are_answered_each_with_its_own_result(
+        store: PostgresStore, home: Home, cal: Calendar) -> None:
+    """Lookups made together (one batched statement) answer exactly as made alone."""
+    for n in range(5):
+        await store.put_object(cal, event(f"many-{n}", name=f"m{n}.ics"))
+    keys = [(home.owner_uid, cal.name, f"m{n}.ics") for n in range(5)] + [
+        (home.owner_uid, cal.name, "nope.ics"), (home.owner_uid, "nocal", None),
+        ("no-such-owner", cal.name, None), (home.owner_uid, cal.name, None),
+        (home.owner_uid, cal.name, "m3.ics")]
+    together = await asyncio.gather(*(store.locate(*k) for k in keys))
+    alone = [await store.locate(*k) for k in keys]
+    assert together == alone
+    assert [o.uid if o else None for _, _, o in together] == [
+        "many-0", "many-1", "many-2", "many-3", "many-4", None, None, None, None, "many-3"]
+    assert together[-1][2] is not None and together[-1][2].icalendar

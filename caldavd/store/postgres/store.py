@@ -34,6 +34,7 @@ from caldavd.store.model import (
     NewCalendar,
     ObjectWrite,
 )
+from caldavd.store.postgres.batch import Batcher
 from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, transaction
 
@@ -92,11 +93,34 @@ def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
                           icalendar=row[_OBJECT_FIELDS] if with_data else None)
 
 
+LocateKey = tuple[str, str, str | None]
+Located = tuple[Home | None, Calendar | None, CalendarObject | None]
+
+
+def _located(owner_uid: str, row: asyncpg.Record | None) -> Located:
+    if row is None:
+        return None, None, None
+    home = Home(id=row["located_home_id"], owner_uid=owner_uid, created=row["home_created"])
+    if row["id"] is None:
+        return home, None, None
+    calendar = _calendar(row)
+    if row["object_id"] is None:
+        return home, calendar, None
+    obj = CalendarObject(
+        id=row["object_id"], calendar_id=row["id"], name=row["object_name"],
+        uid=row["uid"], component_type=row["component_type"], etag=row["etag"],
+        size=row["size"], organizer=row["organizer"], schedule_tag=row["schedule_tag"],
+        created=row["object_created"], modified=row["object_modified"],
+        icalendar=row["icalendar"])
+    return home, calendar, obj
+
+
 class PostgresStore(PlainStore):
     """``caldavd.store.Store`` on an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._locator: Batcher[LocateKey, Located] = Batcher(self._locate_many)
 
     # -- homes -----------------------------------------------------------------------
 
@@ -129,23 +153,18 @@ class PostgresStore(PlainStore):
 
     async def locate(self, owner_uid: str, calendar_name: str, object_name: str | None,
                      ) -> tuple[Home | None, Calendar | None, CalendarObject | None]:
+        return await self._locator.load((owner_uid, calendar_name, object_name))
+
+    async def _locate_many(self, keys: Sequence[LocateKey]) -> list[Located]:
+        """One statement for the lookups of one loop iteration (see ``batch``)."""
         async with connection(self._pool) as conn:
-            row = await conn.fetchrow(_LOCATE_SQL, owner_uid, calendar_name, object_name)
-        if row is None:
-            return None, None, None
-        home = Home(id=row["located_home_id"], owner_uid=owner_uid, created=row["home_created"])
-        if row["id"] is None:
-            return home, None, None
-        calendar = _calendar(row)
-        if row["object_id"] is None:
-            return home, calendar, None
-        obj = CalendarObject(
-            id=row["object_id"], calendar_id=row["id"], name=row["object_name"],
-            uid=row["uid"], component_type=row["component_type"], etag=row["etag"],
-            size=row["size"], organizer=row["organizer"], schedule_tag=row["schedule_tag"],
-            created=row["object_created"], modified=row["object_modified"],
-            icalendar=row["icalendar"])
-        return home, calendar, obj
+            if len(keys) == 1:
+                row = await conn.fetchrow(_LOCATE_SQL, *keys[0])
+                return [_located(keys[0][0], row)]
+            rows = await conn.fetch(_LOCATE_MANY_SQL, [k[0] for k in keys],
+                                    [k[1] for k in keys], [k[2] for k in keys])
+        found = {row["i"]: row for row in rows}
+        return [_located(key[0], found.get(i)) for i, key in enumerate(keys, 1)]
 
     # -- calendars --------------------------------------------------------------------
 
@@ -514,6 +533,21 @@ LEFT JOIN calendar_bind b ON b.home_id = h.id AND b.name = $2
 LEFT JOIN calendar c ON c.id = b.calendar_id
 LEFT JOIN calendar_object o ON o.calendar_id = c.id AND o.name = $3
 WHERE h.owner_uid = $1
+"""
+
+# Many lookups at once: one row per key whose home exists, numbered by ``i``
+# (1-based, the key's position).  OFFSET 0 keeps the lateral subquery from being
+# flattened, so each key is the same index lookups as _LOCATE_SQL, whatever the
+# planner guesses for the unnest.
+_LOCATE_MANY_SQL = f"""
+SELECT k.i, l.*
+FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
+     AS k(owner_uid, calendar_name, object_name, i)
+CROSS JOIN LATERAL (
+    {_LOCATE_SQL.replace("$1", "k.owner_uid").replace("$2", "k.calendar_name")
+                .replace("$3", "k.object_name")}
+    OFFSET 0
+) AS l
 """
 
 # A time-range prefilter in one indexed pass over time_range.  Floating rows are

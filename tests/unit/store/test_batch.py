@@ -1,0 +1,69 @@
+"""The lookup batcher: one fetch per loop iteration, failures and cancellation per caller."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from caldavd.store.postgres.batch import Batcher
+
+
+class Recorder:
+    def __init__(self, fail_on: str | None = None, delay: float = 0.0) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+        self.delay = delay
+
+    async def fetch(self, keys: Sequence[str]) -> list[str]:
+        self.calls.append(list(keys))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_on in keys:
+            raise LookupError(self.fail_on)
+        return [k.upper() for k in keys]
+
+
+async def test_lookups_of_one_iteration_share_one_fetch_and_keep_their_order() -> None:
+    recorder = Recorder()
+    batcher: Batcher[str, str] = Batcher(recorder.fetch)
+    results = await asyncio.gather(*(batcher.load(k) for k in ["a", "b", "c", "a"]))
+    assert results == ["A", "B", "C", "A"]
+    assert recorder.calls == [["a", "b", "c", "a"]]
+
+
+async def test_a_lone_lookup_is_sent_at_once_without_waiting_for_company() -> None:
+    recorder = Recorder()
+    batcher: Batcher[str, str] = Batcher(recorder.fetch)
+    assert await asyncio.wait_for(batcher.load("x"), 1.0) == "X"
+    assert await batcher.load("y") == "Y"
+    assert recorder.calls == [["x"], ["y"]]
+
+
+async def test_batches_are_capped() -> None:
+    recorder = Recorder()
+    batcher: Batcher[str, str] = Batcher(recorder.fetch, max_batch=2)
+    assert await asyncio.gather(*(batcher.load(k) for k in "abcde")) == list("ABCDE")
+    assert recorder.calls == [["a", "b"], ["c", "d"], ["e"]]
+
+
+async def test_a_failed_fetch_fails_every_caller_of_that_batch_only() -> None:
+    recorder = Recorder(fail_on="bad")
+    batcher: Batcher[str, str] = Batcher(recorder.fetch)
+    results = await asyncio.gather(batcher.load("ok"), batcher.load("bad"),
+                                   return_exceptions=True)
+    assert all(isinstance(r, LookupError) for r in results)
+    assert await batcher.load("ok") == "OK"  # the next batch is unaffected
+
+
+async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
+    recorder = Recorder(delay=0.05)
+    batcher: Batcher[str, str] = Batcher(recorder.fetch)
+    doomed = asyncio.ensure_future(batcher.load("a"))
+    kept = asyncio.ensure_future(batcher.load("b"))
+    await asyncio.sleep(0.01)
+    doomed.cancel()
+    assert await kept == "B"
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
