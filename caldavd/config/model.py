@@ -104,6 +104,7 @@ class Config:
     ConfigRoot: Path
     RunRoot: Path
     LogRoot: Path
+    AccessLogFile: Path | None  # None: standard error
     AttachmentsRoot: Path
     Memcached: MemcachedSettings
     ProxyDBService: ProxyDBService | None
@@ -165,6 +166,8 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         ConfigRoot=config_root,
         RunRoot=under(server_root, tree["RunRoot"]),
         LogRoot=log_root,
+        AccessLogFile=None if tree["AccessLogFile"] == "-" else under(log_root,
+                                                                      tree["AccessLogFile"]),
         AttachmentsRoot=under(data_root, tree["AttachmentsRoot"]),
         Memcached=_memcached(tree["Memcached"]),
         ProxyDBService=_proxy_db(tree.get("ProxyDBService"), data_root),

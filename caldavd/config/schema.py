@@ -259,6 +259,9 @@ CONFIG = Section({
         "Sockets and pid files (keep it short: unix socket paths are limited); relative = under "
         "ServerRoot."),
     "LogRoot": Scalar(STR, "Logs", "Logs; relative = under ServerRoot."),
+    "AccessLogFile": Scalar(STR, "access.log",
+        "One line per request (combined log format plus response time); relative = under "
+        "LogRoot; '-' = standard error."),
     "AttachmentsRoot": Scalar(STR, "Attachments",
         "Managed attachments; shared storage (e.g. NFS) for several hosts; relative = under "
         "DataRoot."),

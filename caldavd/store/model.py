@@ -30,6 +30,7 @@ class Calendar:
     created: datetime
     modified: datetime
     revision: int  # highest revision of the calendar (CTag and sync token derive from it)
+    purged_revision: int = 0  # tombstones up to this revision are gone (older tokens invalid)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from aiohttp import web
 
 from caldavd.config import Config, effective_config
+from caldavd.http.accesslog import AccessLogSink, access_logger_class
 from caldavd.http.app import create_app
 from caldavd.store.postgres.cluster import ClusterError
 from caldavd.store.postgres.embedded import EmbeddedDatabase
@@ -66,8 +67,9 @@ async def serve(config: Config, config_path: str) -> int:
     # Handlers go in first: a signal during start-up (initdb can take seconds) must still
     # lead to an orderly stop of the embedded cluster, not to the default abrupt exit.
     with _stop_signals() as stop:
-        async with _database_ready(config, config_path):
-            runner = web.AppRunner(create_app(config), shutdown_timeout=SHUTDOWN_GRACE)
+        async with _database_ready(config, config_path), _access_log(config) as sink:
+            runner = web.AppRunner(create_app(config), shutdown_timeout=SHUTDOWN_GRACE,
+                                   access_log_class=access_logger_class(sink))
             await runner.setup()
             try:
                 if not stop.is_set():
@@ -77,6 +79,23 @@ async def serve(config: Config, config_path: str) -> int:
             finally:
                 await runner.cleanup()
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
+    """The access log, reopened on SIGHUP (for logrotate), flushed at the end."""
+    try:
+        sink = AccessLogSink(config.AccessLogFile)
+    except OSError as exc:
+        raise ToolError(f"AccessLogFile {config.AccessLogFile}: "
+                        f"{exc.strerror or exc}") from None
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, sink.reopen)
+    try:
+        yield sink
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+        sink.close()
 
 
 @contextlib.asynccontextmanager

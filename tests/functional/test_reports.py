@@ -239,3 +239,20 @@ async def test_time_range_on_unsupported_component_is_supported_filter(dav: Dav)
     reply = await dav.report(CAL01, body)
     assert reply.status == 403
     assert reply.error() == names.SUPPORTED_FILTER
+
+
+async def test_current_token_at_or_below_the_purge_floor_is_invalid(
+        dav: Dav, pg_database: PgDatabase) -> None:
+    """RFC 6578 §3.2: once its tombstones are purged a token is refused, current or not."""
+    await _fill(dav)
+    token = (await dav.report(CAL01, SYNC.format(token="", limit=""))).texts("D:sync-token")[0]
+    revision = int(token.rsplit("/", 1)[1])
+    db = await pg_database.connect()
+    try:
+        await db.execute("UPDATE calendar SET purged_revision = $1 WHERE purged_revision < $1",
+                         revision)
+    finally:
+        await db.close()
+    reply = await dav.report(CAL01, SYNC.format(token=token, limit=""))
+    assert reply.status == 403
+    assert reply.error() == names.VALID_SYNC_TOKEN

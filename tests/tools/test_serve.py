@@ -172,3 +172,50 @@ def test_check_config_malformed_dsn(tmp_path: Path) -> None:
     result = run_tool("caldavd", "--check-config", "-f", str(plist))
     assert result.returncode == 2
     assert "DSN" in result.stderr
+
+
+def _wait_for(condition: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def test_access_log_lines_and_reopen_on_sighup(pg_database: PgDatabase, tmp_path: Path) -> None:
+    """One combined-format line per request (principal, status, size, time); SIGHUP reopens."""
+    port = free_port()
+    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=port,
+                              BindAddresses=["127.0.0.1"], LogRoot=str(tmp_path / "logs"))
+    assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
+    log = tmp_path / "caldavd.out"
+    access = tmp_path / "logs" / "access.log"
+    proc = start_tool("caldavd", ["-f", str(plist)], log)
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        _wait_for_health(proc, base, log)
+        status, _, body = _request(base + "calendars/users/user01/calendar/none.ics",
+                                   auth=USER01)
+        assert status == 404
+        assert _request(base + "principals/", "OPTIONS")[0] == 401
+        _wait_for(lambda: access.exists() and "OPTIONS" in access.read_text())
+        lines = access.read_text().splitlines()
+        get = next(line for line in lines if '"GET /calendars/' in line)
+        fields = get.split('"')
+        assert fields[0].startswith("127.0.0.1 - user01 [")
+        assert fields[1] == "GET /calendars/users/user01/calendar/none.ics HTTP/1.1"
+        assert fields[2].split() == ["404", str(len(body))]
+        assert float(fields[-1]) >= 0.0
+        anonymous = next(line for line in lines if '"OPTIONS /principals/' in line)
+        assert anonymous.startswith("127.0.0.1 - - [") and '" 401 ' in anonymous
+        rotated = access.rename(tmp_path / "logs" / "access.log.1")
+        proc.send_signal(signal.SIGHUP)
+        _wait_for(lambda: access.exists())
+        _request(base + "principals/", "OPTIONS", auth=USER01)
+        _wait_for(lambda: "OPTIONS /principals/" in access.read_text())
+        assert "user01" in access.read_text()
+        assert '"OPTIONS /principals/ HTTP/1.1" 401' in Path(rotated).read_text()
+    finally:
+        assert _terminate(proc, log) == 0
+    assert "user01:user01" not in access.read_text() + log.read_text()

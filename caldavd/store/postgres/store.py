@@ -45,7 +45,7 @@ DISTANT_FUTURE = datetime(9999, 12, 30, tzinfo=UTC)
 
 _CALENDAR_COLUMNS = """
     c.id, b.home_id, c.owner_home_id, b.name, b.mode, c.supported_components,
-    c.created, c.modified,
+    c.created, c.modified, c.purged_revision,
     coalesce((SELECT max(r.revision) FROM revision r WHERE r.collection_id = c.id), 0)
         AS revision
 """
@@ -76,7 +76,7 @@ def _calendar(row: asyncpg.Record) -> Calendar:
                     name=row["name"], mode=row["mode"],
                     supported_components=frozenset(components) if components else None,
                     created=row["created"], modified=row["modified"],
-                    revision=row["revision"])
+                    revision=row["revision"], purged_revision=row["purged_revision"])
 
 
 _OBJECT_FIELDS = 11  # the columns of _OBJECT_COLUMNS, in CalendarObject's field order
