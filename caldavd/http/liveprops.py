@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from lxml import etree
 
 from caldavd.dav import names
 from caldavd.dav.dates import http_date, iso8601
+from caldavd.dav.fragments import empty_element, escape, text_element, text_writer
 from caldavd.dav.hrefs import quote_path
 from caldavd.dav.xml import element
 from caldavd.directory import Record
 from caldavd.http import acl
 from caldavd.http.context import Context
-from caldavd.http.registry import live, reports_for
+from caldavd.http.registry import ABSENT, live, reports_for
 from caldavd.http.resources import (
     PRINCIPALS,
     UIDS,
@@ -31,6 +33,7 @@ from caldavd.http.resources import (
     principal_path,
 )
 from caldavd.http.tokens import ctag, sync_token_for_calendar, sync_token_for_home
+from caldavd.store import Listed
 
 ANY = (Resource,)
 COLLECTIONS = (Root, PrincipalCollection, HomeCollection)
@@ -56,16 +59,35 @@ def _caldav_time(value: datetime) -> str:
 
 # -- every resource ----------------------------------------------------------------
 
-@live(names.RESOURCETYPE, ANY, allprop=True)
-async def resourcetype(ctx: Context, res: Resource) -> etree._Element | None:
-    kinds: list[etree._Element] = []
+def _kinds(res: Resource) -> tuple[str, ...]:
+    kinds: list[str] = []
     if res.is_collection:
-        kinds.append(element(names.COLLECTION))
+        kinds.append(names.COLLECTION)
     if isinstance(res, Principal):
-        kinds.append(element(names.PRINCIPAL))
+        kinds.append(names.PRINCIPAL)
     if isinstance(res, CalendarResource) and not isinstance(res, ObjectResource):
-        kinds.append(element(names.CALENDAR))
-    return element(names.RESOURCETYPE, children=kinds)
+        kinds.append(names.CALENDAR)
+    return tuple(kinds)
+
+
+# The kinds follow from the class and is_collection alone: one fragment for each pair.
+_RESOURCETYPES: dict[tuple[type[Resource], bool], str] = {}
+
+
+def _resourcetype_text(ctx: Context, res: Resource) -> str:
+    key = (type(res), res.is_collection)
+    text = _RESOURCETYPES.get(key)
+    if text is None:
+        kinds = "".join(empty_element(kind) for kind in _kinds(res))
+        text = f"<D:resourcetype>{kinds}</D:resourcetype>" if kinds else "<D:resourcetype/>"
+        _RESOURCETYPES[key] = text
+    return text
+
+
+@live(names.RESOURCETYPE, ANY, allprop=True, text=_resourcetype_text,
+      member=lambda row: "<D:resourcetype/>")
+async def resourcetype(ctx: Context, res: Resource) -> etree._Element | None:
+    return element(names.RESOURCETYPE, children=[element(kind) for kind in _kinds(res)])
 
 
 @live(names.CURRENT_USER_PRINCIPAL, ANY)
@@ -193,7 +215,14 @@ async def record_type(ctx: Context, res: Resource) -> etree._Element | None:
 
 # -- homes and calendars ------------------------------------------------------------
 
-@live(names.SYNC_TOKEN, (HomeResource,))
+def _sync_token_text(ctx: Context, res: Resource) -> str | None:
+    calendar = _calendar_only(res)
+    if calendar is None:
+        return None
+    return text_element(names.SYNC_TOKEN, sync_token_for_calendar(calendar.the_calendar))
+
+
+@live(names.SYNC_TOKEN, (HomeResource,), text=_sync_token_text, member=ABSENT)
 async def sync_token(ctx: Context, res: Resource) -> etree._Element | None:
     """RFC 6578 §4."""
     if isinstance(res, ObjectResource):
@@ -207,7 +236,15 @@ async def sync_token(ctx: Context, res: Resource) -> etree._Element | None:
         res.home, await ctx.store.home_revision(res.home)))
 
 
-@live(names.GETCTAG, (HomeResource,))
+def _getctag_text(ctx: Context, res: Resource) -> str | None:
+    calendar = _calendar_only(res)
+    if calendar is None:
+        return None
+    return text_element(names.GETCTAG, ctag(calendar.the_calendar.id,
+                                            calendar.the_calendar.revision))
+
+
+@live(names.GETCTAG, (HomeResource,), text=_getctag_text, member=ABSENT)
 async def getctag(ctx: Context, res: Resource) -> etree._Element | None:
     if isinstance(res, ObjectResource):
         return None
@@ -312,13 +349,23 @@ def _object(res: Resource) -> ObjectResource | None:
     return res if isinstance(res, ObjectResource) else None
 
 
-@live(names.GETETAG, (ObjectResource,), allprop=True)
+def _etag_member(row: Listed) -> str:
+    return f'<D:getetag>"{escape(row.etag)}"</D:getetag>'
+
+
+@live(names.GETETAG, (ObjectResource,), allprop=True, member=_etag_member)
 async def getetag(ctx: Context, res: Resource) -> etree._Element | None:
     obj = _object(res)
     return element(names.GETETAG, f'"{obj.the_object.etag}"') if obj else None
 
 
-@live(names.GETCONTENTTYPE, (ObjectResource,), allprop=True)
+@functools.cache
+def _content_type_text(component_type: str) -> str:
+    return text_element(names.GETCONTENTTYPE, content_type(component_type))
+
+
+@live(names.GETCONTENTTYPE, (ObjectResource,), allprop=True,
+      member=lambda row: _content_type_text(row.component_type))
 async def getcontenttype(ctx: Context, res: Resource) -> etree._Element | None:
     obj = _object(res)
     if obj is None:
@@ -330,13 +377,22 @@ def content_type(component_type: str) -> str:
     return f"text/calendar; charset=utf-8; component={component_type.lower()}"
 
 
-@live(names.GETCONTENTLENGTH, (ObjectResource,), allprop=True)
+@live(names.GETCONTENTLENGTH, (ObjectResource,), allprop=True,
+      member=lambda row: f"<D:getcontentlength>{row.size:d}</D:getcontentlength>")
 async def getcontentlength(ctx: Context, res: Resource) -> etree._Element | None:
     obj = _object(res)
     return element(names.GETCONTENTLENGTH, str(obj.the_object.size)) if obj else None
 
 
-@live(names.GETLASTMODIFIED, (HomeResource,), allprop=True)
+def _getlastmodified_text(ctx: Context, res: Resource) -> str | None:
+    if isinstance(res, ObjectResource):
+        return text_element(names.GETLASTMODIFIED, http_date(res.the_object.modified))
+    if isinstance(res, CalendarResource):
+        return text_element(names.GETLASTMODIFIED, http_date(res.the_calendar.modified))
+    return None
+
+
+@live(names.GETLASTMODIFIED, (HomeResource,), allprop=True, text=_getlastmodified_text)
 async def getlastmodified(ctx: Context, res: Resource) -> etree._Element | None:
     if isinstance(res, ObjectResource):
         return element(names.GETLASTMODIFIED, http_date(res.the_object.modified))
@@ -345,7 +401,15 @@ async def getlastmodified(ctx: Context, res: Resource) -> etree._Element | None:
     return None
 
 
-@live(names.CREATIONDATE, (HomeResource,), allprop=True)
+def _creationdate_text(ctx: Context, res: Resource) -> str | None:
+    if isinstance(res, ObjectResource):
+        return text_element(names.CREATIONDATE, iso8601(res.the_object.created))
+    if isinstance(res, CalendarResource):
+        return text_element(names.CREATIONDATE, iso8601(res.the_calendar.created))
+    return None
+
+
+@live(names.CREATIONDATE, (HomeResource,), allprop=True, text=_creationdate_text)
 async def creationdate(ctx: Context, res: Resource) -> etree._Element | None:
     if isinstance(res, ObjectResource):
         return element(names.CREATIONDATE, iso8601(res.the_object.created))
@@ -388,7 +452,17 @@ async def plain_created(ctx: Context, res: Resource) -> etree._Element | None:
     return element(names.CREATIONDATE, iso8601(res.the_item.created))
 
 
-@live(names.CALENDAR_DATA, (ObjectResource,), needs_data=True)
+_CALENDAR_DATA = text_writer(names.CALENDAR_DATA)
+
+
+def _calendar_data_text(ctx: Context, res: Resource) -> str | None:
+    obj = res.object if isinstance(res, ObjectResource) else None
+    if obj is None or obj.icalendar is None:
+        return None
+    return _CALENDAR_DATA(obj.icalendar)
+
+
+@live(names.CALENDAR_DATA, (ObjectResource,), needs_data=True, text=_calendar_data_text)
 async def calendar_data(ctx: Context, res: Resource) -> etree._Element | None:
     """RFC 4791 §9.6 (the whole object; REPORTs apply the request's selection)."""
     obj = _object(res)

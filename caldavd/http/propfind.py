@@ -1,18 +1,32 @@
-"""Answering property requests for one resource or many (PROPFIND, REPORTs)."""
+"""Answering property requests for one resource or many (PROPFIND, REPORTs).
+
+A value is a text fragment wherever its live property has a text form (see
+``registry.LiveProperty``) and an lxml element otherwise; ``Multistatus``
+writes both.  The members of a calendar can also be answered from listing
+rows alone (``listing_forms``), with neither resources nor elements nor dates.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from aiohttp import web
 from lxml import etree
 
-from caldavd.dav.multistatus import Multistatus, Propstat, group_propstats
+from caldavd.dav.fragments import href_text
+from caldavd.dav.multistatus import Multistatus, Value
 from caldavd.dav.requests import Propfind
 from caldavd.dav.xml import element
 from caldavd.http.context import Context
 from caldavd.http.propvalues import from_stored
-from caldavd.http.registry import PROPERTIES, live_property
+from caldavd.http.registry import (
+    ABSENT,
+    PROPERTIES,
+    LiveProperty,
+    MemberForm,
+    live_property,
+    live_property_of,
+)
 from caldavd.http.resources import (
     CALENDARS,
     PRINCIPALS,
@@ -25,7 +39,15 @@ from caldavd.http.resources import (
     Resource,
     Root,
 )
-from caldavd.store import CalendarObject
+from caldavd.store import CalendarObject, Listed
+
+# (name, its live property for one resource class or None) in the order asked.
+Plan = list[tuple[str, LiveProperty | None]]
+# How a listing answers: the found properties of a row as one fragment, and the
+# names that no calendar object has.
+RowText = Callable[[Listed], str]
+Listing = tuple[RowText, tuple[str, ...]]
+_NO_DEAD: Mapping[str, str] = {}
 
 
 def needs_data(request: Propfind) -> bool:
@@ -74,25 +96,9 @@ async def dead_properties(ctx: Context, resources: Sequence[Resource],
     return await ctx.store.properties_for(ids)
 
 
-async def propstats(ctx: Context, resource: Resource, request: Propfind,
-                    dead: dict[str, str]) -> list[Propstat]:
-    if request.kind == "propname":
-        return [Propstat(200, tuple(element(n) for n in _available(resource, dead)))]
-    wanted = request.names if request.kind == "prop" else \
-        tuple(dict.fromkeys([*_allprop(resource, dead), *request.include]))
-    found: list[etree._Element] = []
-    missing: list[str] = []
-    for name in wanted:
-        value = await value_of(ctx, resource, name, dead)
-        if value is None:
-            missing.append(name)
-        else:
-            found.append(value)
-    return group_propstats(found, {404: missing} if missing else None)
-
-
 async def value_of(ctx: Context, resource: Resource, name: str,
-                 dead: dict[str, str]) -> etree._Element | None:
+                   dead: Mapping[str, str]) -> etree._Element | None:
+    """One property as an element: live, else dead, else None (the lxml path)."""
     prop = live_property(name, resource)
     if prop is not None:
         value = await prop.get(ctx, resource)
@@ -102,13 +108,23 @@ async def value_of(ctx: Context, resource: Resource, name: str,
     return from_stored(stored) if stored is not None else None
 
 
-def _allprop(resource: Resource, dead: dict[str, str]) -> list[str]:
+def _wanted(resource: Resource, request: Propfind, dead: Mapping[str, str]) -> Sequence[str]:
+    if request.kind == "prop":
+        return request.names
+    return tuple(dict.fromkeys([*_allprop(resource, dead), *request.include]))
+
+
+def _plan(cls: type[Resource], wanted: Iterable[str]) -> Plan:
+    return [(name, live_property_of(name, cls)) for name in wanted]
+
+
+def _allprop(resource: Resource, dead: Mapping[str, str]) -> list[str]:
     live = [n for n, props in PROPERTIES.items()
             if any(p.allprop and isinstance(resource, p.applies) for p in props)]
     return live + sorted(dead)
 
 
-def _available(resource: Resource, dead: dict[str, str]) -> list[str]:
+def _available(resource: Resource, dead: Mapping[str, str]) -> list[str]:
     live = [n for n in PROPERTIES if live_property(n, resource) is not None]
     return list(dict.fromkeys(live + sorted(dead)))
 
@@ -121,14 +137,102 @@ def _needs_dead(resources: Sequence[Resource], request: Propfind) -> bool:
     return any(live_property(name, r) is None for name in request.names for r in kinds)
 
 
+async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Resource],
+                        request: Propfind) -> None:
+    """A response per resource with the properties ``request`` asks for: live ones as
+    fragments where they have a text form, else as elements; then dead ones; then 404."""
+    dead = await dead_properties(ctx, resources) if _needs_dead(resources, request) else {}
+    plans: dict[type[Resource], Plan] = {}
+    for resource in resources:
+        rid = resource.resource_id
+        own = dead.get(rid, _NO_DEAD) if dead and rid is not None else _NO_DEAD
+        if request.kind == "propname":
+            body.add_props(resource.path, [element(n) for n in _available(resource, own)])
+            continue
+        if request.kind == "prop":
+            plan = plans.get(type(resource))
+            if plan is None:
+                plan = plans[type(resource)] = _plan(type(resource), request.names)
+        else:
+            plan = _plan(type(resource), _wanted(resource, request, own))
+        # Inline, not a helper coroutine per resource: this runs for every member.
+        found: list[Value] = []
+        missing: list[str] = []
+        for name, prop in plan:
+            if prop is not None:
+                text = prop.text(ctx, resource) if prop.text is not None else None
+                value = text if text is not None else await prop.get(ctx, resource)
+                if value is not None:
+                    found.append(value)
+                    continue
+            stored = own.get(name)
+            if stored is None:
+                missing.append(name)
+            else:
+                found.append(from_stored(stored))
+        body.add_props(resource.path, found, missing)
+
+
 async def multistatus_for(ctx: Context, resources: Sequence[Resource],
                           request: Propfind, *, sync_token: str | None = None) -> Multistatus:
-    dead = await dead_properties(ctx, resources) if _needs_dead(resources, request) else {}
     result = Multistatus(sync_token=sync_token)
-    for resource in resources:
-        own = dead.get(resource.resource_id, {}) if resource.resource_id is not None else {}
-        result.add_propstats(resource.path, await propstats(ctx, resource, request, own))
+    await add_responses(ctx, result, resources, request)
     return result
+
+
+def listing_plan(request: Propfind) -> Listing | None:
+    """How to answer ``request`` for a calendar object from its listing row alone, or
+    None when some property needs more (a date, the data, a dead property)."""
+    if request.kind != "prop":
+        return None
+    forms: list[MemberForm] = []
+    missing: list[str] = []
+    for name in request.names:
+        prop = live_property_of(name, ObjectResource)
+        if prop is None or prop.member is None:
+            return None
+        if prop.member == ABSENT:
+            missing.append(name)
+        else:
+            forms.append(prop.member)
+    return _row_text(forms), tuple(missing)
+
+
+def _row_text(forms: Sequence[MemberForm]) -> RowText:
+    if len(forms) == 1:
+        return forms[0]
+    if len(forms) == 2:  # the usual Depth 1 (getetag with resourcetype or getcontenttype)
+        first, second = forms
+        return lambda row: first(row) + second(row)
+    return lambda row: "".join([form(row) for form in forms])
+
+
+def add_listed(body: Multistatus, calendar: CalendarResource, rows: Iterable[Listed],
+               plan: Listing) -> None:
+    """A response per calendar object, from its listing row (see ``listing_plan``)."""
+    row_text, missing = plan
+    base = href_text(calendar.path)
+    add = body.add_member
+    for row in rows:
+        add(base, row.name, row_text(row), missing)
+
+
+def lists_objects(resource: Resource) -> bool:
+    """A calendar collection (whose members are calendar objects)."""
+    return isinstance(resource, CalendarResource) and not isinstance(resource, ObjectResource)
+
+
+async def depth1_multistatus(ctx: Context, resource: Resource,
+                             request: Propfind) -> Multistatus:
+    """The resource and its members; a calendar's objects from listing rows when they do."""
+    plan = listing_plan(request) if lists_objects(resource) else None
+    if plan is None:
+        members = await children(ctx, resource, with_data=needs_data(request))
+        return await multistatus_for(ctx, [resource, *members], request)
+    assert isinstance(resource, CalendarResource)
+    body = await multistatus_for(ctx, [resource], request)
+    add_listed(body, resource, await ctx.store.listing(resource.the_calendar), plan)
+    return body
 
 
 def multistatus_response(body: Multistatus) -> web.Response:

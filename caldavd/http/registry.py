@@ -8,27 +8,45 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from aiohttp import web
 from lxml import etree
 
 from caldavd.http.context import Context
-from caldavd.http.resources import Resource
+from caldavd.http.resources import ObjectResource, Resource
+from caldavd.store import Listed
 
 Getter = Callable[[Context, Resource], Awaitable[etree._Element | None]]
+# The property as an XML fragment (``caldavd.dav.fragments``); None: no text form for
+# this resource, ask ``get``.
+TextForm = Callable[[Context, Resource], str | None]
+# The property of a calendar object known by its listing row, as a fragment.
+MemberForm = Callable[[Listed], str]
+# ``member=ABSENT``: calendar objects never have this property (404 in a listing).
+ABSENT: Final = "absent"
+Member = MemberForm | Literal["absent"]
 ReportRunner = Callable[[Context, Resource, etree._Element], Awaitable[web.StreamResponse]]
 MethodHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
 class LiveProperty:
-    """A computed property; ``get`` returns the complete property element or None (404)."""
+    """A computed property; ``get`` returns the complete property element or None (404).
+
+    Hot properties also have ``text``, the same value as a pre-escaped fragment
+    without any lxml, and those of calendar objects ``member``, the value for a
+    ``Listed`` row, so a Depth 1 listing needs neither resources nor elements.
+    Each must agree with ``get`` (the unit tests compare them).
+    """
 
     name: str
     applies: tuple[type[Resource], ...]
     get: Getter
     allprop: bool = False
     needs_data: bool = False  # the resource's iCalendar text must be loaded
+    text: TextForm | None = None
+    member: Member | None = None
 
 
 @dataclass(frozen=True)
@@ -44,13 +62,26 @@ METHODS: dict[str, MethodHandler] = {}
 
 
 def live(name: str, applies: tuple[type[Resource], ...], *, allprop: bool = False,
-         needs_data: bool = False) -> Callable[[Getter], Getter]:
+         needs_data: bool = False, text: TextForm | None = None,
+         member: Member | None = None) -> Callable[[Getter], Getter]:
+    """Register a getter; ``text`` defaults to ``member`` applied to an object resource's object."""
+    if text is None and member is not None and member != ABSENT:
+        text = _of_object(member)
+
     def register(get: Getter) -> Getter:
         PROPERTIES.setdefault(name, []).append(
-            LiveProperty(name, applies, get, allprop, needs_data))
+            LiveProperty(name, applies, get, allprop, needs_data, text, member))
         _BY_CLASS.clear()
         return get
     return register
+
+
+def _of_object(member: MemberForm) -> TextForm:
+    def text(ctx: Context, res: Resource) -> str | None:
+        if isinstance(res, ObjectResource) and res.object is not None:
+            return member(res.object)
+        return None
+    return text
 
 
 def report(name: str,
@@ -75,9 +106,14 @@ _BY_CLASS: dict[tuple[str, type[Resource]], LiveProperty | None] = {}
 def live_property(name: str, resource: Resource) -> LiveProperty | None:
     """The most specific registration of ``name`` for this resource's class (memoised:
     registrations happen at import, lookups on every property of every response)."""
-    key = (name, type(resource))
+    return live_property_of(name, type(resource))
+
+
+def live_property_of(name: str, cls: type[Resource]) -> LiveProperty | None:
+    """``live_property`` for resources of class ``cls``."""
+    key = (name, cls)
     if key not in _BY_CLASS:
-        _BY_CLASS[key] = _most_specific(name, type(resource))
+        _BY_CLASS[key] = _most_specific(name, cls)
     return _BY_CLASS[key]
 
 

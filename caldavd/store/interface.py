@@ -15,6 +15,7 @@ from caldavd.store.model import (
     Home,
     InstanceRow,
     NewCalendar,
+    ObjectSummary,
     ObjectWrite,
     PlainResource,
 )
@@ -58,6 +59,12 @@ class Store(Protocol):
     # -- calendar objects ---------------------------------------------------------
     async def objects(self, calendar: Calendar, names: Sequence[str] | None = None, *,
                       with_data: bool = False) -> list[CalendarObject]: ...
+
+    async def listing(self, calendar: Calendar,
+                      names: Sequence[str] | None = None) -> list[ObjectSummary]:
+        """``objects`` without dates or data, in name order: a fraction of the cost per row
+        (a Depth 1 PROPFIND of ETags reads thousands)."""
+        ...
 
     async def object(self, calendar: Calendar, name: str, *,
                      with_data: bool = True) -> CalendarObject | None: ...

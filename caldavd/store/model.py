@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 BindMode = Literal["own", "read", "write"]
 
@@ -47,6 +47,20 @@ class CalendarObject:
     created: datetime
     modified: datetime
     icalendar: str | None = field(default=None, repr=False)  # None unless asked for
+
+
+class ObjectSummary(NamedTuple):
+    """A calendar object as a listing needs it (no dates, no data): cheap to fetch by
+    the thousand for a Depth 1 PROPFIND or a sync report."""
+
+    name: str
+    etag: str
+    component_type: str
+    size: int
+
+
+# Either: what a listing row offers (name, etag, component_type, size).
+Listed = ObjectSummary | CalendarObject
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from caldavd.dav import names
 from caldavd.dav.errors import PropfindFiniteDepth
 from caldavd.dav.requests import parse_depth, parse_propfind
 from caldavd.http.acl import require
-from caldavd.http.propfind import children, multistatus_for, multistatus_response, needs_data
+from caldavd.http.propfind import depth1_multistatus, multistatus_for, multistatus_response
 from caldavd.http.registry import method
 from caldavd.http.target import existing, read_body
 
@@ -21,7 +21,6 @@ async def propfind(request: web.Request) -> web.StreamResponse:
         raise PropfindFiniteDepth("Depth: infinity is not supported; use 0 or 1")
     wanted = parse_propfind(await read_body(request))
     await require(ctx, resource, names.READ)
-    resources = [resource]
     if depth == "1":
-        resources += await children(ctx, resource, with_data=needs_data(wanted))
-    return multistatus_response(await multistatus_for(ctx, resources, wanted))
+        return multistatus_response(await depth1_multistatus(ctx, resource, wanted))
+    return multistatus_response(await multistatus_for(ctx, [resource], wanted))

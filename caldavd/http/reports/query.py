@@ -36,9 +36,9 @@ async def calendar_query(ctx: Context, resource: Resource,
     filter_element = root.find(names.FILTER)
     if filter_element is None:
         raise ValidFilter("calendar-query needs a CALDAV:filter")
-    zone = _floating_zone(root) or await calendar_zone(ctx, resource)
+    zone = _floating_zone(root)
     matcher = parse_filter(filter_element, floating_tz=zone)
-    objects = await matching_objects(ctx, resource, matcher)
+    objects = await matching_objects(ctx, resource, matcher, own_zone=zone is None)
     found = rendered(resource, objects, calendar_data_request(root))
     return multistatus_response(await multistatus_for(ctx, found, wanted))
 
@@ -54,19 +54,26 @@ async def calendar_zone(ctx: Context, resource: CalendarResource) -> tzinfo | No
     return parse_timezone_element(from_stored(stored)) if stored else None
 
 
-async def matching_objects(ctx: Context, resource: CalendarResource,
-                           matcher: Filter) -> list[CalendarObject]:
+async def matching_objects(ctx: Context, resource: CalendarResource, matcher: Filter, *,
+                           own_zone: bool = False) -> list[CalendarObject]:
+    """The objects ``matcher`` selects.  ``own_zone``: floating times are in the calendar's
+    calendar-timezone, read only when some candidate needs a recheck (the index answers
+    the rest, and a floating instance always needs one)."""
     query = matcher.index_query()
     candidates = await ctx.store.query(resource.the_calendar, query.component_type,
                                        query.start, query.end)
     result = []
+    zone: tzinfo | None = None  # None: the filter's own (the request's CALDAV:timezone or UTC)
+    zone_known = not own_zone
     for candidate in candidates:
         obj = candidate.object
         if query.exact and candidate.exact:
             result.append(obj)
             continue
+        if not zone_known:
+            zone, zone_known = await calendar_zone(ctx, resource), True
         cal = icalendar.Calendar.from_ical(obj.icalendar or "")
-        if matcher.match(cal):
+        if matcher.match(cal, floating_tz=zone):
             result.append(obj)
         reach = candidate.indexed_until
         if query.end is not None and reach is not None and reach < query.end:

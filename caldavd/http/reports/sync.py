@@ -8,9 +8,16 @@ from lxml import etree
 from caldavd.caldav.data import DataRequest
 from caldavd.dav import names
 from caldavd.dav.errors import BadRequest, NumberOfMatchesWithinLimits
-from caldavd.dav.requests import parse_sync_collection
+from caldavd.dav.multistatus import Multistatus
+from caldavd.dav.requests import Propfind, parse_sync_collection
 from caldavd.http.context import Context
-from caldavd.http.propfind import children, multistatus_for, multistatus_response
+from caldavd.http.propfind import (
+    add_listed,
+    add_responses,
+    children,
+    listing_plan,
+    multistatus_response,
+)
 from caldavd.http.registry import report
 from caldavd.http.reports.common import calendar_data_request, rendered, wants_data
 from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, Resource
@@ -46,11 +53,8 @@ async def sync_collection(ctx: Context, resource: Resource,
             resource.the_home, parse_token(request.token, collection_id))
     changes, token, truncated = _truncate(changes, request.limit, token)
     live = {c.name for c in changes if not c.deleted}
-    data = calendar_data_request(root)
-    members = [m for m in await _members(ctx, resource, live, wants_data(request.prop), data)
-               if _name(m) in live]
-    body = await multistatus_for(ctx, members, request.prop,
-                                 sync_token=make_token(collection_id, token))
+    body = Multistatus(sync_token=make_token(collection_id, token))
+    await _add_members(ctx, body, resource, live, request.prop, root)
     for change in changes:
         if change.deleted:
             body.add_status(resource.path + change.name + _slash(resource), 404)
@@ -81,10 +85,24 @@ def _name(member: Resource) -> str:
     return member.path.rstrip("/").rsplit("/", 1)[-1]
 
 
+async def _add_members(ctx: Context, body: Multistatus, resource: HomeResource,
+                       live: set[str], request: Propfind, root: etree._Element) -> None:
+    """The changed members that still exist; a calendar's from listing rows when they do."""
+    if not live:
+        return
+    plan = listing_plan(request) if isinstance(resource, CalendarResource) else None
+    if plan is not None:
+        assert isinstance(resource, CalendarResource)
+        add_listed(body, resource, await ctx.store.listing(resource.the_calendar, sorted(live)),
+                   plan)
+        return
+    data = calendar_data_request(root)
+    members = await _members(ctx, resource, live, wants_data(request), data)
+    await add_responses(ctx, body, [m for m in members if _name(m) in live], request)
+
+
 async def _members(ctx: Context, resource: HomeResource, live: set[str],
                    with_data: bool, data: DataRequest) -> list[Resource]:
-    if not live:
-        return []
     if isinstance(resource, CalendarResource):
         objects = await ctx.store.objects(resource.the_calendar, sorted(live),
                                           with_data=with_data)

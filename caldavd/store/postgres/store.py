@@ -32,6 +32,7 @@ from caldavd.store.model import (
     Home,
     InstanceRow,
     NewCalendar,
+    ObjectSummary,
     ObjectWrite,
 )
 from caldavd.store.postgres.batch import Batcher
@@ -80,6 +81,12 @@ def _calendar(row: asyncpg.Record) -> Calendar:
 
 
 _OBJECT_FIELDS = 11  # the columns of _OBJECT_COLUMNS, in CalendarObject's field order
+
+
+_LISTING_SQL = """
+SELECT o.name, o.etag, o.component_type, o.size FROM calendar_object o WHERE o.calendar_id = $1
+"""
+_summary = tuple.__new__  # a row as an ObjectSummary, without _make's length check
 
 
 def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
@@ -291,6 +298,17 @@ class PostgresStore(PlainStore):
                     "WHERE o.calendar_id = $1 AND o.name = ANY($2) ORDER BY o.name",
                     calendar.id, list(names))
         return [_object(r, with_data) for r in rows]
+
+    async def listing(self, calendar: Calendar,
+                      names: Sequence[str] | None = None) -> list[ObjectSummary]:
+        async with connection(self._pool) as conn:
+            if names is None:
+                rows = await conn.fetch(_LISTING_SQL + "ORDER BY o.name", calendar.id)
+            else:
+                rows = await conn.fetch(_LISTING_SQL + "AND o.name = ANY($2) ORDER BY o.name",
+                                        calendar.id, list(names))
+        # Four columns and no timestamps: asyncpg decodes a timestamptz for ~0.6 µs.
+        return [_summary(ObjectSummary, r) for r in rows]
 
     async def object(self, calendar: Calendar, name: str, *,
                      with_data: bool = True) -> CalendarObject | None:

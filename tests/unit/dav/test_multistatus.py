@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
 from caldavd.dav import errors, names
+from caldavd.dav.fragments import href_text, text_element
 from caldavd.dav.multistatus import (
     Multistatus,
     Propstat,
@@ -12,7 +14,9 @@ from caldavd.dav.multistatus import (
     propstat_body,
     status_line,
 )
-from caldavd.dav.xml import element
+from caldavd.dav.xml import element, parse_xml
+from tests.infoset import document
+from tests.lxml_reference import LxmlMultistatus
 
 NS = {"D": names.DAV_NS, "C": names.CALDAV_NS, "CS": names.CS_NS}
 
@@ -164,3 +168,89 @@ def test_propstat_body_for_mkcalendar_response() -> None:
     assert texts(root, "D:propstat/D:status") == [
         "HTTP/1.1 403 Forbidden", "HTTP/1.1 424 Failed Dependency"]
     assert root.find("D:propstat/D:error/C:valid-calendar-timezone", NS) is not None
+
+
+# -- the text builder against an lxml reference ------------------------------------
+
+TRICKY_HREFS = ["/cal/", "/cal/a&b.ics", "/Jo Smith/é?.ics", "/cal/<x>\"'.ics", "/cal/日本😀"]
+TRICKY_TEXT = ['"etag & <1>"', "]]>", "BEGIN:VCALENDAR\r\nSUMMARY:Café & <b>\r\nEND:VCALENDAR\r\n",
+               "😀 \u00a0 tab\t"]
+
+
+def values_for(text: str) -> list[etree._Element]:
+    stored = parse_xml(b'<x:custom xmlns:x="urn:x" xmlns:D="urn:not-dav" xml:lang="en">'
+                       b'<D:inner x:a="&amp;">t</D:inner></x:custom>')
+    return [element(names.GETETAG, text), element(names.CALENDAR_DATA, text),
+            element(names.RESOURCETYPE, children=[element(names.COLLECTION),
+                                                  element(names.CALENDAR)]),
+            stored, element("{urn:y}empty")]
+
+
+def test_builder_matches_the_lxml_reference() -> None:
+    fast, reference = Multistatus(sync_token="data:,x&y/<1>"), LxmlMultistatus("data:,x&y/<1>")
+    missing = [names.GETCTAG, "{urn:x}custom", "plain"]
+    for href, text in zip(TRICKY_HREFS, [*TRICKY_TEXT, "last"], strict=True):
+        found = values_for(text)
+        fast.add_propstat(href, found, {404: missing})
+        reference.add_propstats(href, group_propstats(values_for(text), {404: missing}))
+    fast.add_status("/gone&.ics", 404)
+    reference.add_status("/gone&.ics", 404)
+    fast.add_status("/a/", 409, errors.NoUIDConflict("/a/b&c.ics"), description="uid & <clash>")
+    reference.add_status("/a/", 409, errors.NoUIDConflict("/a/b&c.ics"),
+                         description="uid & <clash>")
+    fast.add_propstat("/empty")
+    reference.add_propstats("/empty", [])
+    fast.add_propstat("/p", missing={403: [names.GETETAG], 424: [names.DISPLAYNAME]},
+                      errors={403: errors.CannotModifyProtectedProperty()})
+    reference.add_propstats("/p", group_propstats(
+        missing={403: [names.GETETAG], 424: [names.DISPLAYNAME]},
+        errors={403: errors.CannotModifyProtectedProperty()}))
+    assert document(fast.to_bytes()) == document(reference.to_bytes())
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXT)
+@pytest.mark.parametrize("href", TRICKY_HREFS)
+def test_fragments_elements_and_members_write_the_same_response(href: str, text: str) -> None:
+    """add_props with fragments, with elements, mixed, and add_member: one infoset."""
+    missing = (names.GETCTAG, "{urn:x}custom")
+    as_text = [text_element(names.GETETAG, text), text_element(names.CALENDAR_DATA, text)]
+    bodies = []
+    for found in ([element(names.GETETAG, text), element(names.CALENDAR_DATA, text)], as_text,
+                  [as_text[0], element(names.CALENDAR_DATA, text)]):
+        body = Multistatus()
+        body.add_props(href, found, missing)
+        bodies.append(body.to_bytes())
+    parent, _, name = href.rpartition("/")
+    body = Multistatus()
+    body.add_member(href_text(parent + "/"), name, "".join(as_text), missing)
+    bodies.append(body.to_bytes())
+    reference = Multistatus()
+    reference.add_propstat(href, [element(names.GETETAG, text),
+                                  element(names.CALENDAR_DATA, text)], {404: missing})
+    assert {document(b) for b in bodies} == {document(reference.to_bytes())}
+
+
+def test_add_props_without_values_is_one_empty_200_propstat() -> None:
+    for add in (lambda ms: ms.add_props("/x", []),
+                lambda ms: ms.add_member("/", "x", "")):
+        ms = Multistatus()
+        add(ms)
+        root = parse(ms.to_bytes())
+        assert texts(root, "D:response/D:propstat/D:status") == ["HTTP/1.1 200 OK"]
+        assert len(required(root, "D:response/D:propstat/D:prop")) == 0
+
+
+def test_only_missing_properties_leave_out_the_200_propstat() -> None:
+    ms = Multistatus()
+    ms.add_member("/cal/", "a.ics", "", (names.GETCTAG,))
+    ms.add_props("/cal/b.ics", [], [names.GETCTAG])
+    for response in parse(ms.to_bytes()).iterfind("D:response", NS):
+        assert texts(response, "D:propstat/D:status") == ["HTTP/1.1 404 Not Found"]
+
+
+def test_a_value_that_xml_cannot_hold_fails_as_with_lxml() -> None:
+    ms = Multistatus()
+    with pytest.raises(ValueError):
+        ms.add_props("/x", [text_element(names.CALENDAR_DATA, "bad \x01")])
+    with pytest.raises(ValueError):
+        element(names.CALENDAR_DATA, "bad \x01")

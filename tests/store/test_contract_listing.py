@@ -1,0 +1,47 @@
+"""Store contract: listings, the rows a Depth 1 PROPFIND or a sync report reads by the
+thousand (objects without dates or data)."""
+
+from __future__ import annotations
+
+from caldavd.store.model import Calendar, CalendarObject, Home, NewCalendar, ObjectSummary
+from caldavd.store.postgres.store import PostgresStore
+from tests.store.builders import event
+
+
+def summary(obj: CalendarObject) -> ObjectSummary:
+    return ObjectSummary(obj.name, obj.etag, obj.component_type, obj.size)
+
+
+async def test_listing_is_objects_without_dates_or_data(store: PostgresStore,
+                                                        cal: Calendar) -> None:
+    for uid, name in [("b", "b é&.ics"), ("a", "a <1>.ics"), ("c", "c.ics")]:
+        await store.put_object(cal, event(uid, name=name))
+    await store.put_object(cal, event("t", name="task.ics", component="VTODO"))
+    listed = await store.listing(cal)
+    assert listed == [summary(o) for o in await store.objects(cal)]
+    assert [row.name for row in listed] == ["a <1>.ics", "b é&.ics", "c.ics", "task.ics"]
+    assert all(isinstance(row, ObjectSummary) for row in listed)
+    assert listed[-1].component_type == "VTODO"
+
+
+async def test_listing_by_name_skips_what_is_not_there(store: PostgresStore,
+                                                       cal: Calendar) -> None:
+    for uid in ("x", "y", "z"):
+        await store.put_object(cal, event(uid))
+    listed = await store.listing(cal, ["z.ics", "missing.ics", "x.ics"])
+    assert [row.name for row in listed] == ["x.ics", "z.ics"]
+    assert listed == [summary(o) for o in await store.objects(cal, ["x.ics", "z.ics"])]
+    assert await store.listing(cal, []) == []
+
+
+async def test_listing_is_one_calendar_and_follows_writes(store: PostgresStore, home: Home,
+                                                          cal: Calendar) -> None:
+    other = await store.create_calendar(home, NewCalendar("other"))
+    await store.put_object(other, event("elsewhere"))
+    first, _ = await store.put_object(cal, event("e", summary="first"))
+    assert await store.listing(cal) == [summary(first)]
+    second, created = await store.put_object(cal, event("e", summary="second, longer"))
+    assert not created and second.etag != first.etag
+    assert await store.listing(cal) == [summary(second)]
+    await store.delete_object(cal, "e.ics")
+    assert await store.listing(cal) == []
