@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from caldavd.store.model import NewCalendar
 from caldavd.store.postgres.migrate import downgrade_to, head_revision, upgrade_to_head
+from caldavd.store.postgres.pool import create_pool
+from caldavd.store.postgres.store import PostgresStore
 from tests.conftest import PgDatabase
+from tests.store.builders import event
 
 TABLES = {"calendar_home", "calendar", "calendar_bind", "calendar_object", "time_range",
           "revision", "dead_property", "delegate", "attachment", "attachment_link",
@@ -42,3 +46,38 @@ async def test_empty_to_head_and_back(pg_database: PgDatabase) -> None:
 
     assert (await upgrade_to_head(pg_database.connect_kwargs)).changed
     assert await _tables(pg_database) == TABLES
+
+
+async def _write_functions(db: PgDatabase) -> set[str]:
+    conn = await db.connect()
+    try:
+        rows = await conn.fetch("SELECT proname FROM pg_proc WHERE proname LIKE 'caldav\\_%'")
+        return {r["proname"] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def test_0005_write_functions_down_and_up(pg_database: PgDatabase) -> None:
+    """0005 only adds functions: down to 0004 and back keeps every object."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    assert await _write_functions(pg_database) == {
+        "caldav_put_object", "caldav_delete_object", "caldav_move_object",
+        "caldav_etag_status"}
+    pool = await create_pool(pg_database.connect_kwargs, max_size=1)
+    try:
+        store = PostgresStore(pool)
+        home = await store.ensure_home("alice")
+        cal = await store.create_calendar(home, NewCalendar("work"))
+        written, _ = await store.put_object(cal, event("u1"))
+
+        down = await downgrade_to(pg_database.connect_kwargs, "0004")
+        assert (down.before, down.after) == (head_revision(), "0004")
+        assert await _write_functions(pg_database) == set()
+        assert await store.object(cal, "u1.ics") == written
+
+        await upgrade_to_head(pg_database.connect_kwargs)
+        await store.put_object(cal, event("u2"))
+        await store.delete_object(cal, "u1.ics")
+        assert [o.uid for o in await store.objects(cal)] == ["u2"]
+    finally:
+        await pool.close()

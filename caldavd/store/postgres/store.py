@@ -4,12 +4,13 @@ Every write takes the owning home's row lock first (``FOR NO KEY UPDATE``):
 writes to one home are serialised across hosts, so a UID check and the insert
 that follows cannot race, and revisions of one home commit in the order they
 were drawn from the global sequence (a sync client never skips a change).
-The unique index on (home_id, uid) stands behind the lock.
+The unique index on (home_id, uid) stands behind the lock.  Calendar object
+PUT, DELETE and MOVE do all of that in one statement each, server-side
+(``object_writes``, the functions of migration 0005).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -17,12 +18,9 @@ import asyncpg
 
 from caldavd.store.errors import (
     AlreadyExists,
-    ETagMismatch,
     InvalidSyncToken,
     NotFound,
-    QuotaExceeded,
     ReadOnly,
-    UIDConflict,
 )
 from caldavd.store.model import (
     Calendar,
@@ -36,6 +34,21 @@ from caldavd.store.model import (
     ObjectWrite,
 )
 from caldavd.store.postgres.batch import Batcher
+from caldavd.store.postgres.object_writes import (
+    DELETE_SQL,
+    MOVE_DONE,
+    MOVE_SQL,
+    PUT_DONE,
+    PUT_SQL,
+    content_tag,
+    delete_args,
+    move_args,
+    move_refusal,
+    put_args,
+    put_refusal,
+    refusal,
+    written,
+)
 from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, transaction
 
@@ -60,11 +73,6 @@ _BUMP_REVISION = """
     ON CONFLICT (collection_id, name) DO UPDATE
     SET revision = excluded.revision, deleted = excluded.deleted, modified = now()
 """
-
-
-def etag_of(text: str) -> str:
-    """A strong ETag (without quotes): the content hash (RFC 9110 §8.8.3)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def _home(row: asyncpg.Record) -> Home:
@@ -321,69 +329,35 @@ class PostgresStore(PlainStore):
                          quota: int = 0) -> tuple[CalendarObject, bool]:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
-        async with transaction(self._pool) as conn:
-            await _lock_calendar(conn, calendar)
-            existing = await conn.fetchrow(
-                "SELECT id, etag, uid, size FROM calendar_object "
-                "WHERE calendar_id = $1 AND name = $2", calendar.id, write.name)
-            _check_conditions(existing["etag"] if existing else None, if_match, if_none_match)
-            if existing is not None and existing["uid"] != write.uid:
-                raise UIDConflict(calendar.name, write.name)
-            await _check_uid(conn, calendar.owner_home_id, write.uid, existing)
-            if quota:
-                await _check_quota(conn, calendar.owner_home_id, existing,
-                                   len(write.icalendar.encode()), quota)
-            object_id = await _upsert_object(conn, calendar, write, existing)
-            await _write_index(conn, object_id, calendar.id, write)
-            await conn.execute(_BUMP_REVISION, calendar.id, write.name, False)
-            row = await conn.fetchrow(
-                f"SELECT {_OBJECT_COLUMNS}, o.icalendar FROM calendar_object o WHERE o.id = $1",
-                object_id)
-        return _object(row, True), existing is None
+        etag, size = content_tag(write.icalendar)
+        args = put_args(calendar, write, etag, size, if_match, if_none_match, quota)
+        async with connection(self._pool) as conn:
+            row = await conn.fetchrow(PUT_SQL, *args)
+        status = row["status"]
+        if status not in PUT_DONE:
+            raise put_refusal(status, row, calendar, write.name, size, quota)
+        return written(calendar, write, etag, size, row), status == "created"
 
     async def delete_object(self, calendar: Calendar, name: str, *,
                             if_match: Sequence[str] | None = None) -> None:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
-        async with transaction(self._pool) as conn:
-            await _lock_home(conn, calendar.owner_home_id)
-            row = await conn.fetchrow(
-                "SELECT id, etag FROM calendar_object WHERE calendar_id = $1 AND name = $2",
-                calendar.id, name)
-            if row is None:
-                raise NotFound(name)
-            _check_conditions(row["etag"], if_match, False)
-            await conn.execute("DELETE FROM dead_property WHERE resource_id = $1", row["id"])
-            await conn.execute("DELETE FROM calendar_object WHERE id = $1", row["id"])
-            await conn.execute(_BUMP_REVISION, calendar.id, name, True)
+        async with connection(self._pool) as conn:
+            status = await conn.fetchval(DELETE_SQL, *delete_args(calendar, name, if_match))
+        if status != "deleted":
+            raise refusal(status, calendar, name)
 
     async def move_object(self, source: Calendar, name: str, target: Calendar,
                           target_name: str, *, overwrite: bool) -> tuple[CalendarObject, bool]:
         if "read" in (source.mode, target.mode):
             raise ReadOnly(source.name if source.mode == "read" else target.name)
-        async with transaction(self._pool) as conn:
-            for home_id in sorted({source.owner_home_id, target.owner_home_id}):
-                await _lock_home(conn, home_id)
-            await _check_bound(conn, target)
+        async with connection(self._pool) as conn:
             row = await conn.fetchrow(
-                "SELECT id, uid FROM calendar_object WHERE calendar_id = $1 AND name = $2",
-                source.id, name)
-            if row is None:
-                raise NotFound(name)
-            replaced = await _clear_target(conn, target, target_name, row["id"], overwrite)
-            if target.owner_home_id != source.owner_home_id:
-                await _check_uid(conn, target.owner_home_id, row["uid"], None)
-            await conn.execute(
-                "UPDATE calendar_object SET calendar_id = $2, name = $3, home_id = $4, "
-                "modified = now() WHERE id = $1",
-                row["id"], target.id, target_name, target.owner_home_id)
-            await conn.execute("UPDATE time_range SET calendar_id = $2 "
-                               "WHERE calendar_object_id = $1", row["id"], target.id)
-            await conn.execute(_BUMP_REVISION, source.id, name, True)
-            await conn.execute(_BUMP_REVISION, target.id, target_name, False)
-            moved = await conn.fetchrow(
-                f"SELECT {_OBJECT_COLUMNS} FROM calendar_object o WHERE o.id = $1", row["id"])
-        return _object(moved), not replaced
+                MOVE_SQL, *move_args(source, name, target, target_name, overwrite))
+        status = row["status"]
+        if status not in MOVE_DONE:
+            raise move_refusal(status, row, target, name, target_name)
+        return _object(row), status == "moved"
 
     async def find_uid(self, home: Home, uid: str) -> tuple[str, str] | None:
         async with connection(self._pool) as conn:
@@ -609,73 +583,6 @@ async def _lock_home(conn: asyncpg.Connection, home_id: int) -> None:
         raise NotFound(f"home {home_id}")
 
 
-async def _lock_calendar(conn: asyncpg.Connection, calendar: Calendar) -> None:
-    await _lock_home(conn, calendar.owner_home_id)
-    await _check_bound(conn, calendar)
-
-
-async def _check_bound(conn: asyncpg.Connection, calendar: Calendar) -> None:
-    """NotFound (not a foreign-key error) when the calendar went away meanwhile."""
-    if await conn.fetchval("SELECT 1 FROM calendar_bind WHERE home_id = $1 AND calendar_id = $2",
-                           calendar.home_id, calendar.id) is None:
-        raise NotFound(calendar.name)
-
-
-def _check_conditions(etag: str | None, if_match: Sequence[str] | None,
-                      if_none_match: bool) -> None:
-    if if_none_match and etag is not None:
-        raise ETagMismatch("the resource exists")
-    if if_match is not None and etag is None:
-        raise ETagMismatch("If-Match given, but the resource does not exist")
-    if if_match is not None and "*" not in if_match and etag not in if_match:
-        raise ETagMismatch("the resource's ETag differs")
-
-
-async def _check_uid(conn: asyncpg.Connection, home_id: int, uid: str,
-                     existing: asyncpg.Record | None) -> None:
-    row = await conn.fetchrow(
-        "SELECT o.id, b.name AS calendar_name, o.name FROM calendar_object o "
-        "JOIN calendar_bind b ON b.calendar_id = o.calendar_id AND b.home_id = o.home_id "
-        "WHERE o.home_id = $1 AND o.uid = $2", home_id, uid)
-    if row is not None and (existing is None or row["id"] != existing["id"]):
-        raise UIDConflict(row["calendar_name"], row["name"])
-
-
-async def _check_quota(conn: asyncpg.Connection, home_id: int,
-                       existing: asyncpg.Record | None, size: int, quota: int) -> None:
-    """Under the home lock, so two writers cannot both squeeze under the quota."""
-    used = await conn.fetchval("SELECT quota_used FROM calendar_home WHERE id = $1", home_id)
-    if existing is not None:
-        used -= existing["size"]
-    if used + size > quota:
-        raise QuotaExceeded(f"{used + size} bytes would exceed the quota of {quota}")
-
-
-async def _upsert_object(conn: asyncpg.Connection, calendar: Calendar, write: ObjectWrite,
-                         existing: asyncpg.Record | None) -> int:
-    values = (write.uid, write.component_type, write.icalendar, etag_of(write.icalendar),
-              len(write.icalendar.encode()), write.organizer, write.schedule_tag,
-              write.indexed_until)
-    if existing is None:
-        object_id: int = await conn.fetchval(
-            "INSERT INTO calendar_object (calendar_id, home_id, name, uid, component_type, "
-            "icalendar, etag, size, organizer, schedule_tag, indexed_until) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            calendar.id, calendar.owner_home_id, write.name, *values)
-        return object_id
-    await conn.execute(
-        "UPDATE calendar_object SET uid = $2, component_type = $3, icalendar = $4, etag = $5, "
-        "size = $6, organizer = $7, schedule_tag = $8, indexed_until = $9, modified = now() "
-        "WHERE id = $1", existing["id"], *values)
-    await conn.execute("DELETE FROM time_range WHERE calendar_object_id = $1", existing["id"])
-    return int(existing["id"])
-
-
-async def _write_index(conn: asyncpg.Connection, object_id: int, calendar_id: int,
-                       write: ObjectWrite) -> None:
-    await _insert_rows(conn, object_id, calendar_id, write.instances)
-
-
 async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: int,
                        rows: Sequence[InstanceRow]) -> None:
     if not rows:
@@ -686,19 +593,6 @@ async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: in
         "$4::timestamptz[], $5::boolean[], $6::boolean[], $7::text[])",
         object_id, calendar_id, [r.start for r in rows], [r.end for r in rows],
         [r.floating for r in rows], [r.transparent for r in rows], [r.fbtype for r in rows])
-
-
-async def _clear_target(conn: asyncpg.Connection, target: Calendar, name: str,
-                        moving_id: int, overwrite: bool) -> bool:
-    existing = await conn.fetchval(
-        "SELECT id FROM calendar_object WHERE calendar_id = $1 AND name = $2", target.id, name)
-    if existing is None or existing == moving_id:
-        return False
-    if not overwrite:
-        raise AlreadyExists(name)
-    await conn.execute("DELETE FROM dead_property WHERE resource_id = $1", existing)
-    await conn.execute("DELETE FROM calendar_object WHERE id = $1", existing)
-    return True
 
 
 async def _changes(conn: asyncpg.Connection, collection_id: int, revision: int,

@@ -1,0 +1,128 @@
+"""Calendar object PUT, DELETE and MOVE as one statement each.
+
+The statements call the PL/pgSQL functions of migration 0005, which take the
+home's row lock, run every check and then write, all in the implicit
+transaction of one statement.  A refusal comes back as a ``status`` (before
+anything was written); this module maps it to the store's domain errors, so
+nothing parses a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import asyncpg
+
+from caldavd.store.errors import (
+    AlreadyExists,
+    ETagMismatch,
+    NotFound,
+    QuotaExceeded,
+    ReadOnly,
+    StoreError,
+    UIDConflict,
+)
+from caldavd.store.model import Calendar, CalendarObject, ObjectWrite
+
+PUT_SQL = """
+SELECT status, object_id, created, modified, holder_calendar, holder_name, used
+FROM caldav_put_object($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                       $16, $17, $18, $19, $20)
+"""
+DELETE_SQL = "SELECT caldav_delete_object($1, $2, $3, $4, $5)"
+MOVE_SQL = """
+SELECT id, calendar_id, name, uid, component_type, etag, size, organizer, schedule_tag,
+       created, modified, status, holder_calendar, holder_name
+FROM caldav_move_object($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+
+PUT_DONE = frozenset({"created", "replaced"})
+MOVE_DONE = frozenset({"moved", "replaced"})
+
+_CONDITION_FAILURES = {
+    "exists": "the resource exists",
+    "no-match": "If-Match given, but the resource does not exist",
+    "etag-differs": "the resource's ETag differs",
+}
+
+
+def content_tag(icalendar: str) -> tuple[str, int]:
+    """(strong ETag without quotes, size in bytes): the content hash (RFC 9110 §8.8.3)."""
+    data = icalendar.encode()
+    return hashlib.sha256(data).hexdigest()[:40], len(data)
+
+
+def put_args(calendar: Calendar, write: ObjectWrite, etag: str, size: int,
+             if_match: Sequence[str] | None, if_none_match: bool,
+             quota: int) -> tuple[object, ...]:
+    """PUT_SQL's parameters; the index rows go as five parallel arrays."""
+    rows = write.instances
+    return (calendar.owner_home_id, calendar.home_id, calendar.id, write.name,
+            write.uid, write.component_type, write.icalendar, etag, size,
+            write.organizer, write.schedule_tag, write.indexed_until,
+            _tags(if_match), if_none_match, quota,
+            [r.start for r in rows], [r.end for r in rows], [r.floating for r in rows],
+            [r.transparent for r in rows], [r.fbtype for r in rows])
+
+
+def move_args(source: Calendar, name: str, target: Calendar, target_name: str,
+              overwrite: bool) -> tuple[object, ...]:
+    return (source.owner_home_id, source.id, name, target.owner_home_id, target.home_id,
+            target.id, target_name, overwrite)
+
+
+def delete_args(calendar: Calendar, name: str,
+                if_match: Sequence[str] | None) -> tuple[object, ...]:
+    return calendar.owner_home_id, calendar.home_id, calendar.id, name, _tags(if_match)
+
+
+def _tags(if_match: Sequence[str] | None) -> list[str] | None:
+    return None if if_match is None else list(if_match)
+
+
+def written(calendar: Calendar, write: ObjectWrite, etag: str, size: int,
+            row: asyncpg.Record) -> CalendarObject:
+    """The stored object: what was written, with the ids and times the database chose."""
+    return CalendarObject(
+        id=row["object_id"], calendar_id=calendar.id, name=write.name, uid=write.uid,
+        component_type=write.component_type, etag=etag, size=size,
+        organizer=write.organizer, schedule_tag=write.schedule_tag,
+        created=row["created"], modified=row["modified"], icalendar=write.icalendar)
+
+
+def refusal(status: str, calendar: Calendar, name: str) -> StoreError:
+    """The domain error for a status that carries no more than its name."""
+    if status in _CONDITION_FAILURES:
+        return ETagMismatch(_CONDITION_FAILURES[status])
+    if status == "no-home":
+        return NotFound(f"home {calendar.owner_home_id}")
+    if status == "unbound":
+        return NotFound(calendar.name)
+    if status == "missing":
+        return NotFound(name)
+    if status == "read-only":
+        return ReadOnly(calendar.name)
+    if status == "target-exists":
+        return AlreadyExists(name)
+    if status == "uid-changed":
+        return UIDConflict(calendar.name, name)
+    return StoreError(f"unexpected write status {status!r}")
+
+
+def put_refusal(status: str, row: asyncpg.Record, calendar: Calendar, name: str, size: int,
+                quota: int) -> StoreError:
+    if status == "uid-conflict":
+        return UIDConflict(row["holder_calendar"], row["holder_name"])
+    if status == "quota":
+        return QuotaExceeded(f"{row['used'] + size} bytes would exceed the quota of {quota}")
+    return refusal(status, calendar, name)
+
+
+def move_refusal(status: str, row: asyncpg.Record, target: Calendar,
+                 name: str, target_name: str) -> StoreError:
+    if status == "uid-conflict":
+        return UIDConflict(row["holder_calendar"], row["holder_name"])
+    if status == "missing":
+        return NotFound(name)
+    return refusal(status, target, target_name)
