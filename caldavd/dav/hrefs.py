@@ -36,11 +36,21 @@ def unquote_path(href: str) -> str:
     check them (Destination) do so first. Raises ``BadRequest`` for a relative
     path, bad percent-encoding, a NUL, or '..' above the root.
     """
+    href = href.strip()
+    if _is_plain_path(href):
+        return decode_path(href)  # what urlsplit would give back (the hot case: multiget)
     try:
-        path = urlsplit(href.strip()).path
+        path = urlsplit(href).path
     except ValueError:
         raise errors.BadRequest(f"not a valid URL: {href!r}") from None
     return decode_path(path)
+
+
+def _is_plain_path(href: str) -> bool:
+    """An absolute path with nothing for urlsplit to take off: no authority ('//'), query,
+    fragment, or the TAB/CR/LF it deletes."""
+    return href.startswith("/") and not href.startswith("//") and not any(
+        c in href for c in "?#\t\r\n")
 
 
 def decode_path(path: str) -> str:
@@ -63,6 +73,8 @@ def normalise_path(path: str) -> str:
     a client that sends one is confused or probing. A trailing slash is kept
     (it marks a collection).
     """
+    if path.startswith("/") and "//" not in path and "/." not in path:
+        return path  # no empty, '.' or '..' segment: already normal (the common case)
     kept: list[str] = []
     segments = path.split("/")[1:]
     for segment in segments:

@@ -112,6 +112,8 @@ def require_child(parent: etree._Element, tag: str) -> etree._Element:
 
 def text_of(node: etree._Element) -> str:
     """All character data inside ``node``, whitespace at the ends removed."""
+    if len(node) == 0:  # no children (the parser drops comments and PIs): its text alone
+        return (node.text or "").strip()
     return "".join(str(text) for text in node.itertext()).strip()
 
 

@@ -39,6 +39,7 @@ from caldavd.http.resources import (
     Resource,
     Root,
 )
+from caldavd.http.writable import settable
 from caldavd.store import CalendarObject, Listed
 
 # (name, its live property for one resource class or None) in the order asked.
@@ -130,11 +131,12 @@ def _available(resource: Resource, dead: Mapping[str, str]) -> list[str]:
 
 
 def _needs_dead(resources: Sequence[Resource], request: Propfind) -> bool:
-    """Whether any requested property could be a dead one (else skip that query)."""
+    """Whether any requested property could be a dead one (else skip that query): only
+    names clients may set can be stored (getetag on a calendar, say, cannot)."""
     if request.kind != "prop":
         return True
     kinds = {type(r): r for r in resources}.values()
-    return any(live_property(name, r) is None for name in request.names for r in kinds)
+    return any(settable(name, r) for name in request.names for r in kinds)
 
 
 async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Resource],

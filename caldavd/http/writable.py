@@ -116,12 +116,18 @@ def check_operations(ops: Sequence[PropOp], resource: Resource, *,
     return changes
 
 
+def settable(name: str, resource: Resource) -> bool:
+    """Whether a client may store ``name`` on ``resource`` as a dead property: only such
+    names can have a stored value there (so only they need the dead-property query)."""
+    return live_property(name, resource) is None and (
+        not is_live(name) or name in DEAD_ON_SOME_RESOURCES)
+
+
 def _apply(changes: PropertyChanges, op: PropOp, resource: Resource, creating: bool) -> None:
     if creating and op.name == names.SUPPORTED_CALENDAR_COMPONENT_SET and op.element is not None:
         changes.components = parse_components(op.element)
         return
-    if live_property(op.name, resource) is not None or (
-            is_live(op.name) and op.name not in DEAD_ON_SOME_RESOURCES):
+    if not settable(op.name, resource):
         raise CannotModifyProtectedProperty(f"{op.name} is protected")
     if op.kind == "remove":
         changes.set.pop(op.name, None)

@@ -26,7 +26,6 @@ from caldavd.store.model import (
     InstanceRow,
     Listed,
     NewCalendar,
-    ObjectSummary,
     ObjectWrite,
     PlainResource,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "Listed",
     "NewCalendar",
     "NotFound",
-    "ObjectSummary",
     "ObjectTooLarge",
     "ObjectWrite",
     "PlainResource",

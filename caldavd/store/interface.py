@@ -14,8 +14,8 @@ from caldavd.store.model import (
     Change,
     Home,
     InstanceRow,
+    Listed,
     NewCalendar,
-    ObjectSummary,
     ObjectWrite,
     PlainResource,
 )
@@ -61,7 +61,7 @@ class Store(Protocol):
                       with_data: bool = False) -> list[CalendarObject]: ...
 
     async def listing(self, calendar: Calendar,
-                      names: Sequence[str] | None = None) -> list[ObjectSummary]:
+                      names: Sequence[str] | None = None) -> list[Listed]:
         """``objects`` without dates or data, in name order: a fraction of the cost per row
         (a Depth 1 PROPFIND of ETags reads thousands)."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import Literal, Protocol
 
 BindMode = Literal["own", "read", "write"]
 
@@ -49,18 +49,22 @@ class CalendarObject:
     icalendar: str | None = field(default=None, repr=False)  # None unless asked for
 
 
-class ObjectSummary(NamedTuple):
-    """A calendar object as a listing needs it (no dates, no data): cheap to fetch by
-    the thousand for a Depth 1 PROPFIND or a sync report."""
+class Listed(Protocol):
+    """A calendar object as a listing shows it: no dates, no data, so cheap to fetch by
+    the thousand (a Depth 1 PROPFIND, a sync report).  A ``CalendarObject`` is one; the
+    rows ``Store.listing`` returns are others."""
 
-    name: str
-    etag: str
-    component_type: str
-    size: int
+    @property
+    def name(self) -> str: ...
 
+    @property
+    def etag(self) -> str: ...
 
-# Either: what a listing row offers (name, etag, component_type, size).
-Listed = ObjectSummary | CalendarObject
+    @property
+    def component_type(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
 
 
 @dataclass(frozen=True)

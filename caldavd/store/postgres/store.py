@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -29,8 +31,8 @@ from caldavd.store.model import (
     Change,
     Home,
     InstanceRow,
+    Listed,
     NewCalendar,
-    ObjectSummary,
     ObjectWrite,
 )
 from caldavd.store.postgres.batch import Batcher
@@ -94,7 +96,30 @@ _OBJECT_FIELDS = 11  # the columns of _OBJECT_COLUMNS, in CalendarObject's field
 _LISTING_SQL = """
 SELECT o.name, o.etag, o.component_type, o.size FROM calendar_object o WHERE o.calendar_id = $1
 """
-_summary = tuple.__new__  # a row as an ObjectSummary, without _make's length check
+
+
+class _ListingRow(asyncpg.Record):  # type: ignore[misc]  # asyncpg has no type hints
+    """A listing row as asyncpg builds it, read as a ``Listed``: no copy per row (a
+    Depth 1 PROPFIND reads thousands, and a tuple each costs as much as the fetch)."""
+
+    name = property(itemgetter(0))
+    etag = property(itemgetter(1))
+    component_type = property(itemgetter(2))
+    size = property(itemgetter(3))
+
+
+_Frozen = TypeVar("_Frozen")
+
+
+def _built(cls: type[_Frozen], fields: dict[str, Any]) -> _Frozen:
+    """A frozen dataclass from the values of all its fields, without its ``__init__``.
+
+    That sets each field through ``object.__setattr__`` and costs three times as
+    much, once per row of a query result (the store tests check the values).
+    """
+    instance = object.__new__(cls)
+    object.__setattr__(instance, "__dict__", fields)
+    return instance
 
 
 def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
@@ -103,9 +128,17 @@ def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
     Positional access: this runs once per object of a Depth 1 listing or a
     query result, and by-name Record lookups cost several times more.
     """
-    return CalendarObject(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-                          row[8], row[9], row[10],
-                          icalendar=row[_OBJECT_FIELDS] if with_data else None)
+    return _built(CalendarObject, {
+        "id": row[0], "calendar_id": row[1], "name": row[2], "uid": row[3],
+        "component_type": row[4], "etag": row[5], "size": row[6], "organizer": row[7],
+        "schedule_tag": row[8], "created": row[9], "modified": row[10],
+        "icalendar": row[_OBJECT_FIELDS] if with_data else None})
+
+
+def _candidate(row: asyncpg.Record) -> Candidate:
+    """A _QUERY_SQL row: the object with its data, then indexed_until and exact."""
+    return _built(Candidate, {"object": _object(row, True), "exact": row[_OBJECT_FIELDS + 2],
+                              "indexed_until": row[_OBJECT_FIELDS + 1]})
 
 
 LocateKey = tuple[str, str, str | None]
@@ -308,15 +341,16 @@ class PostgresStore(PlainStore):
         return [_object(r, with_data) for r in rows]
 
     async def listing(self, calendar: Calendar,
-                      names: Sequence[str] | None = None) -> list[ObjectSummary]:
+                      names: Sequence[str] | None = None) -> list[Listed]:
+        # Four columns and no timestamps: asyncpg decodes a timestamptz for ~0.6 µs.
         async with connection(self._pool) as conn:
             if names is None:
-                rows = await conn.fetch(_LISTING_SQL + "ORDER BY o.name", calendar.id)
+                rows: list[Listed] = await conn.fetch(
+                    _LISTING_SQL + "ORDER BY o.name", calendar.id, record_class=_ListingRow)
             else:
                 rows = await conn.fetch(_LISTING_SQL + "AND o.name = ANY($2) ORDER BY o.name",
-                                        calendar.id, list(names))
-        # Four columns and no timestamps: asyncpg decodes a timestamptz for ~0.6 µs.
-        return [_summary(ObjectSummary, r) for r in rows]
+                                        calendar.id, list(names), record_class=_ListingRow)
+        return rows
 
     async def object(self, calendar: Calendar, name: str, *,
                      with_data: bool = True) -> CalendarObject | None:
@@ -376,15 +410,7 @@ class PostgresStore(PlainStore):
         async with connection(self._pool) as conn:
             rows = await conn.fetch(_QUERY_SQL, calendar.id, component_type, lo, hi,
                                     FLOATING_SLACK)
-        found = []
-        for row in rows:
-            exact = (row["component_type"] == "VEVENT" and not row["any_floating"]
-                     and (row["indexed_until"] is None or row["indexed_until"] >= hi))
-            if exact and not row["exact_hit"]:
-                continue
-            found.append(Candidate(_object(row, True), exact=exact,
-                                   indexed_until=row["indexed_until"]))
-        return found
+        return [_candidate(row) for row in rows]
 
     async def reindex(self, calendar: Calendar, object_id: int, etag: str,
                       instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
@@ -550,6 +576,8 @@ CROSS JOIN LATERAL (
 # calendar_object_indexed_until) and the objects are then fetched by primary key
 # (``= ANY``, whatever the planner estimates for the CTEs), so the cost follows
 # the answer, not the calendar's size; one LEFT JOIN with an OR read every object.
+# ``exact``: the index alone decides (a VEVENT, no floating instance, indexed past
+# the range); such an object without an exact hit is left out here, not decoded.
 _QUERY_SQL = f"""
 WITH hits AS (
     SELECT t.calendar_object_id,
@@ -568,11 +596,14 @@ WITH hits AS (
     WHERE u.calendar_id = $1 AND u.indexed_until < $4
       AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.calendar_object_id = u.id)
 )
-SELECT {_OBJECT_COLUMNS}, o.icalendar, o.indexed_until, f.any_floating, f.exact_hit
+SELECT {_OBJECT_COLUMNS}, o.icalendar, o.indexed_until, e.exact
 FROM found f
 JOIN calendar_object o ON o.id = f.id
+CROSS JOIN LATERAL (SELECT o.component_type = 'VEVENT' AND NOT f.any_floating
+                           AND (o.indexed_until IS NULL OR o.indexed_until >= $4) AS exact) e
 WHERE o.id = ANY (ARRAY(SELECT id FROM found))
   AND o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
+  AND (f.exact_hit OR NOT e.exact)
 ORDER BY o.name
 """
 

@@ -64,3 +64,36 @@ def test_nul_is_rejected() -> None:
 def test_broken_url_is_rejected() -> None:
     with pytest.raises(errors.BadRequest, match="valid URL"):
         unquote_path("http://[::1/x")
+
+
+HREFS = ["/", "/a/b/", "/a b/c.ics", "/a//b/", "/a/./b", "/a/../b/", "/.well-known/caldav",
+         "/cal/.hidden.ics", "/x/y.", "/a?b=1", "/a#frag", "/a\tb", "/a\r\nb/", "//host/a/b",
+         "/a:b/c@d", "/%C3%A9/%2F/x", "/a%2e/b", "  /padded/  ", "/日本/😀.ics",
+         "http://h/a/./b", "/a/..", "/a;b=c/d"]
+
+
+def reference_unquote(href: str) -> str:
+    """``unquote_path`` as it was, through urlsplit every time."""
+    from urllib.parse import urlsplit
+    return decode_path(urlsplit(href.strip()).path)
+
+
+def reference_normalise(path: str) -> str:
+    kept: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            kept.pop()
+        elif segment not in ("", "."):
+            kept.append(segment)
+    trailing = path.split("/")[-1] in ("", ".", "..")
+    return "/" + "/".join(kept) + ("/" if kept and trailing else "")
+
+
+@pytest.mark.parametrize("href", HREFS)
+def test_unquote_path_fast_path_agrees_with_urlsplit(href: str) -> None:
+    assert unquote_path(href) == reference_unquote(href)
+
+
+@pytest.mark.parametrize("path", [h.strip() for h in HREFS if h.strip().startswith("/")])
+def test_normalise_path_fast_path_agrees(path: str) -> None:
+    assert normalise_path(path) == reference_normalise(path)

@@ -176,6 +176,17 @@ def test_child_helpers() -> None:
         require_child(root, names.dav("zz"))
 
 
+@pytest.mark.parametrize(("body", "text"), [
+    (b'<D:href xmlns:D="DAV:">  /a/b  </D:href>', "/a/b"),
+    (b'<D:href xmlns:D="DAV:"/>', ""),
+    (b'<D:href xmlns:D="DAV:"><![CDATA[/a&b]]></D:href>', "/a&b"),
+    (b'<D:href xmlns:D="DAV:">/a<!-- c -->/b</D:href>', "/a/b"),
+    (b'<D:href xmlns:D="DAV:">/a<D:x>/b</D:x>/c</D:href>', "/a/b/c"),
+])
+def test_text_of_joins_all_character_data(body: bytes, text: str) -> None:
+    assert text_of(parse_xml(body)) == text
+
+
 def test_standalone_copy_keeps_inherited_xml_lang_and_namespaces() -> None:
     """RFC 4918 §4.3: xml:lang in scope belongs to the property value."""
     root = parse_xml(b'<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z" xml:lang="fr">'
