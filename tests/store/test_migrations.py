@@ -57,12 +57,13 @@ async def _write_functions(db: PgDatabase) -> set[str]:
         await conn.close()
 
 
-async def test_0005_write_functions_down_and_up(pg_database: PgDatabase) -> None:
-    """0005 only adds functions: down to 0004 and back keeps every object."""
+async def test_write_functions_down_and_up(pg_database: PgDatabase) -> None:
+    """0005 and 0006 only add functions: down to 0004 and back keeps every object, and
+    the store works at each step that has its functions."""
+    with_0005 = {"caldav_put_object", "caldav_delete_object", "caldav_move_object",
+                 "caldav_etag_status"}
     await upgrade_to_head(pg_database.connect_kwargs)
-    assert await _write_functions(pg_database) == {
-        "caldav_put_object", "caldav_delete_object", "caldav_move_object",
-        "caldav_etag_status"}
+    assert await _write_functions(pg_database) == with_0005 | {"caldav_put_objects"}
     pool = await create_pool(pg_database.connect_kwargs, max_size=1)
     try:
         store = PostgresStore(pool)
@@ -70,10 +71,15 @@ async def test_0005_write_functions_down_and_up(pg_database: PgDatabase) -> None
         cal = await store.create_calendar(home, NewCalendar("work"))
         written, _ = await store.put_object(cal, event("u1"))
 
-        down = await downgrade_to(pg_database.connect_kwargs, "0004")
-        assert (down.before, down.after) == (head_revision(), "0004")
+        down = await downgrade_to(pg_database.connect_kwargs, "0005")
+        assert (down.before, down.after) == (head_revision(), "0005")
+        assert await _write_functions(pg_database) == with_0005
+        replaced, created = await store.put_object(cal, event("u1", summary="again"))
+        assert not created and replaced.id == written.id
+
+        await downgrade_to(pg_database.connect_kwargs, "0004")
         assert await _write_functions(pg_database) == set()
-        assert await store.object(cal, "u1.ics") == written
+        assert await store.object(cal, "u1.ics") == replaced
 
         await upgrade_to_head(pg_database.connect_kwargs)
         await store.put_object(cal, event("u2"))

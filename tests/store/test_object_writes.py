@@ -21,11 +21,11 @@ from caldavd.store.errors import (
     UIDConflict,
 )
 from caldavd.store.model import Calendar, Home, NewCalendar
-from caldavd.store.postgres import object_writes
+from caldavd.store.postgres import object_writes, put_batch
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
 from tests.conftest import PgDatabase
-from tests.store.builders import count, event
+from tests.store.builders import DAY, HOUR, T0, count, event, row, unstorable_row
 
 
 async def _share(db: asyncpg.Connection, store: PostgresStore, calendar: Calendar,
@@ -258,3 +258,117 @@ def test_every_status_has_its_domain_error(status: str, error: type[StoreError])
 def test_an_unknown_status_is_a_store_error_not_success() -> None:
     refusal = object_writes.refusal("surprise", CALENDAR, "e.ics")
     assert type(refusal) is StoreError and "surprise" in str(refusal)
+
+
+# -- PUTs that arrive together (migration 0006) ------------------------------------------
+
+
+async def _warm_up(store: PostgresStore, cal: Calendar) -> None:
+    """asyncpg looks up the statements' array types once per connection."""
+    await asyncio.gather(*(store.put_object(cal, event(f"warm-up-{i}")) for i in range(2)))
+
+
+async def test_puts_to_one_home_made_together_share_one_statement(
+        logged: tuple[PostgresStore, list[str]], home: Home, cal: Calendar) -> None:
+    store, statements = logged
+    other = await store.create_calendar(home, NewCalendar("other"))
+    await _warm_up(store, cal)
+    statements.clear()
+    results = await asyncio.gather(*(store.put_object((cal, other)[i % 2], event(f"u{i}"))
+                                     for i in range(5)))
+    assert [created for _, created in results] == [True] * 5
+    assert len(statements) == 1 and "caldav_put_objects" in statements[0]
+    for (obj, _), i in zip(results, range(5), strict=True):
+        assert obj == await store.object((cal, other)[i % 2], f"u{i}.ics")
+
+
+async def test_puts_to_two_homes_go_as_a_statement_each(
+        logged: tuple[PostgresStore, list[str]], cal: Calendar) -> None:
+    store, statements = logged
+    theirs = await store.create_calendar(await store.ensure_home("bob"), NewCalendar("work"))
+    await _warm_up(store, cal)
+    statements.clear()
+    await asyncio.gather(store.put_object(cal, event("u1")), store.put_object(theirs, event("u1")),
+                         store.put_object(cal, event("u2")))
+    assert sorted("caldav_put_objects" in s for s in statements) == [False, True]
+
+
+async def test_writes_of_one_batch_see_each_other(store: PostgresStore, home: Home,
+                                                  cal: Calendar) -> None:
+    """In arrival order: a UID, a name or quota room taken by an earlier write of the
+    same batch is taken for the later ones."""
+    first, second = event("q1"), event("q2")
+    size = len(first.icalendar.encode())
+    results = await asyncio.gather(
+        store.put_object(cal, first, quota=size + 1),
+        store.put_object(cal, second, quota=size + 1),
+        store.put_object(cal, event("u1", name="a.ics"), if_none_match=True),
+        store.put_object(cal, event("u1", name="a.ics", summary="y"), if_none_match=True),
+        store.put_object(cal, event("u1", name="b.ics")),
+        return_exceptions=True)
+    assert isinstance(results[0], tuple) and results[0][1] is True
+    assert isinstance(results[1], QuotaExceeded)
+    assert isinstance(results[2], tuple)
+    assert isinstance(results[3], ETagMismatch)
+    assert isinstance(results[4], UIDConflict)
+    assert (results[4].calendar_name, results[4].object_name) == ("work", "a.ics")
+    assert sorted(o.name for o in await store.objects(cal)) == ["a.ics", "q1.ics"]
+    assert await store.home_usage(home) == sum(o.size for o in await store.objects(cal))
+
+
+async def test_conditions_and_index_rows_of_a_batch_stay_with_their_write(
+        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+    a, _ = await store.put_object(cal, event("a"))
+    b, _ = await store.put_object(cal, event("b"))
+    two = (row(T0, T0 + HOUR), row(T0 + DAY, T0 + DAY + HOUR))
+    results = await asyncio.gather(
+        store.put_object(cal, event("a", summary="1"), if_match=["stale"]),
+        store.put_object(cal, event("b", summary="1", instances=two),
+                         if_match=["stale", b.etag]),
+        store.put_object(cal, event("c", instances=()), if_match=[]),
+        store.put_object(cal, event("d", instances=()), if_match=["*"]),
+        store.put_object(cal, event("e", instances=two)),
+        store.put_object(cal, event("f", instances=()), if_none_match=True),
+        return_exceptions=True)
+    assert [type(r).__name__ for r in results] == [
+        "ETagMismatch", "tuple", "ETagMismatch", "ETagMismatch", "tuple", "tuple"]
+    stored = await store.object(cal, "a.ics")
+    assert stored is not None and stored.etag == a.etag
+    ranges = await db.fetch(
+        "SELECT o.name, t.start_utc FROM time_range t JOIN calendar_object o "
+        "ON o.id = t.calendar_object_id ORDER BY o.name, t.start_utc")
+    assert [(r["name"], r["start_utc"]) for r in ranges] == [
+        ("a.ics", T0), ("b.ics", T0), ("b.ics", T0 + DAY), ("e.ics", T0), ("e.ics", T0 + DAY)]
+
+
+async def test_a_write_postgres_refuses_fails_alone(store: PostgresStore, home: Home,
+                                                    cal: Calendar,
+                                                    db: asyncpg.Connection) -> None:
+    """It rolls its batch back; the other writes are then made one by one."""
+    bad = event("bad", instances=(unstorable_row(T0, T0 + DAY),))
+    results = await asyncio.gather(
+        store.put_object(cal, event("u1")), store.put_object(cal, bad),
+        store.put_object(cal, event("u2")), return_exceptions=True)
+    assert isinstance(results[0], tuple) and isinstance(results[2], tuple)
+    assert isinstance(results[1], asyncpg.PostgresError)
+    assert sorted(o.name for o in await store.objects(cal)) == ["u1.ics", "u2.ics"]
+    assert await count(db, "revision WHERE collection_id = $1 AND name <> ''", cal.id) == 2
+    assert await store.find_uid(home, "bad") is None
+
+
+async def test_a_write_asyncpg_cannot_encode_fails_alone(store: PostgresStore,
+                                                         cal: Calendar) -> None:
+    unsendable = dataclasses.replace(
+        event("bad"), instances=(dataclasses.replace(row(T0, T0 + DAY), start="no time"),))  # type: ignore[arg-type]
+    results = await asyncio.gather(
+        store.put_object(cal, event("u1")), store.put_object(cal, unsendable),
+        store.put_object(cal, event("u2")), return_exceptions=True)
+    assert isinstance(results[0], tuple) and isinstance(results[2], tuple)
+    assert isinstance(results[1], Exception)
+    assert sorted(o.name for o in await store.objects(cal)) == ["u1.ics", "u2.ics"]
+
+
+def test_ragged_parts_are_flattened_with_their_slices() -> None:
+    flat, starts, ends = put_batch._flatten([["a"], None, [], ["b", "c"]])
+    assert flat == ["a", "b", "c"]
+    assert starts == [1, None, 2, 2] and ends == [1, 1, 1, 3]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -53,15 +54,32 @@ def content_tag(icalendar: str) -> tuple[str, int]:
     return hashlib.sha256(data).hexdigest()[:40], len(data)
 
 
-def put_args(calendar: Calendar, write: ObjectWrite, etag: str, size: int,
-             if_match: Sequence[str] | None, if_none_match: bool,
-             quota: int) -> tuple[object, ...]:
+@dataclass(frozen=True)
+class PutRequest:
+    """One PUT as the store received it, with its content's ETag and size."""
+
+    calendar: Calendar
+    write: ObjectWrite
+    etag: str
+    size: int
+    if_match: Sequence[str] | None
+    if_none_match: bool
+    quota: int
+
+
+def put_request(calendar: Calendar, write: ObjectWrite, if_match: Sequence[str] | None,
+                if_none_match: bool, quota: int) -> PutRequest:
+    etag, size = content_tag(write.icalendar)
+    return PutRequest(calendar, write, etag, size, if_match, if_none_match, quota)
+
+
+def put_args(put: PutRequest) -> tuple[object, ...]:
     """PUT_SQL's parameters; the index rows go as five parallel arrays."""
-    rows = write.instances
+    calendar, write, rows = put.calendar, put.write, put.write.instances
     return (calendar.owner_home_id, calendar.home_id, calendar.id, write.name,
-            write.uid, write.component_type, write.icalendar, etag, size,
+            write.uid, write.component_type, write.icalendar, put.etag, put.size,
             write.organizer, write.schedule_tag, write.indexed_until,
-            _tags(if_match), if_none_match, quota,
+            _tags(put.if_match), put.if_none_match, put.quota,
             [r.start for r in rows], [r.end for r in rows], [r.floating for r in rows],
             [r.transparent for r in rows], [r.fbtype for r in rows])
 
@@ -81,12 +99,20 @@ def _tags(if_match: Sequence[str] | None) -> list[str] | None:
     return None if if_match is None else list(if_match)
 
 
-def written(calendar: Calendar, write: ObjectWrite, etag: str, size: int,
-            row: asyncpg.Record) -> CalendarObject:
+def put_outcome(put: PutRequest, row: asyncpg.Record) -> tuple[CalendarObject, bool]:
+    """(the stored object, created) for PUT_SQL's row, or the refusal raised."""
+    status = row["status"]
+    if status not in PUT_DONE:
+        raise put_refusal(status, row, put)
+    return written(put, row), status == "created"
+
+
+def written(put: PutRequest, row: asyncpg.Record) -> CalendarObject:
     """The stored object: what was written, with the ids and times the database chose."""
+    write = put.write
     return CalendarObject(
-        id=row["object_id"], calendar_id=calendar.id, name=write.name, uid=write.uid,
-        component_type=write.component_type, etag=etag, size=size,
+        id=row["object_id"], calendar_id=put.calendar.id, name=write.name, uid=write.uid,
+        component_type=write.component_type, etag=put.etag, size=put.size,
         organizer=write.organizer, schedule_tag=write.schedule_tag,
         created=row["created"], modified=row["modified"], icalendar=write.icalendar)
 
@@ -110,13 +136,13 @@ def refusal(status: str, calendar: Calendar, name: str) -> StoreError:
     return StoreError(f"unexpected write status {status!r}")
 
 
-def put_refusal(status: str, row: asyncpg.Record, calendar: Calendar, name: str, size: int,
-                quota: int) -> StoreError:
+def put_refusal(status: str, row: asyncpg.Record, put: PutRequest) -> StoreError:
     if status == "uid-conflict":
         return UIDConflict(row["holder_calendar"], row["holder_name"])
     if status == "quota":
-        return QuotaExceeded(f"{row['used'] + size} bytes would exceed the quota of {quota}")
-    return refusal(status, calendar, name)
+        return QuotaExceeded(f"{row['used'] + put.size} bytes would exceed the quota of "
+                             f"{put.quota}")
+    return refusal(status, put.calendar, put.write.name)
 
 
 def move_refusal(status: str, row: asyncpg.Record, target: Calendar,

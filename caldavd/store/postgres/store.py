@@ -6,7 +6,8 @@ that follows cannot race, and revisions of one home commit in the order they
 were drawn from the global sequence (a sync client never skips a change).
 The unique index on (home_id, uid) stands behind the lock.  Calendar object
 PUT, DELETE and MOVE do all of that in one statement each, server-side
-(``object_writes``, the functions of migration 0005).
+(``object_writes``, the functions of migration 0005); PUTs to one home that
+arrive together share one statement and one commit (``put_batch``, 0006).
 """
 
 from __future__ import annotations
@@ -40,19 +41,15 @@ from caldavd.store.postgres.object_writes import (
     DELETE_SQL,
     MOVE_DONE,
     MOVE_SQL,
-    PUT_DONE,
-    PUT_SQL,
-    content_tag,
     delete_args,
     move_args,
     move_refusal,
-    put_args,
-    put_refusal,
+    put_request,
     refusal,
-    written,
 )
 from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, transaction
+from caldavd.store.postgres.put_batch import PutBatcher
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
 FLOATING_SLACK = timedelta(hours=14)
@@ -169,6 +166,7 @@ class PostgresStore(PlainStore):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._locator: Batcher[LocateKey, Located] = Batcher(self._locate_many)
+        self._puts = PutBatcher(pool)
 
     # -- homes -----------------------------------------------------------------------
 
@@ -363,14 +361,8 @@ class PostgresStore(PlainStore):
                          quota: int = 0) -> tuple[CalendarObject, bool]:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
-        etag, size = content_tag(write.icalendar)
-        args = put_args(calendar, write, etag, size, if_match, if_none_match, quota)
-        async with connection(self._pool) as conn:
-            row = await conn.fetchrow(PUT_SQL, *args)
-        status = row["status"]
-        if status not in PUT_DONE:
-            raise put_refusal(status, row, calendar, write.name, size, quota)
-        return written(calendar, write, etag, size, row), status == "created"
+        return await self._puts.put(
+            put_request(calendar, write, if_match, if_none_match, quota))
 
     async def delete_object(self, calendar: Calendar, name: str, *,
                             if_match: Sequence[str] | None = None) -> None:
