@@ -205,16 +205,22 @@ class Multistatus:
             text += self._missing_propstat(tuple(missing))
         self._add(href, text or _EMPTY_OK)
 
-    def add_member(self, base: str, name: str, found: str,
-                   missing: tuple[str, ...] = ()) -> None:
-        """``add_props`` for the member ``name`` of a collection whose href text is
-        ``base`` (``fragments.href_text`` of its path), with the found values as one
-        fragment (``""``: none).  The hot loop of a Depth 1 listing: one string each."""
-        inner = f"<D:propstat><D:prop>{found}</D:prop>{_OK}</D:propstat>" if found else ""
-        if missing:
-            inner += self._missing_propstat(missing)
-        self._parts.append(f"<D:response><D:href>{base}{href_text(name)}</D:href>"
-                           f"{inner or _EMPTY_OK}</D:response>")
+    def add_members(self, base: str, names: Iterable[str], found: Iterable[str],
+                    missing: tuple[str, ...] = ()) -> None:
+        """``add_props`` for members of the collection whose href text is ``base``
+        (``fragments.href_text`` of its path): the member ``names[i]`` with the found
+        values ``found[i]`` as one fragment (``""``: none), each with the same ``missing``
+        names.  The loop of a Depth 1 listing: one string per member."""
+        absent = self._missing_propstat(missing) if missing else ""
+        empty = absent or _EMPTY_OK
+        parts = self._parts
+        for name, text in zip(names, found, strict=True):
+            if text:
+                parts.append(f"<D:response><D:href>{base}{href_text(name)}</D:href><D:propstat>"
+                             f"<D:prop>{text}</D:prop>{_OK}</D:propstat>{absent}</D:response>")
+            else:
+                parts.append(f"<D:response><D:href>{base}{href_text(name)}</D:href>{empty}"
+                             "</D:response>")
 
     def add_status(
         self,

@@ -15,7 +15,7 @@ from caldavd.dav.xml import element
 from caldavd.directory import Record
 from caldavd.http import acl
 from caldavd.http.context import Context
-from caldavd.http.registry import ABSENT, live, reports_for
+from caldavd.http.registry import ABSENT, Member, live, reports_for
 from caldavd.http.resources import (
     PRINCIPALS,
     UIDS,
@@ -33,7 +33,6 @@ from caldavd.http.resources import (
     principal_path,
 )
 from caldavd.http.tokens import ctag, sync_token_for_calendar, sync_token_for_home
-from caldavd.store import Listed
 
 ANY = (Resource,)
 COLLECTIONS = (Root, PrincipalCollection, HomeCollection)
@@ -85,7 +84,7 @@ def _resourcetype_text(ctx: Context, res: Resource) -> str:
 
 
 @live(names.RESOURCETYPE, ANY, allprop=True, text=_resourcetype_text,
-      member=lambda row: "<D:resourcetype/>")
+      member=Member("name", lambda name: "<D:resourcetype/>"))  # objects: no kind
 async def resourcetype(ctx: Context, res: Resource) -> etree._Element | None:
     return element(names.RESOURCETYPE, children=[element(kind) for kind in _kinds(res)])
 
@@ -349,11 +348,11 @@ def _object(res: Resource) -> ObjectResource | None:
     return res if isinstance(res, ObjectResource) else None
 
 
-def _etag_member(row: Listed) -> str:
-    return f'<D:getetag>"{escape(row.etag)}"</D:getetag>'
+def _etag_text(etag: str) -> str:
+    return f'<D:getetag>"{escape(etag)}"</D:getetag>'
 
 
-@live(names.GETETAG, (ObjectResource,), allprop=True, member=_etag_member)
+@live(names.GETETAG, (ObjectResource,), allprop=True, member=Member("etag", _etag_text))
 async def getetag(ctx: Context, res: Resource) -> etree._Element | None:
     obj = _object(res)
     return element(names.GETETAG, f'"{obj.the_object.etag}"') if obj else None
@@ -365,7 +364,7 @@ def _content_type_text(component_type: str) -> str:
 
 
 @live(names.GETCONTENTTYPE, (ObjectResource,), allprop=True,
-      member=lambda row: _content_type_text(row.component_type))
+      member=Member("component_type", _content_type_text))
 async def getcontenttype(ctx: Context, res: Resource) -> etree._Element | None:
     obj = _object(res)
     if obj is None:
@@ -378,7 +377,7 @@ def content_type(component_type: str) -> str:
 
 
 @live(names.GETCONTENTLENGTH, (ObjectResource,), allprop=True,
-      member=lambda row: f"<D:getcontentlength>{row.size:d}</D:getcontentlength>")
+      member=Member("size", lambda size: f"<D:getcontentlength>{size:d}</D:getcontentlength>"))
 async def getcontentlength(ctx: Context, res: Resource) -> etree._Element | None:
     obj = _object(res)
     return element(names.GETCONTENTLENGTH, str(obj.the_object.size)) if obj else None

@@ -8,7 +8,7 @@ rows alone (``listing_forms``), with neither resources nor elements nor dates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from aiohttp import web
 from lxml import etree
@@ -20,10 +20,9 @@ from caldavd.dav.xml import element
 from caldavd.http.context import Context
 from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import (
-    ABSENT,
     PROPERTIES,
     LiveProperty,
-    MemberForm,
+    Member,
     live_property,
     live_property_of,
 )
@@ -40,14 +39,13 @@ from caldavd.http.resources import (
     Root,
 )
 from caldavd.http.writable import settable
-from caldavd.store import CalendarObject, Listed
+from caldavd.store import CalendarObject, Listing
 
 # (name, its live property for one resource class or None) in the order asked.
 Plan = list[tuple[str, LiveProperty | None]]
-# How a listing answers: the found properties of a row as one fragment, and the
-# names that no calendar object has.
-RowText = Callable[[Listed], str]
-Listing = tuple[RowText, tuple[str, ...]]
+# How a listing answers: a member form per property objects have, and the names they
+# never have.
+ListingPlan = tuple[list[Member], tuple[str, ...]]
 _NO_DEAD: Mapping[str, str] = {}
 
 
@@ -182,41 +180,37 @@ async def multistatus_for(ctx: Context, resources: Sequence[Resource],
     return result
 
 
-def listing_plan(request: Propfind) -> Listing | None:
-    """How to answer ``request`` for a calendar object from its listing row alone, or
-    None when some property needs more (a date, the data, a dead property)."""
+def listing_plan(request: Propfind) -> ListingPlan | None:
+    """How to answer ``request`` for calendar objects from a listing alone, or None when
+    some property needs more (a date, the data, a dead property)."""
     if request.kind != "prop":
         return None
-    forms: list[MemberForm] = []
+    members: list[Member] = []
     missing: list[str] = []
     for name in request.names:
         prop = live_property_of(name, ObjectResource)
         if prop is None or prop.member is None:
             return None
-        if prop.member == ABSENT:
-            missing.append(name)
+        if isinstance(prop.member, Member):
+            members.append(prop.member)
         else:
-            forms.append(prop.member)
-    return _row_text(forms), tuple(missing)
+            missing.append(name)  # ABSENT
+    return members, tuple(missing)
 
 
-def _row_text(forms: Sequence[MemberForm]) -> RowText:
-    if len(forms) == 1:
-        return forms[0]
-    if len(forms) == 2:  # the usual Depth 1 (getetag with resourcetype or getcontenttype)
-        first, second = forms
-        return lambda row: first(row) + second(row)
-    return lambda row: "".join([form(row) for form in forms])
-
-
-def add_listed(body: Multistatus, calendar: CalendarResource, rows: Iterable[Listed],
-               plan: Listing) -> None:
-    """A response per calendar object, from its listing row (see ``listing_plan``)."""
-    row_text, missing = plan
-    base = href_text(calendar.path)
-    add = body.add_member
-    for row in rows:
-        add(base, row.name, row_text(row), missing)
+def add_listed(body: Multistatus, calendar: CalendarResource, listing: Listing,
+               plan: ListingPlan) -> None:
+    """A response per calendar object of ``listing`` (see ``listing_plan``), column by
+    column: each property's fragments for every object, then one string per object."""
+    members, missing = plan
+    columns = [[m.write(value) for value in listing.column(m.field)] for m in members]
+    if len(columns) == 1:
+        found: Sequence[str] = columns[0]
+    elif columns:
+        found = ["".join(texts) for texts in zip(*columns, strict=True)]
+    else:
+        found = [""] * len(listing)
+    body.add_members(href_text(calendar.path), listing.names, found, missing)
 
 
 def lists_objects(resource: Resource) -> bool:

@@ -8,24 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from aiohttp import web
 from lxml import etree
 
 from caldavd.http.context import Context
 from caldavd.http.resources import ObjectResource, Resource
-from caldavd.store import Listed
+from caldavd.store.model import ListedField
 
 Getter = Callable[[Context, Resource], Awaitable[etree._Element | None]]
 # The property as an XML fragment (``caldavd.dav.fragments``); None: no text form for
 # this resource, ask ``get``.
 TextForm = Callable[[Context, Resource], str | None]
-# The property of a calendar object known by its listing row, as a fragment.
-MemberForm = Callable[[Listed], str]
 # ``member=ABSENT``: calendar objects never have this property (404 in a listing).
 ABSENT: Final = "absent"
-Member = MemberForm | Literal["absent"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A calendar object's property from one field of its listing row (see
+    ``store.Listing``): ``write`` makes the fragment from the field's value."""
+
+    field: ListedField
+    write: Callable[[Any], str]
 ReportRunner = Callable[[Context, Resource, etree._Element], Awaitable[web.StreamResponse]]
 MethodHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -35,8 +41,8 @@ class LiveProperty:
     """A computed property; ``get`` returns the complete property element or None (404).
 
     Hot properties also have ``text``, the same value as a pre-escaped fragment
-    without any lxml, and those of calendar objects ``member``, the value for a
-    ``Listed`` row, so a Depth 1 listing needs neither resources nor elements.
+    without any lxml, and those of calendar objects ``member``, the value from a
+    listing row, so a Depth 1 listing needs neither resources nor elements.
     Each must agree with ``get`` (the unit tests compare them).
     """
 
@@ -46,7 +52,7 @@ class LiveProperty:
     allprop: bool = False
     needs_data: bool = False  # the resource's iCalendar text must be loaded
     text: TextForm | None = None
-    member: Member | None = None
+    member: Member | Literal["absent"] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,9 @@ METHODS: dict[str, MethodHandler] = {}
 
 def live(name: str, applies: tuple[type[Resource], ...], *, allprop: bool = False,
          needs_data: bool = False, text: TextForm | None = None,
-         member: Member | None = None) -> Callable[[Getter], Getter]:
+         member: Member | Literal["absent"] | None = None) -> Callable[[Getter], Getter]:
     """Register a getter; ``text`` defaults to ``member`` applied to an object resource's object."""
-    if text is None and member is not None and member != ABSENT:
+    if text is None and isinstance(member, Member):
         text = _of_object(member)
 
     def register(get: Getter) -> Getter:
@@ -76,10 +82,12 @@ def live(name: str, applies: tuple[type[Resource], ...], *, allprop: bool = Fals
     return register
 
 
-def _of_object(member: MemberForm) -> TextForm:
+def _of_object(member: Member) -> TextForm:
+    field, write = member.field, member.write
+
     def text(ctx: Context, res: Resource) -> str | None:
         if isinstance(res, ObjectResource) and res.object is not None:
-            return member(res.object)
+            return write(getattr(res.object, field))
         return None
     return text
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal
 
 BindMode = Literal["own", "read", "write"]
 
@@ -49,22 +49,37 @@ class CalendarObject:
     icalendar: str | None = field(default=None, repr=False)  # None unless asked for
 
 
-class Listed(Protocol):
-    """A calendar object as a listing shows it: no dates, no data, so cheap to fetch by
-    the thousand (a Depth 1 PROPFIND, a sync report).  A ``CalendarObject`` is one; the
-    rows ``Store.listing`` returns are others."""
+ListedField = Literal["name", "etag", "component_type", "size"]
 
-    @property
-    def name(self) -> str: ...
 
-    @property
-    def etag(self) -> str: ...
+@dataclass(frozen=True)
+class Listing:
+    """Calendar objects as a listing shows them (no dates, no data), in name order and
+    column by column: a Depth 1 PROPFIND reads thousands, and a value per object would
+    cost more than fetching them (and keep the garbage collector busy).  Row ``i`` is
+    ``names[i]``, ``etags[i]``, ... of one object."""
 
-    @property
-    def component_type(self) -> str: ...
+    names: Sequence[str] = ()
+    etags: Sequence[str] = ()
+    component_types: Sequence[str] = ()
+    sizes: Sequence[int] = ()
 
-    @property
-    def size(self) -> int: ...
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def column(self, field: ListedField) -> Sequence[Any]:
+        """The values of one ``CalendarObject`` field, row by row."""
+        return getattr(self, _COLUMNS[field])  # type: ignore[no-any-return]
+
+    @classmethod
+    def of(cls, objects: Iterable[CalendarObject]) -> Listing:
+        rows = list(objects)
+        return cls([o.name for o in rows], [o.etag for o in rows],
+                   [o.component_type for o in rows], [o.size for o in rows])
+
+
+_COLUMNS: dict[ListedField, str] = {
+    "name": "names", "etag": "etags", "component_type": "component_types", "size": "sizes"}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
 from typing import Any, TypeVar
 
 import asyncpg
@@ -32,7 +31,7 @@ from caldavd.store.model import (
     Change,
     Home,
     InstanceRow,
-    Listed,
+    Listing,
     NewCalendar,
     ObjectWrite,
 )
@@ -90,19 +89,17 @@ def _calendar(row: asyncpg.Record) -> Calendar:
 _OBJECT_FIELDS = 11  # the columns of _OBJECT_COLUMNS, in CalendarObject's field order
 
 
+# A listing as four arrays: one row of columns instead of a record per object
+# (asyncpg decodes arrays of text into lists of str, nothing for the garbage collector
+# to track).  The aggregates read the sorted subquery in its order, all of them the
+# same rows in the same order.
 _LISTING_SQL = """
-SELECT o.name, o.etag, o.component_type, o.size FROM calendar_object o WHERE o.calendar_id = $1
+SELECT array_agg(name), array_agg(etag), array_agg(component_type), array_agg(size)
+FROM (SELECT o.name, o.etag, o.component_type, o.size FROM calendar_object o
+      WHERE o.calendar_id = $1 {names} ORDER BY o.name) AS listed
 """
-
-
-class _ListingRow(asyncpg.Record):  # type: ignore[misc]  # asyncpg has no type hints
-    """A listing row as asyncpg builds it, read as a ``Listed``: no copy per row (a
-    Depth 1 PROPFIND reads thousands, and a tuple each costs as much as the fetch)."""
-
-    name = property(itemgetter(0))
-    etag = property(itemgetter(1))
-    component_type = property(itemgetter(2))
-    size = property(itemgetter(3))
+_LISTING_ALL_SQL = _LISTING_SQL.format(names="")
+_LISTING_NAMED_SQL = _LISTING_SQL.format(names="AND o.name = ANY($2)")
 
 
 _Frozen = TypeVar("_Frozen")
@@ -339,16 +336,16 @@ class PostgresStore(PlainStore):
         return [_object(r, with_data) for r in rows]
 
     async def listing(self, calendar: Calendar,
-                      names: Sequence[str] | None = None) -> list[Listed]:
+                      names: Sequence[str] | None = None) -> Listing:
         # Four columns and no timestamps: asyncpg decodes a timestamptz for ~0.6 µs.
         async with connection(self._pool) as conn:
             if names is None:
-                rows: list[Listed] = await conn.fetch(
-                    _LISTING_SQL + "ORDER BY o.name", calendar.id, record_class=_ListingRow)
+                row = await conn.fetchrow(_LISTING_ALL_SQL, calendar.id)
             else:
-                rows = await conn.fetch(_LISTING_SQL + "AND o.name = ANY($2) ORDER BY o.name",
-                                        calendar.id, list(names), record_class=_ListingRow)
-        return rows
+                row = await conn.fetchrow(_LISTING_NAMED_SQL, calendar.id, list(names))
+        if row is None or row[0] is None:  # no object: the aggregates are NULL
+            return Listing()
+        return Listing(row[0], row[1], row[2], row[3])
 
     async def object(self, calendar: Calendar, name: str, *,
                      with_data: bool = True) -> CalendarObject | None:

@@ -222,7 +222,7 @@ def test_fragments_elements_and_members_write_the_same_response(href: str, text:
         bodies.append(body.to_bytes())
     parent, _, name = href.rpartition("/")
     body = Multistatus()
-    body.add_member(href_text(parent + "/"), name, "".join(as_text), missing)
+    body.add_members(href_text(parent + "/"), [name], ["".join(as_text)], missing)
     bodies.append(body.to_bytes())
     reference = Multistatus()
     reference.add_propstat(href, [element(names.GETETAG, text),
@@ -232,7 +232,7 @@ def test_fragments_elements_and_members_write_the_same_response(href: str, text:
 
 def test_add_props_without_values_is_one_empty_200_propstat() -> None:
     for add in (lambda ms: ms.add_props("/x", []),
-                lambda ms: ms.add_member("/", "x", "")):
+                lambda ms: ms.add_members("/", ["x"], [""])):
         ms = Multistatus()
         add(ms)
         root = parse(ms.to_bytes())
@@ -242,10 +242,13 @@ def test_add_props_without_values_is_one_empty_200_propstat() -> None:
 
 def test_only_missing_properties_leave_out_the_200_propstat() -> None:
     ms = Multistatus()
-    ms.add_member("/cal/", "a.ics", "", (names.GETCTAG,))
-    ms.add_props("/cal/b.ics", [], [names.GETCTAG])
-    for response in parse(ms.to_bytes()).iterfind("D:response", NS):
-        assert texts(response, "D:propstat/D:status") == ["HTTP/1.1 404 Not Found"]
+    ms.add_members("/cal/", ["a.ics", "b&.ics"], ["", text_element(names.GETETAG, "e")],
+                   (names.GETCTAG,))
+    ms.add_props("/cal/c.ics", [], [names.GETCTAG])
+    statuses = [texts(r, "D:propstat/D:status") for r in parse(ms.to_bytes()).iterfind(
+        "D:response", NS)]
+    assert statuses == [["HTTP/1.1 404 Not Found"], ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"],
+                        ["HTTP/1.1 404 Not Found"]]
 
 
 def test_a_value_that_xml_cannot_hold_fails_as_with_lxml() -> None:

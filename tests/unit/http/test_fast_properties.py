@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import pytest
 
@@ -26,7 +26,7 @@ from caldavd.http.propfind import (
     value_of,
 )
 from caldavd.http.propvalues import text_property
-from caldavd.http.registry import ABSENT, PROPERTIES, LiveProperty, live_property
+from caldavd.http.registry import ABSENT, PROPERTIES, LiveProperty, Member, live_property
 from caldavd.http.resources import (
     CalendarResource,
     HomeCollection,
@@ -39,7 +39,7 @@ from caldavd.http.resources import (
     Resource,
     Root,
 )
-from caldavd.store import Calendar, CalendarObject, Home, PlainResource
+from caldavd.store import Calendar, CalendarObject, Home, Listing, PlainResource
 from tests.infoset import document, elements, fragment
 from tests.lxml_reference import LxmlMultistatus
 
@@ -85,15 +85,6 @@ RESOURCES: list[Resource] = [
     PlainItem("/calendars/__uids__/u1/files/", record=RECORD, home=HOME, item=FOLDER),
     Missing("/calendars/__uids__/u1/nothing"),
 ]
-
-
-class Row(NamedTuple):
-    """A listing row as the store makes them (only the ``Listed`` attributes)."""
-
-    name: str
-    etag: str
-    component_type: str
-    size: int
 
 
 @dataclass
@@ -147,7 +138,7 @@ async def test_text_forms_write_what_the_getters_return(resource: Resource) -> N
 @pytest.mark.parametrize("resource", [*OBJECTS, NO_DATA], ids=lambda r: r.path)
 async def test_member_forms_write_what_the_getters_return(resource: ObjectResource) -> None:
     obj = resource.the_object
-    row = Row(obj.name, obj.etag, obj.component_type, obj.size)
+    listing = Listing.of([obj])
     for name in PROPERTIES:
         prop = live_property(name, resource)
         if prop is None or prop.member is None:
@@ -156,9 +147,10 @@ async def test_member_forms_write_what_the_getters_return(resource: ObjectResour
         if prop.member == ABSENT:
             assert value is None, name
             continue
-        assert value is not None, name
-        assert fragment(prop.member(row)) == elements(value), name
-        assert prop.member(obj) == prop.member(row), name
+        assert isinstance(prop.member, Member) and value is not None, name
+        (text,) = [prop.member.write(v) for v in listing.column(prop.member.field)]
+        assert fragment(text) == elements(value), name
+        assert prop.text is not None and prop.text(context(), resource) == text, name
 
 
 async def reference_body(ctx: Context, resources: Sequence[Resource], request: Propfind,
@@ -230,10 +222,8 @@ async def test_listing_rows_answer_as_resources_do(asked: tuple[str, ...]) -> No
     request = Propfind("prop", asked)
     plan = listing_plan(request)
     assert plan is not None
-    rows = [Row(o.the_object.name, o.the_object.etag, o.the_object.component_type,
-                o.the_object.size) for o in OBJECTS]
     listed = Multistatus()
-    add_listed(listed, CAL_RES, rows, plan)
+    add_listed(listed, CAL_RES, Listing.of(o.the_object for o in OBJECTS), plan)
     store = FakeStore(DEAD)
     resources = Multistatus()
     await add_responses(context(store), resources, OBJECTS, request)
