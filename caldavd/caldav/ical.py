@@ -1,9 +1,9 @@
 """Validation of calendar object resources (RFC 4791 §4.1, §5.3.2.1).
 
 A PUT body goes through :func:`check_media_type`, :func:`check_size`,
-:func:`parse_calendar` and :func:`validate_object` (or all four at once via
-:func:`validate_calendar_object`). Every failure is a typed ``DAVError``;
-nothing from icalendar or dateutil escapes.
+:func:`parse_calendar` (:func:`decode_body`, then :func:`parse_text`) and
+:func:`validate_object` (or all four at once via :func:`validate_calendar_object`).
+Every failure is a typed ``DAVError``; nothing from icalendar or dateutil escapes.
 
 Leniency, decided to match what real clients send:
 
@@ -57,7 +57,9 @@ __all__ = [
     "ObjectInfo",
     "check_media_type",
     "check_size",
+    "decode_body",
     "parse_calendar",
+    "parse_text",
     "serialize",
     "validate_calendar_object",
     "validate_object",
@@ -183,7 +185,8 @@ def _check_structure(text: str) -> None:
         raise ValidCalendarData("the body holds no VCALENDAR")
 
 
-def _decode(data: bytes) -> str:
+def decode_body(data: bytes) -> str:
+    """The body as text: UTF-8 without a byte order mark, no NUL (valid-calendar-data)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -208,7 +211,11 @@ def _property_errors(cal: Component) -> str | None:
 
 def parse_calendar(data: bytes) -> Calendar:
     """Parse a body as one VCALENDAR (RFC 4791 §5.3.2.1 valid-calendar-data)."""
-    text = _decode(data)
+    return parse_text(decode_body(data))
+
+
+def parse_text(text: str) -> Calendar:
+    """:func:`parse_calendar` of a body already through :func:`decode_body`."""
     _check_structure(text)
     try:
         cal = Calendar.from_ical(text)

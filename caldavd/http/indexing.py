@@ -24,8 +24,15 @@ MAX_EXTENSION_YEARS = 20
 
 
 def index_rows(cal: Any, *, now: datetime | None = None, extend_to: datetime | None = None,
-               ) -> tuple[Sequence[InstanceRow], datetime | None]:
-    """(rows, indexed_until): indexed_until None when every instance is a row."""
+               recurring: bool = True) -> tuple[Sequence[InstanceRow], datetime | None]:
+    """(rows, indexed_until): indexed_until None when every instance is a row.
+
+    ``recurring=False`` says the object has one instance at most (no RRULE, RDATE
+    or overrides, as validation found): it is indexed wherever it lies, with no
+    horizon and no second expansion to look past one.
+    """
+    if not recurring:
+        return _rows(recurrence.expand(cal)), None
     now = now or datetime.now(UTC)
     horizon = now + timedelta(days=HORIZON_DAYS)
     limit = MAX_INDEXED
@@ -33,14 +40,17 @@ def index_rows(cal: Any, *, now: datetime | None = None, extend_to: datetime | N
         horizon = min(extend_to, now + timedelta(days=365 * MAX_EXTENSION_YEARS))
         limit = MAX_EXTENDED
     instances = recurrence.expand(cal, None, horizon, max_instances=limit + 1)
-    rows = [InstanceRow(start=i.start, end=i.end, floating=i.floating,
-                        transparent=i.transparent, fbtype=i.fbtype)
-            for i in instances[:limit]]
+    rows = _rows(instances[:limit])
     if len(instances) > limit:
         return rows, instances[limit - 1].start
     if _recurs_past(cal, horizon):
         return rows, horizon
     return rows, None
+
+
+def _rows(instances: Sequence[recurrence.Instance]) -> list[InstanceRow]:
+    return [InstanceRow(start=i.start, end=i.end, floating=i.floating,
+                        transparent=i.transparent, fbtype=i.fbtype) for i in instances]
 
 
 def _recurs_past(cal: Any, horizon: datetime) -> bool:

@@ -34,8 +34,8 @@ async def object_write(config: Config, calendar: Calendar, name: str, body: byte
                        content_type: str | None, gate: asyncio.Semaphore) -> ObjectWrite:
     ical.check_media_type(content_type)
     check_size(config, len(body))
-    cal = ical.parse_calendar(body)  # ValidCalendarData for anything not UTF-8 iCalendar
-    text = body.decode("utf-8-sig")
+    text = ical.decode_body(body)  # ValidCalendarData for anything not UTF-8 iCalendar
+    cal = ical.parse_text(text)
     info = ical.validate_object(cal, limits(config, calendar))
     rows, until = await _index(cal, info.has_recurrence, gate)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,
@@ -46,6 +46,6 @@ async def object_write(config: Config, calendar: Calendar, name: str, body: byte
 async def _index(cal: Any, recurring: bool, gate: asyncio.Semaphore) -> tuple[Any, Any]:
     """Recurrences are expanded off the event loop, a few at a time (``gate``)."""
     if not recurring:
-        return index_rows(cal)
+        return index_rows(cal, recurring=False)
     async with gate:
         return await asyncio.get_running_loop().run_in_executor(None, index_rows, cal)

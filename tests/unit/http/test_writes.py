@@ -1,0 +1,52 @@
+"""A PUT body into an ObjectWrite (caldavd.http.writes)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from caldavd.config.load import build_config
+from caldavd.dav.errors import ValidCalendarData
+from caldavd.http.writes import object_write
+from caldavd.store import Calendar, ObjectWrite
+
+CALENDAR = Calendar(id=1, home_id=1, owner_home_id=1, name="work", mode="own",
+                    supported_components=None, created=datetime.now(UTC),
+                    modified=datetime.now(UTC), revision=0)
+
+
+def _body(start: datetime, extra: str = "") -> str:
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:u1\r\n"
+            f"DTSTAMP:20260101T000000Z\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\n"
+            f"DURATION:PT1H\r\nSUMMARY:caf\u00e9\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+async def _write(body: bytes) -> ObjectWrite:
+    config = build_config({}, base_dir=Path("/tmp"))
+    return await object_write(config, CALENDAR, "e.ics", body, "text/calendar",
+                              asyncio.Semaphore(1))
+
+
+async def test_the_stored_text_is_the_body_without_its_byte_order_mark() -> None:
+    text = _body(datetime.now(UTC) + timedelta(days=2))
+    for body in (text.encode(), b"\xef\xbb\xbf" + text.encode()):
+        write = await _write(body)
+        assert write.icalendar == text
+
+
+async def test_single_and_recurring_events_are_indexed() -> None:
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    single = await _write(_body(start).encode())
+    assert single.indexed_until is None
+    assert [r.start for r in single.instances] == [start]
+    daily = await _write(_body(start, "RRULE:FREQ=DAILY\r\n").encode())
+    assert daily.indexed_until is not None
+    assert len(daily.instances) > 300
+
+
+async def test_a_body_that_is_not_utf8_is_invalid_calendar_data() -> None:
+    with pytest.raises(ValidCalendarData):
+        await _write(_body(datetime.now(UTC)).encode("latin-1"))
