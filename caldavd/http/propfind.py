@@ -2,8 +2,9 @@
 
 A value is a text fragment wherever its live property has a text form (see
 ``registry.LiveProperty``) and an lxml element otherwise; ``Multistatus``
-writes both.  The members of a calendar can also be answered from listing
-rows alone (``listing_forms``), with neither resources nor elements nor dates.
+writes both.  The members of a calendar can also be answered from a listing
+alone (``listing_plan``): columns of names and ETags, with neither resources
+nor elements nor dates.
 """
 
 from __future__ import annotations
