@@ -8,6 +8,7 @@ first to pick the report.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -160,8 +161,24 @@ def _optional_root(body: bytes | None) -> etree._Element | None:
     return parse_xml(body)
 
 
+# Clients poll with the same few PROPFIND bodies over and over; the parsed form is
+# immutable, so small bodies are parsed once.  Malformed ones raise and stay out.
+_CACHED_BODY_BYTES = 4096
+
+
 def parse_propfind(body: bytes | None) -> Propfind:
     """A PROPFIND body; an empty one means allprop (RFC 4918 §9.1)."""
+    if body is not None and len(body) <= _CACHED_BODY_BYTES:
+        return _parse_small_propfind(body)
+    return _parse_propfind(body)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_small_propfind(body: bytes) -> Propfind:
+    return _parse_propfind(body)
+
+
+def _parse_propfind(body: bytes | None) -> Propfind:
     root = _optional_root(body)
     if root is None:
         return Propfind("allprop")

@@ -8,6 +8,7 @@ no DTD of any kind, a size limit. Every failure is a ``BadRequest`` (or
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Iterable, Mapping
 
 from lxml import etree
@@ -17,8 +18,19 @@ from caldavd.dav import errors, names
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
+_PARSERS = threading.local()
+
+
 def _parser() -> etree.XMLParser:
-    # A parser per call: lxml parsers must not be shared between threads.
+    """This thread's parser (lxml parsers must not be shared between threads;
+    making one per call cost more than parsing a small PROPFIND body)."""
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = _new_parser()
+    return parser
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

@@ -152,3 +152,21 @@ def test_hostile_propfind_is_bad_request() -> None:
            b"<D:prop><D:displayname>&x;</D:displayname></D:prop></D:propfind>"
     with pytest.raises(errors.BadRequest, match="DOCTYPE"):
         parse_propfind(body)
+
+
+def test_repeated_propfind_bodies_give_the_same_answer_and_bad_ones_fail_every_time() -> None:
+    """Small bodies are parsed once (clients poll with the same body); errors are not kept."""
+    from caldavd.dav import errors as dav_errors
+    from caldavd.dav.requests import parse_propfind
+
+    body = (b'<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">'
+            b"<D:prop><CS:getctag/><D:sync-token/></D:prop></D:propfind>")
+    first = parse_propfind(body)
+    assert parse_propfind(bytes(body)) == first
+    assert first.kind == "prop"
+    assert first.names == ("{http://calendarserver.org/ns/}getctag", "{DAV:}sync-token")
+    for _ in range(2):
+        with pytest.raises(dav_errors.BadRequest):
+            parse_propfind(b'<D:propfind xmlns:D="DAV:"><D:prop>')
+    large = body.replace(b"<D:sync-token/>", b"<D:sync-token/>" + b" " * 5000)
+    assert parse_propfind(large) == first

@@ -205,3 +205,24 @@ def test_standalone_copy_keeps_inherited_xml_lang_and_namespaces() -> None:
 def test_standalone_copy_keeps_own_xml_lang() -> None:
     root = parse_xml(b'<a xml:lang="fr"><b xml:lang="de"/></a>')
     assert standalone_copy(root[0]).get(names.XML_LANG) == "de"
+
+
+def test_parsers_are_per_thread_and_survive_a_failed_parse() -> None:
+    """One parser per thread is reused; an error leaves it usable (no state carried over)."""
+    import threading
+
+    from caldavd.dav.errors import BadRequest
+    from caldavd.dav.xml import parse_xml
+
+    good = b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>'
+    with pytest.raises(BadRequest):
+        parse_xml(b"<D:propfind xmlns:D='DAV:'><unclosed>")
+    assert parse_xml(good).tag == "{DAV:}propfind"
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(parse_xml(good).tag))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["{DAV:}propfind"] * 4
