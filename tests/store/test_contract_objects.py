@@ -522,3 +522,46 @@ async def test_concurrent_locates_are_answered_each_with_its_own_result(
     assert [o.uid if o else None for _, _, o in together] == [
         "many-0", "many-1", "many-2", "many-3", "many-4", None, None, None, None, "many-3"]
     assert together[-1][2] is not None and together[-1][2].icalendar
+
+
+async def test_concurrent_object_reads_are_answered_each_as_alone(
+        store: PostgresStore, home: Home, cal: Calendar) -> None:
+    """Reads by name made together (one batched statement) answer exactly as made alone:
+    each in name order, missing names left out, names of another calendar not found."""
+    other = await store.create_calendar(home, NewCalendar("other"))
+    for n in range(4):
+        await store.put_object(cal, event(f"r{n}", name=f"r{n}.ics"))
+    await store.put_object(other, event("elsewhere", name="x.ics"))
+    reads: list[tuple[Calendar, list[str], bool]] = [
+        (cal, ["r3.ics", "r0.ics", "missing.ics"], True),
+        (cal, ["r1.ics", "r1.ics"], False),
+        (cal, ["x.ics"], True),
+        (other, ["x.ics", "r0.ics"], True),
+        (cal, [], True),
+        (cal, ["missing.ics"], False),
+        (cal, ["r2.ics", "r0.ics", "r1.ics", "r3.ics"], False)]
+    together = await asyncio.gather(
+        *(store.objects(c, names, with_data=d) for c, names, d in reads))
+    alone = [await store.objects(c, names, with_data=d) for c, names, d in reads]
+    assert together == alone
+    assert [[o.name for o in found] for found in together] == [
+        ["r0.ics", "r3.ics"], ["r1.ics"], [], ["x.ics"], [], [],
+        ["r0.ics", "r1.ics", "r2.ics", "r3.ics"]]
+    assert [o.uid for o in together[3]] == ["elsewhere"]
+    assert all(o.icalendar and f"UID:{o.uid}\r\n" in o.icalendar for o in together[0])
+    assert all(o.icalendar is None for o in together[1] + together[6])
+    assert together[0] == [await store.object(cal, "r0.ics"), await store.object(cal, "r3.ics")]
+
+
+async def test_a_failed_batched_read_reaches_every_caller(
+        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+    await store.put_object(cal, event("f1", name="f1.ics"))
+    await db.execute("ALTER TABLE calendar_object RENAME TO calendar_object_gone")
+    try:
+        results = await asyncio.gather(
+            *(store.objects(cal, [f"f{n}.ics"], with_data=n % 2 == 0) for n in range(3)),
+            return_exceptions=True)
+    finally:
+        await db.execute("ALTER TABLE calendar_object_gone RENAME TO calendar_object")
+    assert all(isinstance(r, asyncpg.UndefinedTableError) for r in results)
+    assert [o.name for o in await store.objects(cal, ["f1.ics"])] == ["f1.ics"]

@@ -46,6 +46,7 @@ from caldavd.store.postgres.object_writes import (
     put_request,
     refusal,
 )
+from caldavd.store.postgres.objects_batch import NamedObjectReader, NamedRead
 from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, transaction
 from caldavd.store.postgres.put_batch import PutBatcher
@@ -164,6 +165,7 @@ class PostgresStore(PlainStore):
         self._pool = pool
         self._locator: Batcher[LocateKey, Located] = Batcher(self._locate_many)
         self._puts = PutBatcher(pool)
+        self._named = NamedObjectReader(pool)
 
     # -- homes -----------------------------------------------------------------------
 
@@ -322,17 +324,13 @@ class PostgresStore(PlainStore):
 
     async def objects(self, calendar: Calendar, names: Sequence[str] | None = None, *,
                       with_data: bool = False) -> list[CalendarObject]:
+        if names is not None:  # batched with the reads of this loop iteration
+            return await self._named.read(NamedRead(calendar.id, tuple(names), with_data))
         data = ", o.icalendar" if with_data else ""
         async with connection(self._pool) as conn:
-            if names is None:
-                rows = await conn.fetch(
-                    f"SELECT {_OBJECT_COLUMNS}{data} FROM calendar_object o "
-                    "WHERE o.calendar_id = $1 ORDER BY o.name", calendar.id)
-            else:
-                rows = await conn.fetch(
-                    f"SELECT {_OBJECT_COLUMNS}{data} FROM calendar_object o "
-                    "WHERE o.calendar_id = $1 AND o.name = ANY($2) ORDER BY o.name",
-                    calendar.id, list(names))
+            rows = await conn.fetch(
+                f"SELECT {_OBJECT_COLUMNS}{data} FROM calendar_object o "
+                "WHERE o.calendar_id = $1 ORDER BY o.name", calendar.id)
         return [_object(r, with_data) for r in rows]
 
     async def listing(self, calendar: Calendar,
