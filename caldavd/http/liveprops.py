@@ -451,14 +451,15 @@ async def plain_created(ctx: Context, res: Resource) -> etree._Element | None:
     return element(names.CREATIONDATE, iso8601(res.the_item.created))
 
 
-_CALENDAR_DATA = text_writer(names.CALENDAR_DATA)
+# calendar-data's fragment for an object's data (calendar-query answers write it per row).
+calendar_data_text = text_writer(names.CALENDAR_DATA)
 
 
 def _calendar_data_text(ctx: Context, res: Resource) -> str | None:
     obj = res.object if isinstance(res, ObjectResource) else None
     if obj is None or obj.icalendar is None:
         return None
-    return _CALENDAR_DATA(obj.icalendar)
+    return calendar_data_text(obj.icalendar)
 
 
 @live(names.CALENDAR_DATA, (ObjectResource,), needs_data=True, text=_calendar_data_text)

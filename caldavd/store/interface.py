@@ -15,6 +15,7 @@ from caldavd.store.model import (
     Home,
     InstanceRow,
     Listing,
+    Matches,
     NewCalendar,
     ObjectWrite,
     PlainResource,
@@ -93,6 +94,12 @@ class Store(Protocol):
     async def query(self, calendar: Calendar, component_type: str | None,
                     start: datetime | None, end: datetime | None) -> list[Candidate]:
         """Objects that may match a time-range, with their data."""
+        ...
+
+    async def query_listing(self, calendar: Calendar, component_type: str | None,
+                            start: datetime | None, end: datetime | None) -> Matches:
+        """The candidates of ``query`` as columns (names, ETags, component types, sizes,
+        data, exactness), in name order: what a calendar-query answer needs, no dates."""
         ...
 
     async def reindex(self, calendar: Calendar, object_id: int, etag: str,

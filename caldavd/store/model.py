@@ -131,6 +131,27 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Matches(Listing):
+    """A calendar-query prefilter's candidates (``Store.query_listing``) as a listing with
+    each object's data, column by column like ``Listing``: ``exact[i]`` says the index
+    alone decides row ``i``; the others carry what a recheck needs, the object's id and
+    where its index stops (``indexed_until[i]``, None when complete; always None for
+    exact rows, so no date is decoded for them)."""
+
+    icalendars: Sequence[str] = ()
+    exact: Sequence[bool] = ()
+    ids: Sequence[int] = ()
+    indexed_until: Sequence[datetime | None] = ()
+
+    def rows(self, kept: Sequence[int]) -> Listing:
+        """The listing of rows ``kept`` (indices, in order)."""
+        if len(kept) == len(self):
+            return self
+        return Listing([self.names[i] for i in kept], [self.etags[i] for i in kept],
+                       [self.component_types[i] for i in kept], [self.sizes[i] for i in kept])
+
+
+@dataclass(frozen=True)
 class PlainResource:
     """A plain WebDAV file or folder in a home; ``path`` relative to the home."""
 

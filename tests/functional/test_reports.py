@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from caldavd.dav import names
 from tests.conftest import PgDatabase
-from tests.functional.conftest import CAL01, HOME01, NS, Dav, event
+from tests.functional.conftest import CAL01, HOME01, NS, Dav, Reply, event, todo
 
 MULTIGET = """<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"""
@@ -256,3 +256,50 @@ async def test_current_token_at_or_below_the_purge_floor_is_invalid(
     reply = await dav.report(CAL01, SYNC.format(token=token, limit=""))
     assert reply.status == 403
     assert reply.error() == names.VALID_SYNC_TOKEN
+
+
+
+ANY_QUERY = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop>{props}</D:prop>
+  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="{component}">
+    <C:time-range start="20260101T000000Z" end="20260201T000000Z"/>
+  </C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"""
+TASKS = HOME01 + "tasks/"
+ROW_PROPS = ("D:getetag", "C:calendar-data", "D:getcontenttype")
+
+
+def _answers(reply: Reply) -> dict[str, list[str]]:
+    """href -> the texts of ROW_PROPS, then the propstat statuses."""
+    return {href: [response.findtext(f".//{p}", namespaces=NS) or "" for p in ROW_PROPS]
+            + [str(s) for s in response.xpath(".//D:status/text()", namespaces=NS)]
+            for href, response in reply.responses().items()}
+
+
+async def test_answers_from_rows_agree_with_the_general_answer(dav: Dav) -> None:
+    """getetag, getcontenttype and calendar-data are written from the candidate rows;
+    with getlastmodified as well, the objects go through the general property path.
+    Both give the same answers, rechecked candidates (floating, to-do) and a selection
+    of the data included."""
+    await _fill(dav)
+    for name, ics in (("floating.ics", event("floating", "20260112T100000",
+                                             "20260112T110000")),
+                      ("outside.ics", event("outside", "20260301T100000",
+                                            "20260301T110000")),
+                      ("chore.ics", todo("chore", due="20260115T120000Z"))):
+        where = TASKS if name == "chore.ics" else CAL01
+        assert (await dav.put(where + name, ics)).status == 201
+    selected = ('<C:calendar-data><C:comp name="VCALENDAR"><C:comp name="VEVENT">'
+                '<C:prop name="UID"/></C:comp></C:comp></C:calendar-data>')
+    events = {CAL01 + n for n in ("jan.ics", "weekly.ics", "floating.ics")}
+    for where, component, data, expected in (
+            (CAL01, "VEVENT", "<C:calendar-data/>", events),
+            (CAL01, "VEVENT", selected, events),
+            (TASKS, "VTODO", "<C:calendar-data/>", {TASKS + "chore.ics"})):
+        props = f"<D:getetag/>{data}<D:getcontenttype/>"
+        rows = _answers(await dav.report(where, ANY_QUERY.format(
+            component=component, props=props)))
+        objects = _answers(await dav.report(where, ANY_QUERY.format(
+            component=component, props=props + "<D:getlastmodified/>")))
+        assert rows == objects
+        assert set(rows) == expected
+        assert all(texts[0] and texts[1] for texts in rows.values())

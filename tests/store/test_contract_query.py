@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from caldavd.store.model import Calendar, Candidate, Home, NewCalendar
+from caldavd.store.model import Calendar, Candidate, Home, Listing, Matches, NewCalendar
 from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import DAY, HOUR, T0, event, row
 
@@ -19,12 +19,31 @@ START, END = T0, T0 + DAY
 async def _query(store: PostgresStore, cal: Calendar, component: str | None = "VEVENT",
                  start: datetime | None = START,
                  end: datetime | None = END) -> dict[str, bool]:
-    """uid -> exact, for the candidates of a query (each object at most once)."""
+    """uid -> exact, for the candidates of a query (each object at most once); the
+    columns of ``query_listing`` say the same."""
     found: list[Candidate] = await store.query(cal, component, start, end)
     uids = [c.object.uid for c in found]
     assert len(uids) == len(set(uids)), uids
     assert all(c.object.icalendar is not None for c in found)
+    await _agree(store, cal, found, component, start, end)
     return {c.object.uid: c.exact for c in found}
+
+
+def _listed(matches: Matches) -> Listing:
+    return Listing(list(matches.names), list(matches.etags), list(matches.component_types),
+                   list(matches.sizes))
+
+
+async def _agree(store: PostgresStore, cal: Calendar, found: list[Candidate],
+                 component: str | None, start: datetime | None, end: datetime | None) -> None:
+    """``query_listing`` row by row: data, exactness, and id and horizon where inexact."""
+    matches = await store.query_listing(cal, component, start, end)
+    assert Listing.of(c.object for c in found) == _listed(matches)
+    assert list(matches.icalendars) == [c.object.icalendar for c in found]
+    assert list(matches.exact) == [c.exact for c in found]
+    assert list(matches.ids) == [c.object.id for c in found]
+    assert list(matches.indexed_until) == [None if c.exact else c.indexed_until
+                                           for c in found]
 
 
 async def test_event_inside_is_exact_and_outside_is_left_out(store: PostgresStore,
