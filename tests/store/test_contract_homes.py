@@ -7,6 +7,7 @@ directly (``db`` fixture) only where the interface cannot show the effect.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -309,18 +310,96 @@ async def test_pool_reconnects_after_backends_are_terminated(
     assert home is not None and home.owner_uid == "alice"
 
 
+# A store call that hangs fails the test (asyncpg's own limits are 10 s to connect, 60 s a
+# statement).
+CALL_LIMIT = 30.0
+
+
+async def _outcome(call: Callable[[], Awaitable[object]]) -> str:
+    """"ok" or "unavailable"; any other exception, or a hang, fails the test."""
+    try:
+        async with asyncio.timeout(CALL_LIMIT):
+            await call()
+    except StoreUnavailable:
+        return "unavailable"
+    return "ok"
+
+
+async def _race_terminations(pg_database: PgDatabase,
+                             call: Callable[[], Awaitable[object]]) -> list[str]:
+    """``call``'s outcome right after the store's backends are terminated, ten times over.
+
+    No pause: each call races the server's hang-up.  A round may find no backend to
+    terminate (a call that was unavailable leaves the pool without a connection).
+    """
+    assert await _terminate_backends(pg_database) >= 1  # the store holds one to begin with
+    outcomes = [await _outcome(call)]
+    for _ in range(9):
+        await _terminate_backends(pg_database)
+        outcomes.append(await _outcome(call))
+    return outcomes
+
+
 async def test_terminated_backends_are_store_unavailable_or_reconnected(
         store: PostgresStore, pg_database: PgDatabase) -> None:
     await store.ensure_home("alice")
-    outcomes = []
-    for _ in range(10):
-        assert await _terminate_backends(pg_database) >= 1
-        try:
-            home = await store.home("alice")  # no pause: races the server's hang-up
-        except StoreUnavailable:
-            outcomes.append("unavailable")
-        else:
-            assert home is not None and home.owner_uid == "alice"
-            outcomes.append("ok")
-    assert len(outcomes) == 10
-    assert await store.home("alice") is not None
+
+    async def alice() -> None:
+        home = await store.home("alice")
+        assert home is not None and home.owner_uid == "alice"
+
+    assert set(await _race_terminations(pg_database, alice)) <= {"ok", "unavailable"}
+    await alice()  # and the next call succeeds
+
+
+async def test_terminated_backends_during_locate(store: PostgresStore, cal: Calendar,
+                                                 pg_database: PgDatabase) -> None:
+    obj, _ = await store.put_object(cal, event("e1"))
+
+    async def located() -> None:  # three lookups in one loop iteration: one batch
+        found = await asyncio.gather(store.locate("alice", "work", "e1.ics"),
+                                     store.locate("alice", "work", None),
+                                     store.locate("alice", "nope", None))
+        assert [(h is not None, c and c.id, o and o.etag) for h, c, o in found] == [
+            (True, cal.id, obj.etag), (True, cal.id, None), (True, None, None)]
+
+    async def located_alone() -> None:
+        _, calendar, found = await store.locate("alice", "work", "e1.ics")
+        assert calendar is not None and found is not None and found.etag == obj.etag
+
+    assert set(await _race_terminations(pg_database, located)) <= {"ok", "unavailable"}
+    assert set(await _race_terminations(pg_database, located_alone)) <= {"ok", "unavailable"}
+    await located()
+    await located_alone()
+
+
+async def test_terminated_backends_during_writes(store: PostgresStore, cal: Calendar,
+                                                 pg_database: PgDatabase) -> None:
+    summaries = iter(range(100))
+
+    async def put() -> None:  # one statement, through the PUT batcher
+        await store.put_object(cal, event("e1", summary=f"s{next(summaries)}"))
+
+    async def proppatch() -> None:  # a transaction
+        await store.update_properties(cal, cal.id, {"{urn:x}n": str(next(summaries))}, ())
+
+    assert set(await _race_terminations(pg_database, put)) <= {"ok", "unavailable"}
+    assert set(await _race_terminations(pg_database, proppatch)) <= {"ok", "unavailable"}
+    # Later writes succeed (whether a write that was unavailable committed is unknown).
+    written, _ = await store.put_object(cal, event("e1", summary="after"))
+    fetched = await store.object(cal, "e1.ics")
+    assert fetched is not None and fetched.etag == written.etag
+    await store.update_properties(cal, cal.id, {"{urn:x}n": "after"}, ())
+    assert await store.properties(cal.id) == {"{urn:x}n": "after"}
+
+
+async def test_reads_reconnect_when_their_pooled_connection_has_died(
+        store: PostgresStore, cal: Calendar, pg_database: PgDatabase) -> None:
+    """A read is sent again on a new connection: terminated backends are never unavailable."""
+
+    async def reads() -> None:
+        assert await store.home("alice") is not None
+        _, calendar, _ = await store.locate("alice", "work", None)
+        assert calendar is not None and calendar.id == cal.id
+
+    assert await _race_terminations(pg_database, reads) == ["ok"] * 10

@@ -1,20 +1,37 @@
-"""The asyncpg pool: bounded by MaxDBConnectionsPerPool, errors become StoreUnavailable."""
+"""The asyncpg pool: bounded by MaxDBConnectionsPerPool, errors become StoreUnavailable.
+
+A pooled connection can die while it waits in the pool (PostgreSQL restarted,
+its backend terminated): asyncpg only notices when it next reads the socket,
+and may first read the server's FATAL alone, before its EOF, which leaves the
+connection open but unusable.  Such a connection is closed where it fails, never
+put back for the next request, and the pool replaces the others it holds (they
+are likely dead too); a read (``read``) then runs once more on a new
+connection, since running it twice changes nothing.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import asyncpg
 
 from caldavd.store.errors import StoreUnavailable
 
+T = TypeVar("T")
+
 # Connection-level failures: the database is down, restarting or unreachable.
 UNAVAILABLE = (OSError, TimeoutError, asyncpg.CannotConnectNowError,
-               asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
-               asyncpg.AdminShutdownError, asyncpg.TooManyConnectionsError,
+               asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+               asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+               asyncpg.TooManyConnectionsError,
                # A pooled connection that read the server's FATAL but not yet its EOF.
                asyncpg.InternalClientError)
+
+
+class _Died(Exception):
+    """An acquired connection failed at connection level (the failure is ``__cause__``)."""
 
 
 async def create_pool(kwargs: Mapping[str, object], max_size: int) -> asyncpg.Pool:
@@ -36,13 +53,58 @@ async def _reset(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(f"database unavailable: {type(exc).__name__}")
+
+
+@contextlib.asynccontextmanager
+async def _acquired(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection; one that fails at connection level is closed, not put back."""
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        except UNAVAILABLE as exc:
+            await _discard(pool, conn)
+            raise _Died from exc
+
+
+async def _discard(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Close ``conn`` (its protocol state is unknown) and have the pool replace the others.
+
+    What killed it (a restart, terminated backends) has likely killed them too,
+    and one may only have read its FATAL so far: it would look usable.
+    """
+    with contextlib.suppress(asyncpg.InterfaceError):  # it closed itself and went back
+        conn.terminate()
+    await pool.expire_connections()
+
+
 @contextlib.asynccontextmanager
 async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     try:
-        async with pool.acquire() as conn:
+        async with _acquired(pool) as conn:
             yield conn
+    except _Died as died:
+        raise _unavailable(died.__cause__ or died) from died.__cause__
+    except UNAVAILABLE as exc:  # no connection to be had
+        raise _unavailable(exc) from exc
+
+
+async def read(pool: asyncpg.Pool, run: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """``run(conn)``, once more on a new connection if the pooled one turns out dead.
+
+    Only for statements that change nothing: whether a failed one ran is unknown.
+    A database that cannot be connected to is StoreUnavailable at once.
+    """
+    try:
+        async with _acquired(pool) as conn:
+            return await run(conn)
+    except _Died:
+        pass
     except UNAVAILABLE as exc:
-        raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        raise _unavailable(exc) from exc
+    async with connection(pool) as conn:
+        return await run(conn)
 
 
 @contextlib.asynccontextmanager

@@ -49,7 +49,7 @@ from caldavd.store.postgres.object_writes import (
 )
 from caldavd.store.postgres.objects_batch import NamedObjectReader, NamedRead
 from caldavd.store.postgres.plain import PlainStore
-from caldavd.store.postgres.pool import connection, transaction
+from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.put_batch import PutBatcher
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
@@ -171,10 +171,8 @@ class PostgresStore(PlainStore):
     # -- homes -----------------------------------------------------------------------
 
     async def home(self, owner_uid: str) -> Home | None:
-        async with connection(self._pool) as conn:
-            row = await conn.fetchrow(
-                "SELECT id, owner_uid, created FROM calendar_home WHERE owner_uid = $1",
-                owner_uid)
+        row = await read(self._pool, lambda conn: conn.fetchrow(
+            "SELECT id, owner_uid, created FROM calendar_home WHERE owner_uid = $1", owner_uid))
         return _home(row) if row else None
 
     async def ensure_home(self, owner_uid: str,
@@ -203,12 +201,11 @@ class PostgresStore(PlainStore):
 
     async def _locate_many(self, keys: Sequence[LocateKey]) -> list[Located]:
         """One statement for the lookups of one loop iteration (see ``batch``)."""
-        async with connection(self._pool) as conn:
-            if len(keys) == 1:
-                row = await conn.fetchrow(_LOCATE_SQL, *keys[0])
-                return [_located(keys[0][0], row)]
-            rows = await conn.fetch(_LOCATE_MANY_SQL, [k[0] for k in keys],
-                                    [k[1] for k in keys], [k[2] for k in keys])
+        if len(keys) == 1:
+            row = await read(self._pool, lambda conn: conn.fetchrow(_LOCATE_SQL, *keys[0]))
+            return [_located(keys[0][0], row)]
+        rows = await read(self._pool, lambda conn: conn.fetch(
+            _LOCATE_MANY_SQL, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]))
         found = {row["i"]: row for row in rows}
         return [_located(key[0], found.get(i)) for i, key in enumerate(keys, 1)]
 
