@@ -22,6 +22,12 @@ PATH_SAFE = "/:@!$&'()*+,;="
 _PLAIN = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=\-._~]*")
 
 
+# An absolute path of literal pchars (no '%' to decode) whose segments are neither
+# empty nor start with '.': unquote_path would give it back unchanged.
+_NORMAL_LITERAL = re.compile(
+    r"/|(?:/[A-Za-z0-9:@!$&'()*+,;=\-_~][A-Za-z0-9:@!$&'()*+,;=\-._~]*)+/?")
+
+
 def quote_path(path: str) -> str:
     """Percent-encode a decoded path for a DAV:href or a Location header."""
     if _PLAIN.fullmatch(path):
@@ -37,6 +43,8 @@ def unquote_path(href: str) -> str:
     path, bad percent-encoding, a NUL, or '..' above the root.
     """
     href = href.strip()
+    if _NORMAL_LITERAL.fullmatch(href):
+        return href  # already a normal path with nothing to decode (most hrefs clients send)
     if _is_plain_path(href):
         return decode_path(href)  # what urlsplit would give back (the hot case: multiget)
     try:

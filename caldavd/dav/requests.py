@@ -195,7 +195,7 @@ _PROP_KINDS = (names.PROP, names.ALLPROP, names.PROPNAME)
 def prop_request(parent: etree._Element) -> Propfind | None:
     """The DAV:prop | DAV:allprop (+ DAV:include) | DAV:propname child of
     ``parent``, or None when there is none."""
-    chosen = [child for child in child_elements(parent) if child.tag in _PROP_KINDS]
+    chosen = list(parent.iterchildren(*_PROP_KINDS))
     if not chosen:
         return None
     if len(chosen) > 1:
@@ -436,10 +436,10 @@ def parse_calendar_multiget(root: etree._Element) -> Multiget:
     expect_root(root, names.CALENDAR_MULTIGET)
     # The DTD makes the property request optional; without one, act as PROPFIND does.
     propfind = prop_request(root) or Propfind("allprop")
-    prop = find_child(root, names.PROP)
-    hrefs = (unquote_path(text_of(c)) for c in child_elements(root) if c.tag == names.HREF)
+    prop = root.find(names.PROP)  # lxml's own filters: a multiget has many children
+    hrefs = (unquote_path(text_of(c)) for c in root.iterchildren(names.HREF))
     return Multiget(
         prop=propfind,
-        calendar_data=find_child(prop, names.CALENDAR_DATA) if prop is not None else None,
+        calendar_data=prop.find(names.CALENDAR_DATA) if prop is not None else None,
         hrefs=tuple(dict.fromkeys(hrefs)),
     )

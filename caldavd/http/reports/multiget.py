@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 from lxml import etree
 
+from caldavd.caldav.data import parse_calendar_data_request
 from caldavd.dav import names
 from caldavd.dav.requests import parse_calendar_multiget
 from caldavd.http.context import Context
 from caldavd.http.propfind import multistatus_for, multistatus_response
 from caldavd.http.registry import report
-from caldavd.http.reports.common import calendar_data_request, rendered, wants_data
+from caldavd.http.reports.common import rendered, wants_data
 from caldavd.http.resources import CalendarResource, ObjectResource, Resource
 
 
@@ -28,7 +29,7 @@ async def calendar_multiget(ctx: Context, resource: Resource,
               and href != calendar.path}
     objects = await ctx.store.objects(calendar.the_calendar, sorted(set(wanted.values())),
                                       with_data=wants_data(request.prop))
-    found = rendered(calendar, objects, calendar_data_request(root))
+    found = rendered(calendar, objects, parse_calendar_data_request(request.calendar_data))
     body = await multistatus_for(ctx, found, request.prop)
     present = {r.path for r in found}
     for href in request.hrefs:

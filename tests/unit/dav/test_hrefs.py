@@ -69,7 +69,8 @@ def test_broken_url_is_rejected() -> None:
 HREFS = ["/", "/a/b/", "/a b/c.ics", "/a//b/", "/a/./b", "/a/../b/", "/.well-known/caldav",
          "/cal/.hidden.ics", "/x/y.", "/a?b=1", "/a#frag", "/a\tb", "/a\r\nb/", "//host/a/b",
          "/a:b/c@d", "/%C3%A9/%2F/x", "/a%2e/b", "  /padded/  ", "/日本/😀.ics",
-         "http://h/a/./b", "/a/..", "/a;b=c/d"]
+         "http://h/a/./b", "/a/..", "/a;b=c/d", "/cal/ev-00001.ics", "/-a/_b/~c/", "/a/b/..",
+         "/a/.", "/a.b/c..d/", "/a&b/c=d!$'()*+,", "/a%41", "/a/b c"]
 
 
 def reference_unquote(href: str) -> str:
