@@ -97,9 +97,12 @@ class Store(Protocol):
         ...
 
     async def query_listing(self, calendar: Calendar, component_type: str | None,
-                            start: datetime | None, end: datetime | None) -> Matches:
+                            start: datetime | None, end: datetime | None, *,
+                            with_data: bool = True) -> Matches:
         """The candidates of ``query`` as columns (names, ETags, component types, sizes,
-        data, exactness), in name order: what a calendar-query answer needs, no dates."""
+        data, exactness), in name order: what a calendar-query answer needs, no dates.
+        Without ``with_data`` only the candidates that are not exact carry their data
+        (the others' is None: the caller has it, or does not need it)."""
         ...
 
     async def reindex(self, calendar: Calendar, object_id: int, etag: str,

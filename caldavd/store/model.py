@@ -136,9 +136,10 @@ class Matches(Listing):
     each object's data, column by column like ``Listing``: ``exact[i]`` says the index
     alone decides row ``i``; the others carry what a recheck needs, the object's id and
     where its index stops (``indexed_until[i]``, None when complete; always None for
-    exact rows, so no date is decoded for them)."""
+    exact rows, so no date is decoded for them).  ``icalendars[i]`` is None for an
+    exact row fetched without data."""
 
-    icalendars: Sequence[str] = ()
+    icalendars: Sequence[str | None] = ()
     exact: Sequence[bool] = ()
     ids: Sequence[int] = ()
     indexed_until: Sequence[datetime | None] = ()

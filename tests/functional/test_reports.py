@@ -303,3 +303,22 @@ async def test_answers_from_rows_agree_with_the_general_answer(dav: Dav) -> None
         assert rows == objects
         assert set(rows) == expected
         assert all(texts[0] and texts[1] for texts in rows.values())
+
+
+async def test_repeated_query_answers_changed_data(dav: Dav) -> None:
+    """The second query takes the whole data from the ETag-keyed fragments; an object
+    changed in between has a new ETag, so its new data is fetched."""
+    await _fill(dav)
+    query = QUERY.format(data="<C:calendar-data/>", start="20260101T000000Z",
+                         end="20260201T000000Z")
+    first = _answers(await dav.report(CAL01, query))
+    assert first == _answers(await dav.report(CAL01, query))
+    assert (await dav.put(CAL01 + "jan.ics", event("jan", "20260110T100000Z",
+                                                   "20260110T110000Z",
+                                                   summary="Moved"))).status == 204
+    again = (await dav.report(CAL01, query)).responses()[CAL01 + "jan.ics"]
+    assert "SUMMARY:Moved" in (again.findtext(".//C:calendar-data", namespaces=NS) or "")
+    etag = (await dav.request("GET", CAL01 + "jan.ics")).headers["ETag"]
+    assert again.findtext(".//D:getetag", namespaces=NS) == etag
+    assert first[CAL01 + "weekly.ics"] == _answers(
+        await dav.report(CAL01, query))[CAL01 + "weekly.ics"]

@@ -44,6 +44,9 @@ async def _agree(store: PostgresStore, cal: Calendar, found: list[Candidate],
     assert list(matches.ids) == [c.object.id for c in found]
     assert list(matches.indexed_until) == [None if c.exact else c.indexed_until
                                            for c in found]
+    lean = await store.query_listing(cal, component, start, end, with_data=False)
+    assert _listed(lean) == _listed(matches) and lean.exact == matches.exact
+    assert list(lean.icalendars) == [None if c.exact else c.object.icalendar for c in found]
 
 
 async def test_event_inside_is_exact_and_outside_is_left_out(store: PostgresStore,

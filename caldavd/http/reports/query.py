@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
@@ -35,7 +36,7 @@ from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import Member, live_property_of, report
 from caldavd.http.reports.common import calendar_data_request, rendered
 from caldavd.http.resources import CalendarResource, ObjectResource, Resource
-from caldavd.store import CalendarObject, Listing, Matches
+from caldavd.store import CalendarObject, Matches
 
 # How rows answer: per asked property its listing member, or None for calendar-data
 # (the data column), and the names objects never have.
@@ -57,8 +58,8 @@ async def calendar_query(ctx: Context, resource: Resource,
     data = calendar_data_request(root)
     plan = row_plan(wanted)
     if plan is not None:
-        matches, kept = await matching_rows(ctx, resource, matcher, own_zone=zone is None)
-        return multistatus_response(answer_rows(resource, matches, kept, data, plan))
+        return multistatus_response(
+            await _answer_from_rows(ctx, resource, matcher, data, plan, own_zone=zone is None))
     objects = await matching_objects(ctx, resource, matcher, own_zone=zone is None)
     found = rendered(resource, objects, data)
     return multistatus_response(await multistatus_for(ctx, found, wanted))
@@ -118,19 +119,22 @@ async def matching_objects(ctx: Context, resource: CalendarResource, matcher: Fi
 
 
 async def matching_rows(ctx: Context, resource: CalendarResource, matcher: Filter, *,
-                        own_zone: bool = False) -> tuple[Matches, list[int]]:
+                        own_zone: bool = False, with_data: bool = True,
+                        ) -> tuple[Matches, list[int]]:
     """``matching_objects`` as the candidates' columns and the indices of the rows
-    that match."""
+    that match (``with_data``: see ``Store.query_listing``; a filter the index cannot
+    decide rechecks every row, so then every row comes with its data)."""
     query = matcher.index_query()
     matches = await ctx.store.query_listing(resource.the_calendar, query.component_type,
-                                            query.start, query.end)
+                                            query.start, query.end,
+                                            with_data=with_data or not query.exact)
     if query.exact and all(matches.exact):
         return matches, list(range(len(matches)))
     recheck = Recheck(ctx, resource, matcher, own_zone=own_zone)
     kept = []
     for i, text in enumerate(matches.icalendars):
         if (query.exact and matches.exact[i]) or await recheck.matches(
-                text, matches.ids[i], matches.etags[i], matches.indexed_until[i]):
+                text or "", matches.ids[i], matches.etags[i], matches.indexed_until[i]):
             kept.append(i)
     return matches, kept
 
@@ -165,16 +169,80 @@ def row_plan(request: Propfind) -> RowPlan | None:
     return columns, tuple(missing)
 
 
+class Fragments:
+    """calendar-data fragments of whole objects by ETag, the most recently used kept.
+    An ETag is the hash of the object's content (``object_writes.content_tag``), so a
+    fragment never goes stale; a query repeated for the same window (clients poll
+    theirs) then neither fetches nor escapes the data again."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, etag: str) -> str | None:
+        text = self._items.get(etag)
+        if text is not None:
+            self._items.move_to_end(etag)
+        return text
+
+    def add(self, etag: str, text: str) -> str:
+        self._items[etag] = text
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return text
+
+
+FRAGMENTS = Fragments(4096)  # ~1.3 kB each for the typical object
+
+
+async def _answer_from_rows(ctx: Context, resource: CalendarResource, matcher: Filter,
+                            data: DataRequest, plan: RowPlan, *,
+                            own_zone: bool) -> Multistatus:
+    """The answer from candidate rows: the whole data (identity) from ``FRAGMENTS`` where
+    they hold it, so fetched only when some row's is missing (a second statement)."""
+    wants_data = None in plan[0]
+    cached = wants_data and data.is_identity
+    matches, kept = await matching_rows(ctx, resource, matcher, own_zone=own_zone,
+                                        with_data=wants_data and not cached)
+    if not wants_data:
+        return answer_rows(resource, matches, kept, plan, ())
+    if not cached:
+        texts = [render(matches.icalendars[i] or "", data) for i in kept]
+        return answer_rows(resource, matches, kept, plan,
+                           [calendar_data_text(text) for text in texts])
+    fragments = cached_fragments(matches, kept)
+    if fragments is None:
+        matches, kept = await matching_rows(ctx, resource, matcher, own_zone=own_zone)
+        fragments = cached_fragments(matches, kept)
+        assert fragments is not None  # every row has its data
+    return answer_rows(resource, matches, kept, plan, fragments)
+
+
+def cached_fragments(matches: Matches, kept: Sequence[int]) -> list[str] | None:
+    """The calendar-data fragment of each kept row, from ``FRAGMENTS`` or made from the
+    row's data (and kept there); None when a row has neither."""
+    result = []
+    for i in kept:
+        etag = matches.etags[i]
+        text = FRAGMENTS.get(etag)
+        if text is None:
+            ics = matches.icalendars[i]
+            if ics is None:
+                return None
+            text = FRAGMENTS.add(etag, calendar_data_text(ics))
+        result.append(text)
+    return result
+
+
 def answer_rows(resource: CalendarResource, matches: Matches, kept: Sequence[int],
-                data: DataRequest, plan: RowPlan) -> Multistatus:
-    """A response per kept row: each asked property's fragments column by column (the
-    data as the request selects it), then one string per object."""
+                plan: RowPlan, fragments: Sequence[str]) -> Multistatus:
+    """A response per kept row: each asked property's fragments column by column
+    (``fragments``: the kept rows' calendar-data), then one string per object."""
     members, missing = plan
     listing = matches.rows(kept)
-    texts = [matches.icalendars[i] for i in kept]
-    if not data.is_identity:
-        texts = [render(text, data) for text in texts]
-    columns = [_column(listing, member, texts) for member in members]
+    columns = [fragments if member is None else [member.write(value) for value in
+                                                 listing.column(member.field)]
+               for member in members]
     found: Sequence[str]
     if len(columns) == 1:
         found = columns[0]
@@ -185,9 +253,3 @@ def answer_rows(resource: CalendarResource, matches: Matches, kept: Sequence[int
     body = Multistatus()
     body.add_members(href_text(resource.path), listing.names, found, missing)
     return body
-
-
-def _column(listing: Listing, member: Member | None, texts: Sequence[str]) -> list[str]:
-    if member is None:
-        return [calendar_data_text(text) for text in texts]
-    return [member.write(value) for value in listing.column(member.field)]

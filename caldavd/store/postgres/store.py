@@ -398,14 +398,16 @@ class PostgresStore(PlainStore):
         return [_candidate(row) for row in rows]
 
     async def query_listing(self, calendar: Calendar, component_type: str | None,
-                            start: datetime | None, end: datetime | None) -> Matches:
+                            start: datetime | None, end: datetime | None, *,
+                            with_data: bool = True) -> Matches:
         async with connection(self._pool) as conn:
             if start is None and end is None:
-                row = await conn.fetchrow(_TYPE_LISTING_SQL, calendar.id, component_type)
+                row = await conn.fetchrow(_TYPE_LISTING_SQL, calendar.id, component_type,
+                                          with_data)
             else:
                 row = await conn.fetchrow(_QUERY_LISTING_SQL, calendar.id, component_type,
                                           start or DISTANT_PAST, end or DISTANT_FUTURE,
-                                          FLOATING_SLACK)
+                                          FLOATING_SLACK, with_data)
         if row is None or row[0] is None:  # no candidate: the aggregates are NULL
             return Matches()
         return Matches(*row)
@@ -608,14 +610,16 @@ ORDER BY o.name
 """
 
 # The same candidates as columns (see Matches): only what an answer and a recheck
-# need, and no date for exact rows (asyncpg decodes a timestamptz for ~0.6 µs).
+# need, and no date for exact rows (asyncpg decodes a timestamptz for ~0.6 µs);
+# without data ($6 false) only the rows to recheck carry theirs.
 _MATCHES_COLUMNS = """
 SELECT array_agg(name), array_agg(etag), array_agg(component_type), array_agg(size),
        array_agg(icalendar), array_agg(exact), array_agg(id), array_agg(reach)
 """
 _QUERY_LISTING_SQL = f"""
 {_MATCHES_COLUMNS}
-FROM (SELECT o.name, o.etag, o.component_type, o.size, o.icalendar, e.exact, o.id,
+FROM (SELECT o.name, o.etag, o.component_type, o.size,
+             CASE WHEN $6 OR NOT e.exact THEN o.icalendar END AS icalendar, e.exact, o.id,
              CASE WHEN NOT e.exact THEN o.indexed_until END AS reach
       {_QUERY_FROM}
       ORDER BY o.name) AS q
@@ -623,7 +627,8 @@ FROM (SELECT o.name, o.etag, o.component_type, o.size, o.icalendar, e.exact, o.i
 # Without a time range every object of the type matches, exactly.
 _TYPE_LISTING_SQL = f"""
 {_MATCHES_COLUMNS}
-FROM (SELECT o.name, o.etag, o.component_type, o.size, o.icalendar, true AS exact, o.id,
+FROM (SELECT o.name, o.etag, o.component_type, o.size,
+             CASE WHEN $3 THEN o.icalendar END AS icalendar, true AS exact, o.id,
              NULL::timestamptz AS reach
       FROM calendar_object o
       WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
