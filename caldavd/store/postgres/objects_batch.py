@@ -19,7 +19,7 @@ import asyncpg
 
 from caldavd.store.model import CalendarObject
 from caldavd.store.postgres.batch import Batcher
-from caldavd.store.postgres.pool import connection
+from caldavd.store.postgres.pool import read
 
 # ``d`` (per caller, indexed by ``i``) says whether that caller asked for the data.
 # OFFSET 0 keeps each key a lookup in the (calendar_id, name) index whatever the
@@ -59,8 +59,8 @@ class NamedObjectReader:
         return await self._batcher.load(key)
 
     async def _read_many(self, keys: Sequence[NamedRead]) -> list[list[CalendarObject]]:
-        async with connection(self._pool) as conn:
-            rows = await conn.fetch(NAMED_OBJECTS_SQL, *named_read_args(keys))
+        args = named_read_args(keys)
+        rows = await read(self._pool, lambda conn: conn.fetch(NAMED_OBJECTS_SQL, *args))
         return distributed(keys, rows)
 
 
