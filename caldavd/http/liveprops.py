@@ -383,38 +383,45 @@ async def getcontentlength(ctx: Context, res: Resource) -> etree._Element | None
     return element(names.GETCONTENTLENGTH, str(obj.the_object.size)) if obj else None
 
 
-def _getlastmodified_text(ctx: Context, res: Resource) -> str | None:
+def _dates(res: Resource) -> tuple[datetime, datetime] | None:
+    """(created, modified) of a calendar object or calendar."""
     if isinstance(res, ObjectResource):
-        return text_element(names.GETLASTMODIFIED, http_date(res.the_object.modified))
+        return res.the_object.created, res.the_object.modified
     if isinstance(res, CalendarResource):
-        return text_element(names.GETLASTMODIFIED, http_date(res.the_calendar.modified))
+        return res.the_calendar.created, res.the_calendar.modified
     return None
+
+
+def _modified(res: Resource) -> str | None:
+    dates = _dates(res)
+    return http_date(dates[1]) if dates else None
+
+
+def _created(res: Resource) -> str | None:
+    dates = _dates(res)
+    return iso8601(dates[0]) if dates else None
+
+
+def _getlastmodified_text(ctx: Context, res: Resource) -> str | None:
+    value = _modified(res)
+    return text_element(names.GETLASTMODIFIED, value) if value else None
 
 
 @live(names.GETLASTMODIFIED, (HomeResource,), allprop=True, text=_getlastmodified_text)
 async def getlastmodified(ctx: Context, res: Resource) -> etree._Element | None:
-    if isinstance(res, ObjectResource):
-        return element(names.GETLASTMODIFIED, http_date(res.the_object.modified))
-    if isinstance(res, CalendarResource):
-        return element(names.GETLASTMODIFIED, http_date(res.the_calendar.modified))
-    return None
+    value = _modified(res)
+    return element(names.GETLASTMODIFIED, value) if value else None
 
 
 def _creationdate_text(ctx: Context, res: Resource) -> str | None:
-    if isinstance(res, ObjectResource):
-        return text_element(names.CREATIONDATE, iso8601(res.the_object.created))
-    if isinstance(res, CalendarResource):
-        return text_element(names.CREATIONDATE, iso8601(res.the_calendar.created))
-    return None
+    value = _created(res)
+    return text_element(names.CREATIONDATE, value) if value else None
 
 
 @live(names.CREATIONDATE, (HomeResource,), allprop=True, text=_creationdate_text)
 async def creationdate(ctx: Context, res: Resource) -> etree._Element | None:
-    if isinstance(res, ObjectResource):
-        return element(names.CREATIONDATE, iso8601(res.the_object.created))
-    if isinstance(res, CalendarResource):
-        return element(names.CREATIONDATE, iso8601(res.the_calendar.created))
-    return None
+    value = _created(res)
+    return element(names.CREATIONDATE, value) if value else None
 
 
 @live(names.GETETAG, (PlainItem,), allprop=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from aiohttp import web
 from lxml import etree
 
+from caldavd.dav import names
 from caldavd.dav.fragments import href_text
 from caldavd.dav.multistatus import Multistatus, Value
 from caldavd.dav.requests import Propfind
@@ -181,22 +182,37 @@ async def multistatus_for(ctx: Context, resources: Sequence[Resource],
     return result
 
 
-def listing_plan(request: Propfind) -> ListingPlan | None:
-    """How to answer ``request`` for calendar objects from a listing alone, or None when
-    some property needs more (a date, the data, a dead property)."""
+def member_columns(request: Propfind, *, data_column: bool = False,
+                   ) -> tuple[list[Member | None], tuple[str, ...]] | None:
+    """Per asked property the listing column that answers it for calendar objects
+    (None for calendar-data when ``data_column``), and the asked names no calendar
+    object has (404); None when some property needs more (a date, a dead property)."""
     if request.kind != "prop":
         return None
-    members: list[Member] = []
+    columns: list[Member | None] = []
     missing: list[str] = []
     for name in request.names:
+        if data_column and name == names.CALENDAR_DATA:
+            columns.append(None)
+            continue
         prop = live_property_of(name, ObjectResource)
         if prop is None or prop.member is None:
             return None
         if isinstance(prop.member, Member):
-            members.append(prop.member)
+            columns.append(prop.member)
         else:
             missing.append(name)  # ABSENT
-    return members, tuple(missing)
+    return columns, tuple(missing)
+
+
+def listing_plan(request: Propfind) -> ListingPlan | None:
+    """How to answer ``request`` for calendar objects from a listing alone, or None when
+    some property needs more (a date, the data, a dead property)."""
+    plan = member_columns(request)
+    if plan is None:
+        return None
+    columns, missing = plan
+    return [c for c in columns if c is not None], missing
 
 
 def add_listed(body: Multistatus, calendar: CalendarResource, listing: Listing,

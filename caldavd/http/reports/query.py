@@ -31,9 +31,9 @@ from caldavd.http.context import Context
 from caldavd.http.indexing import index_rows
 from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.liveprops import calendar_data_text
-from caldavd.http.propfind import multistatus_for, multistatus_response
+from caldavd.http.propfind import member_columns, multistatus_for, multistatus_response
 from caldavd.http.propvalues import from_stored
-from caldavd.http.registry import Member, live_property_of, report
+from caldavd.http.registry import Member, report
 from caldavd.http.reports.common import calendar_data_request, rendered
 from caldavd.http.resources import CalendarResource, ObjectResource, Resource
 from caldavd.store import CalendarObject, Matches
@@ -151,22 +151,7 @@ async def extend_index(ctx: Context, resource: CalendarResource, object_id: int,
 def row_plan(request: Propfind) -> RowPlan | None:
     """How to answer ``request`` from candidate rows alone (listing members and
     calendar-data), or None when some property needs more (a date, a dead property)."""
-    if request.kind != "prop":
-        return None
-    columns: list[Member | None] = []
-    missing: list[str] = []
-    for name in request.names:
-        if name == names.CALENDAR_DATA:
-            columns.append(None)
-            continue
-        prop = live_property_of(name, ObjectResource)
-        if prop is None or prop.member is None:
-            return None
-        if isinstance(prop.member, Member):
-            columns.append(prop.member)
-        else:
-            missing.append(name)  # ABSENT
-    return columns, tuple(missing)
+    return member_columns(request, data_column=True)
 
 
 class Fragments:
