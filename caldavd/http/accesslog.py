@@ -16,7 +16,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -116,9 +116,6 @@ def access_logger_class(sink: AccessLogSink) -> type[AbstractAccessLogger]:
     clock = _Clock()
 
     class AccessLogger(AbstractAccessLogger):
-        def __init__(self, logger: Any, log_format: str) -> None:
-            super().__init__(logger, log_format)
-
         def log(self, request: web.BaseRequest, response: web.StreamResponse,
                 time: float) -> None:
             sink.write(format_line(request, response, time, clock.now()))

@@ -20,8 +20,10 @@ import asyncpg
 from caldavd.store.model import CalendarObject
 from caldavd.store.postgres.batch import Batcher
 from caldavd.store.postgres.pool import read
+from caldavd.store.postgres.rows import calendar_object
 
-# ``d`` (per caller, indexed by ``i``) says whether that caller asked for the data.
+# After the caller's number, the columns of ``rows.calendar_object`` and the data
+# (NULL unless asked for: ``$4``, per caller, indexed by ``i``).
 # OFFSET 0 keeps each key a lookup in the (calendar_id, name) index whatever the
 # planner guesses for the unnest.
 NAMED_OBJECTS_SQL = """
@@ -83,17 +85,5 @@ def distributed(keys: Sequence[NamedRead],
     """Each caller's objects from the rows (ordered by caller, each row led by its number)."""
     results: list[list[CalendarObject]] = [[] for _ in keys]
     for row in rows:
-        results[row[0] - 1].append(_object(row))
+        results[row[0] - 1].append(calendar_object(row, 1, with_data=True))
     return results
-
-
-def _object(row: asyncpg.Record) -> CalendarObject:
-    """A NAMED_OBJECTS_SQL row's object, built without ``__init__`` (a frozen dataclass's
-    sets each field through ``object.__setattr__``, several times the cost)."""
-    obj = object.__new__(CalendarObject)
-    object.__setattr__(obj, "__dict__", {
-        "id": row[1], "calendar_id": row[2], "name": row[3], "uid": row[4],
-        "component_type": row[5], "etag": row[6], "size": row[7], "organizer": row[8],
-        "schedule_tag": row[9], "created": row[10], "modified": row[11],
-        "icalendar": row[12]})
-    return obj

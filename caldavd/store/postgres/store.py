@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
 import asyncpg
 
@@ -51,6 +50,7 @@ from caldavd.store.postgres.objects_batch import NamedObjectReader, NamedRead
 from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.put_batch import PutBatcher
+from caldavd.store.postgres.rows import OBJECT_FIELDS, built, calendar_object
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
 FLOATING_SLACK = timedelta(hours=14)
@@ -88,7 +88,6 @@ def _calendar(row: asyncpg.Record) -> Calendar:
                     revision=row["revision"], purged_revision=row["purged_revision"])
 
 
-_OBJECT_FIELDS = 11  # the columns of _OBJECT_COLUMNS, in CalendarObject's field order
 
 
 # A listing as four arrays: one row of columns instead of a record per object
@@ -104,37 +103,15 @@ _LISTING_ALL_SQL = _LISTING_SQL.format(names="")
 _LISTING_NAMED_SQL = _LISTING_SQL.format(names="AND o.name = ANY($2)")
 
 
-_Frozen = TypeVar("_Frozen")
-
-
-def _built(cls: type[_Frozen], fields: dict[str, Any]) -> _Frozen:
-    """A frozen dataclass from the values of all its fields, without its ``__init__``.
-
-    That sets each field through ``object.__setattr__`` and costs three times as
-    much, once per row of a query result (the store tests check the values).
-    """
-    instance = object.__new__(cls)
-    object.__setattr__(instance, "__dict__", fields)
-    return instance
-
-
 def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
-    """Rows start with _OBJECT_COLUMNS (then icalendar when ``with_data``).
-
-    Positional access: this runs once per object of a Depth 1 listing or a
-    query result, and by-name Record lookups cost several times more.
-    """
-    return _built(CalendarObject, {
-        "id": row[0], "calendar_id": row[1], "name": row[2], "uid": row[3],
-        "component_type": row[4], "etag": row[5], "size": row[6], "organizer": row[7],
-        "schedule_tag": row[8], "created": row[9], "modified": row[10],
-        "icalendar": row[_OBJECT_FIELDS] if with_data else None})
+    """Rows start with _OBJECT_COLUMNS (then icalendar when ``with_data``)."""
+    return calendar_object(row, with_data=with_data)
 
 
 def _candidate(row: asyncpg.Record) -> Candidate:
     """A _QUERY_SQL row: the object with its data, then indexed_until and exact."""
-    return _built(Candidate, {"object": _object(row, True), "exact": row[_OBJECT_FIELDS + 2],
-                              "indexed_until": row[_OBJECT_FIELDS + 1]})
+    return built(Candidate, {"object": _object(row, True), "exact": row[OBJECT_FIELDS + 2],
+                             "indexed_until": row[OBJECT_FIELDS + 1]})
 
 
 LocateKey = tuple[str, str, str | None]
