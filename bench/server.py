@@ -44,13 +44,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The cores this machine lets us use, read before the harness narrows its own
+# mask to the load core (``bench.run``): a child started with ``taskset`` may
+# use any of them.  Checking the harness's current mask instead once left every
+# process (caldavd included) on the load core.
+MACHINE_CPUS = frozenset(os.sched_getaffinity(0))
+
+
 def taskset_prefix(cpu: int | None) -> list[str]:
     """``taskset -c CPU`` when pinning is possible, else nothing."""
     if cpu is None or shutil.which("taskset") is None:
         return []
-    if cpu not in os.sched_getaffinity(0):
+    if cpu not in MACHINE_CPUS:
         return []
     return ["taskset", "-c", str(cpu)]
+
+
+def check_pinned(pid: int, cpu: int | None, what: str) -> None:
+    """Refuse to measure when ``pid`` does not run on the core it was given."""
+    if cpu is None or not taskset_prefix(cpu):
+        return
+    actual = os.sched_getaffinity(pid)
+    if actual != {cpu}:
+        raise BenchError(f"{what} (pid {pid}) runs on cores {sorted(actual)}, not {cpu}")
 
 
 @dataclass
@@ -185,6 +201,7 @@ def running_server(*, server_cpu: int | None, db_cpus: set[int] | None,
                 stdout=sink, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(proc, url, log)
+        check_pinned(proc.pid, server_cpu, "caldavd")
         yield Server(url=url, pid=proc.pid, root=root, cluster=cluster, log=log)
     finally:
         if proc is not None:
