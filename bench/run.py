@@ -442,7 +442,7 @@ def _row(label: str, op: dict[str, Any], target: str, verdict: str) -> tuple[str
 
 
 def table(report: dict[str, Any]) -> str:
-    rows = [("operation", "req/s", "target", "p50 ms", "p99 ms", "caldavd", "us/req",
+    rows: list[tuple[str, ...]] = [("operation", "req/s", "target", "p50 ms", "p99 ms", "caldavd", "us/req",
              "postgres", "us/req", "other", "")]
     for name, op in report["operations"].items():
         rows.append(_row(LABELS[name], op, f">= {op['target_per_s']:.0f}",
