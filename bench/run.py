@@ -136,14 +136,21 @@ def _postmaster(server: Server) -> int | None:
         return None
 
 
-def _busy_seconds() -> float:
-    """CPU time spent by everything on the machine (all cores, not idle)."""
-    total = 0
+def _machine_seconds() -> tuple[float, float]:
+    """CPU time used on the machine (all cores, neither idle nor stolen) and
+    stolen by the hypervisor (a vCPU that wanted to run but did not)."""
+    used = stolen = 0
     for line in Path("/proc/stat").read_text().splitlines():
         if line.startswith("cpu") and not line.startswith("cpu "):
             values = [int(v) for v in line.split()[1:]]
-            total += sum(values) - values[3] - values[4]  # minus idle and iowait
-    return total / _TICKS
+            steal = values[7] if len(values) > 7 else 0
+            used += sum(values[:8]) - values[3] - values[4] - steal
+            stolen += steal
+    return used / _TICKS, stolen / _TICKS
+
+
+def _busy_seconds() -> float:
+    return _machine_seconds()[0]
 
 
 def _own_seconds() -> float:
@@ -160,6 +167,7 @@ class CpuSample:
     db: float
     own: float
     busy: float
+    stolen: float
 
 
 @dataclass
@@ -170,6 +178,7 @@ class CpuUse:
     server: float
     db: float
     foreign: float
+    stolen: float = 0.0
 
 
 class CpuMeter:
@@ -180,7 +189,7 @@ class CpuMeter:
     def sample(self) -> CpuSample:
         db = sum(_cpu_seconds(p) for p in _tree(self.postmaster)) if self.postmaster else 0.0
         return CpuSample(time.monotonic(), _cpu_seconds(self.server.pid), db, _own_seconds(),
-                         _busy_seconds())
+                         *_machine_seconds())
 
 
 def cpu_use(before: CpuSample, after: CpuSample) -> CpuUse:
@@ -190,7 +199,8 @@ def cpu_use(before: CpuSample, after: CpuSample) -> CpuUse:
     server, db = after.server - before.server, after.db - before.db
     own = after.own - before.own
     foreign = max(0.0, (after.busy - before.busy) - server - db - own)
-    return CpuUse(100 * server / wall, 100 * db / wall, 100 * foreign / wall)
+    return CpuUse(100 * server / wall, 100 * db / wall, 100 * foreign / wall,
+                  100 * (after.stolen - before.stolen) / wall)
 
 
 # Other work on the machine above this percentage of a core makes a number suspect.
@@ -229,6 +239,9 @@ class OpResult:
             "server_cpu_percent": round(self.cpu.server, 1),
             "db_cpu_percent": round(self.cpu.db, 1),
             "other_cpu_percent": round(self.cpu.foreign, 1),
+            # Time the hypervisor gave neither vCPU although it was runnable (other
+            # guests on the host): every number of the run is depressed by it.
+            "stolen_cpu_percent": round(self.cpu.stolen, 1),
             # CPU time per request: robust against other load, and 1e6 / this is what
             # one fully busy core could serve.
             "caldavd_cpu_us_per_request": round(self.per_request(self.cpu.server), 1),
@@ -291,7 +304,12 @@ def measure(server: Server, cores: Cores, prepared: Prepared, args: argparse.Nam
         raise BenchError(f"{label}: wrk completed no request\n{result.raw}")
     print(f"bench: {label}: {result.rps:.1f} req/s, p99 {result.p99_ms:.2f} ms, "
           f"CPU: caldavd {cpu.server:.0f}%, PostgreSQL {cpu.db:.0f}%, other work on the "
-          f"machine {cpu.foreign:.0f}%", file=sys.stderr)
+          f"machine {cpu.foreign:.0f}%, stolen by the hypervisor {cpu.stolen:.0f}%",
+          file=sys.stderr)
+    if cpu.stolen > FOREIGN_WARNING:
+        print(f"bench: WARNING: the hypervisor withheld {cpu.stolen:.0f}% of a core during "
+              f"{label} (other guests on the host); this number is depressed by that",
+              file=sys.stderr)
     if cpu.foreign > FOREIGN_WARNING:
         print(f"bench: WARNING: other processes used {cpu.foreign:.0f}% of a core during "
               f"{label}; this number is depressed by them", file=sys.stderr)
@@ -438,12 +456,13 @@ def _row(label: str, op: dict[str, Any], target: str, verdict: str) -> tuple[str
             f"{latency.get('p99', 0):.2f}", f"{op['server_cpu_percent']:.0f}%",
             f"{op['caldavd_cpu_us_per_request']:.0f}", f"{op['db_cpu_percent']:.0f}%",
             f"{op['postgres_cpu_us_per_request']:.0f}", f"{op['other_cpu_percent']:.0f}%",
-            verdict)
+            f"{op.get('stolen_cpu_percent', 0):.0f}%", verdict)
 
 
 def table(report: dict[str, Any]) -> str:
-    rows: list[tuple[str, ...]] = [("operation", "req/s", "target", "p50 ms", "p99 ms", "caldavd", "us/req",
-             "postgres", "us/req", "other", "")]
+    rows: list[tuple[str, ...]] = [
+        ("operation", "req/s", "target", "p50 ms", "p99 ms", "caldavd", "us/req",
+         "postgres", "us/req", "other", "stolen", "")]
     for name, op in report["operations"].items():
         rows.append(_row(LABELS[name], op, f">= {op['target_per_s']:.0f}",
                          "ok" if op["met"] else "MISS"))
@@ -455,7 +474,7 @@ def table(report: dict[str, Any]) -> str:
                          "", ""))
         rows.append((f"slowdown {scale['big_events']} vs {scale['small_events']}",
                      f"{scale['slowdown']:.2f}x", f"<= {scale['target_slowdown']}x",
-                     "", "", "", "", "", "", "", "ok" if scale["met"] else "MISS"))
+                     "", "", "", "", "", "", "", "", "ok" if scale["met"] else "MISS"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
@@ -466,7 +485,8 @@ def table(report: dict[str, Any]) -> str:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("caldavd/postgres/other: percent of one core used during the run by the "
                  "caldavd worker, by PostgreSQL, and by unrelated processes on the machine; "
-                 "us/req: CPU microseconds per request.")
+                 "stolen: percent of a core the hypervisor withheld from this VM's runnable "
+                 "vCPUs; us/req: CPU microseconds per request.")
     return "\n".join(lines)
 
 
