@@ -202,3 +202,50 @@ async def test_exact_candidates_agree_with_a_brute_force_check(store: PostgresSt
             got = await _query(store, cal, "VEVENT", lo, hi)
             assert set(got) == expected, (lo, hi)
             assert all(got.values())
+
+
+async def test_instances_around_the_seven_day_split(store: PostgresStore,
+                                                    cal: Calendar) -> None:
+    """Instances of at most seven days are found by start, longer ones by end
+    (migration 0007); every length on both sides of the split still overlaps
+    by RFC 4791 §9.9, and one that ends before the range is still left out."""
+    week = 7 * DAY
+    await store.put_object(cal, event("week-ending-inside", START - week + HOUR, START + HOUR))
+    await store.put_object(cal, event("week-ending-at-start", START - week, START))
+    await store.put_object(cal, event("week-and-hour", START - week, START + HOUR))
+    await store.put_object(cal, event("month-spanning", START - 20 * DAY, END + 10 * DAY))
+    await store.put_object(cal, event("month-ended", START - 40 * DAY, START - 10 * DAY))
+    await store.put_object(cal, event("year-ending-inside", START - 365 * DAY, START + HOUR))
+    await store.put_object(cal, event("long-after", END + DAY, END + 30 * DAY))
+    floating = (row(START - 30 * DAY, START - 5 * HOUR, floating=True),)
+    await store.put_object(cal, event("long-floating-near", instances=floating))
+    assert await _query(store, cal) == {
+        "week-ending-inside": True, "week-and-hour": True, "month-spanning": True,
+        "year-ending-inside": True, "long-floating-near": False}
+
+
+async def test_long_and_short_instances_of_one_object_count_once(store: PostgresStore,
+                                                                 cal: Calendar) -> None:
+    rows = (row(START - 10 * DAY, END + DAY), row(START + HOUR, START + 2 * HOUR))
+    await store.put_object(cal, event("both", instances=rows))
+    assert await _query(store, cal) == {"both": True}
+
+
+async def test_ranges_far_from_the_data_agree_with_a_brute_force_check(
+        store: PostgresStore, cal: Calendar) -> None:
+    """Ranges in the past, the middle and the future of a spread of short and long
+    instances: one generic plan answers each of them right."""
+    spans = [(T0 + i * 5 * DAY, T0 + i * 5 * DAY + length)
+             for i in range(-8, 9) for length in (HOUR, 3 * DAY, 9 * DAY, 60 * DAY)]
+    for i, (s, e) in enumerate(spans):
+        await store.put_object(cal, event(f"s{i}", s, e))
+    answered = 0
+    for lo in (T0 - 400 * DAY, T0 - 30 * DAY, T0, T0 + 33 * DAY, T0 + 400 * DAY):
+        for width in (DAY, 7 * DAY, 45 * DAY):
+            hi = lo + width
+            expected = {f"s{i}" for i, (s, e) in enumerate(spans) if _overlaps(s, e, lo, hi)}
+            got = await _query(store, cal, "VEVENT", lo, hi)
+            assert set(got) == expected, (lo, hi)
+            assert all(got.values())
+            answered += len(got)
+    assert answered > 50

@@ -34,9 +34,28 @@ class _Died(Exception):
     """An acquired connection failed at connection level (the failure is ``__cause__``)."""
 
 
+# Every statement is planned once per connection (asyncpg prepares each one).
+# PostgreSQL otherwise plans a statement anew on each call for as long as a plan
+# for the call's values looks cheaper than the generic one, which for the
+# batched lookups (arrays of keys: a longer array never looks cheaper) is every
+# call: planning was more than half of a batched URL lookup's database time and a
+# quarter of a week query's.  No statement depends on its values for a good plan:
+# lookups are by key, and the time-range query is bounded by its indexes on both
+# sides (migration 0007).
+SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+
+
+def with_server_settings(kwargs: Mapping[str, object]) -> dict[str, object]:
+    """``kwargs`` with SERVER_SETTINGS added; settings from the DSN win."""
+    given = kwargs.get("server_settings")
+    settings = {**SERVER_SETTINGS, **(given if isinstance(given, Mapping) else {})}
+    return {**kwargs, "server_settings": settings}
+
+
 async def create_pool(kwargs: Mapping[str, object], max_size: int) -> asyncpg.Pool:
     """A pool of at most ``max_size`` connections (opened lazily, one kept warm)."""
-    return await asyncpg.create_pool(**kwargs, min_size=min(1, max_size), max_size=max_size,
+    return await asyncpg.create_pool(**with_server_settings(kwargs),
+                                     min_size=min(1, max_size), max_size=max_size,
                                      max_inactive_connection_lifetime=300.0, timeout=10.0,
                                      command_timeout=60.0, reset=_reset)
 

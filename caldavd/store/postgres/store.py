@@ -545,17 +545,21 @@ CROSS JOIN LATERAL (
 ) AS l
 """
 
-# A time-range prefilter in one indexed pass over time_range.  Floating rows are
-# widened by FLOATING_SLACK (the caller rechecks them); ``hit`` applies the RFC 4791
-# §9.9 VEVENT rule to non-floating rows, zero-length instances included.  Objects
-# whose index stops before the range end come in without a hit (to be rechecked):
-# they join the index rows before the one aggregate, so each object appears once.
-# Both branches are index scans (time_range_calendar_start/_end,
-# calendar_object_indexed_until); each object is then fetched by primary key
-# (the lateral subquery, kept a nested loop by OFFSET 0 whatever the planner
-# estimates for the aggregate), so the cost follows the answer, not the
-# calendar's size (one LEFT JOIN with an OR read every object, and a plain join
-# on the aggregate reads every object by a hash join at 2,000 events).
+# A time-range prefilter over time_range.  Floating rows are widened by
+# FLOATING_SLACK (the caller rechecks them); ``hit`` applies the RFC 4791 §9.9
+# VEVENT rule to non-floating rows, zero-length instances included.  Instances of
+# at most seven days that end after the range start start at most seven days
+# before it, so the first branch is a range of time_range_calendar_start bounded
+# on both sides; longer instances come from the partial index time_range_long
+# (migration 0007, whose predicate these conditions repeat word for word).
+# Objects whose index stops before the range end come in without a hit (to be
+# rechecked): they join the index rows before the one aggregate, so each object
+# appears once.  Every branch is an index scan (calendar_object_indexed_until for
+# the last); each object is then fetched by primary key (the lateral subquery,
+# kept a nested loop by OFFSET 0 whatever the planner estimates for the
+# aggregate), so the cost follows the answer, not the calendar's size or where
+# the range lies in its history, and one generic plan fits every range (see
+# ``pool.SERVER_SETTINGS``).
 # ``exact``: the index alone decides (a VEVENT, no floating instance, indexed past
 # the range); such an object without an exact hit is left out here, not decoded.
 _QUERY_FROM = """
@@ -567,7 +571,16 @@ FROM (
                AND (t.end_utc > $3 OR (t.end_utc = t.start_utc AND t.start_utc >= $3)) AS hit
         FROM time_range t
         WHERE t.calendar_id = $1 AND t.start_utc < $4 + $5::interval
+          AND t.start_utc >= $3 - $5::interval - interval '7 days'
           AND t.end_utc >= $3 - $5::interval
+          AND (t.end_utc - t.start_utc) <= interval '7 days'
+        UNION ALL
+        SELECT t.calendar_object_id, t.floating,
+               NOT t.floating AND t.start_utc < $4
+               AND (t.end_utc > $3 OR (t.end_utc = t.start_utc AND t.start_utc >= $3))
+        FROM time_range t
+        WHERE t.calendar_id = $1 AND (t.end_utc - t.start_utc) > interval '7 days'
+          AND t.end_utc >= $3 - $5::interval AND t.start_utc < $4 + $5::interval
         UNION ALL
         SELECT u.id, false, false FROM calendar_object u
         WHERE u.calendar_id = $1 AND u.indexed_until < $4
