@@ -233,13 +233,13 @@ async def test_the_login_cache_holds_no_password(clock: Clock, tmp_path: Path) -
     directory = cached(Counted(accounts), clock)
     assert await directory.authenticate("alice", secret) is not None
     remembered = directory._logins["alice"]
-    assert len(remembered[1]) == 32, "a PBKDF2-SHA256 digest"
-    everything = pickle.dumps((directory.__dict__.get("_logins"), directory._salt))
+    assert len(remembered[1]) == 32, "an HMAC-SHA256 digest"
+    everything = pickle.dumps((directory.__dict__.get("_logins"), directory._key))
     assert b"alice" in everything and secret.encode() not in everything
     assert hashlib.sha256(secret.encode()).digest() not in everything, "not a bare hash"
     other = cached(Counted(accounts), clock)
     assert await other.authenticate("alice", secret) is not None
-    assert other._logins["alice"][1] != remembered[1], "the salt is random per instance"
+    assert other._logins["alice"][1] != remembered[1], "the key is random per instance"
 
 
 async def test_the_login_cache_follows_caching_seconds_when_shorter(
