@@ -18,6 +18,7 @@ from caldavd.dav import names
 from caldavd.dav.errors import (
     BadRequest,
     CannotModifyProtectedProperty,
+    Conflict,
     DAVError,
     InsufficientStorage,
     ValidCalendarTimezone,
@@ -31,6 +32,8 @@ from caldavd.http.resources import Resource
 
 MAX_DEAD_PROPERTY = 64 * 1024
 COMPONENT_TYPES = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"})
+
+# A value a property cannot take is 409 in its propstat (RFC 4918 §9.2.1), not 400.
 
 # Live on some resources (principals) but a client-set dead property on others.
 DEAD_ON_SOME_RESOURCES = frozenset({names.DISPLAYNAME})
@@ -56,14 +59,14 @@ def _check_timezone(prop: etree._Element) -> None:
 def _check_transp(prop: etree._Element) -> None:
     kinds = {child.tag for child in prop if isinstance(child.tag, str)}
     if len(kinds) != 1 or not kinds <= {names.OPAQUE, names.TRANSPARENT}:
-        raise BadRequest("schedule-calendar-transp takes one of CALDAV:opaque or "
-                         "CALDAV:transparent")
+        raise Conflict("schedule-calendar-transp takes one of CALDAV:opaque or "
+                       "CALDAV:transparent")
 
 
 def _check_order(prop: etree._Element) -> None:
     text = _text(prop)
     if text and not text.lstrip("-").isdigit():
-        raise BadRequest("calendar-order must be an integer")
+        raise Conflict("calendar-order must be an integer")
 
 
 CHECKS: dict[str, Check] = {

@@ -156,3 +156,43 @@ async def test_quota_properties_on_home(dav: Dav) -> None:
     used = int(reply.texts(".//D:quota-used-bytes")[0])
     available = int(reply.texts(".//D:quota-available-bytes")[0])
     assert used == 0 and available > 0
+
+
+TRANSP = """<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:set><D:prop><C:schedule-calendar-transp>{value}</C:schedule-calendar-transp>
+  <D:displayname>Kept?</D:displayname></D:prop></D:set></D:propertyupdate>"""
+
+
+async def test_schedule_calendar_transp_round_trips(dav: Dav) -> None:
+    """RFC 6638 §9.1: CALDAV:opaque or CALDAV:transparent, one of them."""
+    reply = await dav.request("PROPPATCH", CAL01, TRANSP.format(value="<C:transparent/>"))
+    assert reply.status == 207
+    assert reply.texts(".//D:status") == ["HTTP/1.1 200 OK"]
+    got = await dav.propfind(CAL01, names.SCHEDULE_CALENDAR_TRANSP)
+    assert got.find(".//C:schedule-calendar-transp/C:transparent") is not None
+    assert got.find(".//C:schedule-calendar-transp/C:opaque") is None
+
+
+async def test_schedule_calendar_transp_with_a_wrong_value_changes_nothing(dav: Dav) -> None:
+    """RFC 4918 §9.2: a value whose semantics do not fit is 409, the rest 424."""
+    for value in ("<C:opaque/><C:transparent/>", "", "<C:busy/>"):
+        reply = await dav.request("PROPPATCH", CAL01, TRANSP.format(value=value))
+        assert reply.status == 207
+        statuses = {ps.find("D:prop", NS)[0].tag: ps.findtext("D:status", namespaces=NS)
+                    for ps in reply.findall(".//D:propstat")}
+        assert statuses == {names.SCHEDULE_CALENDAR_TRANSP: "HTTP/1.1 409 Conflict",
+                            names.DISPLAYNAME: "HTTP/1.1 424 Failed Dependency"}, value
+    got = await dav.propfind(CAL01, names.DISPLAYNAME)
+    assert got.texts(".//D:displayname") == ["Calendar"]
+
+
+async def test_calendar_order_must_be_an_integer(dav: Dav) -> None:
+    body = """<D:propertyupdate xmlns:D="DAV:" xmlns:A="http://apple.com/ns/ical/">
+      <D:set><D:prop><A:calendar-order>{}</A:calendar-order></D:prop></D:set>
+      </D:propertyupdate>"""
+    bad = await dav.request("PROPPATCH", CAL01, body.format("first"))
+    assert bad.texts(".//D:status") == ["HTTP/1.1 409 Conflict"]
+    good = await dav.request("PROPPATCH", CAL01, body.format("-2"))
+    assert good.texts(".//D:status") == ["HTTP/1.1 200 OK"]
+    assert (await dav.propfind(CAL01, names.CALENDAR_ORDER)).texts(".//A:calendar-order") \
+        == ["-2"]
