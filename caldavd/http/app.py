@@ -13,9 +13,9 @@ from aiohttp import web
 
 from caldavd.config import Config
 from caldavd.directory.factory import open_directory
-from caldavd.http.auth import auth_middleware
+from caldavd.http.auth import authenticated
 from caldavd.http.dispatch import dispatch
-from caldavd.http.errors import error_middleware
+from caldavd.http.errors import guarded
 from caldavd.http.health import health
 from caldavd.http.keys import CONFIG, DIRECTORY, EXPANSION_GATE, SCHEMA_STATUS, STORE
 from caldavd.store.postgres.migrate import current_revision, head_revision
@@ -38,15 +38,15 @@ async def well_known(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth_middleware],
-                          client_max_size=CLIENT_MAX_SIZE)
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
     app[CONFIG] = config
     app[EXPANSION_GATE] = asyncio.Semaphore(2)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_directory)
-    app.router.add_get("/health", health)
-    app.router.add_route("*", "/.well-known/caldav", well_known)
-    app.router.add_route("*", "/{path:.*}", dispatch)
+    # Only these two answer without authentication.
+    app.router.add_get("/health", guarded(health))
+    app.router.add_route("*", "/.well-known/caldav", guarded(well_known))
+    app.router.add_route("*", "/{path:.*}", guarded(authenticated(dispatch)))
     return app
 
 

@@ -1,6 +1,7 @@
 """HTTP Basic authentication (RFC 7617) against the directory.
 
-Every request but the health check must authenticate; failures get 401 with a
+Every request but the health check and the well-known redirect must authenticate
+(``authenticated`` wraps the one route of everything else); failures get 401 with a
 ``WWW-Authenticate`` challenge.  Passwords never reach a log line.
 """
 
@@ -17,7 +18,6 @@ from caldavd.http.errors import Handler
 from caldavd.http.keys import CONFIG, DIRECTORY, PRINCIPAL
 
 REALM = "caldavd"
-UNAUTHENTICATED_PATHS = frozenset({"/health", "/.well-known/caldav"})
 
 
 def challenge() -> Unauthorized:
@@ -49,9 +49,13 @@ async def authenticate(request: web.Request) -> Record:
     return record
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in UNAUTHENTICATED_PATHS:
+def authenticated(handler: Handler) -> Handler:
+    """``handler`` for authenticated requests only (the route of everything but the
+    health check and the well-known redirect; see ``errors.guarded`` for why not
+    a middleware)."""
+
+    async def authenticated_handler(request: web.Request) -> web.StreamResponse:
+        request[PRINCIPAL] = await authenticate(request)
         return await handler(request)
-    request[PRINCIPAL] = await authenticate(request)
-    return await handler(request)
+
+    return authenticated_handler

@@ -65,17 +65,26 @@ def error_response(error: dav.DAVError) -> web.Response:
                         content_type="application/xml", charset="utf-8")
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception as exc:
-        error = to_dav_error(exc)
-        if error is None:
-            log.exception("unhandled error in %s %s", request.method, request.path)
-            return web.Response(status=500, text="internal server error\n")
-        if error.status >= 500:
-            log.warning("%s %s: %s", request.method, request.path, error.message)
-        return error_response(error)
+def guarded(handler: Handler) -> Handler:
+    """``handler`` with its errors answered as ``DAVError`` responses (a bug: 500).
+
+    A wrapper of the route handler rather than a middleware: with any middleware
+    at all aiohttp builds a chain per request and adds a layer of its own, about
+    3% of a GET here.
+    """
+
+    async def guarded_handler(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            error = to_dav_error(exc)
+            if error is None:
+                log.exception("unhandled error in %s %s", request.method, request.path)
+                return web.Response(status=500, text="internal server error\n")
+            if error.status >= 500:
+                log.warning("%s %s: %s", request.method, request.path, error.message)
+            return error_response(error)
+
+    return guarded_handler

@@ -13,6 +13,18 @@ async def test_anonymous_requests_get_401_with_a_challenge(dav: Dav) -> None:
     assert reply.headers["WWW-Authenticate"].startswith("Basic")
 
 
+async def test_only_health_and_well_known_answer_anonymously(dav: Dav) -> None:
+    """Everything but the two exact paths needs credentials, near misses included."""
+    assert (await dav.request("GET", "/health", user=None)).status == 200
+    assert (await dav.request("PROPFIND", "/.well-known/caldav", user=None)).status == 307
+    for method, path in (("GET", "/health/"), ("GET", "/health/x"), ("GET", "/nowhere"),
+                         ("PROPFIND", "/.well-known/caldav/"), ("OPTIONS", "/"),
+                         ("GET", HOME01), ("DELETE", CAL01)):
+        reply = await dav.request(method, path, user=None)
+        assert reply.status == 401, (method, path)
+        assert reply.headers["WWW-Authenticate"].startswith("Basic"), (method, path)
+
+
 async def test_wrong_password_is_401(dav: Dav) -> None:
     reply = await dav.request("PROPFIND", "/", user=None,
                               headers={"Authorization": "Basic dXNlcjAxOndyb25n"})
