@@ -27,8 +27,13 @@ Recurrence set
     (DATE, DATE-TIME and PERIOD; a PERIOD gives that instance its own end),
     minus EXDATEs. An override (a component with RECURRENCE-ID) replaces the
     instance it names; an override that names no generated instance, or has no
-    master, still yields its own instance. ``RANGE=THISANDFUTURE`` is accepted
-    but only replaces the instance it names: later instances are not shifted.
+    master, still yields its own instance. An override with
+    ``RANGE=THISANDFUTURE`` (RFC 5545 §3.2.13, §3.8.4.4) also stands for every
+    later instance of the set up to the next such override: each is moved by
+    the override's move (its DTSTART minus its RECURRENCE-ID, in wall-clock
+    time when both are in the master's zone) and takes the override's
+    duration and properties; it keeps its own RECURRENCE-ID. An override that
+    names one of those later instances still replaces just that one.
 
 Time-range rules (RFC 4791 §9.9)
     ``Instance.start``/``end`` are the closed hull the RFC tables compare
@@ -63,6 +68,7 @@ Bounds and cost
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
 import re
@@ -838,21 +844,90 @@ def horizon_end(now: datetime | None = None, start: datetime | None = None) -> d
     return base + HORIZON if base < DISTANT_FUTURE - HORIZON else DISTANT_FUTURE
 
 
+@dataclass(frozen=True)
+class _RangeOverride:
+    """An override with RANGE=THISANDFUTURE: the instances after the one it names
+    (``key``) are moved as it moved that one, and take its extent and properties."""
+
+    key: datetime
+    component: Component
+    shape: _Shape
+    rid: When
+    start: When
+
+    def moved(self, value: When, ctx: _Context) -> When:
+        if (value.tz == self.rid.tz == self.start.tz
+                and value.is_date == self.rid.is_date == self.start.is_date):
+            return When(value.wall + (self.start.wall - self.rid.wall), value.tz, value.is_date)
+        instant = ctx.utc(value) + (ctx.utc(self.start) - ctx.utc(self.rid))
+        return When(instant.replace(tzinfo=None), UTC)
+
+    def reach(self, ctx: _Context) -> timedelta:
+        """How far the move and the override's extent carry an instance."""
+        shift = abs(ctx.utc(self.start) - ctx.utc(self.rid))
+        s, e, _, _ = ctx.span(self.shape, self.start)
+        return shift + max(e - s, timedelta(0)) + timedelta(days=2)  # days: zone offsets
+
+
+def _range_overrides(overrides: list[Component], master: Component | None,
+                     ctx: _Context) -> list[_RangeOverride]:
+    """The THISANDFUTURE overrides of a master, by RECURRENCE-ID."""
+    master_tz = _master_tz(master, ctx.zones)
+    found = []
+    for override in overrides:
+        prop = _rid(override)
+        params = getattr(prop, "params", None) or {}
+        if str(params.get("RANGE", "")).upper() != "THISANDFUTURE" or override.name != (
+                master.name if master is not None else None):
+            continue
+        try:
+            rid = when(prop, ctx.zones)
+            if rid.tz is None and not rid.is_date and master_tz is not None:
+                rid = When(rid.wall, master_tz)  # read in the master's zone
+            shape = _shape(override, ctx.zones)
+            if shape.dtstart is None:
+                continue
+            found.append(_RangeOverride(rid.key(master_tz), override, shape, rid,
+                                        shape.dtstart))
+        except (RecurrenceError, ValueError, OverflowError, KeyError, TypeError):
+            continue
+    found.sort(key=lambda r: r.key)
+    return found
+
+
+def _ranged(ranges: list[_RangeOverride], key: datetime) -> _RangeOverride | None:
+    """The THISANDFUTURE override in force for the instance ``key`` (the last before it)."""
+    index = bisect.bisect_left([r.key for r in ranges], key)
+    return ranges[index - 1] if index else None
+
+
 def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
                       end: datetime | None, overridden: Collection[datetime],
-                      max_instances: int | None, now: datetime | None) -> list[Instance]:
+                      max_instances: int | None, now: datetime | None,
+                      ranges: list[_RangeOverride] | None = None) -> list[Instance]:
     stop = end
     if stop is None and master.unbounded:
         stop = horizon_end(now, start)
+    skip_to = start
+    if ranges:  # a moved instance may come from outside the range (not past the horizon)
+        reach = max(r.reach(ctx) for r in ranges)
+        skip_to = None if start is None else start - reach
+        if end is not None:
+            stop = end + reach
     result: list[Instance] = []
-    for s, key, value, period_end in master.occurrences(start):
+    for s, key, value, period_end in master.occurrences(skip_to):
         if stop is not None and s > stop:
             break
         if key in overridden:
             continue
+        ranged = _ranged(ranges, key) if ranges and master.recurring else None
         try:
-            instance = _instance(master.component, master.shape, ctx, value,
-                                 key if master.recurring else None, period_end, s)
+            if ranged is not None:
+                instance = _instance(ranged.component, ranged.shape, ctx,
+                                     ranged.moved(value, ctx), key)
+            else:
+                instance = _instance(master.component, master.shape, ctx, value,
+                                     key if master.recurring else None, period_end, s)
         except OverflowError:
             break  # the end of an instance near year 9999 is past what datetime holds
         if instance.overlaps(start, end):
@@ -865,7 +940,8 @@ def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
 def _instances(component: Component, master: Component | None, ctx: _Context,
                start: datetime | None, end: datetime | None, *,
                overridden: Collection[datetime] = (), max_instances: int | None = None,
-               now: datetime | None = None) -> list[Instance]:
+               now: datetime | None = None,
+               ranges: list[_RangeOverride] | None = None) -> list[Instance]:
     if component.name not in COMPONENTS:
         return []
     try:
@@ -879,7 +955,7 @@ def _instances(component: Component, master: Component | None, ctx: _Context,
         elif shape.dtstart is not None and shape.name != "VFREEBUSY" and (
                 "RRULE" in component or "RDATE" in component):
             return _master_instances(_Master(component, shape, ctx, strict=False), ctx,
-                                     start, end, overridden, max_instances, now)
+                                     start, end, overridden, max_instances, now, ranges)
         else:
             result = _single(component, shape, ctx, None)
     except (ValueError, OverflowError, KeyError, TypeError, AttributeError):
@@ -965,8 +1041,9 @@ def expand(cal: Component, start: datetime | None = None, end: datetime | None =
     for master, overrides in _groups(cal):
         if master is not None:
             keys = _override_keys(overrides, master, ctx.zones) if overrides else set()
+            ranges = _range_overrides(overrides, master, ctx) if overrides else None
             result += _instances(master, None, ctx, start, end, overridden=keys,
-                                 max_instances=max_instances, now=now)
+                                 max_instances=max_instances, now=now, ranges=ranges)
         for override in overrides:
             result += _instances(override, master, ctx, start, end)
     result.sort(key=lambda instance: (instance.start, instance.end))
@@ -1073,9 +1150,11 @@ def _to_utc(component: Component, zones: Zones) -> None:
 
 
 def _instance_component(instance: Instance, master: Component | None,
-                        ctx: _Context) -> Component:
+                        ctx: _Context, *, moved: bool = False) -> Component:
+    """One expanded instance: of ``master`` (its own recurrence), of an override
+    as written, or (``moved``) a later instance a THISANDFUTURE override stands for."""
     component: Component = instance.component.copy(recursive=True)
-    if master is not None and _rid(instance.component) is None:
+    if master is not None and (_rid(instance.component) is None or moved):
         for name in _RECURRENCE_PROPERTIES:
             component.pop(name, None)
         shape = _shape(instance.component, ctx.zones)
@@ -1083,12 +1162,17 @@ def _instance_component(instance: Instance, master: Component | None,
         rid = instance.recurrence_id
         original = (When(rid.replace(tzinfo=None), None, shape.dtstart.is_date)
                     if shape.dtstart.tz is None else When(rid.replace(tzinfo=None), UTC))
+        begins = original
+        if moved:  # it starts where the move put it, which is not its RECURRENCE-ID
+            begins = (When(instance.start.astimezone(ctx.floating_tz).replace(tzinfo=None),
+                           None, shape.dtstart.is_date)
+                      if shape.dtstart.tz is None else When(instance.start, UTC))
         _set_time(component, "RECURRENCE-ID", original, rid)
-        _set_time(component, "DTSTART", original, instance.start)
+        _set_time(component, "DTSTART", begins, instance.start)
         if shape.end is not None:
             end_name = "DUE" if shape.name == "VTODO" else "DTEND"
             delta = shape.end.wall - shape.dtstart.wall
-            end_value = When(original.wall + delta, original.tz, original.is_date)
+            end_value = When(begins.wall + delta, begins.tz, begins.is_date)
             _set_time(component, end_name, end_value, instance.end)
     _to_utc(component, ctx.zones)
     return component
@@ -1106,12 +1190,16 @@ def expand_calendar(cal: Component, start: datetime | None, end: datetime | None
     ctx = _Context(Zones(cal), floating_tz)
     shell = _calendar_shell(cal)
     masters = {id(master) for master, _ in _groups(cal) if master is not None}
+    ranged = {id(r.component): r.key for master, overrides in _groups(cal) if overrides
+              for r in _range_overrides(overrides, master, ctx)}
     added: set[int] = set()
     for instance in expand(cal, start, end, floating_tz=floating_tz,
                            max_instances=max_instances, now=now):
         component = instance.component
         if id(component) in masters and instance.recurrence_id is not None:
             shell.add_component(_instance_component(instance, component, ctx))
+        elif id(component) in ranged and instance.recurrence_id != ranged[id(component)]:
+            shell.add_component(_instance_component(instance, component, ctx, moved=True))
         elif id(component) not in added:  # non-recurring: once, even with several periods
             added.add(id(component))
             shell.add_component(_instance_component(instance, None, ctx))

@@ -71,6 +71,40 @@ async def test_query_with_expand_returns_instances(dav: Dav) -> None:
     assert "RRULE" not in text and text.count("RECURRENCE-ID") == 3
 
 
+# Daily from Monday 2026-01-05 09:00 for ten days; from the 8th on it is moved two
+# days later and to 14:00, so the last instance (the 14th) now lies on the 16th.
+MOVED_FROM_THE_8TH = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//caldavd tests//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:daily-moved\r\nDTSTAMP:20260101T000000Z\r\n"
+    "DTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nSUMMARY:Daily\r\n"
+    "RRULE:FREQ=DAILY;COUNT=10\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:daily-moved\r\nDTSTAMP:20260101T000000Z\r\n"
+    "RECURRENCE-ID;RANGE=THISANDFUTURE:20260108T090000Z\r\n"
+    "DTSTART:20260110T140000Z\r\nDTEND:20260110T150000Z\r\nSUMMARY:Moved\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+async def test_thisandfuture_moves_later_instances_for_queries_and_expand(dav: Dav) -> None:
+    """RFC 5545 §3.8.4.4 with RFC 4791 §9.9: the index and the expansion see every
+    instance after a THISANDFUTURE override where it moved."""
+    assert (await dav.put(CAL01 + "moved.ics", MOVED_FROM_THE_8TH)).status == 201
+    late = await dav.report(CAL01, QUERY.format(data="", start="20260116T000000Z",
+                                                end="20260117T000000Z"))
+    assert set(late.responses()) == {CAL01 + "moved.ics"}, "the last instance moved here"
+    gap = await dav.report(CAL01, QUERY.format(data="", start="20260108T000000Z",
+                                               end="20260110T000000Z"))
+    assert gap.responses() == {}, "nothing is left on the 8th and 9th"
+    data = ('<C:calendar-data><C:expand start="20260112T000000Z" end="20260113T000000Z"/>'
+            "</C:calendar-data>")
+    reply = await dav.report(CAL01, QUERY.format(data=data, start="20260112T000000Z",
+                                                 end="20260113T000000Z"))
+    text = reply.responses()[CAL01 + "moved.ics"].findtext(".//C:calendar-data",
+                                                           namespaces=NS) or ""
+    assert text.count("BEGIN:VEVENT") == 1
+    assert "SUMMARY:Moved" in text and "DTSTART:20260112T140000Z" in text
+    assert "RECURRENCE-ID:20260110T090000Z" in text
+
+
 async def test_invalid_filter_is_valid_filter_error(dav: Dav) -> None:
     body = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
       <D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VEVENT"/></C:filter>

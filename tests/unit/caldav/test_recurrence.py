@@ -188,12 +188,94 @@ def test_override_with_floating_recurrence_id_uses_master_zone():
     assert starts(calendar) == [utc(2024, 1, 1, 9), utc(2024, 1, 2, 15)]
 
 
-def test_thisandfuture_override_does_not_crash():
-    """RFC 5545 §3.2.13 RANGE=THISANDFUTURE: supported as a single-instance override."""
-    calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=3"),
+def test_thisandfuture_moves_the_named_and_every_later_instance():
+    """RFC 5545 §3.2.13, §3.8.4.4: RANGE=THISANDFUTURE applies to the instance it names
+    and all later ones; each keeps its own RECURRENCE-ID."""
+    calendar = cal(vevent("DTSTART:20240101T100000Z", "DURATION:PT1H",
+                          "RRULE:FREQ=DAILY;COUNT=4"),
+                   vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240102T100000Z",
+                          "DTSTART:20240102T120000Z", "DTEND:20240102T150000Z",
+                          "SUMMARY:later"))
+    instances = expand(calendar, None, None, now=NOW)
+    assert [i.start for i in instances] == [utc(2024, 1, 1, 10), utc(2024, 1, 2, 12),
+                                            utc(2024, 1, 3, 12), utc(2024, 1, 4, 12)]
+    assert [i.end - i.start for i in instances] == [timedelta(hours=1)] + [
+        timedelta(hours=3)] * 3, "the override's duration goes with it"
+    assert [i.recurrence_id for i in instances[1:]] == [
+        utc(2024, 1, 2, 10), utc(2024, 1, 3, 10), utc(2024, 1, 4, 10)]
+    assert {str(i.component.get("SUMMARY")) for i in instances[1:]} == {"later"}
+
+
+def test_a_single_override_after_thisandfuture_still_replaces_its_instance():
+    calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=5"),
+                   vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240102T100000Z",
+                          "DTSTART:20240102T120000Z"),
+                   vevent("RECURRENCE-ID:20240104T100000Z", "DTSTART:20240104T080000Z"))
+    assert starts(calendar) == [utc(2024, 1, 1, 10), utc(2024, 1, 2, 12),
+                                utc(2024, 1, 3, 12), utc(2024, 1, 4, 8), utc(2024, 1, 5, 12)]
+
+
+def test_a_later_thisandfuture_override_takes_over():
+    calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=5"),
+                   vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240104T100000Z",
+                          "DTSTART:20240104T070000Z"),
                    vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240102T100000Z",
                           "DTSTART:20240102T120000Z"))
-    assert starts(calendar) == [utc(2024, 1, 1, 10), utc(2024, 1, 2, 12), utc(2024, 1, 3, 10)]
+    assert starts(calendar) == [utc(2024, 1, 1, 10), utc(2024, 1, 2, 12),
+                                utc(2024, 1, 3, 12), utc(2024, 1, 4, 7), utc(2024, 1, 5, 7)]
+
+
+def test_thisandfuture_keeps_the_new_local_time_across_dst():
+    """The move is in wall-clock time when the override is in the master's zone."""
+    calendar = cal(vevent("DTSTART;TZID=America/New_York:20240301T090000",
+                          "DTEND;TZID=America/New_York:20240301T100000",
+                          "RRULE:FREQ=WEEKLY;COUNT=4"),
+                   vevent("RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=America/New_York:"
+                          "20240308T090000", "DTSTART;TZID=America/New_York:20240308T100000",
+                          "DTEND;TZID=America/New_York:20240308T110000"))
+    instances = expand(calendar, None, None)
+    assert [i.start.astimezone(NEW_YORK).strftime("%d %H:%M") for i in instances] == [
+        "01 09:00", "08 10:00", "15 10:00", "22 10:00"]
+    assert instances[2].start == utc(2024, 3, 15, 14)  # EDT from March 10
+
+
+def test_an_instance_moved_into_the_range_from_outside_it_is_found():
+    """A range query sees a moved instance where it now is (RFC 4791 §9.9)."""
+    calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=10"),
+                   vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240103T100000Z",
+                          "DTSTART:20240104T100000Z"))
+    assert starts(calendar, utc(2024, 1, 11), utc(2024, 1, 12)) == [utc(2024, 1, 11, 10)]
+    assert starts(calendar, utc(2024, 1, 3), utc(2024, 1, 4)) == [], \
+        "the named instance left its day and the next one moved on too"
+
+
+def test_thisandfuture_on_an_unbounded_rule_stays_bounded():
+    calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY"),
+                   vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240110T100000Z",
+                          "DTSTART:20240110T110000Z", "TRANSP:TRANSPARENT"))
+    instances = expand(calendar, utc(2024, 1, 9), utc(2024, 1, 12), now=NOW)
+    assert [(i.start, i.transparent) for i in instances] == [
+        (utc(2024, 1, 9, 10), False), (utc(2024, 1, 10, 11), True), (utc(2024, 1, 11, 11), True)]
+    assert len(expand(calendar, None, None, now=NOW)) == len(
+        expand(cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY")), None, None,
+               now=NOW))
+
+
+def test_expanded_data_shows_moved_instances_as_the_override_wrote_them():
+    """RFC 4791 §9.6.5: each later instance comes out with the override's properties,
+    its own RECURRENCE-ID (no RANGE) and its moved start and end."""
+    calendar = cal(vevent("DTSTART:20240101T100000Z", "DURATION:PT1H",
+                          "RRULE:FREQ=DAILY;COUNT=3", "SUMMARY:before"),
+                   vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240102T100000Z",
+                          "DTSTART:20240102T120000Z", "DTEND:20240102T130000Z",
+                          "SUMMARY:after"))
+    events = expand_calendar(calendar, None, None).walk("VEVENT")
+    assert [str(e.get("SUMMARY")) for e in events] == ["before", "after", "after"]
+    third = events[2]
+    assert third.decoded("DTSTART") == utc(2024, 1, 3, 12)
+    assert third.decoded("DTEND") == utc(2024, 1, 3, 13)
+    assert third.decoded("RECURRENCE-ID") == utc(2024, 1, 3, 10)
+    assert "RANGE" not in third["RECURRENCE-ID"].params
 
 
 def test_orphan_override_has_its_own_instance():
