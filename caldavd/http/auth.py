@@ -14,6 +14,7 @@ from aiohttp import web
 
 from caldavd.dav.errors import Unauthorized
 from caldavd.directory import Record
+from caldavd.http.context import attach_context
 from caldavd.http.errors import Handler
 from caldavd.http.keys import CONFIG, DIRECTORY, PRINCIPAL
 
@@ -55,7 +56,8 @@ def authenticated(handler: Handler) -> Handler:
     a middleware)."""
 
     async def authenticated_handler(request: web.Request) -> web.StreamResponse:
-        request[PRINCIPAL] = await authenticate(request)
+        request[PRINCIPAL] = principal = await authenticate(request)
+        attach_context(request, principal)
         return await handler(request)
 
     return authenticated_handler
