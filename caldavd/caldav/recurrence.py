@@ -139,6 +139,8 @@ class Instance:
     """A query whose end equals ``start`` matches (e.g. VTODO with only DUE)."""
     touch_end: bool = False
     """A query whose start equals ``end`` matches (e.g. zero-duration VEVENT)."""
+    moved: bool = False
+    """A later instance a THISANDFUTURE override (``component``) stands for."""
 
     def overlaps(self, start: datetime | None, end: datetime | None) -> bool:
         """Whether this instance matches the time range [start, end) (RFC 4791 §9.9)."""
@@ -793,10 +795,10 @@ def _rid(component: Component) -> Any:
 
 def _instance(component: Component, shape: _Shape, ctx: _Context, start: When,
               rid: datetime | None, period_end: datetime | None = None,
-              instant: datetime | None = None) -> Instance:
+              instant: datetime | None = None, *, moved: bool = False) -> Instance:
     s, e, touch_start, touch_end = ctx.span(shape, start, period_end, instant)
     return Instance(s, e, rid, start.floating, shape.transparent, shape.fbtype,
-                    component, touch_start, touch_end)
+                    component, touch_start, touch_end, moved)
 
 
 def _freebusy_periods(component: Component, ctx: _Context) -> Iterator[Instance]:
@@ -895,9 +897,11 @@ def _range_overrides(overrides: list[Component], master: Component | None,
     return found
 
 
-def _ranged(ranges: list[_RangeOverride], key: datetime) -> _RangeOverride | None:
-    """The THISANDFUTURE override in force for the instance ``key`` (the last before it)."""
-    index = bisect.bisect_left([r.key for r in ranges], key)
+def _ranged(ranges: list[_RangeOverride], keys: list[datetime],
+            key: datetime) -> _RangeOverride | None:
+    """The THISANDFUTURE override in force for the instance ``key`` (the last before it;
+    ``keys``: theirs, in order)."""
+    index = bisect.bisect_left(keys, key)
     return ranges[index - 1] if index else None
 
 
@@ -909,6 +913,7 @@ def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
     if stop is None and master.unbounded:
         stop = horizon_end(now, start)
     skip_to = start
+    range_keys = [r.key for r in ranges] if ranges else []
     if ranges:  # a moved instance may come from outside the range (not past the horizon)
         reach = max(r.reach(ctx) for r in ranges)
         skip_to = None if start is None else start - reach
@@ -920,11 +925,11 @@ def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
             break
         if key in overridden:
             continue
-        ranged = _ranged(ranges, key) if ranges and master.recurring else None
+        ranged = _ranged(ranges, range_keys, key) if ranges and master.recurring else None
         try:
             if ranged is not None:
                 instance = _instance(ranged.component, ranged.shape, ctx,
-                                     ranged.moved(value, ctx), key)
+                                     ranged.moved(value, ctx), key, moved=True)
             else:
                 instance = _instance(master.component, master.shape, ctx, value,
                                      key if master.recurring else None, period_end, s)
@@ -1150,10 +1155,11 @@ def _to_utc(component: Component, zones: Zones) -> None:
 
 
 def _instance_component(instance: Instance, master: Component | None,
-                        ctx: _Context, *, moved: bool = False) -> Component:
+                        ctx: _Context) -> Component:
     """One expanded instance: of ``master`` (its own recurrence), of an override
-    as written, or (``moved``) a later instance a THISANDFUTURE override stands for."""
+    as written, or a later instance a THISANDFUTURE override stands for."""
     component: Component = instance.component.copy(recursive=True)
+    moved = instance.moved
     if master is not None and (_rid(instance.component) is None or moved):
         for name in _RECURRENCE_PROPERTIES:
             component.pop(name, None)
@@ -1190,16 +1196,12 @@ def expand_calendar(cal: Component, start: datetime | None, end: datetime | None
     ctx = _Context(Zones(cal), floating_tz)
     shell = _calendar_shell(cal)
     masters = {id(master) for master, _ in _groups(cal) if master is not None}
-    ranged = {id(r.component): r.key for master, overrides in _groups(cal) if overrides
-              for r in _range_overrides(overrides, master, ctx)}
     added: set[int] = set()
     for instance in expand(cal, start, end, floating_tz=floating_tz,
                            max_instances=max_instances, now=now):
         component = instance.component
-        if id(component) in masters and instance.recurrence_id is not None:
+        if instance.moved or (id(component) in masters and instance.recurrence_id is not None):
             shell.add_component(_instance_component(instance, component, ctx))
-        elif id(component) in ranged and instance.recurrence_id != ranged[id(component)]:
-            shell.add_component(_instance_component(instance, component, ctx, moved=True))
         elif id(component) not in added:  # non-recurring: once, even with several periods
             added.add(id(component))
             shell.add_component(_instance_component(instance, None, ctx))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -402,26 +403,22 @@ def _created(res: Resource) -> str | None:
     return iso8601(dates[0]) if dates else None
 
 
-def _getlastmodified_text(ctx: Context, res: Resource) -> str | None:
-    value = _modified(res)
-    return text_element(names.GETLASTMODIFIED, value) if value else None
+def _dated(name: str, value: Callable[[Resource], str | None]) -> None:
+    """Register a date property of homes and what is in them, in both forms."""
+
+    def text(ctx: Context, res: Resource) -> str | None:
+        written = value(res)
+        return text_element(name, written) if written else None
+
+    async def get(ctx: Context, res: Resource) -> etree._Element | None:
+        written = value(res)
+        return element(name, written) if written else None
+
+    live(name, (HomeResource,), allprop=True, text=text)(get)
 
 
-@live(names.GETLASTMODIFIED, (HomeResource,), allprop=True, text=_getlastmodified_text)
-async def getlastmodified(ctx: Context, res: Resource) -> etree._Element | None:
-    value = _modified(res)
-    return element(names.GETLASTMODIFIED, value) if value else None
-
-
-def _creationdate_text(ctx: Context, res: Resource) -> str | None:
-    value = _created(res)
-    return text_element(names.CREATIONDATE, value) if value else None
-
-
-@live(names.CREATIONDATE, (HomeResource,), allprop=True, text=_creationdate_text)
-async def creationdate(ctx: Context, res: Resource) -> etree._Element | None:
-    value = _created(res)
-    return element(names.CREATIONDATE, value) if value else None
+_dated(names.GETLASTMODIFIED, _modified)
+_dated(names.CREATIONDATE, _created)
 
 
 @live(names.GETETAG, (PlainItem,), allprop=True)

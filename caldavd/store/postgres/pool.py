@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import TypeVar
 
 import asyncpg
@@ -76,15 +77,30 @@ def _unavailable(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"database unavailable: {type(exc).__name__}")
 
 
-@contextlib.asynccontextmanager
-async def _acquired(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection; one that fails at connection level is closed, not put back."""
-    async with pool.acquire() as conn:
-        try:
-            yield conn
-        except UNAVAILABLE as exc:
-            await _discard(pool, conn)
-            raise _Died from exc
+class _Acquired:
+    """A pooled connection; one that fails at connection level is closed, not put back.
+
+    A class rather than a generator-based context manager: every statement goes
+    through it, and a generator's enter and exit were ~5% of a GET.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._acquire = pool.acquire()
+        self._conn: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._conn = await self._acquire.__aenter__()
+        return self._conn
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._conn is not None and isinstance(exc, UNAVAILABLE):
+            await _discard(self._pool, self._conn)
+            died = _Died()
+            await self._acquire.__aexit__(_Died, died, None)
+            raise died from exc
+        await self._acquire.__aexit__(exc_type, exc, tb)
 
 
 async def _discard(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
@@ -101,7 +117,7 @@ async def _discard(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
 @contextlib.asynccontextmanager
 async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     try:
-        async with _acquired(pool) as conn:
+        async with _Acquired(pool) as conn:
             yield conn
     except _Died as died:
         raise _unavailable(died.__cause__ or died) from died.__cause__
@@ -116,24 +132,14 @@ async def read(pool: asyncpg.Pool, run: Callable[[asyncpg.Connection], Awaitable
     A database that cannot be connected to is StoreUnavailable at once.
     """
     try:
-        return await _run_once(pool, run)
+        async with _Acquired(pool) as conn:
+            return await run(conn)
     except _Died:
         pass
     except UNAVAILABLE as exc:
         raise _unavailable(exc) from exc
     async with connection(pool) as conn:
         return await run(conn)
-
-
-async def _run_once(pool: asyncpg.Pool, run: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """``_acquired`` without the generator-based context manager: every batched
-    lookup takes this path, and the generator's enter and exit were ~5% of a GET."""
-    async with pool.acquire() as conn:
-        try:
-            return await run(conn)
-        except UNAVAILABLE as exc:
-            await _discard(pool, conn)
-            raise _Died from exc
 
 
 @contextlib.asynccontextmanager

@@ -566,21 +566,22 @@ _QUERY_FROM = """
 FROM (
     SELECT f.id, bool_or(f.floating) AS any_floating, bool_or(f.hit) AS exact_hit
     FROM (
-        SELECT t.calendar_object_id AS id, t.floating,
+        SELECT t.id, t.floating,
                NOT t.floating AND t.start_utc < $4
                AND (t.end_utc > $3 OR (t.end_utc = t.start_utc AND t.start_utc >= $3)) AS hit
-        FROM time_range t
-        WHERE t.calendar_id = $1 AND t.start_utc < $4 + $5::interval
-          AND t.start_utc >= $3 - $5::interval - interval '7 days'
-          AND t.end_utc >= $3 - $5::interval
-          AND (t.end_utc - t.start_utc) <= interval '7 days'
-        UNION ALL
-        SELECT t.calendar_object_id, t.floating,
-               NOT t.floating AND t.start_utc < $4
-               AND (t.end_utc > $3 OR (t.end_utc = t.start_utc AND t.start_utc >= $3))
-        FROM time_range t
-        WHERE t.calendar_id = $1 AND (t.end_utc - t.start_utc) > interval '7 days'
-          AND t.end_utc >= $3 - $5::interval AND t.start_utc < $4 + $5::interval
+        FROM (
+            SELECT s.calendar_object_id AS id, s.floating, s.start_utc, s.end_utc
+            FROM time_range s
+            WHERE s.calendar_id = $1 AND s.start_utc < $4::timestamptz + $5::interval
+              AND s.start_utc >= $3::timestamptz - $5::interval - interval '7 days'
+              AND s.end_utc >= $3 - $5::interval
+              AND (s.end_utc - s.start_utc) <= interval '7 days'
+            UNION ALL
+            SELECT l.calendar_object_id, l.floating, l.start_utc, l.end_utc
+            FROM time_range l
+            WHERE l.calendar_id = $1 AND (l.end_utc - l.start_utc) > interval '7 days'
+              AND l.end_utc >= $3 - $5::interval AND l.start_utc < $4 + $5::interval
+        ) AS t
         UNION ALL
         SELECT u.id, false, false FROM calendar_object u
         WHERE u.calendar_id = $1 AND u.indexed_until < $4
