@@ -325,6 +325,15 @@ async def _outcome(call: Callable[[], Awaitable[object]]) -> str:
     return "ok"
 
 
+async def _until_ok(call: Callable[[], Awaitable[object]]) -> None:
+    """Call until ``call`` succeeds: a round before may have left the pool empty."""
+    for _ in range(20):
+        if await _outcome(call) == "ok":
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the store did not recover within 20 calls")
+
+
 async def _race_terminations(pg_database: PgDatabase,
                              call: Callable[[], Awaitable[object]]) -> list[str]:
     """``call``'s outcome right after the store's backends are terminated, ten times over.
@@ -332,7 +341,8 @@ async def _race_terminations(pg_database: PgDatabase,
     No pause: each call races the server's hang-up.  A round may find no backend to
     terminate (a call that was unavailable leaves the pool without a connection).
     """
-    assert await _terminate_backends(pg_database) >= 1  # the store holds one to begin with
+    await _until_ok(call)  # the store holds a connection to begin with
+    assert await _terminate_backends(pg_database) >= 1
     outcomes = [await _outcome(call)]
     for _ in range(9):
         await _terminate_backends(pg_database)
@@ -375,7 +385,7 @@ async def test_terminated_backends_during_locate(store: PostgresStore, cal: Cale
 
 async def test_terminated_backends_during_writes(store: PostgresStore, cal: Calendar,
                                                  pg_database: PgDatabase) -> None:
-    summaries = iter(range(100))
+    summaries = iter(range(1000))
 
     async def put() -> None:  # one statement, through the PUT batcher
         await store.put_object(cal, event("e1", summary=f"s{next(summaries)}"))
