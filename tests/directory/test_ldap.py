@@ -402,16 +402,20 @@ async def test_outage_is_unavailable_logged_once_and_recovers(
 
 
 async def test_after_a_failure_calls_fail_fast_until_the_retry_time(slapd: Slapd) -> None:
-    directory = ldap(slapd.uri, retry_seconds=0.5)
+    # The retry time is long enough that restarting slapd on a slow machine still ends
+    # inside it.
+    directory = ldap(slapd.uri, retry_seconds=3.0)
     try:
         assert await directory.record_by_short_name("user", "user01") is not None
         slapd.stop()
         with pytest.raises(DirectoryUnavailable):
             await directory.record_by_short_name("user", "user01")
+        failed = time.monotonic()
         slapd.start()
+        assert time.monotonic() - failed < 3.0, "slapd took the whole retry time to start"
         with pytest.raises(DirectoryUnavailable):
             await directory.record_by_short_name("user", "user01")
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(max(0.0, failed + 3.1 - time.monotonic()))
         assert await directory.record_by_short_name("user", "user01") is not None
     finally:
         if not slapd.running:
