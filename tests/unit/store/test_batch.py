@@ -15,9 +15,11 @@ class Recorder:
         self.calls: list[list[str]] = []
         self.fail_on = fail_on
         self.delay = delay
+        self.fetching = asyncio.Event()
 
     async def fetch(self, keys: Sequence[str]) -> list[str]:
         self.calls.append(list(keys))
+        self.fetching.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail_on in keys:
@@ -62,8 +64,7 @@ async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
     batcher: Batcher[str, str] = Batcher(recorder.fetch)
     doomed = asyncio.ensure_future(batcher.load("a"))
     kept = asyncio.ensure_future(batcher.load("b"))
-    while not recorder.calls:  # cancelled while the fetch is under way, however slow the loop
-        await asyncio.sleep(0)
+    await recorder.fetching.wait()  # cancelled while the fetch is under way, however slow the loop
     doomed.cancel()
     assert await kept == "B"
     with pytest.raises(asyncio.CancelledError):
