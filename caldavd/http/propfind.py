@@ -221,13 +221,18 @@ def add_listed(body: Multistatus, calendar: CalendarResource, listing: Listing,
     column: each property's fragments for every object, then one string per object."""
     members, missing = plan
     columns = [[m.write(value) for value in listing.column(m.field)] for m in members]
+    body.add_members(href_text(calendar.path), listing.names, joined(columns, len(listing)),
+                     missing)
+
+
+def joined(columns: Sequence[Sequence[str]], count: int) -> Sequence[str]:
+    """Per row, the fragments of every column in order (``count`` rows of ``""`` when
+    there are no columns)."""
     if len(columns) == 1:
-        found: Sequence[str] = columns[0]
-    elif columns:
-        found = ["".join(texts) for texts in zip(*columns, strict=True)]
-    else:
-        found = [""] * len(listing)
-    body.add_members(href_text(calendar.path), listing.names, found, missing)
+        return columns[0]
+    if columns:
+        return ["".join(texts) for texts in zip(*columns, strict=True)]
+    return [""] * count
 
 
 def lists_objects(resource: Resource) -> bool:

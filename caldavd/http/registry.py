@@ -18,6 +18,8 @@ from caldavd.http.resources import ObjectResource, Resource
 from caldavd.store.model import ListedField
 
 Getter = Callable[[Context, Resource], Awaitable[etree._Element | None]]
+ReportRunner = Callable[[Context, Resource, etree._Element], Awaitable[web.StreamResponse]]
+MethodHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The property as an XML fragment (``caldavd.dav.fragments``); None: no text form for
 # this resource, ask ``get``.
 TextForm = Callable[[Context, Resource], str | None]
@@ -32,8 +34,6 @@ class Member:
 
     field: ListedField
     write: Callable[[Any], str]
-ReportRunner = Callable[[Context, Resource, etree._Element], Awaitable[web.StreamResponse]]
-MethodHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,6 @@ from caldavd.http.resources import Resource
 MAX_DEAD_PROPERTY = 64 * 1024
 COMPONENT_TYPES = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"})
 
-# A value a property cannot take is 409 in its propstat (RFC 4918 §9.2.1), not 400.
-
 # Live on some resources (principals) but a client-set dead property on others.
 DEAD_ON_SOME_RESOURCES = frozenset({names.DISPLAYNAME})
 
@@ -56,6 +54,7 @@ def _check_timezone(prop: etree._Element) -> None:
         raise ValidCalendarTimezone("calendar-timezone must hold exactly one VTIMEZONE")
 
 
+# A value a property cannot take is 409 in its propstat (RFC 4918 §9.2.1), not 400.
 def _check_transp(prop: etree._Element) -> None:
     kinds = {child.tag for child in prop if isinstance(child.tag, str)}
     if len(kinds) != 1 or not kinds <= {names.OPAQUE, names.TRANSPARENT}:

@@ -59,14 +59,16 @@ async def test_time_range_query_finds_events_and_recurrences(dav: Dav) -> None:
     assert set(april.responses()) == {CAL01 + "mar.ics"}
 
 
+async def _expanded(dav: Dav, href: str, start: str, end: str) -> str:
+    """``href``'s calendar-data from a calendar-query of [start, end) expanding that range."""
+    data = f'<C:calendar-data><C:expand start="{start}" end="{end}"/></C:calendar-data>'
+    reply = await dav.report(CAL01, QUERY.format(data=data, start=start, end=end))
+    return reply.responses()[href].findtext(".//C:calendar-data", namespaces=NS) or ""
+
+
 async def test_query_with_expand_returns_instances(dav: Dav) -> None:
     await _fill(dav)
-    data = ('<C:calendar-data><C:expand start="20260101T000000Z" end="20260120T000000Z"/>'
-            "</C:calendar-data>")
-    reply = await dav.report(CAL01, QUERY.format(data=data, start="20260101T000000Z",
-                                                 end="20260120T000000Z"))
-    text = reply.responses()[CAL01 + "weekly.ics"].findtext(".//C:calendar-data",
-                                                            namespaces=NS) or ""
+    text = await _expanded(dav, CAL01 + "weekly.ics", "20260101T000000Z", "20260120T000000Z")
     assert text.count("BEGIN:VEVENT") == 3
     assert "RRULE" not in text and text.count("RECURRENCE-ID") == 3
 
@@ -94,12 +96,7 @@ async def test_thisandfuture_moves_later_instances_for_queries_and_expand(dav: D
     gap = await dav.report(CAL01, QUERY.format(data="", start="20260108T000000Z",
                                                end="20260110T000000Z"))
     assert gap.responses() == {}, "nothing is left on the 8th and 9th"
-    data = ('<C:calendar-data><C:expand start="20260112T000000Z" end="20260113T000000Z"/>'
-            "</C:calendar-data>")
-    reply = await dav.report(CAL01, QUERY.format(data=data, start="20260112T000000Z",
-                                                 end="20260113T000000Z"))
-    text = reply.responses()[CAL01 + "moved.ics"].findtext(".//C:calendar-data",
-                                                           namespaces=NS) or ""
+    text = await _expanded(dav, CAL01 + "moved.ics", "20260112T000000Z", "20260113T000000Z")
     assert text.count("BEGIN:VEVENT") == 1
     assert "SUMMARY:Moved" in text and "DTSTART:20260112T140000Z" in text
     assert "RECURRENCE-ID:20260110T090000Z" in text

@@ -31,7 +31,12 @@ from caldavd.http.context import Context
 from caldavd.http.indexing import index_rows
 from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.liveprops import calendar_data_text
-from caldavd.http.propfind import member_columns, multistatus_for, multistatus_response
+from caldavd.http.propfind import (
+    joined,
+    member_columns,
+    multistatus_for,
+    multistatus_response,
+)
 from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import Member, report
 from caldavd.http.reports.common import calendar_data_request, rendered
@@ -228,13 +233,7 @@ def answer_rows(resource: CalendarResource, matches: Matches, kept: Sequence[int
     columns = [fragments if member is None else [member.write(value) for value in
                                                  listing.column(member.field)]
                for member in members]
-    found: Sequence[str]
-    if len(columns) == 1:
-        found = columns[0]
-    elif columns:
-        found = ["".join(parts) for parts in zip(*columns, strict=True)]
-    else:
-        found = [""] * len(listing)
     body = Multistatus()
-    body.add_members(href_text(resource.path), listing.names, found, missing)
+    body.add_members(href_text(resource.path), listing.names, joined(columns, len(listing)),
+                     missing)
     return body

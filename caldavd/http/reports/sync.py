@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from lxml import etree
 
-from caldavd.caldav.data import DataRequest
+from caldavd.caldav.data import DataRequest, parse_calendar_data_request
 from caldavd.dav import names
 from caldavd.dav.errors import BadRequest, NumberOfMatchesWithinLimits
 from caldavd.dav.multistatus import Multistatus
@@ -19,7 +19,7 @@ from caldavd.http.propfind import (
     multistatus_response,
 )
 from caldavd.http.registry import report
-from caldavd.http.reports.common import calendar_data_request, rendered, wants_data
+from caldavd.http.reports.common import rendered, wants_data
 from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, Resource
 from caldavd.http.tokens import make_token, parse_token
 from caldavd.store import Change
@@ -54,7 +54,8 @@ async def sync_collection(ctx: Context, resource: Resource,
     changes, token, truncated = _truncate(changes, request.limit, token)
     live = {c.name for c in changes if not c.deleted}
     body = Multistatus(sync_token=make_token(collection_id, token))
-    await _add_members(ctx, body, resource, live, request.prop, root)
+    await _add_members(ctx, body, resource, live, request.prop,
+                       parse_calendar_data_request(request.calendar_data))
     for change in changes:
         if change.deleted:
             body.add_status(resource.path + change.name + _slash(resource), 404)
@@ -86,7 +87,7 @@ def _name(member: Resource) -> str:
 
 
 async def _add_members(ctx: Context, body: Multistatus, resource: HomeResource,
-                       live: set[str], request: Propfind, root: etree._Element) -> None:
+                       live: set[str], request: Propfind, data: DataRequest) -> None:
     """The changed members that still exist; a calendar's from listing rows when they do."""
     if not live:
         return
@@ -96,7 +97,6 @@ async def _add_members(ctx: Context, body: Multistatus, resource: HomeResource,
         add_listed(body, resource, await ctx.store.listing(resource.the_calendar, sorted(live)),
                    plan)
         return
-    data = calendar_data_request(root)
     members = await _members(ctx, resource, live, wants_data(request), data)
     await add_responses(ctx, body, [m for m in members if _name(m) in live], request)
 

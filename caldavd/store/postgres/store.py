@@ -88,8 +88,6 @@ def _calendar(row: asyncpg.Record) -> Calendar:
                     revision=row["revision"], purged_revision=row["purged_revision"])
 
 
-
-
 # A listing as four arrays: one row of columns instead of a record per object
 # (asyncpg decodes arrays of text into lists of str, nothing for the garbage collector
 # to track).  The aggregates read the sorted subquery in its order, all of them the
