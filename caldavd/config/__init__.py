@@ -19,6 +19,7 @@ from caldavd.config.model import (
     PostgresSettings,
     ProxyDBService,
 )
+from caldavd.config.overrides import parse_overrides
 from caldavd.config.schema import ReferenceRow, reference_rows
 
 __all__ = [
@@ -40,5 +41,6 @@ __all__ = [
     "effective_config",
     "load_config",
     "parse_dsn",
+    "parse_overrides",
     "reference_rows",
 ]

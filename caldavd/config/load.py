@@ -10,6 +10,7 @@ from typing import Any
 
 from caldavd.config.errors import ConfigInvalid
 from caldavd.config.model import Config, build
+from caldavd.config.overrides import ORIGIN as OVERRIDE_ORIGIN
 from caldavd.config.plist import LayerReader, merge
 from caldavd.config.schema import default_tree
 from caldavd.config.validate import Report, dsn_of, validate
@@ -21,10 +22,12 @@ class LoadedConfig:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_config(path: str | os.PathLike[str], hostname: str | None = None) -> LoadedConfig:
+def load_config(path: str | os.PathLike[str], hostname: str | None = None,
+                overrides: Mapping[str, Any] | None = None) -> LoadedConfig:
     """Read ``path`` (with its ImportConfig and Includes) over the defaults and check it.
 
     ``hostname`` replaces ``$`` in include paths (default: ``socket.getfqdn()``).
+    ``overrides`` (a tree from ``parse_overrides``) is merged last, over every file.
     Raises ConfigInvalid listing every problem; warnings come back with the config.
     """
     main = Path(path).absolute()
@@ -37,7 +40,9 @@ def load_config(path: str | os.PathLike[str], hostname: str | None = None) -> Lo
     tree = default_tree()
     for source, layer in layers.trees:
         tree = merge(tree, layer, origin=str(source), origins=origins)
-    report = Report(origins=origins, show_origin=len(layers.trees) > 1)
+    if overrides:
+        tree = merge(tree, overrides, origin=OVERRIDE_ORIGIN, origins=origins)
+    report = Report(origins=origins, show_origin=len(layers.trees) > 1 or bool(overrides))
     normal = validate(tree, report)
     problems = layers.problems + report.problems
     if problems:

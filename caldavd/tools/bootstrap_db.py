@@ -46,7 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.overrides)
     return run_tool(_bootstrap(config, args))
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from caldavd.config import Config, ConfigInvalid, load_config
+from caldavd.config import Config, ConfigInvalid, load_config, parse_overrides
 from caldavd.tools.dbcommon import ToolError
 
 DEFAULT_CONFIG = "/etc/caldavd/caldavd.plist"
@@ -18,6 +18,11 @@ DEFAULT_CONFIG = "/etc/caldavd/caldavd.plist"
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--config", metavar="PATH", default=DEFAULT_CONFIG,
                         help=f"caldavd.plist to use (default: {DEFAULT_CONFIG})")
+    parser.add_argument("-o", dest="overrides", metavar="KEY=VALUE", action="append",
+                        default=[],
+                        help="set a configuration key over the plist (repeatable; dotted "
+                             "for nested keys, e.g. Memcached.MaxClients=3; arrays are "
+                             "comma-separated)")
 
 
 def program_name() -> str:
@@ -37,10 +42,11 @@ def warn(message: str) -> None:
     print(f"{program_name()}: warning: {message}", file=sys.stderr)
 
 
-def load_or_exit(path: str) -> Config:
-    """The configuration, with warnings on stderr; every problem and exit 2 if invalid."""
+def load_or_exit(path: str, overrides: Sequence[str] = ()) -> Config:
+    """The configuration (``-o`` items over the plist), with warnings on stderr;
+    every problem and exit 2 if invalid."""
     try:
-        loaded = load_config(path)
+        loaded = load_config(path, overrides=parse_overrides(overrides))
     except ConfigInvalid as exc:
         for warning in exc.warnings:
             warn(warning)

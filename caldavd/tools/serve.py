@@ -54,7 +54,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.overrides)
     if args.check_config:
         print(json.dumps(effective_config(config, mask_passwords=True), indent=2, default=str))
         return 0
