@@ -98,12 +98,10 @@ class MemcachedStore:
 def pool_for(config: Config, cache_type: str) -> MemcachedPool | None:
     """The client-enabled pool for ``cache_type``: the one that lists it, else 'Default'.
 
-    Until caldavd starts ServerEnabled pools itself (multi-host issue), only
-    pools run by someone else (ServerEnabled false) are used: a pool nobody
-    started would only ever miss.
+    ServerEnabled pools are used too: the caldavd master starts their memcached
+    (``caldavd.cache.servers``) before any worker, the pool's client, starts.
     """
-    pools = {name: p for name, p in config.Memcached.Pools.items()
-             if p.ClientEnabled and not p.ServerEnabled}
+    pools = {name: p for name, p in config.Memcached.Pools.items() if p.ClientEnabled}
     for pool in pools.values():
         if cache_type in pool.HandleCacheTypes:
             return pool

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 
 from aiohttp import web
 
+from caldavd.cache.servers import MemcachedServerError, memcached_servers
 from caldavd.config import Config, effective_config
 from caldavd.http.accesslog import AccessLogSink, access_logger_class
 from caldavd.http.app import create_app
@@ -70,7 +71,8 @@ async def serve(config: Config, config_path: str) -> int:
     # Handlers go in first: a signal during start-up (initdb can take seconds) must still
     # lead to an orderly stop of the embedded cluster, not to the default abrupt exit.
     with _stop_signals() as stop:
-        async with _database_ready(config, config_path), _access_log(config) as sink:
+        async with (_memcached_ready(config), _database_ready(config, config_path),
+                    _access_log(config) as sink):
             runner = web.AppRunner(create_app(config), shutdown_timeout=SHUTDOWN_GRACE,
                                    access_log_class=access_logger_class(sink))
             await runner.setup()
@@ -111,6 +113,16 @@ async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
         sink.close()
+
+
+@contextlib.asynccontextmanager
+async def _memcached_ready(config: Config) -> AsyncIterator[None]:
+    """The memcached servers caldavd owns: first to start, last to stop."""
+    try:
+        async with memcached_servers(config):
+            yield
+    except MemcachedServerError as exc:
+        raise ToolError(str(exc)) from None
 
 
 @contextlib.asynccontextmanager

@@ -128,7 +128,8 @@ def test_pool_routing(tmp_path: Path) -> None:
     assert dir_pool is not None and dir_pool.Port == 11312
     fallback = pool_for(config, "ResponseCache")
     assert fallback is not None and fallback.Port == 11311
-    assert pool_for(config, "Other") == fallback, "pools caldavd would start are not used yet"
+    local = pool_for(config, "Other")
+    assert local is not None and local.Port == 11313, "caldavd starts it, and uses it"
     off = build_config({"Memcached": {"Pools": {"Default": {"ClientEnabled": False}}}},
                        base_dir=tmp_path)
     assert pool_for(off, "DirectoryCache") is None

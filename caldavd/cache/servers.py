@@ -1,0 +1,157 @@
+"""The memcached servers caldavd owns: pools with ClientEnabled and ServerEnabled.
+
+The seed's order is memcached first to start and last to stop, relative to
+caldavd and PostgreSQL: ``memcached_servers`` is the outermost context of the
+master process, so workers (its clients) are gone before it stops.  Each one
+gets its own session, so a Ctrl-C on the terminal reaches the master only and
+the order holds then too.  memcached refuses to run as root: as root it is
+started with ``-u nobody``.
+
+Start-up is checked, not assumed: a missing program names
+``Memcached.memcached``; a port someone else already answers on, a memcached
+that exits, or one that does not accept a connection within
+``START_SECONDS`` names ``Memcached.Pools.<name>`` with memcached's own
+words from its standard error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+from collections import deque
+from collections.abc import AsyncIterator
+
+from caldavd.config import Config, MemcachedPool
+
+log = logging.getLogger(__name__)
+
+START_SECONDS = 10.0
+STOP_SECONDS = 5.0  # after SIGTERM, before SIGKILL
+_POLL_SECONDS = 0.05
+_STDERR_LINES = 20
+
+
+class MemcachedServerError(Exception):
+    """A memcached caldavd should run could not be started; the message names the key."""
+
+
+def owned_pools(config: Config) -> dict[str, MemcachedPool]:
+    return {name: pool for name, pool in config.Memcached.Pools.items()
+            if pool.ClientEnabled and pool.ServerEnabled}
+
+
+def memcached_command(config: Config, pool: MemcachedPool) -> list[str]:
+    name = config.Memcached.memcached
+    program = shutil.which(name)
+    if program is None:
+        where = "no such executable file" if os.sep in name else "not found on PATH"
+        raise MemcachedServerError(f"Memcached.memcached: {name!r}: {where} (needed for the "
+                                   f"pools with ServerEnabled true)")
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    return [program, "-l", pool.BindAddress, "-p", str(pool.Port), "-U", "0", *user,
+            *config.Memcached.Options]
+
+
+@contextlib.asynccontextmanager
+async def memcached_servers(config: Config) -> AsyncIterator[None]:
+    """Every owned memcached started and answering; all stopped on the way out."""
+    started: list[MemcachedServer] = []
+    try:
+        for name, pool in owned_pools(config).items():
+            server = MemcachedServer(name, pool, memcached_command(config, pool))
+            await server.start()
+            started.append(server)
+        yield
+    finally:
+        for server in reversed(started):
+            await server.stop()
+
+
+class MemcachedServer:
+    def __init__(self, name: str, pool: MemcachedPool, command: list[str]) -> None:
+        self.key = f"Memcached.Pools.{name}"
+        self.where = f"{pool.BindAddress}:{pool.Port}"
+        self._pool = pool
+        self._command = command
+        self._proc: asyncio.subprocess.Process | None = None
+        self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    async def start(self) -> None:
+        if await self._answers():
+            raise MemcachedServerError(
+                f"{self.key}: something already listens on {self.where}, but ServerEnabled "
+                "says caldavd starts this memcached itself (set ServerEnabled false to use "
+                "one run by someone else)")
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *self._command, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True)
+        except OSError as exc:
+            raise MemcachedServerError(f"Memcached.memcached: cannot run {self._command[0]}: "
+                                       f"{exc.strerror or exc}") from None
+        self._reader = asyncio.create_task(self._read_stderr())
+        await self._wait_until_answering()
+        log.info("memcached %s started on %s (pid %d)", self.key, self.where, self._proc.pid)
+
+    async def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_SECONDS)
+            except TimeoutError:
+                log.warning("memcached %s ignored SIGTERM for %.0f s; killing it",
+                            self.key, STOP_SECONDS)
+                proc.kill()
+                await proc.wait()
+        if self._reader is not None:
+            await self._reader
+        log.info("memcached %s stopped", self.key)
+
+    async def _wait_until_answering(self) -> None:
+        assert self._proc is not None
+        deadline = asyncio.get_running_loop().time() + START_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            if self._proc.returncode is not None:
+                break
+            if await self._answers():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._proc.wait(), _POLL_SECONDS)
+        status = self._proc.returncode
+        await self.stop()
+        what = (f"exited with status {status}" if status is not None else
+                f"did not accept connections on {self.where} within {START_SECONDS:.0f} s")
+        said = "; ".join(self._stderr) or "nothing on standard error"
+        raise MemcachedServerError(f"{self.key}: memcached {what}: {said}")
+
+    async def _answers(self) -> bool:
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._pool.BindAddress, self._pool.Port), 1.0)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+    async def _read_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        async for raw in self._proc.stderr:
+            line = raw.decode(errors="replace").rstrip()
+            if line:
+                self._stderr.append(line)
+                log.info("memcached %s: %s", self.key, line)

@@ -1,0 +1,75 @@
+"""What a process tree looks like from /proc: children, and whether a pid still runs."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found.extend(int(c) for c in (task / "children").read_text().split())
+    except OSError:
+        return []
+    return found
+
+
+def command_of(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def running(pid: int) -> bool:
+    """``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 30.0,
+               what: str = "condition") -> None:
+    """Poll ``condition`` until it holds; fail after ``seconds`` (generous, not a timing)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {seconds} s")
+
+
+def kill_leftovers(pids: list[int]) -> None:
+    for pid in pids:
+        if running(pid):
+            os.kill(pid, 9)
+
+
+def propfind_status(host: str, port: int, path: str = "/", auth: str | None = None) -> int:
+    """PROPFIND Depth 0 (RFC 4918 §9.1 allows an empty body: allprop) over a new connection."""
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        headers = {"Depth": "0", **({"Authorization": auth} if auth else {})}
+        conn.request("PROPFIND", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
