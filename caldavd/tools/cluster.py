@@ -71,6 +71,15 @@ HAPROXY_BACKEND = (
     "default-server inter 500ms fastinter 250ms downinter 1s fall 2 rise 2",
 )
 HAPROXY_BACKEND_NAME = "caldavd"
+HAPROXY_DEFAULTS = (
+    "mode http",
+    "log global",
+    "option httplog",
+    "timeout connect 2s",
+    "timeout client 60s",
+    "timeout server 60s",
+    "timeout check 2s",
+)
 
 # Seconds a stopping caldavd host gets before SIGKILL (it drains in-flight requests).
 STOP_GRACE = 35.0
@@ -197,27 +206,20 @@ def _override_text(value: Any) -> str:
 
 def haproxy_config(layout: Layout, settings: Settings, hosts: Sequence[Host]) -> str:
     servers = [f"    server {h.name} {h.address}:{settings.host_port} check" for h in hosts]
-    backend = [f"    {line}" for line in HAPROXY_BACKEND]
     return "\n".join([
         "global",
         f"    stats socket {layout.haproxy_socket} mode 600 level admin",
         "    log stdout format raw local0",
         "",
         "defaults",
-        "    mode http",
-        "    log global",
-        "    option httplog",
-        "    timeout connect 2s",
-        "    timeout client 60s",
-        "    timeout server 60s",
-        "    timeout check 2s",
+        *(f"    {line}" for line in HAPROXY_DEFAULTS),
         "",
         "frontend caldav",
         f"    bind {settings.listen}:{settings.port}",
         f"    default_backend {HAPROXY_BACKEND_NAME}",
         "",
         f"backend {HAPROXY_BACKEND_NAME}",
-        *backend,
+        *(f"    {line}" for line in HAPROXY_BACKEND),
         *servers,
         "",
     ])
