@@ -82,7 +82,7 @@ HAPROXY_DEFAULTS = (
 )
 
 # Seconds a stopping caldavd host gets before SIGKILL (it drains in-flight requests).
-STOP_GRACE = 35.0
+STOP_GRACE = 45.0
 START_TIMEOUT = 60.0
 
 

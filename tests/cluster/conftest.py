@@ -51,7 +51,7 @@ def _bindable(address: str, port: int) -> bool:
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     root = reachable_tempdir()
-    settings = Settings(hosts=2, workers=1, port=free_port(), host_port=free_host_port(),
+    settings = Settings(hosts=2, workers=2, port=free_port(), host_port=free_host_port(),
                         pg_port=free_port(), memcached_port=free_port())
     try:
         with running_cluster(root, settings) as started:
