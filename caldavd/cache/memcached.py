@@ -27,9 +27,31 @@ _FAILURES = (OSError, TimeoutError, asyncio.IncompleteReadError, aiomcache.Clien
 
 
 class _Client(aiomcache.Client):
-    """aiomcache, minus a busy loop: its storage commands read lines until one ends
-    in CRLF, and a connection memcached closed answers b"" forever without ever
-    yielding to the event loop.  Here end of stream is an error instead."""
+    """aiomcache, minus two hazards.
+
+    A busy loop: its storage commands read lines until one ends in CRLF, and a
+    connection memcached closed answers b"" forever without ever yielding to
+    the event loop.  Here end of stream is an error instead.
+
+    Crossed answers: a command cancelled mid-way (our timeout) leaves its answer
+    unread on the connection, and aiomcache put that connection back in its
+    pool (it marks a connection broken on ``Exception``, which cancellation is
+    not), so the next command on it read the previous command's answer, the
+    value of another key.  Here a connection released by a cancelled task is
+    marked broken, and the pool closes it.
+    """
+
+    def __init__(self, host: str, port: int, *, pool_size: int) -> None:
+        super().__init__(host, port, pool_size=pool_size)
+        release = self._pool.release
+
+        def release_or_close(conn: Any) -> None:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                conn.reader.set_exception(ConnectionAbortedError("command cancelled"))
+            release(conn)
+
+        self._pool.release = release_or_close  # type: ignore[method-assign]
 
     async def _execute_simple_command(self, conn: Any, raw_command: bytes) -> bytes:
         response, line = bytearray(), b""

@@ -107,6 +107,8 @@ class Config:
     AccessLogFile: Path | None  # None: standard error
     AttachmentsRoot: Path
     Memcached: MemcachedSettings
+    EnableResponseCache: bool
+    ResponseCacheTimeout: int  # minutes
     ProxyDBService: ProxyDBService | None
     DirectoryService: DirectoryService
     DirectoryCaching: DirectoryCachingSettings
@@ -170,6 +172,8 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
                                                                       tree["AccessLogFile"]),
         AttachmentsRoot=under(data_root, tree["AttachmentsRoot"]),
         Memcached=_memcached(tree["Memcached"]),
+        EnableResponseCache=tree["EnableResponseCache"],
+        ResponseCacheTimeout=tree["ResponseCacheTimeout"],
         ProxyDBService=_proxy_db(tree.get("ProxyDBService"), data_root),
         DirectoryService=_directory(tree["DirectoryService"], config_root),
         DirectoryCaching=DirectoryCachingSettings(**tree["DirectoryCaching"]),

@@ -266,6 +266,10 @@ CONFIG = Section({
         "Managed attachments; shared storage (e.g. NFS) for several hosts; relative = under "
         "DataRoot."),
     "Memcached": MEMCACHED,
+    "EnableResponseCache": Scalar(BOOL, True,
+        "Keep PROPFIND answers inside calendar homes (memcached pool for 'ResponseCache', else "
+        "in-process), each valid only while the home's change token stands."),
+    "ResponseCacheTimeout": Scalar(INT, 30, "Minutes a cached PROPFIND answer is kept at most."),
     "ProxyDBService": PROXY_DB_SERVICE,
     "DirectoryService": DIRECTORY_SERVICE,
     "DirectoryCaching": Section({

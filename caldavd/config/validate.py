@@ -253,6 +253,7 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
                 "SyncTokenLifetimeDays"):
         _at_least(tree, key, 1, report)
     _at_least(tree, "UserQuota", 0, report)
+    _at_least(tree, "ResponseCacheTimeout", 0, report)
     _at_least(tree["DirectoryCaching"], "CachingSeconds", 0, report, "DirectoryCaching")
 
 

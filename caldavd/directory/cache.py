@@ -26,8 +26,9 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from caldavd.cache.stores import CacheStore, MemoryStore
 from caldavd.directory.base import Directory, MatchType, SearchField
 from caldavd.directory.record import Record, RecordType
 
@@ -37,41 +38,6 @@ Clock = Callable[[], float]
 KEY_PREFIX = "caldavd:dir:v1:"
 AUTH_SECONDS_MAX = 60.0
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Record))
-
-
-class CacheStore(Protocol):
-    """Where cached answers live: bytes under keys, each with a lifetime."""
-
-    async def get(self, key: str) -> bytes | None: ...
-
-    async def set(self, key: str, value: bytes, seconds: float) -> None: ...
-
-
-class MemoryStore:
-    """An in-process ``CacheStore`` with a bound on entries (oldest go first)."""
-
-    def __init__(self, max_entries: int = 10_000, clock: Clock = time.monotonic) -> None:
-        self._entries: dict[str, tuple[float, bytes]] = {}
-        self._max = max_entries
-        self._clock = clock
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    async def get(self, key: str) -> bytes | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= self._clock():
-            del self._entries[key]
-            return None
-        return entry[1]
-
-    async def set(self, key: str, value: bytes, seconds: float) -> None:
-        self._entries.pop(key, None)
-        if len(self._entries) >= self._max:
-            _evict(self._entries, self._clock(), self._max)
-        self._entries[key] = (self._clock() + seconds, value)
 
 
 def _evict(entries: dict[str, Any], now: float, limit: int) -> None:

@@ -11,13 +11,21 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from caldavd.cache.response import open_response_cache
 from caldavd.config import Config
 from caldavd.directory.factory import open_directory
 from caldavd.http.auth import authenticated
 from caldavd.http.dispatch import dispatch
 from caldavd.http.errors import guarded
 from caldavd.http.health import health
-from caldavd.http.keys import CONFIG, DIRECTORY, EXPANSION_GATE, SCHEMA_STATUS, STORE
+from caldavd.http.keys import (
+    CONFIG,
+    DIRECTORY,
+    EXPANSION_GATE,
+    RESPONSE_CACHE,
+    SCHEMA_STATUS,
+    STORE,
+)
 from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
 from caldavd.store.postgres.pool import create_pool
@@ -43,6 +51,7 @@ def create_app(config: Config) -> web.Application:
     app[EXPANSION_GATE] = asyncio.Semaphore(2)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_directory)
+    app.cleanup_ctx.append(_response_cache)
     # Only these two answer without authentication.
     app.router.add_get("/health", guarded(health))
     app.router.add_route("*", "/.well-known/caldav", guarded(well_known))
@@ -69,3 +78,13 @@ async def _directory(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await directory.close()
+
+
+async def _response_cache(app: web.Application) -> AsyncIterator[None]:
+    cache = open_response_cache(app[CONFIG])
+    app[RESPONSE_CACHE] = cache
+    try:
+        yield
+    finally:
+        if cache is not None:
+            await cache.close()

@@ -254,5 +254,9 @@ async def depth1_multistatus(ctx: Context, resource: Resource,
 
 
 def multistatus_response(body: Multistatus) -> web.Response:
-    return web.Response(status=207, body=body.to_bytes(), content_type="application/xml",
+    return xml_response(body.to_bytes())
+
+
+def xml_response(body: bytes, status: int = 207) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/xml",
                         charset="utf-8")

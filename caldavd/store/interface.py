@@ -52,9 +52,10 @@ class Store(Protocol):
         """Dead properties of many resources in one query (no N+1 on Depth 1)."""
         ...
 
-    async def update_properties(self, calendar: Calendar | None, resource_id: int,
+    async def update_properties(self, home: Home, calendar: Calendar | None, resource_id: int,
                                 set_: Mapping[str, str], remove: Iterable[str]) -> None:
-        """Atomically set and remove; a calendar's change bumps its revision."""
+        """Atomically set and remove on a resource in ``home``; a calendar's change bumps its
+        revision, and any change moves the home's change token."""
         ...
 
     # -- calendar objects ---------------------------------------------------------

@@ -15,6 +15,9 @@ class Home:
     id: int
     owner_uid: str
     created: datetime
+    # Moves with every write in the home, in the writer's transaction (migration 0008);
+    # caches are valid while it stands.  Not part of the home's identity.
+    change_token: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ async def test_delete_calendar_removes_objects_properties_and_index(
     await store.put_object(keep, event("k1"))
     obj, _ = await store.put_object(gone, event("g1"))
     await store.put_object(gone, event("g2"))
-    await store.update_properties(None, obj.id, {"{urn:x}p": "v"}, ())
+    await store.update_properties(home, None, obj.id, {"{urn:x}p": "v"}, ())
     assert await count(db, "time_range WHERE calendar_id = $1", gone.id) == 2
 
     await store.delete_calendar(home, "gone")
@@ -158,27 +158,27 @@ async def test_deleted_name_can_be_created_again(store: PostgresStore, home: Hom
 # -- dead properties ----------------------------------------------------------------------
 
 
-async def test_update_properties_sets_replaces_and_removes(store: PostgresStore,
+async def test_update_properties_sets_replaces_and_removes(store: PostgresStore, home: Home,
                                                           cal: Calendar) -> None:
-    await store.update_properties(cal, cal.id, {"{urn:x}a": "1", "{urn:x}b": "2"}, ())
-    await store.update_properties(cal, cal.id, {"{urn:x}a": "one", "{urn:x}c": "3"},
+    await store.update_properties(home, cal, cal.id, {"{urn:x}a": "1", "{urn:x}b": "2"}, ())
+    await store.update_properties(home, cal, cal.id, {"{urn:x}a": "one", "{urn:x}c": "3"},
                                   ["{urn:x}b", "{urn:x}absent"])
     assert await store.properties(cal.id) == {"{urn:x}a": "one", "{urn:x}c": "3"}
 
 
-async def test_update_properties_set_wins_over_remove_of_same_name(store: PostgresStore,
-                                                                  cal: Calendar) -> None:
-    await store.update_properties(cal, cal.id, {"{urn:x}a": "new"}, ["{urn:x}a"])
+async def test_update_properties_set_wins_over_remove_of_same_name(
+        store: PostgresStore, home: Home, cal: Calendar) -> None:
+    await store.update_properties(home, cal, cal.id, {"{urn:x}a": "new"}, ["{urn:x}a"])
     assert await store.properties(cal.id) == {"{urn:x}a": "new"}
 
 
 async def test_update_properties_is_atomic(store: PostgresStore, home: Home,
                                            cal: Calendar) -> None:
-    await store.update_properties(cal, cal.id, {"{urn:x}a": "1"}, ())
+    await store.update_properties(home, cal, cal.id, {"{urn:x}a": "1"}, ())
     revision = await _revision(store, home, cal)
     # A value the database refuses (NOT NULL) fails the whole PROPPATCH, remove included.
     with pytest.raises(asyncpg.PostgresError):
-        await store.update_properties(cal, cal.id, {"{urn:x}b": None}, ["{urn:x}a"])  # type: ignore[dict-item]
+        await store.update_properties(home, cal, cal.id, {"{urn:x}b": None}, ["{urn:x}a"])  # type: ignore[dict-item]
     assert await store.properties(cal.id) == {"{urn:x}a": "1"}
     assert await _revision(store, home, cal) == revision
 
@@ -186,16 +186,17 @@ async def test_update_properties_is_atomic(store: PostgresStore, home: Home,
 async def test_update_properties_bumps_calendar_revision(store: PostgresStore, home: Home,
                                                          cal: Calendar) -> None:
     before = await _revision(store, home, cal)
-    await store.update_properties(cal, cal.id, {"{DAV:}displayname": "New"}, ())
+    await store.update_properties(home, cal, cal.id, {"{DAV:}displayname": "New"}, ())
     middle = await _revision(store, home, cal)
-    await store.update_properties(cal, cal.id, {}, ["{DAV:}displayname"])
+    await store.update_properties(home, cal, cal.id, {}, ["{DAV:}displayname"])
     assert before < middle < await _revision(store, home, cal)
 
 
-async def test_object_properties_are_per_resource(store: PostgresStore, cal: Calendar) -> None:
+async def test_object_properties_are_per_resource(store: PostgresStore, home: Home,
+                                                  cal: Calendar) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
-    await store.update_properties(None, obj.id, {"{urn:x}p": "object"}, ())
-    await store.update_properties(cal, cal.id, {"{urn:x}p": "calendar"}, ())
+    await store.update_properties(home, None, obj.id, {"{urn:x}p": "object"}, ())
+    await store.update_properties(home, cal, cal.id, {"{urn:x}p": "calendar"}, ())
     assert await store.properties(obj.id) == {"{urn:x}p": "object"}
     assert await store.properties(cal.id) == {"{urn:x}p": "calendar"}
 
@@ -204,8 +205,8 @@ async def test_properties_for_many_resources(store: PostgresStore, home: Home,
                                             cal: Calendar) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
     bare, _ = await store.put_object(cal, event("e2"))
-    await store.update_properties(cal, cal.id, {"{urn:x}a": "1", "{urn:x}b": "2"}, ())
-    await store.update_properties(None, obj.id, {"{urn:x}a": "object"}, ())
+    await store.update_properties(home, cal, cal.id, {"{urn:x}a": "1", "{urn:x}b": "2"}, ())
+    await store.update_properties(home, None, obj.id, {"{urn:x}a": "object"}, ())
     assert await store.properties_for([cal.id, obj.id, bare.id, 999_999]) == {
         cal.id: {"{urn:x}a": "1", "{urn:x}b": "2"},
         obj.id: {"{urn:x}a": "object"},
@@ -383,7 +384,7 @@ async def test_terminated_backends_during_locate(store: PostgresStore, cal: Cale
     await located_alone()
 
 
-async def test_terminated_backends_during_writes(store: PostgresStore, cal: Calendar,
+async def test_terminated_backends_during_writes(store: PostgresStore, home: Home, cal: Calendar,
                                                  pg_database: PgDatabase) -> None:
     summaries = iter(range(1000))
 
@@ -391,7 +392,7 @@ async def test_terminated_backends_during_writes(store: PostgresStore, cal: Cale
         await store.put_object(cal, event("e1", summary=f"s{next(summaries)}"))
 
     async def proppatch() -> None:  # a transaction
-        await store.update_properties(cal, cal.id, {"{urn:x}n": str(next(summaries))}, ())
+        await store.update_properties(home, cal, cal.id, {"{urn:x}n": str(next(summaries))}, ())
 
     assert set(await _race_terminations(pg_database, put)) <= {"ok", "unavailable"}
     assert set(await _race_terminations(pg_database, proppatch)) <= {"ok", "unavailable"}
@@ -399,7 +400,7 @@ async def test_terminated_backends_during_writes(store: PostgresStore, cal: Cale
     written, _ = await store.put_object(cal, event("e1", summary="after"))
     fetched = await store.object(cal, "e1.ics")
     assert fetched is not None and fetched.etag == written.etag
-    await store.update_properties(cal, cal.id, {"{urn:x}n": "after"}, ())
+    await store.update_properties(home, cal, cal.id, {"{urn:x}n": "after"}, ())
     assert await store.properties(cal.id) == {"{urn:x}n": "after"}
 
 

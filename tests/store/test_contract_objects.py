@@ -160,10 +160,10 @@ async def test_concurrent_creates_with_if_none_match(store: PostgresStore, cal: 
 # -- delete ----------------------------------------------------------------------------------
 
 
-async def test_delete_object(store: PostgresStore, cal: Calendar,
+async def test_delete_object(store: PostgresStore, home: Home, cal: Calendar,
                              db: asyncpg.Connection) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
-    await store.update_properties(None, obj.id, {"{urn:x}p": "v"}, ())
+    await store.update_properties(home, None, obj.id, {"{urn:x}p": "v"}, ())
     await store.put_object(cal, event("e2"))
     await store.delete_object(cal, "e1.ics")
     assert await _names(store, cal) == ["e2.ics"]
@@ -357,7 +357,7 @@ async def test_move_across_calendars_of_a_home(store: PostgresStore, home: Home,
                                                db: asyncpg.Connection) -> None:
     target = await store.create_calendar(home, NewCalendar("target"))
     obj, _ = await store.put_object(cal, event("u1"))
-    await store.update_properties(None, obj.id, {"{urn:x}p": "v"}, ())
+    await store.update_properties(home, None, obj.id, {"{urn:x}p": "v"}, ())
 
     moved, created = await store.move_object(cal, "u1.ics", target, "renamed.ics",
                                              overwrite=False)

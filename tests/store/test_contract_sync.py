@@ -77,7 +77,7 @@ async def test_token_grows_with_every_change(store: PostgresStore, home: Home,
     await step()
     await store.put_object(cal, event("a", summary="again"))
     await step()
-    await store.update_properties(cal, cal.id, {"{DAV:}displayname": "W"}, ())
+    await store.update_properties(home, cal, cal.id, {"{DAV:}displayname": "W"}, ())
     await step()
     await store.delete_object(cal, "a.ics")
     await step()
@@ -85,10 +85,10 @@ async def test_token_grows_with_every_change(store: PostgresStore, home: Home,
 
 
 async def test_property_change_moves_token_without_member_changes(
-        store: PostgresStore, cal: Calendar) -> None:
+        store: PostgresStore, home: Home, cal: Calendar) -> None:
     await store.put_object(cal, event("a"))
     _, token = await store.changes_since(cal, 0)
-    await store.update_properties(cal, cal.id, {"{DAV:}displayname": "W"}, ())
+    await store.update_properties(home, cal, cal.id, {"{DAV:}displayname": "W"}, ())
     changes, new_token = await store.changes_since(cal, token)
     assert changes == [] and new_token > token
 
@@ -222,7 +222,7 @@ async def test_home_revision_grows_on_any_change_inside(store: PostgresStore,
     await grew()
     obj, _ = await store.put_object(cal, event("e1"))
     await grew()
-    await store.update_properties(cal, cal.id, {"{DAV:}displayname": "W"}, ())
+    await store.update_properties(home, cal, cal.id, {"{DAV:}displayname": "W"}, ())
     await grew()
     other = await store.create_calendar(home, NewCalendar("other"))
     await grew()

@@ -1,4 +1,9 @@
-"""PROPFIND (RFC 4918 §9.1): Depth 0 and 1; infinity is refused."""
+"""PROPFIND (RFC 4918 §9.1): Depth 0 and 1; infinity is refused.
+
+Answers inside a calendar home, to its owner, go through the response cache
+(``caldavd.http.cached``): a hit skips parsing and every store read after the
+one that resolved the target.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,13 @@ from caldavd.dav import names
 from caldavd.dav.errors import PropfindFiniteDepth
 from caldavd.dav.requests import parse_depth, parse_propfind
 from caldavd.http.acl import require
-from caldavd.http.propfind import depth1_multistatus, multistatus_for, multistatus_response
+from caldavd.http.cached import propfind_slot
+from caldavd.http.propfind import (
+    depth1_multistatus,
+    multistatus_for,
+    multistatus_response,
+    xml_response,
+)
 from caldavd.http.registry import method
 from caldavd.http.target import existing, read_body
 
@@ -19,8 +30,18 @@ async def propfind(request: web.Request) -> web.StreamResponse:
     depth = parse_depth(request.headers.get("Depth"), "infinity")
     if depth == "infinity":
         raise PropfindFiniteDepth("Depth: infinity is not supported; use 0 or 1")
-    wanted = parse_propfind(await read_body(request))
+    body = await read_body(request)
+    slot = propfind_slot(request, ctx, resource, depth, body)
+    if slot is not None:
+        cached = await slot.get()
+        if cached is not None:
+            return xml_response(cached)
+    wanted = parse_propfind(body)
     await require(ctx, resource, names.READ)
     if depth == "1":
-        return multistatus_response(await depth1_multistatus(ctx, resource, wanted))
-    return multistatus_response(await multistatus_for(ctx, [resource], wanted))
+        response = multistatus_response(await depth1_multistatus(ctx, resource, wanted))
+    else:
+        response = multistatus_response(await multistatus_for(ctx, [resource], wanted))
+    if slot is not None and isinstance(response.body, bytes):
+        await slot.put(response.body)
+    return response

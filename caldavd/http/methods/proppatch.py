@@ -10,7 +10,7 @@ from caldavd.dav.requests import parse_proppatch
 from caldavd.http.acl import require
 from caldavd.http.propfind import multistatus_response
 from caldavd.http.registry import method
-from caldavd.http.resources import CalendarResource, ObjectResource
+from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource
 from caldavd.http.target import existing, read_body
 from caldavd.http.writable import check_operations
 
@@ -22,10 +22,11 @@ async def proppatch(request: web.Request) -> web.StreamResponse:
     changes = check_operations(parse_proppatch(await read_body(request)), resource,
                                creating=False)
     resource_id = resource.resource_id
-    if not changes.failures and resource_id is not None:
+    if not changes.failures and isinstance(resource, HomeResource) and resource_id is not None:
         calendar = resource.calendar if isinstance(resource, CalendarResource) else None
         bumped = None if isinstance(resource, ObjectResource) else calendar
-        await ctx.store.update_properties(bumped, resource_id, changes.set, changes.remove)
+        await ctx.store.update_properties(resource.the_home, bumped, resource_id, changes.set,
+                                          changes.remove)
     body = Multistatus()
     body.add_propstats(resource.path, changes.propstats())
     return multistatus_response(body)

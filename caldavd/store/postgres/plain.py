@@ -13,6 +13,7 @@ import asyncpg
 
 from caldavd.store.errors import AlreadyExists, NotFound
 from caldavd.store.model import Home, PlainResource
+from caldavd.store.postgres.homes import lock_home
 from caldavd.store.postgres.pool import connection, transaction
 
 _COLUMNS = "id, path, is_collection, content_type, etag, size, created, modified"
@@ -30,7 +31,7 @@ def _parent(path: str) -> str:
 
 
 async def _lock(conn: asyncpg.Connection, home: Home) -> None:
-    await conn.fetchval("SELECT id FROM calendar_home WHERE id = $1 FOR NO KEY UPDATE", home.id)
+    await lock_home(conn, home.id)
 
 
 async def _taken(conn: asyncpg.Connection, home: Home, path: str) -> bool:

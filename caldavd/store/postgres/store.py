@@ -12,6 +12,7 @@ arrive together share one statement and one commit (``put_batch``, 0006).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,7 @@ from caldavd.store.model import (
     ObjectWrite,
 )
 from caldavd.store.postgres.batch import Batcher
+from caldavd.store.postgres.homes import lock_home, move_token_of
 from caldavd.store.postgres.object_writes import (
     DELETE_SQL,
     MOVE_DONE,
@@ -67,6 +69,8 @@ _OBJECT_COLUMNS = """
     o.id, o.calendar_id, o.name, o.uid, o.component_type, o.etag, o.size, o.organizer,
     o.schedule_tag, o.created, o.modified
 """
+_HOME_COLUMNS = "id, owner_uid, created, change_token"
+_HOME_SQL = f"SELECT {_HOME_COLUMNS} FROM calendar_home WHERE owner_uid = $1"
 _BUMP_REVISION = """
     INSERT INTO revision (collection_id, name, revision, deleted)
     VALUES ($1, $2, nextval('revision_seq'), $3)
@@ -76,7 +80,8 @@ _BUMP_REVISION = """
 
 
 def _home(row: asyncpg.Record) -> Home:
-    return Home(id=row["id"], owner_uid=row["owner_uid"], created=row["created"])
+    return Home(id=row["id"], owner_uid=row["owner_uid"], created=row["created"],
+                change_token=row["change_token"])
 
 
 def _calendar(row: asyncpg.Record) -> Calendar:
@@ -119,7 +124,8 @@ Located = tuple[Home | None, Calendar | None, CalendarObject | None]
 def _located(owner_uid: str, row: asyncpg.Record | None) -> Located:
     if row is None:
         return None, None, None
-    home = Home(id=row["located_home_id"], owner_uid=owner_uid, created=row["home_created"])
+    home = Home(id=row["located_home_id"], owner_uid=owner_uid, created=row["home_created"],
+                change_token=row["home_change_token"])
     if row["id"] is None:
         return home, None, None
     calendar = _calendar(row)
@@ -147,7 +153,7 @@ class PostgresStore(PlainStore):
 
     async def home(self, owner_uid: str) -> Home | None:
         row = await read(self._pool, lambda conn: conn.fetchrow(
-            "SELECT id, owner_uid, created FROM calendar_home WHERE owner_uid = $1", owner_uid))
+            _HOME_SQL, owner_uid))
         return _home(row) if row else None
 
     async def ensure_home(self, owner_uid: str,
@@ -158,17 +164,19 @@ class PostgresStore(PlainStore):
         async with transaction(self._pool) as conn:
             row = await conn.fetchrow(
                 "INSERT INTO calendar_home (owner_uid) VALUES ($1) "
-                "ON CONFLICT (owner_uid) DO NOTHING RETURNING id, owner_uid, created",
+                f"ON CONFLICT (owner_uid) DO NOTHING RETURNING {_HOME_COLUMNS}",
                 owner_uid)
             if row is None:  # another request or host created it a moment ago
                 row = await conn.fetchrow(
-                    "SELECT id, owner_uid, created FROM calendar_home WHERE owner_uid = $1",
+                    _HOME_SQL,
                     owner_uid)
                 return _home(row)
             home = _home(row)
             for new in defaults:
                 await self._insert_calendar(conn, home, new)
-            return home
+            # The calendars moved the token: hand out the home as it will commit.
+            return dataclasses.replace(home, change_token=await conn.fetchval(
+                "SELECT change_token FROM calendar_home WHERE id = $1", home.id))
 
     async def locate(self, owner_uid: str, calendar_name: str, object_name: str | None,
                      ) -> tuple[Home | None, Calendar | None, CalendarObject | None]:
@@ -204,7 +212,7 @@ class PostgresStore(PlainStore):
 
     async def create_calendar(self, home: Home, new: NewCalendar) -> Calendar:
         async with transaction(self._pool) as conn:
-            await _lock_home(conn, home.id)
+            await lock_home(conn, home.id)
             return await self._insert_calendar(conn, home, new)
 
     async def _insert_calendar(self, conn: asyncpg.Connection, home: Home,
@@ -235,7 +243,7 @@ class PostgresStore(PlainStore):
 
     async def delete_calendar(self, home: Home, name: str) -> None:
         async with transaction(self._pool) as conn:
-            await _lock_home(conn, home.id)
+            await lock_home(conn, home.id)
             bind = await conn.fetchrow(
                 "SELECT calendar_id, mode FROM calendar_bind WHERE home_id = $1 AND name = $2",
                 home.id, name)
@@ -273,11 +281,10 @@ class PostgresStore(PlainStore):
             result[row["resource_id"]][row["name"]] = row["value"]
         return result
 
-    async def update_properties(self, calendar: Calendar | None, resource_id: int,
+    async def update_properties(self, home: Home, calendar: Calendar | None, resource_id: int,
                                 set_: Mapping[str, str], remove: Iterable[str]) -> None:
         async with transaction(self._pool) as conn:
-            if calendar is not None:
-                await _lock_home(conn, calendar.owner_home_id)
+            await lock_home(conn, calendar.owner_home_id if calendar is not None else home.id)
             removed = [n for n in remove if n not in set_]
             if removed:
                 await conn.execute(
@@ -473,6 +480,8 @@ class PostgresStore(PlainStore):
     async def set_delegates(self, delegator_uid: str, read_write: bool,
                             delegate_uids: Iterable[str]) -> None:
         async with transaction(self._pool) as conn:
+            # What the delegator's home shows a delegate changes with the grant.
+            await move_token_of(conn, delegator_uid)
             await conn.execute(
                 "DELETE FROM delegate WHERE delegator_uid = $1 AND read_write = $2",
                 delegator_uid, read_write)
@@ -517,6 +526,7 @@ ORDER BY r.revision
 # (when asked) the object under a name, each NULL when missing.
 _LOCATE_SQL = f"""
 SELECT h.id AS located_home_id, h.created AS home_created,
+       h.change_token AS home_change_token,
        {_CALENDAR_COLUMNS},
        o.id AS object_id, o.name AS object_name, o.uid, o.component_type, o.etag, o.size,
        o.organizer, o.schedule_tag, o.created AS object_created,
@@ -623,12 +633,6 @@ FROM (SELECT o.name, o.etag, o.component_type, o.size,
       WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
       ORDER BY o.name) AS q
 """
-
-
-async def _lock_home(conn: asyncpg.Connection, home_id: int) -> None:
-    if await conn.fetchval("SELECT id FROM calendar_home WHERE id = $1 FOR NO KEY UPDATE",
-                           home_id) is None:
-        raise NotFound(f"home {home_id}")
 
 
 async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: int,

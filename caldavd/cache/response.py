@@ -1,0 +1,96 @@
+"""Answers kept for the next identical request, served only while they are still true.
+
+An entry is filed under a key made of everything that shapes an answer (who
+asks, what, how: principal, path, depth, body and the headers that change
+an answer) and carries a *validator*: what the answer was computed from, as the
+caller reads it **before** computing (for a calendar home: its id, its change
+token and a digest of its owner's directory record).  ``get`` returns the
+answer only when the caller's current validator is byte-for-byte the stored
+one.  Since validators are read from the database, whose change token moves in
+the writer's own transaction, an entry is never served after a change on any
+host, whether memcached missed invalidations, restarted or came back with old
+contents: there is nothing to invalidate.  A reader that read the validator
+before computing can only file an answer at least as new as its validator.
+
+Entries expire after ``seconds`` anyway (``ResponseCacheTimeout``), which bounds
+what a cache holds for answers nobody asks for again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable
+
+from caldavd.cache.memcached import store_for
+from caldavd.cache.stores import CacheStore, MemoryStore
+from caldavd.config import Config
+
+# The memcached cache type (Memcached.Pools.<pool>.HandleCacheTypes) for responses.
+RESPONSE_CACHE_TYPE = "ResponseCache"
+KEY_PREFIX = "caldavd:resp:v1:"
+# memcached refuses items over 1 MB by default (-I); larger answers are not cached.
+MAX_ENTRY_BYTES = 1024 * 1024 - 1024
+_LENGTH = struct.Struct("!H")
+# The in-process store, when no memcached pool handles ResponseCache (per worker).
+MEMORY_ENTRIES = 5000
+MEMORY_BYTES = 64 * 1024 * 1024
+
+
+def response_key(parts: Iterable[bytes]) -> str:
+    """A memcached-safe key for the request ``parts`` (each length-prefixed, then hashed)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(struct.pack("!I", len(part)))
+        digest.update(part)
+    return KEY_PREFIX + digest.hexdigest()
+
+
+class ResponseCache:
+    """Bodies under request keys, each with the validator it was computed under."""
+
+    def __init__(self, store: CacheStore, seconds: float) -> None:
+        self._store = store
+        self._seconds = seconds
+        self.hits = 0
+        self.misses = 0
+
+    async def get(self, key: str, validator: bytes) -> bytes | None:
+        raw = await self._store.get(key)
+        body = _unpack(raw, validator) if raw is not None else None
+        if body is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return body
+
+    async def put(self, key: str, validator: bytes, body: bytes) -> None:
+        value = _LENGTH.pack(len(validator)) + validator + body
+        if len(value) <= MAX_ENTRY_BYTES:
+            await self._store.set(key, value, self._seconds)
+
+    async def close(self) -> None:
+        close = getattr(self._store, "close", None)
+        if close is not None:
+            await close()
+
+
+def _unpack(raw: bytes, validator: bytes) -> bytes | None:
+    """The body of ``raw`` when it was stored under ``validator``; None otherwise."""
+    if len(raw) < _LENGTH.size:
+        return None
+    (length,) = _LENGTH.unpack_from(raw)
+    end = _LENGTH.size + length
+    if raw[_LENGTH.size:end] != validator:
+        return None
+    return raw[end:]
+
+
+def open_response_cache(config: Config) -> ResponseCache | None:
+    """The cache ``config`` asks for: on the pool that handles ResponseCache, else in-process."""
+    if not config.EnableResponseCache or config.ResponseCacheTimeout <= 0:
+        return None
+    store: CacheStore | None = store_for(config, RESPONSE_CACHE_TYPE)
+    if store is None:
+        store = MemoryStore(MEMORY_ENTRIES, max_bytes=MEMORY_BYTES)
+    return ResponseCache(store, config.ResponseCacheTimeout * 60.0)

@@ -1,0 +1,46 @@
+"""The response cache's entries: served only under the validator they were filed with."""
+
+from __future__ import annotations
+
+from caldavd.cache.response import MAX_ENTRY_BYTES, ResponseCache, response_key
+from caldavd.cache.stores import MemoryStore
+
+
+async def test_an_entry_is_served_only_under_its_validator() -> None:
+    cache = ResponseCache(MemoryStore(), 60)
+    key = response_key([b"PROPFIND", b"user01", b"/calendars/", b"1", b"<body/>"])
+    await cache.put(key, b"7:41:abc", b"<answer/>")
+    assert await cache.get(key, b"7:41:abc") == b"<answer/>"
+    assert await cache.get(key, b"7:42:abc") is None, "the home changed"
+    assert await cache.get(key, b"7:41:abd") is None, "the owner's record changed"
+    assert await cache.get(key, b"7:41:ab") is None, "a prefix is not a match"
+    assert (cache.hits, cache.misses) == (1, 3)
+
+
+def test_keys_separate_their_parts() -> None:
+    """('ab', 'c') and ('a', 'bc') are different requests."""
+    assert response_key([b"ab", b"c"]) != response_key([b"a", b"bc"])
+    assert response_key([b"a", b"b"]) == response_key([b"a", b"b"])
+    assert len(response_key([b"x" * 10_000])) < 250  # memcached's key limit
+
+
+async def test_answers_too_big_for_memcached_are_not_kept() -> None:
+    store = MemoryStore()
+    cache = ResponseCache(store, 60)
+    await cache.put("big", b"v", b"x" * MAX_ENTRY_BYTES)
+    assert len(store) == 0
+    await cache.put("small", b"v", b"x" * 1000)
+    assert await cache.get("small", b"v") == b"x" * 1000
+
+
+async def test_memory_store_is_bounded_in_bytes() -> None:
+    store = MemoryStore(max_entries=100, max_bytes=250)
+    for i in range(5):
+        await store.set(f"k{i}", bytes(100), 60)
+    assert len(store) == 2, "only what fits in 250 bytes, the newest"
+    assert await store.get("k4") is not None and await store.get("k0") is None
+    await store.set("huge", bytes(251), 60)
+    assert await store.get("huge") is None and len(store) == 2
+    await store.set("k4", bytes(10), 60)  # replacing frees the old value's bytes
+    await store.set("k5", bytes(100), 60)
+    assert len(store) == 3
