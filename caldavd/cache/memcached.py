@@ -134,7 +134,42 @@ def pool_for(config: Config, cache_type: str) -> MemcachedPool | None:
 
 
 def store_for(config: Config, cache_type: str) -> MemcachedStore | None:
+    """A store of its own on the pool for ``cache_type`` (tools, tests); servers share
+    theirs through ``PoolStores``."""
     pool = pool_for(config, cache_type)
     if pool is None:
         return None
     return MemcachedStore(pool.BindAddress, pool.Port, config.Memcached.MaxClients)
+
+
+class SharedStore:
+    """A cache's view of a pool's store: ``get`` and ``set``, and no ``close``, since
+    the pool's connections outlive any one cache."""
+
+    def __init__(self, store: MemcachedStore) -> None:
+        self.get = store.get
+        self.set = store.set
+
+
+class PoolStores:
+    """The memcached stores of one worker, one per pool: the cache types a pool handles
+    share its ``MaxClients`` connections (directory records, responses, ...)."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._stores: dict[tuple[str, int], MemcachedStore] = {}
+
+    def for_type(self, cache_type: str) -> SharedStore | None:
+        pool = pool_for(self._config, cache_type)
+        if pool is None:
+            return None
+        where = (pool.BindAddress, pool.Port)
+        store = self._stores.get(where)
+        if store is None:
+            store = self._stores[where] = MemcachedStore(*where, self._config.Memcached.MaxClients)
+        return SharedStore(store)
+
+    async def close(self) -> None:
+        for store in self._stores.values():
+            await store.close()
+        self._stores.clear()

@@ -22,7 +22,7 @@ import hashlib
 import struct
 from collections.abc import Iterable
 
-from caldavd.cache.memcached import store_for
+from caldavd.cache.memcached import PoolStores
 from caldavd.cache.stores import CacheStore, MemoryStore
 from caldavd.config import Config
 
@@ -86,11 +86,11 @@ def _unpack(raw: bytes, validator: bytes) -> bytes | None:
     return raw[end:]
 
 
-def open_response_cache(config: Config) -> ResponseCache | None:
+def open_response_cache(config: Config, pools: PoolStores) -> ResponseCache | None:
     """The cache ``config`` asks for: on the pool that handles ResponseCache, else in-process."""
     if not config.EnableResponseCache or config.ResponseCacheTimeout <= 0:
         return None
-    store: CacheStore | None = store_for(config, RESPONSE_CACHE_TYPE)
+    store: CacheStore | None = pools.for_type(RESPONSE_CACHE_TYPE)
     if store is None:
         store = MemoryStore(MEMORY_ENTRIES, max_bytes=MEMORY_BYTES)
     return ResponseCache(store, config.ResponseCacheTimeout * 60.0)

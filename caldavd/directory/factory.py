@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from caldavd.cache.memcached import store_for
+from caldavd.cache.memcached import PoolStores, store_for
 from caldavd.directory.base import Directory, DirectoryConfigError
 from caldavd.directory.cache import CachingDirectory
 from caldavd.directory.ldap import LdapDirectory, LdapSettings
@@ -21,7 +21,9 @@ __all__ = ["DirectoryConfigError", "open_directory"]
 DIRECTORY_CACHE_TYPE = "DirectoryCache"
 
 
-def open_directory(config: Config) -> Directory:
+def open_directory(config: Config, pools: PoolStores | None = None) -> Directory:
+    """The directory ``config`` names; its cache on ``pools`` (the server's shared
+    memcached connections), or on a memcached client of its own when not given."""
     service = config.DirectoryService
     params = service.params
     if service.type == "xml":
@@ -40,7 +42,8 @@ def open_directory(config: Config) -> Directory:
             # Shared by every host through memcached when a pool serves it.
             directory = CachingDirectory(directory, caching.CachingSeconds,
                                          negative=caching.NegativeCaching,
-                                         store=store_for(config, DIRECTORY_CACHE_TYPE))
+                                         store=pools.for_type(DIRECTORY_CACHE_TYPE) if pools
+                                         else store_for(config, DIRECTORY_CACHE_TYPE))
         return directory
     raise DirectoryConfigError(
         f"DirectoryService.type {service.type!r}: this caldavd has no such backend")

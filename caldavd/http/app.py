@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import open_response_cache
 from caldavd.config import Config
 from caldavd.directory.factory import open_directory
@@ -22,6 +23,7 @@ from caldavd.http.keys import (
     CONFIG,
     DIRECTORY,
     EXPANSION_GATE,
+    MEMCACHED_POOLS,
     RESPONSE_CACHE,
     SCHEMA_STATUS,
     STORE,
@@ -50,6 +52,7 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[EXPANSION_GATE] = asyncio.Semaphore(2)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_memcached_pools)
     app.cleanup_ctx.append(_directory)
     app.cleanup_ctx.append(_response_cache)
     # Only these two answer without authentication.
@@ -71,8 +74,18 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await pool.close()
 
 
+async def _memcached_pools(app: web.Application) -> AsyncIterator[None]:
+    """One set of memcached connections per worker, shared by every cache; closed last."""
+    pools = PoolStores(app[CONFIG])
+    app[MEMCACHED_POOLS] = pools
+    try:
+        yield
+    finally:
+        await pools.close()
+
+
 async def _directory(app: web.Application) -> AsyncIterator[None]:
-    directory = open_directory(app[CONFIG])
+    directory = open_directory(app[CONFIG], app[MEMCACHED_POOLS])
     app[DIRECTORY] = directory
     try:
         yield
@@ -81,7 +94,7 @@ async def _directory(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _response_cache(app: web.Application) -> AsyncIterator[None]:
-    cache = open_response_cache(app[CONFIG])
+    cache = open_response_cache(app[CONFIG], app[MEMCACHED_POOLS])
     app[RESPONSE_CACHE] = cache
     try:
         yield

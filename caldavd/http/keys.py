@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import ResponseCache
 from caldavd.config import Config
 from caldavd.directory import Directory, Record
@@ -28,6 +29,9 @@ SCHEMA_STATUS = web.AppKey("schema_status", tuple[str | None, str])
 
 # Bounds recurrence expansions running in the executor at once.
 EXPANSION_GATE = web.AppKey("expansion_gate", asyncio.Semaphore)
+
+# The worker's memcached connections, one set per pool, shared by every cache.
+MEMCACHED_POOLS = web.AppKey("memcached_pools", PoolStores)
 
 # PROPFIND answers inside calendar homes; None when EnableResponseCache is off.
 RESPONSE_CACHE: web.AppKey[ResponseCache | None] = web.AppKey("response_cache")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import MAX_ENTRY_BYTES, ResponseCache, response_key
 from caldavd.cache.stores import MemoryStore
+from caldavd.config import build_config
 
 
 async def test_an_entry_is_served_only_under_its_validator() -> None:
@@ -44,3 +48,21 @@ async def test_memory_store_is_bounded_in_bytes() -> None:
     await store.set("k4", bytes(10), 60)  # replacing frees the old value's bytes
     await store.set("k5", bytes(100), 60)
     assert len(store) == 3
+
+
+async def test_cache_types_on_one_pool_share_its_connections(tmp_path: Path) -> None:
+    """MaxClients is per pool per worker, however many caches use the pool."""
+    config = build_config({"Memcached": {"MaxClients": 3, "Pools": {
+        "Default": {"ServerEnabled": False, "Port": 11311},
+        "Directory": {"ServerEnabled": False, "Port": 11312,
+                      "HandleCacheTypes": ["DirectoryCache"]}}}}, base_dir=tmp_path)
+    pools = PoolStores(config)
+    try:
+        responses, other = pools.for_type("ResponseCache"), pools.for_type("Other")
+        directory = pools.for_type("DirectoryCache")
+        assert responses is not None and other is not None and directory is not None
+        assert responses.get.__self__ is other.get.__self__, "one store for the Default pool"
+        assert directory.get.__self__ is not responses.get.__self__
+        assert not hasattr(responses, "close"), "a cache cannot close the pool's connections"
+    finally:
+        await pools.close()
