@@ -22,6 +22,7 @@ import hashlib
 import struct
 from collections.abc import Iterable
 
+from caldavd import __version__
 from caldavd.cache.memcached import PoolStores
 from caldavd.cache.stores import CacheStore, MemoryStore
 from caldavd.config import Config
@@ -47,13 +48,23 @@ def response_key(parts: Iterable[bytes]) -> str:
 
 
 class ResponseCache:
-    """Bodies under request keys, each with the validator it was computed under."""
+    """Bodies under request keys, each with the validator it was computed under.
 
-    def __init__(self, store: CacheStore, seconds: float) -> None:
+    ``namespace`` goes into every key: what shapes answers besides the data (the
+    caldavd version, the limits that live properties report), so hosts of one
+    cluster share entries, and a host upgraded or reconfigured during a rolling
+    restart never serves what the others rendered differently.
+    """
+
+    def __init__(self, store: CacheStore, seconds: float, namespace: bytes = b"") -> None:
         self._store = store
         self._seconds = seconds
+        self._namespace = namespace
         self.hits = 0
         self.misses = 0
+
+    def key(self, parts: Iterable[bytes]) -> str:
+        return response_key([self._namespace, *parts])
 
     async def get(self, key: str, validator: bytes) -> bytes | None:
         raw = await self._store.get(key)
@@ -93,4 +104,11 @@ def open_response_cache(config: Config, pools: PoolStores) -> ResponseCache | No
     store: CacheStore | None = pools.for_type(RESPONSE_CACHE_TYPE)
     if store is None:
         store = MemoryStore(MEMORY_ENTRIES, max_bytes=MEMORY_BYTES)
-    return ResponseCache(store, config.ResponseCacheTimeout * 60.0)
+    return ResponseCache(store, config.ResponseCacheTimeout * 60.0, answer_shaping(config))
+
+
+def answer_shaping(config: Config) -> bytes:
+    """The version and the settings that PROPFIND answers report (RFC 4791 §5.2, RFC 4331)."""
+    return " ".join(map(str, (
+        __version__, config.MaxResourceSize, config.MaxAllowedInstances,
+        config.MaxAttendeesPerInstance, config.UserQuota))).encode()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from caldavd.cache.response import ResponseCache, response_key
+from caldavd.cache.response import ResponseCache
 from caldavd.http.context import Context
 from caldavd.http.keys import RESPONSE_CACHE
 from caldavd.http.resources import HomeResource, Resource
@@ -66,4 +66,4 @@ def propfind_slot(request: web.Request, ctx: Context, resource: Resource, depth:
     parts = [b"PROPFIND", ctx.principal.uid.encode(), request.raw_path.encode(),
              depth.encode(), body]
     parts.extend(request.headers.get(h, "").encode() for h in _SHAPING_HEADERS)
-    return CacheSlot(cache, response_key(parts), validator)
+    return CacheSlot(cache, cache.key(parts), validator)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from caldavd.cache.memcached import PoolStores
-from caldavd.cache.response import MAX_ENTRY_BYTES, ResponseCache, response_key
+from caldavd.cache.response import (
+    MAX_ENTRY_BYTES,
+    ResponseCache,
+    answer_shaping,
+    response_key,
+)
 from caldavd.cache.stores import MemoryStore
 from caldavd.config import build_config
 
@@ -66,3 +71,15 @@ async def test_cache_types_on_one_pool_share_its_connections(tmp_path: Path) -> 
         assert not hasattr(responses, "close"), "a cache cannot close the pool's connections"
     finally:
         await pools.close()
+
+
+def test_settings_that_answers_report_separate_the_entries(tmp_path: Path) -> None:
+    """A host restarted with another UserQuota must not serve the others' quota answers."""
+    def key(**settings: object) -> str:
+        cache = ResponseCache(MemoryStore(), 60, answer_shaping(
+            build_config(dict(settings), base_dir=tmp_path)))
+        return cache.key([b"PROPFIND", b"/calendars/"])
+    assert key() == key(BindAddresses=["127.0.0.2"]), "per-host settings do not matter"
+    assert key() != key(UserQuota=1000)
+    assert key() != key(MaxResourceSize=1000)
+
