@@ -28,6 +28,7 @@ from caldavd.http.keys import (
     SCHEMA_STATUS,
     STORE,
 )
+from caldavd.http.limits import limited
 from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
 from caldavd.store.postgres.pool import create_pool
@@ -58,7 +59,7 @@ def create_app(config: Config) -> web.Application:
     # Only these two answer without authentication.
     app.router.add_get("/health", guarded(health))
     app.router.add_route("*", "/.well-known/caldav", guarded(well_known))
-    app.router.add_route("*", "/{path:.*}", guarded(authenticated(dispatch)))
+    app.router.add_route("*", "/{path:.*}", limited(app, guarded(authenticated(dispatch))))
     return app
 
 
