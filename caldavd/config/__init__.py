@@ -18,6 +18,7 @@ from caldavd.config.model import (
     MemcachedSettings,
     PostgresSettings,
     ProxyDBService,
+    worker_count,
 )
 from caldavd.config.overrides import parse_overrides
 from caldavd.config.schema import ReferenceRow, reference_rows
@@ -43,4 +44,5 @@ __all__ = [
     "parse_dsn",
     "parse_overrides",
     "reference_rows",
+    "worker_count",
 ]

@@ -122,6 +122,11 @@ class Config:
     sources: tuple[Path, ...] = field(default=(), metadata=DERIVED)
 
 
+def worker_count(config: Config) -> int:
+    """``MultiProcessCount`` resolved: 0 means one worker per CPU core."""
+    return config.MultiProcessCount or os.cpu_count() or 1
+
+
 def under(base: Path, value: str) -> Path:
     """``value`` as an absolute, normalised path; relative ones are taken under ``base``.
 

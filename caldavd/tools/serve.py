@@ -1,12 +1,22 @@
-"""caldavd: the server.
+"""caldavd: the server's master process.
 
-    caldavd -f caldavd.plist                 serve in the foreground
-    caldavd --check-config -f caldavd.plist  print the effective configuration
+    caldavd -f caldavd.plist [-o KEY=VALUE ...]   serve in the foreground
+    caldavd --check-config -f caldavd.plist       print the effective configuration
 
-With ``DBType ""`` caldavd first starts its embedded PostgreSQL cluster and
-applies the schema; with ``DBType "postgres"`` it refuses to start on a schema
-that is behind and names ``caldavd-bootstrap-db``.  SIGTERM and SIGINT stop
-accepting, let in-flight requests finish, then stop the embedded cluster.
+The master serves no requests itself.  In order, it starts the memcached
+servers caldavd owns (``caldavd.cache.servers``), with ``DBType ""`` its
+embedded PostgreSQL cluster (and applies the schema; with ``DBType
+"postgres"`` it refuses a schema that is behind and names
+``caldavd-bootstrap-db``), checks the connection budget
+(``caldavd.tools.budget``), binds the listening sockets and starts
+``MultiProcessCount`` workers (``caldavd.tools.worker``) that inherit them
+(``caldavd.tools.workers`` says why).  Workers get the same plist and ``-o``
+items, so every process reads the same configuration.  MultiProcessCount 1
+is one worker process too: one code path for every count.
+
+SIGTERM and SIGINT: the workers stop accepting and finish their in-flight
+requests, then PostgreSQL stops, then memcached, the last.  SIGHUP is passed
+on to the workers (they reopen the access log).
 """
 
 from __future__ import annotations
@@ -14,32 +24,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 
-from aiohttp import web
-
 from caldavd.cache.servers import MemcachedServerError, memcached_servers
-from caldavd.config import Config, effective_config
-from caldavd.http.accesslog import AccessLogSink, access_logger_class
-from caldavd.http.app import create_app
+from caldavd.config import Config, effective_config, worker_count
 from caldavd.store.postgres.cluster import ClusterError
 from caldavd.store.postgres.embedded import EmbeddedDatabase
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
+from caldavd.tools.budget import check_connection_budget
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
 from caldavd.tools.dbcommon import ToolError, describe_status, read_schema_status
+from caldavd.tools.workers import Supervisor, listening_sockets
 
 log = logging.getLogger("caldavd")
-
-# Seconds in-flight requests get to finish after SIGTERM.
-SHUTDOWN_GRACE = 30.0
-# Allocations between two collections of the youngest generation (CPython's default: 700).
-GC_THRESHOLD = 20_000
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -61,58 +64,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run_tool(serve(config, args.config))
+    return run_tool(serve(config, worker_arguments(config, args)))
 
 
-async def serve(config: Config, config_path: str) -> int:
+def worker_arguments(config: Config, args: argparse.Namespace) -> list[str]:
+    """What every worker is started with: the same plist and -o items as the master."""
+    assert config.config_file is not None
+    overrides = [part for item in args.overrides for part in ("-o", item)]
+    return ["-f", str(config.config_file), *overrides, "--log-level", args.log_level,
+            "--parent", str(os.getpid())]
+
+
+async def serve(config: Config, worker_args: Sequence[str]) -> int:
     if not config.UseDatabase:
         raise ToolError("UseDatabase is false, but caldavd stores data only in PostgreSQL; "
                         "set UseDatabase to true", exit_code=2)
+    if config.HTTPPort == 0:
+        raise ToolError("HTTPPort is 0, and this caldavd serves plain HTTP only (SSLPort is "
+                        "not implemented; put TLS in the load balancer)", exit_code=2)
     # Handlers go in first: a signal during start-up (initdb can take seconds) must still
-    # lead to an orderly stop of the embedded cluster, not to the default abrupt exit.
+    # lead to an orderly stop of what has started, not to the default abrupt exit.
     with _stop_signals() as stop:
-        async with (_memcached_ready(config), _database_ready(config, config_path),
-                    _access_log(config) as sink):
-            runner = web.AppRunner(create_app(config), shutdown_timeout=SHUTDOWN_GRACE,
-                                   access_log_class=access_logger_class(sink))
-            await runner.setup()
-            try:
-                if not stop.is_set():
-                    await _start_sites(runner, config)
-                    _settle_garbage_collector()
-                await stop.wait()
-                log.info("stopping: finishing in-flight requests")
-            finally:
-                await runner.cleanup()
+        async with _memcached_ready(config), _database_ready(config):
+            if not stop.is_set():
+                await _run_workers(config, worker_args, stop)
     return 0
 
 
-def _settle_garbage_collector() -> None:
-    """Everything built at start-up (modules, config, directory, pools) lives as long
-    as the process: move it out of the collector's sight, and collect young objects
-    less eagerly.  A request allocates a few hundred objects; with the default
-    threshold (700) nearly every request paid for a collection that scanned the
-    whole start-up heap again."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
-
-
-@contextlib.asynccontextmanager
-async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
-    """The access log, reopened on SIGHUP (for logrotate), flushed at the end."""
-    try:
-        sink = AccessLogSink(config.AccessLogFile)
-    except OSError as exc:
-        raise ToolError(f"AccessLogFile {config.AccessLogFile}: "
-                        f"{exc.strerror or exc}") from None
+async def _run_workers(config: Config, worker_args: Sequence[str],
+                       stop: asyncio.Event) -> None:
+    supervisor = Supervisor(listening_sockets(config, worker_count(config)), worker_args)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, sink.reopen)
+    loop.add_signal_handler(signal.SIGHUP, supervisor.signal_all, signal.SIGHUP)
     try:
-        yield sink
+        await supervisor.run(stop)
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
-        sink.close()
 
 
 @contextlib.asynccontextmanager
@@ -126,8 +113,9 @@ async def _memcached_ready(config: Config) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def _database_ready(config: Config, config_path: str) -> AsyncIterator[None]:
-    """Embedded cluster started and migrated, or an external schema verified."""
+async def _database_ready(config: Config) -> AsyncIterator[None]:
+    """Embedded cluster started and migrated, or an external schema verified; the
+    connection budget checked against the server either way."""
     kwargs = connect_kwargs_for(config)
     embedded = EmbeddedDatabase(config) if config.DBType == "" else None
     try:
@@ -136,10 +124,12 @@ async def _database_ready(config: Config, config_path: str) -> AsyncIterator[Non
             result = await upgrade_to_head(kwargs)
             if result.changed:
                 log.info("schema upgraded from %s to %s", result.before or "empty", result.after)
-        status = await read_schema_status(kwargs, describe_target(config))
+        target = describe_target(config)
+        status = await read_schema_status(kwargs, target)
         if status.behind or status.ahead:
             raise ToolError(f"{describe_status(status)}: run "
-                            f"'caldavd-bootstrap-db -f {config_path}'")
+                            f"'caldavd-bootstrap-db -f {config.config_file}'")
+        await check_connection_budget(config, kwargs, target)
         yield
     except ClusterError as exc:
         raise ToolError(str(exc)) from None
@@ -153,18 +143,6 @@ async def _stop_quietly(embedded: EmbeddedDatabase) -> None:
         await embedded.stop()
     except ClusterError as exc:
         log.error("%s", exc)
-
-
-async def _start_sites(runner: web.AppRunner, config: Config) -> None:
-    hosts: Sequence[str | None] = config.BindAddresses or (None,)
-    for host in hosts:
-        site = web.TCPSite(runner, host, config.HTTPPort, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise ToolError(f"cannot listen on {host or '*'}:{config.HTTPPort}: "
-                            f"{exc.strerror or exc}") from None
-        log.info("listening on http://%s:%d/", host or "*", config.HTTPPort)
 
 
 @contextlib.contextmanager

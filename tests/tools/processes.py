@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
@@ -73,3 +74,23 @@ def propfind_status(host: str, port: int, path: str = "/", auth: str | None = No
         return response.status
     finally:
         conn.close()
+
+
+def established_ports(pid: int, port: int) -> set[int]:
+    """Remote ports of the established TCP connections to local ``port`` that ``pid`` holds."""
+    inodes: set[str] = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    found: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+                if state == "01" and inode in inodes and int(local.split(":")[1], 16) == port:
+                    found.add(int(remote.split(":")[1], 16))
+    return found

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import TYPE_CHECKING
 
 import asyncpg
 
+from caldavd.config import worker_count
 from caldavd.store.postgres.cluster import PostgresCluster, find_pg_bin
 from caldavd.store.postgres.params import connect_kwargs_for, embedded_socket_dir
 
@@ -28,9 +28,8 @@ EXTRA_CONNECTIONS = 10
 
 def cluster_for(config: Config) -> PostgresCluster:
     settings = config.Postgres
-    workers = config.MultiProcessCount or os.cpu_count() or 1
     max_connections = settings.MaxConnections or (
-        workers * config.MaxDBConnectionsPerPool + EXTRA_CONNECTIONS
+        worker_count(config) * config.MaxDBConnectionsPerPool + EXTRA_CONNECTIONS
     )
     return PostgresCluster(
         data_dir=config.DataRoot / settings.ClusterName,

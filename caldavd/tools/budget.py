@@ -1,0 +1,47 @@
+"""The database connection budget of one host, checked before any worker starts.
+
+Every worker keeps a pool of up to ``MaxDBConnectionsPerPool`` connections,
+so a host may hold MultiProcessCount x MaxDBConnectionsPerPool of them.  A
+host that needs more than the server could ever give would fail under load,
+long after start-up, with "too many clients": it refuses to start instead.
+The server cannot know how many other hosts share it, so the number is
+logged per host for the operator to add up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from caldavd.config import Config, worker_count
+from caldavd.tools.dbcommon import ToolError, connect
+
+log = logging.getLogger("caldavd")
+
+
+async def check_connection_budget(config: Config, kwargs: Mapping[str, object],
+                                  target: str) -> None:
+    workers, per_pool = worker_count(config), config.MaxDBConnectionsPerPool
+    needed = workers * per_pool
+    cores = " (0: one per core)" if config.MultiProcessCount == 0 else ""
+    log.info("MultiProcessCount x MaxDBConnectionsPerPool = %d%s x %d = %d database "
+             "connections per host", workers, cores, per_pool, needed)
+    max_connections, reserved = await _server_limits(kwargs, target)
+    available = max_connections - reserved
+    if needed > available:
+        raise ToolError(
+            f"MultiProcessCount x MaxDBConnectionsPerPool = {workers} x {per_pool} = {needed} "
+            f"database connections, more than PostgreSQL ({target}) accepts: its "
+            f"max_connections is {max_connections}, {reserved} of them reserved for "
+            f"superusers, leaving {available}; lower MultiProcessCount or "
+            f"MaxDBConnectionsPerPool, or raise max_connections")
+
+
+async def _server_limits(kwargs: Mapping[str, object], target: str) -> tuple[int, int]:
+    conn = await connect(kwargs, target)
+    try:
+        max_connections = int(await conn.fetchval("SHOW max_connections"))
+        reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
+    finally:
+        await conn.close()
+    return max_connections, reserved

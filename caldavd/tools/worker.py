@@ -1,0 +1,173 @@
+"""One caldavd worker process, started by the master (``caldavd.tools.serve``).
+
+    python -m caldavd.tools.worker -f caldavd.plist [-o KEY=VALUE ...]
+        --index N --listen FD [--listen FD ...] --ready FD
+
+The listening sockets are the master's (inherited fds): a worker never binds,
+and never starts PostgreSQL or memcached.  It runs the aiohttp application
+with its own database pool (``MaxDBConnectionsPerPool``) and says "ready" on
+the ``--ready`` socket once it serves.  SIGTERM: stop accepting, let in-flight
+requests finish (``SHUTDOWN_GRACE``), exit.  SIGHUP: reopen the access log.
+SIGINT is ignored: a Ctrl-C on the terminal reaches the whole process group,
+and the master, not the terminal, decides when workers stop.  Should the master
+die without stopping it, the worker gets SIGTERM from the kernel
+(PR_SET_PDEATHSIG), so no worker outlives its master.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+from aiohttp import web
+
+from caldavd.config import Config
+from caldavd.http.accesslog import AccessLogSink, access_logger_class
+from caldavd.http.app import create_app
+from caldavd.http.limits import REQUEST_GATE
+from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
+from caldavd.tools.dbcommon import ToolError
+
+log = logging.getLogger("caldavd")
+
+# Seconds in-flight requests get to finish after SIGTERM.
+SHUTDOWN_GRACE = 30.0
+# Then aiohttp's shutdown: for what is left (requests not behind the gate, e.g. /health).
+CLOSE_SECONDS = 5.0
+# Allocations between two collections of the youngest generation (CPython's default: 700).
+GC_THRESHOLD = 20_000
+READY = b"ready\n"
+_PR_SET_PDEATHSIG = 1
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="caldavd-worker",
+                                     description="A caldavd worker (started by caldavd).")
+    add_config_argument(parser)
+    parser.add_argument("--index", type=int, required=True, help="worker number, from 1")
+    parser.add_argument("--listen", type=int, action="append", required=True, metavar="FD",
+                        help="an inherited listening socket")
+    parser.add_argument("--ready", type=int, required=True, metavar="FD",
+                        help="inherited socket to write 'ready' to")
+    parser.add_argument("--parent", type=int, required=True, metavar="PID",
+                        help="the master's pid")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    args = parse_args(argv)
+    _die_with_parent(args.parent)
+    config = load_or_exit(args.config, args.overrides)
+    logging.basicConfig(level=args.log_level,
+                        format=f"%(asctime)s %(levelname)s %(name)s[w{args.index}]: %(message)s")
+    sockets = [socket.socket(fileno=fd) for fd in args.listen]
+    return run_tool(work(config, sockets, socket.socket(fileno=args.ready)))
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM from the kernel when the master goes; gone already: exit now."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        sys.exit(1)
+
+
+async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.socket) -> int:
+    with _stop_signal() as stop:
+        async with _access_log(config) as sink:
+            runner = web.AppRunner(create_app(config), shutdown_timeout=CLOSE_SECONDS,
+                                   access_log_class=access_logger_class(sink))
+            await runner.setup()
+            try:
+                if not stop.is_set():
+                    for sock in sockets:
+                        await web.SockSite(runner, sock).start()
+                    _settle_garbage_collector()
+                    _say_ready(ready)
+                await stop.wait()
+                await _drain(runner)
+            finally:
+                await runner.cleanup()
+    return 0
+
+
+async def _drain(runner: web.AppRunner) -> None:
+    """No new connections; the requests in flight finish (``SHUTDOWN_GRACE`` at most).
+
+    Before aiohttp's own shutdown, which stops reading every connection at once
+    and would cut off a request whose body is still arriving.
+    """
+    for site in list(runner.sites):
+        await site.stop()
+    gate = runner.app[REQUEST_GATE]
+    if gate.in_flight:
+        log.info("finishing %d request(s) in flight", gate.in_flight)
+    try:
+        await asyncio.wait_for(gate.idle(), SHUTDOWN_GRACE)
+    except TimeoutError:
+        log.warning("%d request(s) still in flight after %.0f s; closing them",
+                    gate.in_flight, SHUTDOWN_GRACE)
+
+
+def _say_ready(ready: socket.socket) -> None:
+    try:
+        ready.sendall(READY)
+    except OSError as exc:
+        raise ToolError(f"cannot tell the master this worker is ready: {exc}") from None
+    finally:
+        ready.close()
+
+
+def _settle_garbage_collector() -> None:
+    """Everything built at start-up (modules, config, directory, pools) lives as long
+    as the process: move it out of the collector's sight, and collect young objects
+    less eagerly.  A request allocates a few hundred objects; with the default
+    threshold (700) nearly every request paid for a collection that scanned the
+    whole start-up heap again."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+@contextlib.asynccontextmanager
+async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
+    """The access log, reopened on SIGHUP (for logrotate), flushed at the end."""
+    try:
+        sink = AccessLogSink(config.AccessLogFile)
+    except OSError as exc:
+        raise ToolError(f"AccessLogFile {config.AccessLogFile}: "
+                        f"{exc.strerror or exc}") from None
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, sink.reopen)
+    try:
+        yield sink
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+        sink.close()
+
+
+@contextlib.contextmanager
+def _stop_signal() -> Iterator[asyncio.Event]:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        yield stop
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
