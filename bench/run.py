@@ -3,13 +3,17 @@
     bin/bench                          every operation, 2,000 events, 10 s each
     bin/bench --duration 5 --only get,put
     bin/bench --scale --json out.json  also the week query at 50,000 events vs 2,000
+    bin/bench --cluster                through haproxy: 1 host, 2 hosts, MultiProcessCount 2
 
 Starts a throwaway PostgreSQL cluster (durable settings), bootstraps the schema,
 starts ``caldavd -f plist`` pinned to the first core, loads user01's calendar by
 HTTP PUT, then runs ``wrk -t1 -c16`` pinned to the second core for each
 operation and prints requests/s and latency percentiles next to the targets.
 Exit status: 0 when every run produced valid responses (targets missed or not),
-1 when a run produced errors or the set-up failed.
+1 when a run produced errors or the set-up failed.  The PROPFIND operations run
+with the response cache off and, as *_cached and *_memcached, against caldavd
+processes with it on; the table ends with cached / uncached.  ``--cluster``
+is issue 5's scaling run (``bench.cluster``).
 """
 
 from __future__ import annotations
@@ -19,22 +23,37 @@ import asyncio
 import json
 import os
 import platform
-import resource
-import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.data import base_events, history_events, query_week
+from bench import cluster as cluster_mode
+from bench.data import history_events
 from bench.load import Client, LoadStats
-from bench.ops import LABELS, NAMES, SCALE_TARGET, TARGETS, Prepared, prepare
-from bench.server import BenchError, Server, running_server, vacuum_analyze
-from bench.wrk import WrkResult, run_wrk
+from bench.measure import (
+    FOREIGN_WARNING,
+    CpuMeter,
+    OpResult,
+    Target,
+    load_line,
+    measure,
+    prepare_at,
+    setup_user,
+)
+from bench.ops import LABELS, NAMES, SCALE_TARGET, Prepared, variant_of
+from bench.report import cache_ratios, cluster_table, table
+from bench.server import (
+    BenchError,
+    Server,
+    memcached_stats,
+    running_server,
+    vacuum_analyze,
+    variant_servers,
+)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -79,6 +98,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true",
                         help="keep the server root (plist, logs) in /tmp afterwards")
+    parser.add_argument("--cluster", action="store_true",
+                        help="instead: the operations through haproxy for each of "
+                             "--topologies (caldavd-cluster's deployment, nothing pinned)")
+    parser.add_argument("--topologies", default=",".join(cluster_mode.TOPOLOGY_KEYS),
+                        help="with --cluster: which of 1x1 (1 host, 1 worker), 2x1 (2 hosts, "
+                             "1 worker each), 1x2 (1 host, MultiProcessCount 2); default all")
+    parser.add_argument("--cluster-cache", choices=cluster_mode.CACHE_MODES,
+                        default="memcached",
+                        help="with --cluster: the hosts' response cache, on memcached (default, "
+                             "the PROPFINDs are then the *_memcached operations) or off")
     args = parser.parse_args(argv)
     if args.attempts < 1:
         parser.error("--attempts must be at least 1")
@@ -86,8 +115,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = [o for o in wanted if o not in NAMES]
     if unknown:
         parser.error(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(NAMES)}")
-    # Canonical order whatever the order given: PUT must run last.
-    args.ops = [n for n in NAMES if n in wanted] if wanted else list(NAMES)
+    if args.cluster:
+        if args.scale or args.profile:
+            parser.error("--cluster does not combine with --scale or --profile")
+        try:
+            args.topologies = cluster_mode.topologies(args.topologies)
+        except ValueError as exc:
+            parser.error(str(exc))
+        args.ops = cluster_mode.cluster_ops(wanted, args.cluster_cache)
+    else:
+        # Canonical order whatever the order given: PUT must run last.
+        args.ops = [n for n in NAMES if n in wanted] if wanted else list(NAMES)
     if args.events < 20:
         parser.error("--events must be at least 20 (multiget asks for 20)")
     if args.scale and args.scale_events <= args.events:
@@ -115,27 +153,20 @@ def choose_cores() -> Cores:
     return Cores(available[0], available[1], set(available))
 
 
-# -- CPU accounting (how busy the server and the database were during a run) ----------
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+async def _load_more(url: str, user: str, calendar: str, first: int, count: int,
+                     ) -> LoadStats:
+    async with Client(url, user) as client:
+        return await client.put_events(calendar, history_events(first, count),
+                                       label=f"loading {count} history events")
 
 
-def _tree(pid: int) -> list[int]:
-    pids = [pid]
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            pids.extend(int(c) for c in (task / "children").read_text().split())
-    except OSError:
-        pass
-    return pids
+def server_target(server: Server, cores: Cores) -> Target:
+    """caldavd's master and workers, PostgreSQL, and memcached when it has one."""
+    groups: dict[str, list[int | None]] = {"caldavd": [server.pid],
+                                           "postgres": [_postmaster(server)]}
+    if server.memcached_pid is not None:
+        groups["memcached"] = [server.memcached_pid]
+    return Target(server.url, CpuMeter(groups), cores.load, server.pid)
 
 
 def _postmaster(server: Server) -> int | None:
@@ -145,233 +176,26 @@ def _postmaster(server: Server) -> int | None:
         return None
 
 
-def _machine_seconds() -> tuple[float, float]:
-    """CPU time used on the machine (all cores, neither idle nor stolen) and
-    stolen by the hypervisor (a vCPU that wanted to run but did not)."""
-    used = stolen = 0
-    for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith("cpu") and not line.startswith("cpu "):
-            values = [int(v) for v in line.split()[1:]]
-            steal = values[7] if len(values) > 7 else 0
-            used += sum(values[:8]) - values[3] - values[4] - steal
-            stolen += steal
-    return used / _TICKS, stolen / _TICKS
+def needed_variants(ops: Sequence[str]) -> list[str]:
+    """The caldavd variants ``ops`` need, the plain (uncached) one always first."""
+    found = ["uncached"]
+    for name in ops:
+        variant = variant_of(name)
+        if variant is not None and variant not in found:
+            found.append(variant)
+    return found
 
 
-def _busy_seconds() -> float:
-    return _machine_seconds()[0]
-
-
-def _own_seconds() -> float:
-    """CPU time of the harness and the children it has waited for (wrk)."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-@dataclass
-class CpuSample:
-    wall: float
-    server: float
-    db: float
-    own: float
-    busy: float
-    stolen: float
-
-
-@dataclass
-class CpuUse:
-    """Percent of one core during a run: caldavd, PostgreSQL, and everything else
-    on the machine that is neither those nor the harness and wrk (other work)."""
-
-    server: float
-    db: float
-    foreign: float
-    stolen: float = 0.0
-
-
-class CpuMeter:
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.postmaster = _postmaster(server)
-
-    def sample(self) -> CpuSample:
-        db = sum(_cpu_seconds(p) for p in _tree(self.postmaster)) if self.postmaster else 0.0
-        return CpuSample(time.monotonic(), _cpu_seconds(self.server.pid), db, _own_seconds(),
-                         *_machine_seconds())
-
-
-def cpu_use(before: CpuSample, after: CpuSample) -> CpuUse:
-    wall = after.wall - before.wall
-    if wall <= 0:
-        return CpuUse(0.0, 0.0, 0.0)
-    server, db = after.server - before.server, after.db - before.db
-    own = after.own - before.own
-    foreign = max(0.0, (after.busy - before.busy) - server - db - own)
-    return CpuUse(100 * server / wall, 100 * db / wall, 100 * foreign / wall,
-                  100 * (after.stolen - before.stolen) / wall)
-
-
-# Other work on the machine above this percentage of a core makes a number suspect.
-FOREIGN_WARNING = 10.0
-
-
-# -- running ------------------------------------------------------------------------
-
-
-@dataclass
-class OpResult:
-    name: str
-    wrk: WrkResult
-    cpu: CpuUse
-    facts: dict[str, int | str]
-    attempts: int = 1
-
-    @property
-    def target(self) -> float:
-        return TARGETS[self.name]
-
-    @property
-    def met(self) -> bool:
-        return self.wrk.rps >= self.target
-
-    def per_request(self, percent: float) -> float:
-        """Microseconds of CPU per request from a percent-of-a-core figure."""
-        return percent / 100 * 1e6 / self.wrk.rps if self.wrk.rps else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "label": LABELS[self.name], "requests_per_s": self.wrk.rps,
-            "target_per_s": self.target, "met": self.met, "requests": self.wrk.requests,
-            "seconds": self.wrk.seconds,
-            "latency_ms": {f"p{k}": v for k, v in self.wrk.latency_ms.items()},
-            "mean_ms": round(self.wrk.mean_ms, 3), "max_ms": self.wrk.max_ms,
-            "server_cpu_percent": round(self.cpu.server, 1),
-            "db_cpu_percent": round(self.cpu.db, 1),
-            "other_cpu_percent": round(self.cpu.foreign, 1),
-            # Time the hypervisor gave neither vCPU although it was runnable (other
-            # guests on the host): every number of the run is depressed by it.
-            "stolen_cpu_percent": round(self.cpu.stolen, 1),
-            "attempts": self.attempts,
-            # CPU time per request: robust against other load, and 1e6 / this is what
-            # one fully busy core could serve.
-            "caldavd_cpu_us_per_request": round(self.per_request(self.cpu.server), 1),
-            "postgres_cpu_us_per_request": round(self.per_request(self.cpu.db), 1),
-            "check": {k: v for k, v in self.facts.items() if k != "token"},
-        }
-
-
-def wait_for_quiet(limit: float) -> None:
-    """Wait (at most ``limit`` s) until other processes use under FOREIGN_WARNING % CPU."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        busy, own, start = _busy_seconds(), _own_seconds(), time.monotonic()
-        time.sleep(1.0)
-        foreign = (_busy_seconds() - busy) - (_own_seconds() - own)
-        if 100 * foreign / (time.monotonic() - start) < FOREIGN_WARNING:
-            return
-    if limit > 0:
-        print(f"bench: the machine did not become quiet within {limit:.0f}s; measuring anyway",
-              file=sys.stderr)
-
-
-def start_profiler(server: Server, cores: Cores, args: argparse.Namespace, name: str,
-                   label: str) -> subprocess.Popen[bytes] | None:
-    """py-spy on caldavd for the measured run (folded stacks, one file per operation)."""
-    if not args.profile:
-        return None
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
-        raise BenchError("--profile needs py-spy (.venv/bin/pip install py-spy)")
-    out = Path(args.profile) / f"{name}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    prefix = ["taskset", "-c", str(cores.load)] if cores.load is not None else []
-    print(f"bench: profiling {label} into {out}", file=sys.stderr)
-    return subprocess.Popen([*prefix, spy, "record", "-p", str(server.pid), "-r", "100",
-                             "-d", str(max(1, round(args.duration))), "-f", "raw",
-                             "-o", str(out)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
-def measure(server: Server, cores: Cores, prepared: Prepared, args: argparse.Namespace,
-            label: str) -> OpResult:
-    """One operation: a warm-up, then measured runs until one has at most
-    ``--max-stolen`` of a core stolen (at most ``--attempts``); the least
-    disturbed run counts."""
-    if args.warmup > 0:
-        warm = run_wrk(server.url, prepared.script, duration=args.warmup,
-                       connections=args.connections, cpu=cores.load)
-        if warm.failed:
-            raise BenchError(f"{label} (warm-up): {warm.failure()}")
-    best: OpResult | None = None
-    for attempt in range(1, args.attempts + 1):
-        result = _measured_run(server, cores, prepared, args, label)
-        if best is None or result.cpu.stolen < best.cpu.stolen:
-            best = result
-        if result.cpu.stolen <= args.max_stolen:
-            break
-        if attempt < args.attempts:
-            print(f"bench: {label}: {result.cpu.stolen:.0f}% of a core stolen, over "
-                  f"{args.max_stolen:.0f}%: running it again ({attempt + 1} of "
-                  f"{args.attempts})", file=sys.stderr)
-    assert best is not None
-    best.attempts = attempt
-    return best
-
-
-def _measured_run(server: Server, cores: Cores, prepared: Prepared,
-                  args: argparse.Namespace, label: str) -> OpResult:
-    wait_for_quiet(args.wait_quiet)
-    profiler = start_profiler(server, cores, args, prepared.name, label)
-    meter = CpuMeter(server)
-    before = meter.sample()
-    result = run_wrk(server.url, prepared.script, duration=args.duration,
-                     connections=args.connections, cpu=cores.load)
-    cpu = cpu_use(before, meter.sample())
-    if profiler is not None:
-        profiler.wait()
-    if result.failed:
-        raise BenchError(f"{label}: {result.failure()}\n--- wrk output ---\n{result.raw}")
-    if result.requests == 0:
-        raise BenchError(f"{label}: wrk completed no request\n{result.raw}")
-    print(f"bench: {label}: {result.rps:.1f} req/s, p99 {result.p99_ms:.2f} ms, "
-          f"CPU: caldavd {cpu.server:.0f}%, PostgreSQL {cpu.db:.0f}%, other work on the "
-          f"machine {cpu.foreign:.0f}%, stolen by the hypervisor {cpu.stolen:.0f}%",
-          file=sys.stderr)
-    if cpu.stolen > FOREIGN_WARNING:
-        print(f"bench: WARNING: the hypervisor withheld {cpu.stolen:.0f}% of a core during "
-              f"{label} (other guests on the host); this number is depressed by that",
-              file=sys.stderr)
-    if cpu.foreign > FOREIGN_WARNING:
-        print(f"bench: WARNING: other processes used {cpu.foreign:.0f}% of a core during "
-              f"{label}; this number is depressed by them", file=sys.stderr)
-    return OpResult(prepared.name, result, cpu, prepared.facts)
-
-
-def _load_line(what: str, stats: LoadStats) -> str:
-    return f"{what}: {stats.count} PUTs in {stats.seconds:.1f}s ({stats.rate:.0f}/s)"
-
-
-async def _setup_user(server: Server, user: str, count: int, label: str,
-                      ) -> tuple[str, list[Any], LoadStats]:
-    events = list(base_events(count))
-    async with Client(server.url, user) as client:
-        calendar = await client.calendar_path()
-        stats = await client.put_events(calendar, events, label=label)
-    return calendar, events, stats
-
-
-async def _prepare(server: Server, user: str, name: str, calendar: str, events: list[Any],
-                   run_id: str) -> Prepared:
-    async with Client(server.url, user) as client:
-        return await prepare(name, client, calendar, events, query_week(), run_id)
-
-
-async def _load_more(server: Server, user: str, calendar: str, first: int, count: int,
-                     ) -> LoadStats:
-    async with Client(server.url, user) as client:
-        return await client.put_events(calendar, history_events(first, count),
-                                       label=f"loading {count} history events")
+def _measure_cached(server: Server, cores: Cores, prepared: Prepared,
+                    args: argparse.Namespace) -> OpResult:
+    """One operation; for a memcached-backed caldavd also memcached's hits and misses."""
+    before = memcached_stats(server.memcached_port) if server.memcached_port else {}
+    result = measure(server_target(server, cores), prepared, args, LABELS[prepared.name])
+    if server.memcached_port:
+        after = memcached_stats(server.memcached_port)
+        for counter in ("get_hits", "get_misses"):
+            result.facts[f"memcached_{counter}"] = after.get(counter, 0) - before.get(counter, 0)
+    return result
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -393,23 +217,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "load": {}, "operations": {},
     }
-    with running_server(server_cpu=cores.server, db_cpus=db_cpus, log_level=args.log_level,
-                        keep=args.keep) as server:
-        print(f"bench: caldavd at {server.url} (pid {server.pid}); root {server.root}",
-              file=sys.stderr)
+    variants = needed_variants(args.ops)
+    report["settings"]["caldavd_variants"] = variants
+    with (running_server(server_cpu=cores.server, db_cpus=db_cpus, log_level=args.log_level,
+                         keep=args.keep) as server,
+          variant_servers(server, variants, server_cpu=cores.server, load_cpu=cores.load,
+                          log_level=args.log_level) as servers):
+        for variant, one in servers.items():
+            print(f"bench: caldavd ({variant}) at {one.url} (pid {one.pid}); root {one.root}",
+                  file=sys.stderr)
         calendar, events, stats = asyncio.run(
-            _setup_user(server, "user01", args.events, f"loading {args.events} events"))
-        print("bench: " + _load_line("user01", stats), file=sys.stderr)
+            setup_user(server.url, "user01", args.events, f"loading {args.events} events"))
+        print("bench: " + load_line("user01", stats), file=sys.stderr)
         report["load"]["user01"] = {"events": stats.count, "seconds": round(stats.seconds, 2),
                                     "puts_per_s": round(stats.rate, 1)}
         if not args.no_analyze:
-            vacuum_analyze(server)
-        results = []
+            vacuum_analyze(server.cluster)
         for name in args.ops:
-            prepared = asyncio.run(_prepare(server, "user01", name, calendar, events, run_id))
-            result = measure(server, cores, prepared, args, LABELS[name])
-            results.append(result)
-            report["operations"][name] = result.as_json()
+            target = servers[variant_of(name) or "uncached"]
+            prepared = asyncio.run(prepare_at(target.url, "user01", name, calendar, events,
+                                              run_id))
+            report["operations"][name] = _measure_cached(target, cores, prepared,
+                                                         args).as_json()
+        report["response_cache"] = cache_ratios(report["operations"])
         if args.scale:
             report["scale"] = run_scale(server, cores, args, run_id)
     return report
@@ -418,23 +248,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def run_scale(server: Server, cores: Cores, args: argparse.Namespace,
               run_id: str) -> dict[str, Any]:
     small, big = args.events, args.scale_events
+    target = server_target(server, cores)
     calendar, events, stats = asyncio.run(
-        _setup_user(server, "user02", small, f"scale: loading {small} events"))
-    print("bench: " + _load_line("user02", stats), file=sys.stderr)
+        setup_user(server.url, "user02", small, f"scale: loading {small} events"))
+    print("bench: " + load_line("user02", stats), file=sys.stderr)
     if not args.no_analyze:
-        vacuum_analyze(server)
-    prepared = asyncio.run(_prepare(server, "user02", "query_week", calendar, events, run_id))
-    at_small = measure(server, cores, prepared, args, f"week query at {small}")
-    more = asyncio.run(_load_more(server, "user02", calendar, small, big - small))
-    print("bench: " + _load_line(f"user02 +{big - small}", more), file=sys.stderr)
+        vacuum_analyze(server.cluster)
+    prepared = asyncio.run(prepare_at(server.url, "user02", "query_week", calendar, events,
+                                      run_id))
+    at_small = measure(target, prepared, args, f"week query at {small}")
+    more = asyncio.run(_load_more(server.url, "user02", calendar, small, big - small))
+    print("bench: " + load_line(f"user02 +{big - small}", more), file=sys.stderr)
     if not args.no_analyze:
-        vacuum_analyze(server)
-    again = asyncio.run(_prepare(server, "user02", "query_week", calendar, events, run_id))
+        vacuum_analyze(server.cluster)
+    again = asyncio.run(prepare_at(server.url, "user02", "query_week", calendar, events,
+                                   run_id))
     if again.facts.get("responses") != prepared.facts.get("responses"):
         raise BenchError(f"scale: the week query answered {again.facts.get('responses')} "
                          f"objects at {big} events but {prepared.facts.get('responses')} at "
                          f"{small}; the history events should not reach the queried week")
-    at_big = measure(server, cores, again, args, f"week query at {big}")
+    at_big = measure(target, again, args, f"week query at {big}")
     ratio = at_small.wrk.rps / at_big.wrk.rps if at_big.wrk.rps else float("inf")
     return {
         "small_events": small, "big_events": big,
@@ -446,6 +279,19 @@ def run_scale(server: Server, cores: Cores, args: argparse.Namespace,
         if at_small.wrk.p99_ms else None,
         "target_slowdown": SCALE_TARGET, "met": ratio <= SCALE_TARGET,
     }
+
+
+def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "machine": machine_info(), "settings": {
+            "mode": "cluster", "events": args.events, "duration_s": args.duration,
+            "warmup_s": args.warmup, "connections": args.connections, "wrk_threads": 1,
+            "pinned": False, "caldavd_log_level": "INFO",
+            "vacuum_analyze_after_load": not args.no_analyze,
+        },
+    }
+    report["cluster"] = cluster_mode.run_cluster(args)
+    return report
 
 
 def machine_info() -> dict[str, Any]:
@@ -479,59 +325,24 @@ def _version(argv: list[str]) -> str:
         else ""
 
 
-# -- output -------------------------------------------------------------------------
-
-
-def _row(label: str, op: dict[str, Any], target: str, verdict: str) -> tuple[str, ...]:
-    latency = op["latency_ms"]
-    return (label, f"{op['requests_per_s']:.0f}", target, f"{latency.get('p50', 0):.2f}",
-            f"{latency.get('p99', 0):.2f}", f"{op['server_cpu_percent']:.0f}%",
-            f"{op['caldavd_cpu_us_per_request']:.0f}", f"{op['db_cpu_percent']:.0f}%",
-            f"{op['postgres_cpu_us_per_request']:.0f}", f"{op['other_cpu_percent']:.0f}%",
-            f"{op.get('stolen_cpu_percent', 0):.0f}%", verdict)
-
-
-def table(report: dict[str, Any]) -> str:
-    rows: list[tuple[str, ...]] = [
-        ("operation", "req/s", "target", "p50 ms", "p99 ms", "caldavd", "us/req",
-         "postgres", "us/req", "other", "stolen", "")]
-    for name, op in report["operations"].items():
-        rows.append(_row(LABELS[name], op, f">= {op['target_per_s']:.0f}",
-                         "ok" if op["met"] else "MISS"))
-    scale = report.get("scale")
-    if scale:
-        rows.append(_row(f"week query at {scale['small_events']} events", scale["at_small"],
-                         "", ""))
-        rows.append(_row(f"week query at {scale['big_events']} events", scale["at_big"],
-                         "", ""))
-        rows.append((f"slowdown {scale['big_events']} vs {scale['small_events']}",
-                     f"{scale['slowdown']:.2f}x", f"<= {scale['target_slowdown']}x",
-                     "", "", "", "", "", "", "", "", "ok" if scale["met"] else "MISS"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for index, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:],
-                                                                          strict=True)]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.append("caldavd/postgres/other: percent of one core used during the run by the "
-                 "caldavd worker, by PostgreSQL, and by unrelated processes on the machine; "
-                 "stolen: percent of a core the hypervisor withheld from this VM's runnable "
-                 "vCPUs; us/req: CPU microseconds per request.")
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        report = run(args)
+        report = run_cluster(args) if args.cluster else run(args)
     except BenchError as exc:
         print(f"bench: FAILED: {exc}", file=sys.stderr)
         return 1
-    print(table(report))
-    for who, load in report["load"].items():
-        print(f"\nloaded {load['events']} events for {who} by PUT at {load['puts_per_s']:.0f}/s")
+    if args.cluster:
+        print(cluster_table(report["cluster"], report["machine"]["cores"]))
+        for key, topology in report["cluster"]["topologies"].items():
+            load = topology["load"]
+            print(f"{key}: loaded {load['events']} events through haproxy at "
+                  f"{load['puts_per_s']:.0f}/s")
+    else:
+        print(table(report))
+        for who, load in report["load"].items():
+            print(f"\nloaded {load['events']} events for {who} by PUT at "
+                  f"{load['puts_per_s']:.0f}/s")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"results written to {args.json}")

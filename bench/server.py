@@ -1,9 +1,12 @@
-"""A throwaway PostgreSQL cluster and one caldavd process, as an operator runs them.
+"""A throwaway PostgreSQL cluster and caldavd, as an operator runs them.
 
 The cluster keeps PostgreSQL's durable defaults (fsync and synchronous_commit
 on): PUT numbers include a real commit.  caldavd runs as ``caldavd -f plist``
 against that cluster (``DBType postgres``) after ``caldavd-bootstrap-db``,
-pinned to its own core with ``taskset`` when there is one.
+pinned to its own core with ``taskset`` when there is one, with the response
+cache off.  The response-cache operations are measured against more caldavd
+processes on the same database and core (``variant_servers``): one with the
+in-process cache, one with a memcached started here on the load core.
 """
 
 from __future__ import annotations
@@ -72,10 +75,35 @@ def check_pinned(pid: int, cpu: int | None, what: str) -> None:
 @dataclass
 class Server:
     url: str
-    pid: int
+    pid: int                # caldavd's master; its workers are its children
     root: Path
     cluster: PostgresCluster
     log: Path
+    variant: str = "uncached"
+    plist: Path | None = None
+    memcached_pid: int | None = None
+    memcached_port: int | None = None
+
+
+# caldavd processes the response-cache operations need, by ``bench.ops`` variant:
+# the plist's settings (cache off) plus these ``-o`` items.
+VARIANTS = ("uncached", "local", "memcached")
+
+
+def variant_overrides(variant: str, memcached_port: int | None = None) -> list[str]:
+    """``caldavd -o`` items turning the base plist into ``variant``."""
+    if variant == "uncached":
+        return []
+    if variant == "local":
+        return ["EnableResponseCache=true"]
+    if variant == "memcached":
+        if memcached_port is None:
+            raise BenchError("the memcached variant needs a memcached port")
+        pool = "Memcached.Pools.Default."
+        return ["EnableResponseCache=true", f"{pool}ClientEnabled=true",
+                f"{pool}ServerEnabled=false", f"{pool}BindAddress=127.0.0.1",
+                f"{pool}Port={memcached_port}"]
+    raise BenchError(f"unknown server variant {variant!r}; known: {', '.join(VARIANTS)}")
 
 
 def _write_plist(root: Path, dsn: str, port: int) -> Path:
@@ -86,6 +114,9 @@ def _write_plist(root: Path, dsn: str, port: int) -> Path:
         "HTTPPort": port,
         "BindAddresses": ["127.0.0.1"],
         "MultiProcessCount": 1,
+        # Off: propfind0 and propfind1 measure computing the answer (the targets of
+        # issue 3); the *_cached and *_memcached operations use variant servers.
+        "EnableResponseCache": False,
         "Memcached": {"Pools": {"Default": {"ClientEnabled": False, "ServerEnabled": False}}},
         "DirectoryService": {"type": "xml", "params": {"xmlFile": str(ACCOUNTS)}},
     }
@@ -110,9 +141,9 @@ async def _vacuum_analyze(cluster: PostgresCluster) -> None:
         await conn.close()
 
 
-def vacuum_analyze(server: Server) -> None:
+def vacuum_analyze(cluster: PostgresCluster) -> None:
     """What autovacuum does within a minute or so of a bulk load: planner statistics."""
-    asyncio.run(_vacuum_analyze(server.cluster))
+    asyncio.run(_vacuum_analyze(cluster))
 
 
 def _tool(module: str, args: Sequence[str], prefix: Sequence[str] = ()) -> list[str]:
@@ -165,6 +196,100 @@ def _postmaster_pid(cluster: PostgresCluster) -> int | None:
         return None
 
 
+def _start_caldavd(plist: Path, overrides: Sequence[str], cpu: int | None, log_level: str,
+                   log: Path) -> subprocess.Popen[bytes]:
+    args = ["-f", str(plist)]
+    for item in overrides:
+        args += ["-o", item]
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            _tool("caldavd.tools.serve", [*args, "--log-level", log_level],
+                  taskset_prefix(cpu)),
+            stdout=sink, stderr=subprocess.STDOUT)
+
+
+def memcached_argv(port: int) -> list[str]:
+    found = shutil.which("memcached")
+    if found is None:
+        raise BenchError("memcached is not installed (apt-get install memcached)")
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    return [found, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64", *user]
+
+
+def _wait_port(proc: subprocess.Popen[bytes], port: int, what: str, limit: float = 10) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"{what} exited with {proc.returncode}")
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        time.sleep(0.1)
+    raise BenchError(f"{what} did not listen on 127.0.0.1:{port} within {limit:.0f}s")
+
+
+def memcached_stats(port: int) -> dict[str, int]:
+    """memcached's integer counters (get_hits, get_misses, ...)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"stats\r\n")
+        data = b""
+        while not data.endswith(b"END\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    stats = {}
+    for line in data.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "STAT" and parts[2].isdigit():
+            stats[parts[1]] = int(parts[2])
+    return stats
+
+
+@contextlib.contextmanager
+def variant_servers(base: Server, variants: Sequence[str], *, server_cpu: int | None,
+                    load_cpu: int | None, log_level: str) -> Iterator[dict[str, Server]]:
+    """``base`` and one more caldavd per other variant, same plist, database and core
+    (each idles while another is measured); memcached, when one needs it, runs on the
+    load core.  The mapping is by variant."""
+    servers = {base.variant: base}
+    procs: list[subprocess.Popen[bytes]] = []
+    memcached: subprocess.Popen[bytes] | None = None
+    memcached_port: int | None = None
+    assert base.plist is not None
+    try:
+        if "memcached" in variants:
+            memcached_port = free_port()
+            memcached = subprocess.Popen([*taskset_prefix(load_cpu),
+                                          *memcached_argv(memcached_port)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _wait_port(memcached, memcached_port, "memcached")
+        for variant in variants:
+            if variant in servers:
+                continue
+            port = free_port()
+            own = base.root / variant
+            log = base.root / f"caldavd-{variant}.out"
+            overrides = [f"HTTPPort={port}", f"RunRoot={own / 'run'}", f"LogRoot={own / 'logs'}",
+                         *variant_overrides(variant, memcached_port)]
+            proc = _start_caldavd(base.plist, overrides, server_cpu, log_level, log)
+            procs.append(proc)
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(proc, url, log)
+            check_pinned(proc.pid, server_cpu, f"caldavd ({variant})")
+            servers[variant] = Server(
+                url=url, pid=proc.pid, root=base.root, cluster=base.cluster, log=log,
+                variant=variant, plist=base.plist,
+                memcached_pid=memcached.pid if memcached and variant == "memcached" else None,
+                memcached_port=memcached_port if variant == "memcached" else None)
+        yield servers
+    finally:
+        for proc in procs:
+            _stop(proc)
+        if memcached is not None:
+            _stop(memcached)
+
+
 @contextlib.contextmanager
 def running_server(*, server_cpu: int | None, db_cpus: set[int] | None,
                    log_level: str, keep: bool = False) -> Iterator[Server]:
@@ -194,15 +319,11 @@ def running_server(*, server_cpu: int | None, db_cpus: set[int] | None,
         if boot.returncode != 0:
             raise BenchError(f"caldavd-bootstrap-db failed:\n{boot.stderr}")
         log = root / "caldavd.out"
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(
-                _tool("caldavd.tools.serve", ["-f", str(plist), "--log-level", log_level],
-                      taskset_prefix(server_cpu)),
-                stdout=sink, stderr=subprocess.STDOUT)
+        proc = _start_caldavd(plist, [], server_cpu, log_level, log)
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(proc, url, log)
         check_pinned(proc.pid, server_cpu, "caldavd")
-        yield Server(url=url, pid=proc.pid, root=root, cluster=cluster, log=log)
+        yield Server(url=url, pid=proc.pid, root=root, cluster=cluster, log=log, plist=plist)
     finally:
         if proc is not None:
             _stop(proc)
