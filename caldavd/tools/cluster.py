@@ -105,6 +105,8 @@ class Settings:
     pg_port: int = 15432
     memcached_port: int = 11311
     server_name: str = "localhost"
+    # False: PostgreSQL without fsync (for tests: quicker, and a crash may lose data).
+    durable: bool = True
     password: str = field(default_factory=lambda: secrets.token_hex(12))
 
     def host_address(self, number: int) -> str:
@@ -346,13 +348,14 @@ class Database:
     as its own role with a password, as it would to a database server.
     """
 
-    def __init__(self, root: Path, port: int, log: Path) -> None:
+    def __init__(self, root: Path, port: int, log: Path, *, durable: bool = True) -> None:
         self.log = log
         self.pg = PostgresCluster(
             data_dir=root / "pg", socket_dir=root / "run" / "pg", log_file=log,
             bin_dir=find_pg_bin(), port=port, listen_address="127.0.0.1",
             max_connections=200,
-            options=("fsync=off", "synchronous_commit=off", "full_page_writes=off"))
+            options=() if durable else ("fsync=off", "synchronous_commit=off",
+                                        "full_page_writes=off"))
 
     @property
     def admin_dsn(self) -> str:
@@ -400,7 +403,8 @@ class Cluster:
         self.hosts = [Host(n, self.settings.host_address(n))
                       for n in range(1, self.settings.hosts + 1)]
         self.database = Database(self.layout.root, self.settings.pg_port,
-                                 self.layout.log_file("postgres"))
+                                 self.layout.log_file("postgres"),
+                                 durable=self.settings.durable)
         # Pids this object started: right after fork /proc still shows our own command line.
         self._spawned: dict[str, int] = {}
 
@@ -702,8 +706,8 @@ def _settings_from(args: argparse.Namespace, saved: Settings | None) -> Settings
     settings = Settings(hosts=args.hosts, workers=args.workers, port=args.port,
                         host_port=args.host_port, pg_port=args.pg_port,
                         memcached_port=args.memcached_port)
-    if saved is not None:
-        settings.password = saved.password  # the database role keeps its password
+    if saved is not None:  # the database role keeps its password, the cluster its settings
+        settings.password, settings.durable = saved.password, saved.durable
     return settings
 
 

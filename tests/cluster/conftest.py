@@ -15,6 +15,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -52,12 +53,26 @@ def _bindable(address: str, port: int) -> bool:
 def cluster() -> Iterator[Cluster]:
     root = reachable_tempdir()
     settings = Settings(hosts=2, workers=2, port=free_port(), host_port=free_host_port(),
-                        pg_port=free_port(), memcached_port=free_port())
+                        pg_port=free_port(), memcached_port=free_port(), durable=False)
     try:
         with running_cluster(root, settings) as started:
             yield started
+        assert running_processes(root) == [], "stop left processes behind"
     finally:
         remove_tree(root)
+
+
+def running_processes(root: Path) -> list[str]:
+    """Command lines of the processes whose arguments mention ``root``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(root) in text:
+            found.append(text)
+    return found
 
 
 def restore(cluster: Cluster) -> None:
@@ -79,8 +94,14 @@ class Clients:
 
 
 @pytest.fixture
-async def clients(cluster: Cluster) -> AsyncIterator[Clients]:
-    await asyncio.to_thread(restore, cluster)
+def healthy_cluster(cluster: Cluster) -> Cluster:
+    restore(cluster)
+    return cluster
+
+
+@pytest.fixture
+async def clients(healthy_cluster: Cluster) -> AsyncIterator[Clients]:
+    cluster = healthy_cluster
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         yield Clients(Dav(session, cluster.host_url(1)), Dav(session, cluster.host_url(2)),

@@ -101,7 +101,7 @@ async def test_sigkill_one_host_under_load(cluster: Cluster, clients: Clients) -
 def second_database() -> Iterator[tuple[Database, str]]:
     """A PostgreSQL of its own, bootstrapped; yields it and a DSN to it."""
     root = reachable_tempdir()
-    database = Database(root, free_port(), root / "postgres.log")
+    database = Database(root, free_port(), root / "postgres.log", durable=False)
     dsn = f"postgresql://caldavd:other@127.0.0.1:{database.pg.port}/caldav"
     plist = root / "caldavd.plist"
     plist.write_bytes(plistlib.dumps({"ServerRoot": str(root), "DBType": "postgres",
@@ -128,10 +128,17 @@ async def test_host_without_its_database_leaves_haproxy(cluster: Cluster,
             health = cluster.host_url(host) + HEALTH_PATH
             await asyncio.to_thread(database.stop, "immediate")
 
-            async def unavailable() -> bool:
-                return await asyncio.to_thread(http_status, health) == 503
+            answers: list[int | None] = []
 
-            await until(unavailable, 30, f"{health} did not answer 503")
+            async def unavailable() -> bool:
+                answers.append(await asyncio.to_thread(http_status, health))
+                return answers[-1] == 503
+
+            try:
+                await until(unavailable, 30, f"{health} did not answer 503")
+            except AssertionError as exc:
+                log = cluster.layout.host_log(host).read_text()[-4000:]
+                raise AssertionError(f"{exc}; answers {answers[-5:]}; log:\n{log}") from None
             await asyncio.to_thread(cluster.wait_haproxy, [host.name], "DOWN")
             for _ in range(3 * len(cluster.hosts)):
                 reply = await clients.lb.propfind(HOME01, names.RESOURCETYPE)
