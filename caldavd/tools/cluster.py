@@ -487,6 +487,12 @@ class Cluster:
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 10)
 
+    def pause_memcached(self, paused: bool = True) -> None:
+        """SIGSTOP (or SIGCONT): memcached stops answering but keeps what it holds."""
+        pid = self.pid("memcached", "memcached")
+        if pid:
+            os.kill(pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
     def restart_memcached(self) -> None:
         self.kill_memcached()
         self.start_memcached()

@@ -95,11 +95,17 @@ async def test_write_through_a_is_read_through_b(clients: Clients, kind: str) ->
 
 async def test_mkcalendar_through_a_is_listed_through_b(clients: Clients) -> None:
     a, b = clients.a, clients.b
-    for _ in range(2):
-        listed = await b.propfind(HOME01, names.RESOURCETYPE, depth="1")
+
+    async def home(dav: Dav) -> dict[str, bool]:
+        """The home's members as B lists them: href -> is a calendar."""
+        listed = await dav.propfind(HOME01, names.RESOURCETYPE, names.DISPLAYNAME, depth="1")
         assert listed.status == 207
+        return {href: r.find(".//C:calendar", NS) is not None
+                for href, r in listed.responses().items()}
+
+    before = [await home(b) for _ in range(2)][-1]
     cal = await new_calendar(a, "mk")
-    listed = await b.propfind(HOME01, names.RESOURCETYPE, names.DISPLAYNAME, depth="1")
-    assert cal in listed.responses()
-    assert listed.responses()[cal].find(".//C:calendar", NS) is not None
+    after = await home(b)
+    assert cal not in before
+    assert after == await home(a) == {**before, cal: True}
     assert (await b.put(cal + "x.ics", event("mk-" + cal[-9:-1]))).status == 201
