@@ -23,9 +23,9 @@ async def check_connection_budget(config: Config, kwargs: Mapping[str, object],
                                   target: str) -> None:
     workers, per_pool = worker_count(config), config.MaxDBConnectionsPerPool
     needed = workers * per_pool
-    cores = " (0: one per core)" if config.MultiProcessCount == 0 else ""
-    log.info("MultiProcessCount x MaxDBConnectionsPerPool = %d%s x %d = %d database "
-             "connections per host", workers, cores, per_pool, needed)
+    cores = " (MultiProcessCount 0: one worker per core)" if config.MultiProcessCount == 0 else ""
+    log.info("MultiProcessCount x MaxDBConnectionsPerPool = %d x %d = %d database "
+             "connections per host%s", workers, per_pool, needed, cores)
     max_connections, reserved = await _server_limits(kwargs, target)
     available = max_connections - reserved
     if needed > available:

@@ -44,7 +44,7 @@ from caldavd.tools.worker import CLOSE_SECONDS, READY, SHUTDOWN_GRACE
 log = logging.getLogger("caldavd")
 
 READY_SECONDS = 120.0
-STOP_SECONDS = SHUTDOWN_GRACE + CLOSE_SECONDS + 10.0  # then SIGKILL
+STOP_SECONDS = SHUTDOWN_GRACE + CLOSE_SECONDS + 5.0  # then SIGKILL
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
 STABLE_SECONDS = 30.0  # a worker that ran this long starts its next backoff afresh

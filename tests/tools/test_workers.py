@@ -57,13 +57,13 @@ class Host:
 def start_host(pg_database: PgDatabase, tmp_path: Path) -> Iterator[object]:
     started: list[tuple[Host, list[int]]] = []
 
-    def start(**settings: object) -> Host:
+    def start(*args: str, **settings: object) -> Host:
         port = free_port()
         plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=port,
                                   BindAddresses=[HOST], MaxDBConnectionsPerPool=3, **settings)
         assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
         log = tmp_path / f"caldavd-{len(started)}.out"
-        host = Host(start_tool("caldavd", ["-f", str(plist)], log), port, log)
+        host = Host(start_tool("caldavd", ["-f", str(plist), *args], log), port, log)
         _wait_for_health(host.proc, f"http://{HOST}:{port}/", log)
         wait_until(lambda: "worker process(es) ready" in log.read_text(), what="all workers")
         started.append((host, host.workers()))
@@ -173,8 +173,11 @@ def test_refuses_more_connections_than_postgres_allows(pg_database: PgDatabase,
     assert "caldavd.tools.worker" not in result.stderr
 
 
-def test_max_requests_queues_then_refuses_with_503(start_host: object) -> None:
-    host = start_host(MultiProcessCount=1, MaxRequests=1)  # type: ignore[operator]
+def test_max_requests_queues_then_refuses_with_503(start_host: object, tmp_path: Path) -> None:
+    """MaxRequests and LogRoot come from -o: the workers get the master's overrides."""
+    logs = tmp_path / "h2" / "logs"
+    host = start_host("-o", "MaxRequests=1", "-o", f"LogRoot={logs}",  # type: ignore[operator]
+                      MultiProcessCount=1, MaxRequests=80)
     admitted = HeldPut(host.port, "admitted")
     admitted.in_handler()
     queued = HeldPut(host.port, "queued")
@@ -194,6 +197,9 @@ def test_max_requests_queues_then_refuses_with_503(start_host: object) -> None:
     assert queued.status() == 201
     assert host.propfind() == 207
     assert _terminate(host.proc, host.log) == 0
+    access = (logs / "access.log").read_text()
+    assert '"PUT /calendars/users/user01/calendar/admitted.ics HTTP/1.1" 201' in access
+    assert '"PROPFIND / HTTP/1.1" 503' in access
 
 
 def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_ones(
