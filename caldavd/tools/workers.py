@@ -139,7 +139,8 @@ class Supervisor:
         """Serve until ``stop`` is set; then stop every worker.  Raises ToolError when a
         worker fails to start the first time."""
         try:
-            await self._start_all()
+            if not await self._started_unless_stopped(stop):
+                return
             log.info("%d worker process(es) ready", len(self.workers))
             watchers = [asyncio.create_task(self._watch(w, stop)) for w in self.workers]
             await stop.wait()
@@ -156,6 +157,22 @@ class Supervisor:
         for worker in self.workers:
             if worker.proc is not None and worker.proc.returncode is None:
                 worker.proc.send_signal(sig)
+
+    async def _started_unless_stopped(self, stop: asyncio.Event) -> bool:
+        """Every worker ready (True), or ``stop`` set first (False): a SIGTERM during
+        start-up need not wait for slow workers."""
+        starting = asyncio.ensure_future(self._start_all())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not starting.done():
+                starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting  # its ToolError, if any, goes up from here
+            return True
+        return False
 
     async def _start_all(self) -> None:
         for worker in self.workers:
@@ -185,6 +202,10 @@ class Supervisor:
             worker.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "caldavd.tools.worker", *args,
                 stdin=asyncio.subprocess.DEVNULL, pass_fds=[*fds, theirs.fileno()])
+        except OSError as exc:
+            ours.close()
+            raise ToolError(f"cannot start worker {worker.index}: "
+                            f"{exc.strerror or exc}") from None
         finally:
             theirs.close()
         worker.ready, worker.started_at = ours, loop.time()
@@ -217,7 +238,11 @@ class Supervisor:
                 await asyncio.wait_for(stop.wait(), pause)
             if stop.is_set():
                 return
-            await self._spawn(worker)
+            try:
+                await self._spawn(worker)
+            except ToolError as exc:
+                log.error("%s", exc)  # the old, dead process stays: the loop tries again
+                continue
             if await self._wait_ready(worker):
                 log.info("worker %d ready again (pid %d)", worker.index, worker.proc.pid)
 
@@ -242,6 +267,8 @@ class Supervisor:
             self.signal_all(signal.SIGKILL)
             await asyncio.gather(*(p.wait() for p in running))
         for worker in self.workers:
-            if worker.proc is not None and worker.proc.returncode not in (0, None):
+            # Killed by our SIGTERM: stopped before it could handle it (during start-up).
+            if worker.proc is not None and worker.proc.returncode not in (0, None,
+                                                                          -signal.SIGTERM):
                 log.warning("worker %d ended with %s", worker.index,
                             describe_exit(worker.proc.returncode))

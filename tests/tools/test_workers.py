@@ -216,3 +216,46 @@ def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_ones(
     assert held.status() == 201
     assert host.proc.wait(timeout=60) == 0, host.log.read_text()
     assert not any(running(pid) for pid in workers)
+
+
+def test_a_worker_that_cannot_start_stops_the_host(pg_database: PgDatabase,
+                                                   tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=free_port(),
+                              BindAddresses=[HOST], MultiProcessCount=2,
+                              MaxDBConnectionsPerPool=3, LogRoot=str(blocker))
+    assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
+    result = run_tool("caldavd", "-f", str(plist), timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "caldavd-worker: error: AccessLogFile" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "caldavd: error: worker "), result.stderr
+    assert "did not start (exit status 1)" in result.stderr
+
+
+def test_workers_do_not_outlive_a_killed_master(start_host: object) -> None:
+    host = start_host(MultiProcessCount=2)  # type: ignore[operator]
+    workers = host.workers()
+    host.proc.kill()
+    host.proc.wait()
+    wait_until(lambda: not any(running(pid) for pid in workers), what="workers gone")
+
+
+def test_sigterm_while_workers_start(pg_database: PgDatabase, tmp_path: Path) -> None:
+    """Whenever during start-up the signal comes, everything stops and the exit is clean."""
+    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=free_port(),
+                              BindAddresses=[HOST], MultiProcessCount=2,
+                              MaxDBConnectionsPerPool=3)
+    assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
+    log = tmp_path / "caldavd.out"
+    proc = start_tool("caldavd", ["-f", str(plist)], log)
+    try:
+        wait_until(lambda: "worker 2 started" in log.read_text(), what="workers starting")
+        workers = [pid for pid in children(proc.pid)
+                   if "caldavd.tools.worker" in command_of(pid)]
+        assert _terminate(proc, log) == 0, log.read_text()
+        assert not any(running(pid) for pid in workers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
