@@ -39,8 +39,8 @@ from typing import Any
 
 from bench.measure import CpuMeter, OpResult, Target, load_line, measure, prepare_at, setup_user
 from bench.ops import LABELS, NAMES, as_variant
-from bench.report import scaling
-from bench.server import BenchError, free_port, vacuum_analyze
+from bench.report import ceilings, scaling
+from bench.server import MACHINE_CPUS, BenchError, free_port, vacuum_analyze
 from caldavd.store.postgres.cluster import ClusterError
 from caldavd.tools.cluster import (
     HAPROXY_BACKEND_NAME,
@@ -199,4 +199,5 @@ def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     measured = {t.key: run_topology(t, args, run_id) for t in args.topologies}
     return {"baseline": BASELINE, "cache": args.cluster_cache, "pinned": False,
-            "topologies": measured, "scaling": scaling(measured, BASELINE)}
+            "topologies": measured, "scaling": scaling(measured, BASELINE),
+            "ceilings": ceilings(measured, len(MACHINE_CPUS))}

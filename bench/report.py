@@ -120,6 +120,37 @@ def scaling(topologies: Mapping[str, Mapping[str, Any]], baseline: str,
     return found
 
 
+# What our processes used in cluster mode (everything but other work and stolen time).
+OUR_PARTS = ("server_cpu_percent", "db_cpu_percent", "haproxy_cpu_percent",
+             "memcached_cpu_percent", "load_cpu_percent")
+
+
+def ceiling(op: Mapping[str, Any], workers: int, cores: int) -> float | None:
+    """Requests/s if the machine were ours alone, from the CPU each request took:
+    no worker above one core, and caldavd, PostgreSQL, haproxy, memcached and wrk
+    together within ``cores``.  An estimate: it assumes the CPU per request stays
+    the same, and ignores waiting (PUTs to one home take turns on its lock)."""
+    rps = float(op["requests_per_s"])
+    caldavd = float(op.get("server_cpu_percent", 0))
+    ours = sum(float(op.get(part, 0)) for part in OUR_PARTS)
+    if not rps or not caldavd:
+        return None
+    return rps * min(100.0 * workers / caldavd, 100.0 * cores / ours)
+
+
+def ceilings(topologies: Mapping[str, Mapping[str, Any]], cores: int,
+             ) -> dict[str, dict[str, float]]:
+    """``ceiling`` of every operation of every topology: {operation: {topology: req/s}}."""
+    found: dict[str, dict[str, float]] = {}
+    for key, topology in topologies.items():
+        workers = int(topology.get("hosts", 1)) * int(topology.get("workers", 1))
+        for name, op in topology["operations"].items():
+            value = ceiling(op, workers, cores)
+            if value is not None:
+                found.setdefault(name, {})[key] = round(value, 1)
+    return found
+
+
 def idle_percent(op: Mapping[str, Any], cores: int) -> float:
     """Percent of a core nobody used during the run (``cores`` x 100 minus the rest)."""
     used = sum(float(v) for k, v in op.items() if k.endswith("_cpu_percent"))
@@ -149,6 +180,16 @@ def cluster_table(cluster: Mapping[str, Any], cores: int) -> str:
         found = ratios.get(name, {})
         rows.append((LABELS[name], *rates,
                      *(f"{found[k]:.2f}x" if k in found else "-" for k in others)))
+    estimates = cluster.get("ceilings") or ceilings(topologies, cores)
+    rows.append(("", *("" for _ in keys), *("" for _ in others)))
+    rows.append(("if the machine were ours (estimate)", *(f"{k} req/s" for k in keys),
+                 *(f"{k}/{baseline}" for k in others)))
+    for name in names:
+        found = estimates.get(name, {})
+        base = found.get(baseline)
+        rows.append((LABELS[name], *(f"{found[k]:.0f}" if k in found else "-" for k in keys),
+                     *(f"{found[k] / base:.2f}x" if base and k in found else "-"
+                       for k in others)))
     legend = "; ".join(f"{k}: {t['label']}" for k, t in topologies.items())
     postgres = {t.get("postgres", "?") for t in topologies.values()}
     legend += (f".  Response cache: {cluster.get('cache', '?')}; nothing pinned; "
@@ -166,5 +207,29 @@ def cluster_table(cluster: Mapping[str, Any], cores: int) -> str:
                              f"{idle_percent(op, cores):.0f}%", str(shares)))
     lines.append(render(cpu_rows))
     lines.append("host shares: the requests each caldavd host got from haproxy during the "
-                 "operation (warm-up included).")
+                 "operation (warm-up included).  Estimate: each run's requests/s scaled to "
+                 "the CPU it would have had alone (no worker above one core, all of the "
+                 "above but other work within the machine's cores).")
     return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.report results.json``: the tables of a saved ``--json`` report."""
+    import json
+    import sys
+    from pathlib import Path
+
+    paths = list(argv if argv is not None else sys.argv[1:])
+    if len(paths) != 1:
+        print("usage: python -m bench.report RESULTS.json", file=sys.stderr)
+        return 2
+    report = json.loads(Path(paths[0]).read_text())
+    if "cluster" in report:
+        print(cluster_table(report["cluster"], report["machine"]["cores"]))
+    else:
+        print(table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,13 +4,25 @@ Nothing here starts a server or times anything."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.cluster import BASELINE, cluster_ops, host_shares, topologies
 from bench.ops import NAMES, as_variant, cache_ratio, request_of, variant_of
-from bench.report import cache_ratios, cache_table, cluster_table, idle_percent, scaling, table
+from bench.report import (
+    cache_ratios,
+    cache_table,
+    ceiling,
+    ceilings,
+    cluster_table,
+    idle_percent,
+    scaling,
+    table,
+)
+from bench.report import main as report_main
 from bench.run import needed_variants, parse_args
 from bench.server import BenchError, variant_overrides
 
@@ -128,3 +140,26 @@ def test_cluster_table() -> None:
     first = text.splitlines()[2]
     assert first.split() == ["GET", "event", "1000", "1500", "1.50x"]
     assert "caldavd1 50%, caldavd2 50%" in text
+
+
+def test_ceiling_is_bounded_by_the_workers_and_by_the_machine() -> None:
+    # caldavd 50% of a core, all our processes 100%: alone, one worker could double (at
+    # 100% of its core) before the machine (200%) is full.
+    one = op(1000, server_cpu_percent=50.0, db_cpu_percent=30.0, haproxy_cpu_percent=10.0,
+             load_cpu_percent=10.0)
+    assert ceiling(one, workers=1, cores=2) == 2000.0
+    # Two workers: the machine is the bound (our 100% may grow to 200%).
+    assert ceiling(one, workers=2, cores=2) == 2000.0
+    assert ceiling(op(0), workers=1, cores=2) is None
+    measured = {"1x1": {"hosts": 1, "workers": 1, "operations": {"get": one}},
+                "2x1": {"hosts": 2, "workers": 1, "operations": {"get": one}}}
+    assert ceilings(measured, 2) == {"get": {"1x1": 2000.0, "2x1": 2000.0}}
+
+
+def test_report_prints_a_saved_report(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      ) -> None:
+    saved = tmp_path / "results.json"
+    saved.write_text(json.dumps({"operations": {"propfind1": op(200)}}))
+    assert report_main([str(saved)]) == 0
+    assert "PROPFIND Depth 1" in capsys.readouterr().out
+    assert report_main([]) == 2
