@@ -523,19 +523,19 @@ class Cluster:
         if wait_healthy:
             self.wait_host_healthy(host)
         where = f"{HAPROXY_BACKEND_NAME}/{host.name}"
-        self.haproxy_command(f"add server {where} {host.address}:{self.settings.host_port} "
-                             "check")
-        self.haproxy_command(f"enable health {where}")
-        self.haproxy_command(f"enable server {where}")
+        self._haproxy_change(f"add server {where} {host.address}:{self.settings.host_port} "
+                             "check", "New server registered.")
+        self._haproxy_change(f"enable health {where}")
+        self._haproxy_change(f"enable server {where}")
         return host
 
     def remove_host(self, number: int) -> None:
         """Take a host out of haproxy and stop it (the reverse of ``add_host``)."""
         host = self.host(number)
         where = f"{HAPROXY_BACKEND_NAME}/{host.name}"
-        self.haproxy_command(f"disable server {where}")
-        self.haproxy_command(f"shutdown sessions server {where}")
-        self.haproxy_command(f"del server {where}")
+        self._haproxy_change(f"disable server {where}")
+        self._haproxy_change(f"shutdown sessions server {where}")
+        self._haproxy_change(f"del server {where}", "Server deleted.")
         self.stop_host(number)
         self.hosts.remove(host)
 
@@ -550,6 +550,18 @@ class Cluster:
             while chunk := sock.recv(65536):
                 chunks.append(chunk)
         return b"".join(chunks).decode()
+
+    def _haproxy_change(self, command: str, success: str = "", seconds: float = 10) -> None:
+        """Run an admin ``command``; haproxy answers ``success`` (or nothing) when it worked.
+        A server that still has connections is tried again until ``seconds`` pass."""
+        deadline = time.monotonic() + seconds
+        while True:
+            answer = self.haproxy_command(command).strip()
+            if answer == success:
+                return
+            if "still" not in answer or time.monotonic() > deadline:
+                raise ClusterFailed(f"haproxy refused {command!r}: {answer}")
+            time.sleep(0.1)
 
     def haproxy_states(self) -> dict[str, str]:
         """Each backend server's status as haproxy sees it (UP, DOWN, MAINT, ...)."""
