@@ -4,9 +4,11 @@ haproxy checking /health the same way.  (No Docker engine here: it is read, not 
 
 from __future__ import annotations
 
+import json
 import plistlib
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +26,7 @@ from caldavd.tools.cluster import (
     Layout,
     Settings,
     haproxy_config,
+    host_arguments,
     host_settings,
     shared_plist,
 )
@@ -155,3 +158,24 @@ def test_docker_compose_config_if_available() -> None:
                             env={"PATH": "/usr/bin:/bin:/usr/local/bin",
                                  "POSTGRES_PASSWORD": "x"})
     assert result.returncode == 0, result.stderr
+
+
+def test_hosts_differ_only_in_the_per_host_keys(tmp_path: Path) -> None:
+    """Two hosts of caldavd-cluster as caldavd itself reads them (--check-config): with
+    each host's address and directory written the same way, the configurations are equal."""
+    layout = Layout(tmp_path)
+    layout.conf.mkdir()
+    layout.plist.write_bytes(plistlib.dumps(shared_plist(layout, Settings())))
+    effective = []
+    for host in (Host(1, "127.0.0.2"), Host(2, "127.0.0.3")):
+        result = subprocess.run(
+            [sys.executable, "-m", "caldavd.tools.serve", "--check-config",
+             *host_arguments(layout, host)],
+            capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        tree = json.loads(result.stdout)
+        assert tree["BindAddresses"] == [host.address]
+        assert tree["RunRoot"].startswith(str(layout.host_dir(host)))
+        effective.append(result.stdout.replace(host.address, "ADDRESS")
+                         .replace(str(layout.host_dir(host)), "HOST_DIR"))
+    assert effective[0] == effective[1]
