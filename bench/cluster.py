@@ -40,7 +40,7 @@ from typing import Any
 from bench.measure import CpuMeter, OpResult, Target, load_line, measure, prepare_at, setup_user
 from bench.ops import LABELS, NAMES, as_variant
 from bench.report import ceilings, scaling
-from bench.server import MACHINE_CPUS, BenchError, free_port, vacuum_analyze
+from bench.server import MACHINE_CPUS, BenchError, free_port, postmaster_pid, vacuum_analyze
 from caldavd.store.postgres.cluster import ClusterError
 from caldavd.tools.cluster import (
     HAPROXY_BACKEND_NAME,
@@ -130,17 +130,10 @@ def deployment(topology: Topology, cache: str, keep: bool) -> Iterator[Cluster]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _postmaster(cluster: Cluster) -> int | None:
-    try:
-        return int((cluster.database.pg.data_dir / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def cluster_meter(cluster: Cluster) -> CpuMeter:
     return CpuMeter({
         "caldavd": [cluster.pid(h.name, "caldavd") for h in cluster.hosts],
-        "postgres": [_postmaster(cluster)],
+        "postgres": [postmaster_pid(cluster.database.pg)],
         "haproxy": [cluster.pid("haproxy", "haproxy")],
         "memcached": [cluster.pid("memcached", "memcached")],
     })

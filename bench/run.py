@@ -50,6 +50,7 @@ from bench.server import (
     BenchError,
     Server,
     memcached_stats,
+    postmaster_pid,
     running_server,
     vacuum_analyze,
     variant_servers,
@@ -163,17 +164,10 @@ async def _load_more(url: str, user: str, calendar: str, first: int, count: int,
 def server_target(server: Server, cores: Cores) -> Target:
     """caldavd's master and workers, PostgreSQL, and memcached when it has one."""
     groups: dict[str, list[int | None]] = {"caldavd": [server.pid],
-                                           "postgres": [_postmaster(server)]}
+                                           "postgres": [postmaster_pid(server.cluster)]}
     if server.memcached_pid is not None:
         groups["memcached"] = [server.memcached_pid]
     return Target(server.url, CpuMeter(groups), cores.load, server.pid)
-
-
-def _postmaster(server: Server) -> int | None:
-    try:
-        return int((server.cluster.data_dir / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def needed_variants(ops: Sequence[str]) -> list[str]:
@@ -186,7 +180,7 @@ def needed_variants(ops: Sequence[str]) -> list[str]:
     return found
 
 
-def _measure_cached(server: Server, cores: Cores, prepared: Prepared,
+def _measure_at(server: Server, cores: Cores, prepared: Prepared,
                     args: argparse.Namespace) -> OpResult:
     """One operation; for a memcached-backed caldavd also memcached's hits and misses."""
     before = memcached_stats(server.memcached_port) if server.memcached_port else {}
@@ -237,7 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             target = servers[variant_of(name) or "uncached"]
             prepared = asyncio.run(prepare_at(target.url, "user01", name, calendar, events,
                                               run_id))
-            report["operations"][name] = _measure_cached(target, cores, prepared,
+            report["operations"][name] = _measure_at(target, cores, prepared,
                                                          args).as_json()
         report["response_cache"] = cache_ratios(report["operations"])
         if args.scale:

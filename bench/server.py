@@ -189,7 +189,7 @@ def pin_tree(pid: int, cpus: set[int]) -> None:
             os.sched_setaffinity(one, cpus)
 
 
-def _postmaster_pid(cluster: PostgresCluster) -> int | None:
+def postmaster_pid(cluster: PostgresCluster) -> int | None:
     try:
         return int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -307,7 +307,7 @@ def running_server(*, server_cpu: int | None, db_cpus: set[int] | None,
     try:
         cluster.ensure_initialised()
         cluster.start()
-        postmaster = _postmaster_pid(cluster)
+        postmaster = postmaster_pid(cluster)
         if db_cpus and postmaster is not None:
             pin_tree(postmaster, db_cpus)
         asyncio.run(_create_database(cluster))
