@@ -106,6 +106,8 @@ class Config:
     LogRoot: Path
     AccessLogFile: Path | None  # None: standard error
     AttachmentsRoot: Path
+    MaximumAttachmentSize: int
+    MaximumAttachmentsPerInstance: int
     Memcached: MemcachedSettings
     EnableResponseCache: bool
     ResponseCacheTimeout: int  # minutes
@@ -176,6 +178,8 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         AccessLogFile=None if tree["AccessLogFile"] == "-" else under(log_root,
                                                                       tree["AccessLogFile"]),
         AttachmentsRoot=under(data_root, tree["AttachmentsRoot"]),
+        MaximumAttachmentSize=tree["MaximumAttachmentSize"],
+        MaximumAttachmentsPerInstance=tree["MaximumAttachmentsPerInstance"],
         Memcached=_memcached(tree["Memcached"]),
         EnableResponseCache=tree["EnableResponseCache"],
         ResponseCacheTimeout=tree["ResponseCacheTimeout"],

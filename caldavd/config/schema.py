@@ -265,6 +265,12 @@ CONFIG = Section({
     "AttachmentsRoot": Scalar(STR, "Attachments",
         "Managed attachments; shared storage (e.g. NFS) for several hosts; relative = under "
         "DataRoot."),
+    "MaximumAttachmentSize": Scalar(INT, 10485760,
+        "Largest managed attachment in bytes (CALDAV:max-attachment-size, RFC 8607); "
+        "0 = no limit but UserQuota."),
+    "MaximumAttachmentsPerInstance": Scalar(INT, 20,
+        "Most managed attachments one instance of an event may carry "
+        "(CALDAV:max-attachments-per-resource, RFC 8607); 0 = no limit."),
     "Memcached": MEMCACHED,
     "EnableResponseCache": Scalar(BOOL, True,
         "Keep PROPFIND answers inside calendar homes (memcached pool for 'ResponseCache', else "

@@ -252,7 +252,8 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
     for key in ("MaxResourceSize", "MaxAttendeesPerInstance", "MaxAllowedInstances",
                 "SyncTokenLifetimeDays"):
         _at_least(tree, key, 1, report)
-    _at_least(tree, "UserQuota", 0, report)
+    for key in ("UserQuota", "MaximumAttachmentSize", "MaximumAttachmentsPerInstance"):
+        _at_least(tree, key, 0, report)
     _at_least(tree, "ResponseCacheTimeout", 0, report)
     _at_least(tree["DirectoryCaching"], "CachingSeconds", 0, report, "DirectoryCaching")
 

@@ -311,3 +311,48 @@ class QuotaNotExceeded(DAVError):
 
     status = 507
     element = names.QUOTA_NOT_EXCEEDED
+
+
+# -- RFC 8607 (managed attachments) -----------------------------------------------------
+
+class MaxAttachmentSize(DAVError):
+    """The attachment is larger than max-attachment-size (RFC 8607)."""
+
+    status = 403
+    element = names.MAX_ATTACHMENT_SIZE
+
+
+class MaxAttachmentsPerResource(DAVError):
+    """The instance would carry more attachments than allowed (RFC 8607)."""
+
+    status = 403
+    element = names.MAX_ATTACHMENTS_PER_RESOURCE
+
+
+class ValidManagedIdParameter(DAVError):
+    """The managed-id in the request-URI is missing or names no attachment of this
+    resource (RFC 8607)."""
+
+    status = 403
+    element = names.VALID_MANAGED_ID_PARAMETER
+
+
+class ValidManagedId(DAVError):
+    """The calendar data names a MANAGED-ID the server does not know (RFC 8607)."""
+
+    status = 403
+    element = names.VALID_MANAGED_ID
+
+
+class ValidRidParameter(DAVError):
+    """The rid in the request-URI is not a RECURRENCE-ID of the resource (RFC 8607)."""
+
+    status = 403
+    element = names.VALID_RID_PARAMETER
+
+
+class ValidActionParameter(DAVError):
+    """The action in the request-URI is missing or unknown (Apple's element for RFC 8607 POSTs)."""
+
+    status = 403
+    element = names.VALID_ACTION_PARAMETER

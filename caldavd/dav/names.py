@@ -181,6 +181,15 @@ VALID_FILTER = caldav("valid-filter")
 SUPPORTED_FILTER = caldav("supported-filter")
 SUPPORTED_COLLATION = caldav("supported-collation")
 VALID_CALENDAR_TIMEZONE = caldav("valid-calendar-timezone")
+
+# -- RFC 8607 (managed attachments) ----------------------------------------------
+MANAGED_ATTACHMENTS_SERVER_URL = caldav("managed-attachments-server-URL")
+MAX_ATTACHMENT_SIZE = caldav("max-attachment-size")
+MAX_ATTACHMENTS_PER_RESOURCE = caldav("max-attachments-per-resource")
+VALID_MANAGED_ID_PARAMETER = caldav("valid-managed-id-parameter")
+VALID_MANAGED_ID = caldav("valid-managed-id")
+VALID_RID_PARAMETER = caldav("valid-rid-parameter")
+VALID_ACTION_PARAMETER = caldav("valid-action-parameter")  # Apple's, for a bad action
 MIN_DATE_TIME_PRECONDITION = MIN_DATE_TIME
 MAX_DATE_TIME_PRECONDITION = MAX_DATE_TIME
 CALENDAR_DATA_TYPE = caldav("calendar-data")  # child of supported-calendar-data

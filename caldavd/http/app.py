@@ -15,6 +15,7 @@ from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import open_response_cache
 from caldavd.config import Config
 from caldavd.directory.factory import open_directory
+from caldavd.http.attachments import sweeping
 from caldavd.http.auth import authenticated
 from caldavd.http.dispatch import dispatch
 from caldavd.http.errors import guarded
@@ -56,6 +57,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_memcached_pools)
     app.cleanup_ctx.append(_directory)
     app.cleanup_ctx.append(_response_cache)
+    app.cleanup_ctx.append(sweeping)  # attachment files nothing refers to
     # Only these two answer without authentication.
     app.router.add_get("/health", guarded(health))
     app.router.add_route("*", "/.well-known/caldav", guarded(well_known))

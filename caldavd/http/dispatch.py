@@ -7,12 +7,16 @@ from aiohttp import web
 
 from caldavd.dav.errors import MethodNotAllowed
 from caldavd.http import liveprops, methods, reports
+from caldavd.http.attachments import ATTACHMENTS
+from caldavd.http.attachments import serve as serve_attachment
 from caldavd.http.registry import METHODS
 
 _REGISTERED = (liveprops, methods, reports)
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
+    if request.path.startswith(ATTACHMENTS):  # not DAV resources (RFC 8607)
+        return await serve_attachment(request)
     handler = METHODS.get(request.method)
     if handler is None:
         raise MethodNotAllowed(f"{request.method} is not supported",

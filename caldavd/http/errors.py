@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from caldavd.attachments import errors as attachments
 from caldavd.dav import errors as dav
 from caldavd.directory import DirectoryUnavailable
 from caldavd.store import errors as store
@@ -38,6 +39,11 @@ _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
     store.InvalidSyncToken: lambda e: dav.ValidSyncToken("sync token is invalid or too old"),
     store.ObjectTooLarge: lambda e: dav.MaxResourceSize(str(e)),
     store.QuotaExceeded: lambda e: dav.QuotaNotExceeded(str(e)),
+    store.UnknownManagedId: lambda e: dav.ValidManagedId(str(e)),
+    attachments.AttachmentTooLarge: lambda e: dav.MaxAttachmentSize(str(e)),
+    attachments.TooManyAttachments: lambda e: dav.MaxAttachmentsPerResource(str(e)),
+    attachments.UnknownRid: lambda e: dav.ValidRidParameter(str(e)),
+    attachments.NotInResource: lambda e: dav.ValidManagedIdParameter(str(e)),
     store.StoreUnavailable: lambda e: dav.ServiceUnavailable(
         "the database is unavailable", headers={"Retry-After": RETRY_AFTER}),
     DirectoryUnavailable: lambda e: dav.ServiceUnavailable(

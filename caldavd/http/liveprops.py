@@ -343,6 +343,36 @@ async def add_member(ctx: Context, res: Resource) -> etree._Element | None:
         element(names.HREF, quote_path(calendar.path) + "?add-member")])
 
 
+# -- managed attachments (RFC 8607), on homes and calendars ----------------------------
+
+def _home_or_calendar(res: Resource) -> bool:
+    return isinstance(res, HomeResource) and not isinstance(res, ObjectResource | PlainItem)
+
+
+@live(names.MANAGED_ATTACHMENTS_SERVER_URL, (HomeResource,))
+async def managed_attachments_server_url(ctx: Context, res: Resource) -> etree._Element | None:
+    """An empty href: attachments are on this server, whichever host the client reached."""
+    if not _home_or_calendar(res):
+        return None
+    return element(names.MANAGED_ATTACHMENTS_SERVER_URL, children=[element(names.HREF)])
+
+
+@live(names.MAX_ATTACHMENT_SIZE, (HomeResource,))
+async def max_attachment_size(ctx: Context, res: Resource) -> etree._Element | None:
+    limit = ctx.config.MaximumAttachmentSize
+    if not _home_or_calendar(res) or not limit:
+        return None
+    return element(names.MAX_ATTACHMENT_SIZE, str(limit))
+
+
+@live(names.MAX_ATTACHMENTS_PER_RESOURCE, (HomeResource,))
+async def max_attachments_per_resource(ctx: Context, res: Resource) -> etree._Element | None:
+    limit = ctx.config.MaximumAttachmentsPerInstance
+    if not _home_or_calendar(res) or not limit:
+        return None
+    return element(names.MAX_ATTACHMENTS_PER_RESOURCE, str(limit))
+
+
 # -- calendar object resources ---------------------------------------------------------
 
 def _object(res: Resource) -> ObjectResource | None:

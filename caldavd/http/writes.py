@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from caldavd.attachments.ical import managed_ids
 from caldavd.caldav import ical
 from caldavd.config import Config
 from caldavd.dav.errors import MaxResourceSize
@@ -40,7 +41,7 @@ async def object_write(config: Config, calendar: Calendar, name: str, body: byte
     rows, until = await _index(cal, info.has_recurrence, gate)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,
                        icalendar=text, instances=rows, indexed_until=until,
-                       organizer=info.organizer)
+                       organizer=info.organizer, managed_ids=managed_ids(cal))
 
 
 async def _index(cal: Any, recurring: bool, gate: asyncio.Semaphore) -> tuple[Any, Any]:

@@ -14,9 +14,11 @@ from caldavd.store.errors import (
     StoreError,
     StoreUnavailable,
     UIDConflict,
+    UnknownManagedId,
 )
 from caldavd.store.interface import Store
 from caldavd.store.model import (
+    Attachment,
     BindMode,
     Calendar,
     CalendarObject,
@@ -26,6 +28,7 @@ from caldavd.store.model import (
     InstanceRow,
     Listing,
     Matches,
+    NewAttachment,
     NewCalendar,
     ObjectWrite,
     PlainResource,
@@ -33,6 +36,7 @@ from caldavd.store.model import (
 
 __all__ = [
     "AlreadyExists",
+    "Attachment",
     "BindMode",
     "Calendar",
     "CalendarObject",
@@ -44,6 +48,7 @@ __all__ = [
     "InvalidSyncToken",
     "Listing",
     "Matches",
+    "NewAttachment",
     "NewCalendar",
     "NotFound",
     "ObjectTooLarge",
@@ -55,4 +60,5 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "UIDConflict",
+    "UnknownManagedId",
 ]

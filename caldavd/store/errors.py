@@ -47,3 +47,12 @@ class ObjectTooLarge(StoreError):
 
 class QuotaExceeded(StoreError):
     """The home has no room left."""
+
+
+class UnknownManagedId(StoreError):
+    """Calendar data names a managed attachment that does not exist (or is not this
+    home's to reference)."""
+
+    def __init__(self, managed_ids: list[str]) -> None:
+        super().__init__(f"unknown MANAGED-ID {', '.join(managed_ids)}")
+        self.managed_ids = managed_ids

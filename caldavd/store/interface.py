@@ -3,11 +3,12 @@ tests in ``tests/store`` prove any implementation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from caldavd.store.model import (
+    Attachment,
     Calendar,
     CalendarObject,
     Candidate,
@@ -16,6 +17,7 @@ from caldavd.store.model import (
     InstanceRow,
     Listing,
     Matches,
+    NewAttachment,
     NewCalendar,
     ObjectWrite,
     PlainResource,
@@ -163,6 +165,29 @@ class Store(Protocol):
                          overwrite: bool, move: bool) -> bool:
         """Copy or move (dead properties included); True when the target was created."""
         ...
+
+    # -- managed attachments (RFC 8607) ----------------------------------------------
+    async def attachment(self, managed_id: str) -> Attachment | None: ...
+
+    async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
+                         if_match: Sequence[str] | None = None, if_none_match: bool = False,
+                         quota: int = 0, new: Sequence[NewAttachment] = (),
+                         replacing: int | None = None,
+                         sources: Sequence[int] = ()) -> tuple[CalendarObject, bool]:
+        """``put_object`` that also makes the object's attachment links ``write.managed_ids``,
+        with the rows ``new`` (their files in place) in the same transaction.
+
+        ``replacing``: the object being replaced, whose dropped attachments are unlinked
+        before the quota check; ``sources``: objects whose attachments may be linked too
+        (a COPY).  UnknownManagedId when a managed id is not referable.
+        """
+        ...
+
+    async def take_trash(self, limit: int = 100) -> list[str]:
+        """Claim paths of deleted attachments, committed; the caller removes the files."""
+        ...
+
+    async def attachment_paths(self, paths: Collection[str]) -> set[str]: ...
 
     # -- health --------------------------------------------------------------------
     async def ping(self) -> None: ...

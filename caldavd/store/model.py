@@ -108,6 +108,28 @@ class ObjectWrite:
     indexed_until: datetime | None = None  # None: every instance is in ``instances``
     organizer: str | None = None
     schedule_tag: str | None = None
+    # MANAGED-IDs of the ATTACH properties (RFC 8607): the object's links to attachments.
+    managed_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A managed attachment whose file is already in place under AttachmentsRoot."""
+
+    managed_id: str
+    home_id: int
+    content_type: str
+    filename: str
+    size: int
+    digest: str
+    path: str  # relative to AttachmentsRoot, made by the server from managed_id
+
+
+@dataclass(frozen=True)
+class Attachment(NewAttachment):
+    created: datetime = field(compare=False, default=datetime.min)
+    # Owners of the homes whose objects link it (and the uploader's): who may read it.
+    reader_uids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

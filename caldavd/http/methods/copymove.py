@@ -96,5 +96,7 @@ async def copy(request: web.Request) -> web.StreamResponse:
     assert isinstance(source, ObjectResource)
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.READ)
     data = (source.the_object.icalendar or "").encode()
-    _, created = await store_object(ctx, calendar, name, data, "text/calendar")
+    # Attachments are shared with the copy, not copied (RFC 8607).
+    _, created = await store_object(ctx, calendar, name, data, "text/calendar",
+                                    sources=[source.the_object.id])
     return web.Response(status=201 if created else 204)

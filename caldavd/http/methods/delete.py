@@ -7,8 +7,9 @@ from aiohttp import web
 from caldavd.dav import names
 from caldavd.dav.errors import Forbidden
 from caldavd.http.acl import require
+from caldavd.http.attachments import collect_files
 from caldavd.http.methods.plain import home_of
-from caldavd.http.methods.put import conditions
+from caldavd.http.methods.put import conditions, had_attachments
 from caldavd.http.registry import method
 from caldavd.http.resources import CalendarResource, ObjectResource, PlainItem, home_relative
 from caldavd.http.target import existing
@@ -22,11 +23,14 @@ async def delete(request: web.Request) -> web.StreamResponse:
     if isinstance(resource, ObjectResource):
         await ctx.store.delete_object(resource.the_calendar, resource.the_object.name,
                                       if_match=if_match)
+        if had_attachments(resource):  # unshared ones went with it (migration 0009)
+            await collect_files(ctx)
     elif isinstance(resource, PlainItem):
         home = home_of(resource)
         await ctx.store.plain_delete(home.the_home, home_relative(resource, home))
     elif isinstance(resource, CalendarResource):
         await ctx.store.delete_calendar(resource.the_home, resource.the_calendar.name)
+        await collect_files(ctx)
     else:
         raise Forbidden(f"{resource.path} cannot be deleted")
     return web.Response(status=204)

@@ -8,7 +8,8 @@ from caldavd.http.registry import METHODS, method
 
 # Compliance classes and features claimed only where they work.  Class 2 (LOCK)
 # is not claimed: there is no locking.
-DAV_TOKENS = ("1", "3", "access-control", "calendar-access", "extended-mkcol")
+DAV_TOKENS = ("1", "3", "access-control", "calendar-access", "extended-mkcol",
+              "calendar-managed-attachments")
 
 
 def allow_header() -> str:

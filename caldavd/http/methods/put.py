@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -17,8 +19,10 @@ from caldavd.dav.errors import (
 from caldavd.dav.hrefs import quote_path
 from caldavd.dav.requests import parse_etag_list
 from caldavd.http.acl import require
+from caldavd.http.attachments import collect_files
 from caldavd.http.context import Context
 from caldavd.http.keys import EXPANSION_GATE
+from caldavd.http.methods.attachments import attachment_post
 from caldavd.http.methods.plain import MAX_PLAIN_FILE, plain_parent, put_file
 from caldavd.http.registry import method
 from caldavd.http.resources import (
@@ -32,6 +36,15 @@ from caldavd.http.resources import (
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write
 from caldavd.store import Calendar, UIDConflict
+
+_MANAGED = re.compile("MANAGED-ID", re.IGNORECASE)
+
+
+def had_attachments(resource: Resource) -> bool:
+    """The object's data (as resolved) names managed attachments."""
+    if not isinstance(resource, ObjectResource):
+        return False
+    return _MANAGED.search(resource.the_object.icalendar or "") is not None
 
 
 def _calendar_of(resource: Resource) -> tuple[CalendarResource, str]:
@@ -64,15 +77,22 @@ def conditions(request: web.Request) -> tuple[list[str] | None, bool]:
 
 async def store_object(ctx: Context, calendar: CalendarResource, name: str, body: bytes,
                        content_type: str | None, *, if_match: list[str] | None = None,
-                       if_none_match: bool = False) -> tuple[str, bool]:
-    """Validate and store; (etag, created).  UID conflicts name the holder's href."""
+                       if_none_match: bool = False,
+                       sources: Sequence[int] = ()) -> tuple[str, bool]:
+    """Validate and store; (etag, created).  UID conflicts name the holder's href.
+
+    Data with managed attachments (RFC 8607) links them in the same write;
+    ``sources``: objects whose attachments it may name (a COPY's source).
+    """
     the_calendar: Calendar = calendar.the_calendar
     write = await object_write(ctx.config, the_calendar, name, body, content_type,
                                ctx.request.app[EXPANSION_GATE])
+    put = ctx.store.put_linked if write.managed_ids else ctx.store.put_object
+    extra = {"sources": sources} if write.managed_ids else {}
     try:
-        obj, created = await ctx.store.put_object(the_calendar, write, if_match=if_match,
-                                                  if_none_match=if_none_match,
-                                                  quota=ctx.config.UserQuota)
+        obj, created = await put(the_calendar, write, if_match=if_match,
+                                 if_none_match=if_none_match, quota=ctx.config.UserQuota,
+                                 **extra)
     except UIDConflict as exc:
         raise uid_conflict(calendar, exc) from None
     return obj.etag, created
@@ -109,13 +129,18 @@ async def put(request: web.Request) -> web.StreamResponse:
     etag, created = await store_object(ctx, calendar, name, body,
                                        request.headers.get("Content-Type"),
                                        if_match=if_match, if_none_match=if_none)
+    if had_attachments(resource):  # links the new data dropped went with the write
+        await collect_files(ctx)
     return web.Response(status=201 if created else 204, headers={"ETag": f'"{etag}"'})
 
 
 @method("POST")
 async def post(request: web.Request) -> web.StreamResponse:
-    """RFC 5995: POST to a calendar's add-member URL creates a new member."""
+    """RFC 5995: POST to a calendar's add-member URL creates a new member; RFC 8607:
+    POST ?action= to a calendar object resource manages its attachments."""
     ctx, resource = await target(request)
+    if "action" in request.query or isinstance(resource, ObjectResource):
+        return await attachment_post(ctx, resource, request)
     if "add-member" not in request.query or not isinstance(resource, CalendarResource) \
             or isinstance(resource, ObjectResource):
         raise MethodNotAllowed("POST is supported on a calendar's add-member URL only")

@@ -36,6 +36,7 @@ from caldavd.store.model import (
     NewCalendar,
     ObjectWrite,
 )
+from caldavd.store.postgres.attachments import AttachmentStore
 from caldavd.store.postgres.batch import Batcher
 from caldavd.store.postgres.homes import lock_home, move_token_of
 from caldavd.store.postgres.object_writes import (
@@ -140,7 +141,7 @@ def _located(owner_uid: str, row: asyncpg.Record | None) -> Located:
     return home, calendar, obj
 
 
-class PostgresStore(PlainStore):
+class PostgresStore(PlainStore, AttachmentStore):
     """``caldavd.store.Store`` on an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:

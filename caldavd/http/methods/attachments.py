@@ -1,0 +1,207 @@
+"""POST ?action=attachment-add|attachment-update|attachment-remove (RFC 8607).
+
+The upload streams to its file first (in place before any row names it); then
+the event is rewritten with its ATTACH property and written as any PUT is
+(validation, home lock, quota, revision, change token), the attachment row and
+links in the same transaction, conditional on the ETag that was read.  When
+another host changed the event meanwhile, the change is applied again to what
+it wrote, so concurrent actions through any hosts all land, one after the
+other.  A failed action removes its file; a crash leaves it to the cleanup pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
+from icalendar import Calendar
+
+from caldavd.attachments import ical as attach
+from caldavd.attachments.errors import AttachmentTooLarge, NotInResource
+from caldavd.attachments.files import StoredFile, valid_managed_id
+from caldavd.caldav import ical
+from caldavd.dav import names
+from caldavd.dav.errors import (
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    QuotaNotExceeded,
+    ValidActionParameter,
+)
+from caldavd.dav.hrefs import quote_path
+from caldavd.http.acl import require
+from caldavd.http.attachments import attachment_url, collect_files, files_of, media_type
+from caldavd.http.context import Context
+from caldavd.http.keys import EXPANSION_GATE
+from caldavd.http.resources import ObjectResource, Resource
+from caldavd.http.writes import object_write
+from caldavd.store import CalendarObject, ETagMismatch, NewAttachment
+
+ATTEMPTS = 5
+Change = Callable[[Calendar], None]
+
+
+@dataclass(frozen=True)
+class Done:
+    obj: CalendarObject
+    status: int
+    headers: dict[str, str]
+
+
+async def attachment_post(ctx: Context, resource: Resource,
+                          request: web.Request) -> web.StreamResponse:
+    action = ACTIONS.get(request.query.get("action", ""))
+    if not isinstance(resource, ObjectResource):
+        if not resource.exists:
+            raise NotFound(f"nothing at {resource.path}")
+        raise MethodNotAllowed("attachments belong to calendar object resources")
+    if action is None:
+        raise ValidActionParameter("action must be attachment-add, -update or -remove")
+    await require(ctx, resource, names.WRITE_CONTENT)
+    done = await action(ctx, resource, request)
+    return _answer(request, resource, done)
+
+
+def _answer(request: web.Request, resource: ObjectResource, done: Done) -> web.Response:
+    """Prefer: return=representation (RFC 7240) gets the event as it now is."""
+    if "return=representation" not in request.headers.get("Prefer", ""):
+        return web.Response(status=done.status, headers=done.headers)
+    return web.Response(
+        status=201 if done.status == 201 else 200, body=(done.obj.icalendar or "").encode(),
+        headers={**done.headers, "ETag": f'"{done.obj.etag}"',
+                 "Content-Location": quote_path(resource.path),
+                 "Content-Type": "text/calendar; charset=utf-8"})
+
+
+async def _add(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
+    rids = attach.parse_rids(request.query.get("rid"))
+    limit = ctx.config.MaximumAttachmentsPerInstance
+    attach.check_room(attach.select(_parsed(resource.the_object), rids), limit)
+    stored = await _upload(ctx, resource, request)
+
+    def change(cal: Calendar) -> None:
+        chosen = attach.select(cal, rids)
+        attach.check_room(chosen, limit)
+        attach.add(chosen, _info(request, stored))
+
+    obj = await _written(ctx, resource, change, [_row(ctx, resource, request, stored)], stored)
+    return Done(obj, 201, _created(request, stored))
+
+
+async def _update(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
+    managed_id = _managed_id(request, resource.the_object)
+    stored = await _upload(ctx, resource, request)
+
+    def change(cal: Calendar) -> None:
+        attach.replace(attach.instances(cal), managed_id, _info(request, stored))
+
+    obj = await _written(ctx, resource, change, [_row(ctx, resource, request, stored)], stored)
+    await collect_files(ctx)
+    return Done(obj, 204, _created(request, stored))
+
+
+async def _remove(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
+    rids = attach.parse_rids(request.query.get("rid"))
+    managed_id = _managed_id(request, resource.the_object)
+
+    def change(cal: Calendar) -> None:
+        attach.replace(attach.select(cal, rids), managed_id, None)
+
+    obj = await _written(ctx, resource, change, [], None)
+    await collect_files(ctx)
+    return Done(obj, 204, {})
+
+
+ACTIONS = {"attachment-add": _add, "attachment-update": _update, "attachment-remove": _remove}
+
+
+def _parsed(obj: CalendarObject) -> Calendar:
+    return ical.parse_text(obj.icalendar or "")
+
+
+def _managed_id(request: web.Request, obj: CalendarObject) -> str:
+    """The managed-id parameter, which must name an attachment of the resource."""
+    managed_id = request.query.get("managed-id", "")
+    if not valid_managed_id(managed_id) or not attach.carries(_parsed(obj), managed_id):
+        raise NotInResource("managed-id names no attachment of this resource")
+    return managed_id
+
+
+def _filename(request: web.Request) -> str:
+    header = request.headers.get("Content-Disposition")
+    if header is None:
+        return attach.safe_filename(None)
+    _, params = parse_content_disposition(header)
+    return attach.safe_filename(content_disposition_filename(params, "filename"))
+
+
+def _info(request: web.Request, stored: StoredFile) -> attach.AttachInfo:
+    return attach.AttachInfo(stored.managed_id, attachment_url(request, stored.managed_id),
+                             _filename(request), stored.size, media_type(request))
+
+
+def _row(ctx: Context, resource: ObjectResource, request: web.Request,
+         stored: StoredFile) -> NewAttachment:
+    return NewAttachment(stored.managed_id, resource.the_calendar.owner_home_id,
+                         media_type(request), _filename(request), stored.size, stored.digest,
+                         stored.path)
+
+
+def _created(request: web.Request, stored: StoredFile) -> dict[str, str]:
+    """RFC 8607: the new attachment's URL and its managed id."""
+    return {"Location": attachment_url(request, stored.managed_id),
+            "Cal-Managed-ID": stored.managed_id}
+
+
+async def _upload(ctx: Context, resource: ObjectResource, request: web.Request) -> StoredFile:
+    """The body into a new file, within MaximumAttachmentSize and the home's quota."""
+    size_limit, quota = ctx.config.MaximumAttachmentSize, ctx.config.UserQuota
+    room = 0
+    if quota:
+        room = max(0, quota - await ctx.store.home_usage(resource.the_home))
+    declared = request.content_length
+    if declared is not None and size_limit and declared > size_limit:
+        raise AttachmentTooLarge(size_limit)
+    if declared is not None and quota and declared > room:
+        raise QuotaNotExceeded(f"{declared} bytes would exceed the quota of {quota}")
+    limit = min(x for x in (size_limit, room if quota else 0, 1 << 62) if x)
+    try:
+        return await files_of(ctx.config).store(request.content.iter_chunked(65536), limit)
+    except AttachmentTooLarge:
+        if size_limit and limit == size_limit:
+            raise
+        raise QuotaNotExceeded(f"the attachment would exceed the quota of {quota}") from None
+
+
+async def _written(ctx: Context, resource: ObjectResource, change: Change,
+                   new: Sequence[NewAttachment], stored: StoredFile | None) -> CalendarObject:
+    try:
+        return await _rewrite(ctx, resource, change, new)
+    except BaseException:
+        if stored is not None:
+            await files_of(ctx.config).remove([stored.path])
+        raise
+
+
+async def _rewrite(ctx: Context, resource: ObjectResource, change: Change,
+                   new: Sequence[NewAttachment]) -> CalendarObject:
+    """``change`` applied to the event and written if the event is still as read."""
+    calendar, current = resource.the_calendar, resource.the_object
+    for _ in range(ATTEMPTS):
+        cal = _parsed(current)
+        change(cal)
+        write = await object_write(ctx.config, calendar, current.name, cal.to_ical(),
+                                   "text/calendar", ctx.request.app[EXPANSION_GATE])
+        try:
+            obj, _ = await ctx.store.put_linked(calendar, write, if_match=[current.etag],
+                                                quota=ctx.config.UserQuota, new=new,
+                                                replacing=current.id)
+            return obj
+        except ETagMismatch:  # changed through another request: apply to what it wrote
+            latest = await ctx.store.object(calendar, current.name)
+            if latest is None:
+                raise NotFound("the resource was deleted meanwhile") from None
+            current = latest
+    raise Conflict("the resource kept changing; try again")

@@ -1,0 +1,121 @@
+"""Managed attachments (RFC 8607) in PostgreSQL: rows, links, the trash.
+
+The files are on shared storage (``caldavd.attachments``); the rows say which
+files exist.  A new attachment's file is in place before its row is written,
+and a deleted row leaves its path in ``attachment_trash`` to be unlinked after
+commit (migration 0009), so a committed row always has its file.
+
+A write that changes which attachments an event carries is the event's own
+write: the PUT function of migration 0005 (home lock, checks, quota, revision,
+change token), with the attachment rows and links in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import asyncpg
+
+from caldavd.store.errors import UnknownManagedId
+from caldavd.store.model import Attachment, Calendar, CalendarObject, NewAttachment, ObjectWrite
+from caldavd.store.postgres.homes import lock_home
+from caldavd.store.postgres.object_writes import PUT_SQL, put_args, put_outcome, put_request
+from caldavd.store.postgres.pool import connection, transaction
+
+_ATTACHMENT_SQL = """
+SELECT a.managed_id, a.home_id, a.content_type, a.filename, a.size, a.digest, a.path,
+       a.created,
+       array(SELECT h.owner_uid FROM calendar_home h
+             WHERE h.id = a.home_id OR h.id IN (
+                 SELECT o.home_id FROM attachment_link l
+                 JOIN calendar_object o ON o.id = l.calendar_object_id
+                 WHERE l.attachment_id = a.id)) AS readers
+FROM attachment a WHERE a.managed_id = $1
+"""
+_INSERT_SQL = """
+INSERT INTO attachment (managed_id, home_id, content_type, filename, size, digest, path)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+# The attachments an object may link: the home's own, and those already linked to the
+# object or to the objects it was copied from.
+_REFERABLE_SQL = """
+SELECT a.id, a.managed_id FROM attachment a
+WHERE a.managed_id = ANY($1::text[])
+  AND (a.home_id = $2 OR a.id IN (SELECT l.attachment_id FROM attachment_link l
+                                  WHERE l.calendar_object_id = ANY($3::bigint[])))
+"""
+_UNLINK_OTHERS_SQL = """
+DELETE FROM attachment_link l USING attachment a
+WHERE l.calendar_object_id = $1 AND a.id = l.attachment_id
+  AND NOT (a.managed_id = ANY($2::text[]))
+"""
+_LINK_SQL = """
+INSERT INTO attachment_link (attachment_id, calendar_object_id)
+SELECT unnest($2::bigint[]), $1 ON CONFLICT DO NOTHING
+"""
+_TAKE_TRASH_SQL = """
+DELETE FROM attachment_trash WHERE path IN (
+    SELECT path FROM attachment_trash ORDER BY deleted LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING path
+"""
+
+
+def _attachment(row: asyncpg.Record) -> Attachment:
+    return Attachment(managed_id=row["managed_id"], home_id=row["home_id"],
+                      content_type=row["content_type"], filename=row["filename"],
+                      size=row["size"], digest=row["digest"], path=row["path"],
+                      created=row["created"], reader_uids=frozenset(row["readers"]))
+
+
+class AttachmentStore:
+    """The attachment half of ``PostgresStore``."""
+
+    _pool: asyncpg.Pool
+
+    async def attachment(self, managed_id: str) -> Attachment | None:
+        async with connection(self._pool) as conn:
+            row = await conn.fetchrow(_ATTACHMENT_SQL, managed_id)
+        return _attachment(row) if row else None
+
+    async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
+                         if_match: Sequence[str] | None = None, if_none_match: bool = False,
+                         quota: int = 0, new: Sequence[NewAttachment] = (),
+                         replacing: int | None = None,
+                         sources: Sequence[int] = ()) -> tuple[CalendarObject, bool]:
+        put = put_request(calendar, write, if_match, if_none_match, quota)
+        wanted = sorted(write.managed_ids)
+        async with transaction(self._pool) as conn:
+            await lock_home(conn, calendar.owner_home_id)
+            for attachment in new:
+                await conn.execute(_INSERT_SQL, attachment.managed_id, attachment.home_id,
+                                   attachment.content_type, attachment.filename,
+                                   attachment.size, attachment.digest, attachment.path)
+            if replacing is not None:  # attachments dropped free their bytes before the check
+                await conn.execute(_UNLINK_OTHERS_SQL, replacing, wanted)
+            obj, created = put_outcome(put, await conn.fetchrow(PUT_SQL, *put_args(put)))
+            await _link(conn, obj.id, calendar.owner_home_id, wanted, [obj.id, *sources])
+        return obj, created
+
+    async def take_trash(self, limit: int = 100) -> list[str]:
+        """Claim the paths of deleted attachments (committed: the caller unlinks them)."""
+        async with transaction(self._pool) as conn:
+            rows = await conn.fetch(_TAKE_TRASH_SQL, limit)
+        return [r["path"] for r in rows]
+
+    async def attachment_paths(self, paths: Collection[str]) -> set[str]:
+        """Which of ``paths`` belong to an attachment row."""
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch("SELECT path FROM attachment WHERE path = ANY($1::text[])",
+                                    list(paths))
+        return {r["path"] for r in rows}
+
+
+async def _link(conn: asyncpg.Connection, object_id: int, home_id: int, wanted: list[str],
+                sources: list[int]) -> None:
+    """Make the object's links exactly ``wanted``; UnknownManagedId for any not referable."""
+    rows = await conn.fetch(_REFERABLE_SQL, wanted, home_id, sources)
+    missing = sorted(set(wanted) - {r["managed_id"] for r in rows})
+    if missing:
+        raise UnknownManagedId(missing)
+    await conn.execute(_UNLINK_OTHERS_SQL, object_id, wanted)
+    await conn.execute(_LINK_SQL, object_id, [r["id"] for r in rows])
