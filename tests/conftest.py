@@ -14,11 +14,15 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
 
 from caldavd.store.postgres.cluster import SUPERUSER, PostgresCluster
+
+if TYPE_CHECKING:
+    from tests.cache.test_memcached import Memcached
 
 _db_counter = itertools.count()
 
@@ -92,3 +96,27 @@ async def pg_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
         yield PgDatabase(pg_cluster, name)
     finally:
         await _admin(pg_cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def empty_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
+    """A second, empty database in the session cluster (e.g. a delegation database)."""
+    name = f"e{next(_db_counter)}_{id(asyncio.get_running_loop()) % 10_000}"
+    await _admin(pg_cluster, f'CREATE DATABASE "{name}"')
+    try:
+        yield PgDatabase(pg_cluster, name)
+    finally:
+        await _admin(pg_cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mc() -> Iterator[Memcached]:
+    """A throwaway real memcached on a free loopback port (``tests.cache.test_memcached``)."""
+    from tests.cache.test_memcached import Memcached
+
+    server = Memcached(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -109,6 +109,7 @@ class Config:
     MaximumAttachmentSize: int
     MaximumAttachmentsPerInstance: int
     Memcached: MemcachedSettings
+    AdminPrincipals: tuple[str, ...]
     EnableResponseCache: bool
     ResponseCacheTimeout: int  # minutes
     ProxyDBService: ProxyDBService | None
@@ -181,6 +182,7 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         MaximumAttachmentSize=tree["MaximumAttachmentSize"],
         MaximumAttachmentsPerInstance=tree["MaximumAttachmentsPerInstance"],
         Memcached=_memcached(tree["Memcached"]),
+        AdminPrincipals=tuple(tree["AdminPrincipals"]),
         EnableResponseCache=tree["EnableResponseCache"],
         ResponseCacheTimeout=tree["ResponseCacheTimeout"],
         ProxyDBService=_proxy_db(tree.get("ProxyDBService"), data_root),

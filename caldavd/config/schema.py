@@ -272,6 +272,9 @@ CONFIG = Section({
         "Most managed attachments one instance of an event may carry "
         "(CALDAV:max-attachments-per-resource, RFC 8607); 0 = no limit."),
     "Memcached": MEMCACHED,
+    "AdminPrincipals": Scalar(STRS, [],
+        "Principal URLs (/principals/__uids__/<uid>/) with every privilege on every home and "
+        "every delegation."),
     "EnableResponseCache": Scalar(BOOL, True,
         "Keep PROPFIND answers inside calendar homes (memcached pool for 'ResponseCache', else "
         "in-process), each valid only while the home's change token stands."),

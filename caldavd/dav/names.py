@@ -205,6 +205,9 @@ LAST_NAME = cs("last-name")
 RECORD_TYPE = cs("record-type")
 CALENDAR_PROXY_READ_FOR = cs("calendar-proxy-read-for")
 CALENDAR_PROXY_WRITE_FOR = cs("calendar-proxy-write-for")
+# Resource types of the proxy group principals (Apple's calendarserver.org extension).
+CALENDAR_PROXY_READ = cs("calendar-proxy-read")
+CALENDAR_PROXY_WRITE = cs("calendar-proxy-write")
 
 # -- XML itself and unqualified attributes --------------------------------------
 XML_NS = "http://www.w3.org/XML/1998/namespace"

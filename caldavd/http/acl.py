@@ -1,8 +1,12 @@
 """Access control, read side (RFC 3744): who may do what to a resource.
 
 Owners have every privilege on their home and everything in it; any
-authenticated principal may read principals and the top collections; nobody
-else gets anything (delegation adds grants in ``caldavd.proxy``).
+authenticated principal may read principals and the top collections.  A write
+delegate (calendar-proxy-write, directly or through a group) may read and write
+in the delegator's home, a read delegate only read; a delegator (and an
+administrator, ``AdminPrincipals``) may change the membership of its proxy
+groups.  Administrators hold every privilege in every home.  Nobody else gets
+anything.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from caldavd.http.resources import (
     Missing,
     Principal,
     PrincipalCollection,
+    ProxyGroup,
     Resource,
     Root,
 )
@@ -33,7 +38,10 @@ READ_ONLY = frozenset({names.READ, names.READ_CURRENT_USER_PRIVILEGE_SET})
 WRITE_ALL = frozenset({names.WRITE, names.WRITE_PROPERTIES, names.WRITE_CONTENT, names.BIND,
                        names.UNBIND})
 OWNER = READ_ONLY | WRITE_ALL | {names.ALL, names.READ_ACL}
+# A write delegate reads and writes, but neither reads nor changes access control.
+DELEGATE_WRITE = READ_ONLY | WRITE_ALL
 NONE: frozenset[str] = frozenset()
+MEMBERSHIP_EDITOR = READ_ONLY | {names.WRITE_PROPERTIES}
 
 
 async def privileges(ctx: Context, resource: Resource) -> frozenset[str]:
@@ -41,14 +49,32 @@ async def privileges(ctx: Context, resource: Resource) -> frozenset[str]:
         return await privileges(ctx, resource.parent) if resource.parent else NONE
     if isinstance(resource, Root | PrincipalCollection | HomeCollection | Principal):
         return READ_ONLY
+    if isinstance(resource, ProxyGroup):
+        editor = resource.delegator.uid == ctx.principal.uid or ctx.is_admin
+        return MEMBERSHIP_EDITOR if editor else READ_ONLY
     if isinstance(resource, HomeResource):
-        owner = resource.owner
-        if owner is not None and owner.uid == ctx.principal.uid:
-            calendar = getattr(resource, "calendar", None)
-            if calendar is not None and calendar.mode == "read":
-                return READ_ONLY
-            return OWNER
+        return _read_only_binding(resource, await _in_home(ctx, resource))
     return NONE
+
+
+async def _in_home(ctx: Context, resource: HomeResource) -> frozenset[str]:
+    owner = resource.owner
+    if owner is None:
+        return NONE
+    if owner.uid == ctx.principal.uid or ctx.is_admin:
+        return OWNER
+    access = await ctx.access_to(owner.uid)
+    if access == "write":
+        return DELEGATE_WRITE
+    return READ_ONLY if access == "read" else NONE
+
+
+def _read_only_binding(resource: HomeResource, granted: frozenset[str]) -> frozenset[str]:
+    """A calendar bound read-only into a home is read-only for everyone there."""
+    calendar = getattr(resource, "calendar", None)
+    if granted and calendar is not None and calendar.mode == "read":
+        return READ_ONLY
+    return granted
 
 
 async def require(ctx: Context, resource: Resource, privilege: str) -> None:

@@ -25,11 +25,13 @@ from caldavd.http.keys import (
     DIRECTORY,
     EXPANSION_GATE,
     MEMCACHED_POOLS,
+    PROXY_DB,
     RESPONSE_CACHE,
     SCHEMA_STATUS,
     STORE,
 )
 from caldavd.http.limits import limited
+from caldavd.proxy.factory import open_proxy_db
 from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
 from caldavd.store.postgres.pool import create_pool
@@ -72,8 +74,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[SCHEMA_STATUS] = (await current_revision(conn), head_revision())
     app[STORE] = PostgresStore(pool)
     try:
+        proxies = await open_proxy_db(config, pool)
+    except BaseException:
+        await pool.close()
+        raise
+    app[PROXY_DB] = proxies
+    try:
         yield
     finally:
+        await proxies.close()
         await pool.close()
 
 

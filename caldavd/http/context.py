@@ -10,9 +10,15 @@ from aiohttp import web
 from caldavd.config import Config
 from caldavd.dav import names
 from caldavd.directory import Directory, Record
-from caldavd.http.keys import CONFIG, DIRECTORY, STORE, principal_of
+from caldavd.http.keys import CONFIG, DIRECTORY, PROXY_DB, STORE, principal_of
 from caldavd.http.propvalues import text_property
-from caldavd.http.resources import DEFAULT_CALENDARS, DEFAULT_NAMES
+from caldavd.http.resources import (
+    DEFAULT_CALENDARS,
+    DEFAULT_NAMES,
+    principal_alternate_paths,
+    principal_path,
+)
+from caldavd.proxy import Access, ProxyDB
 from caldavd.store import Home, NewCalendar, Store
 
 
@@ -23,7 +29,10 @@ class Context:
     store: Store
     directory: Directory
     principal: Record
+    proxies: ProxyDB
     _homes: dict[str, Home] = field(default_factory=dict)
+    _access: dict[str, Access | None] = field(default_factory=dict)
+    _as: frozenset[str] | None = None
 
     async def home_of(self, record: Record) -> Home:
         """The record's home, created with the default calendars on first access.
@@ -34,6 +43,30 @@ class Context:
         if record.uid not in self._homes:
             self._homes[record.uid] = await self.store.ensure_home(record.uid, _defaults())
         return self._homes[record.uid]
+
+
+    async def access_to(self, delegator_uid: str) -> Access | None:
+        """What ``delegator_uid`` delegated to the principal, or to a group it is in
+        (read, at the database, once per request and delegator)."""
+        if delegator_uid not in self._access:
+            self._access[delegator_uid] = await self.proxies.access(
+                delegator_uid, await self.delegate_uids())
+        return self._access[delegator_uid]
+
+    async def delegate_uids(self) -> frozenset[str]:
+        """The principal and every group it is in, nested groups included."""
+        if self._as is None:
+            groups = await self.directory.groups_of(self.principal.uid)
+            self._as = frozenset({self.principal.uid, *groups})
+        return self._as
+
+    @property
+    def is_admin(self) -> bool:
+        """Named in AdminPrincipals by any of its principal URLs."""
+        admins = self.config.AdminPrincipals
+        return bool(admins) and any(
+            path in admins for path in (principal_path(self.principal),
+                                        *principal_alternate_paths(self.principal)))
 
 
 def _defaults() -> list[NewCalendar]:
@@ -58,6 +91,6 @@ def context_of(request: web.Request) -> Context:
 def attach_context(request: web.Request, principal: Record) -> Context:
     app = request.app
     ctx = Context(request=request, config=app[CONFIG], store=app[STORE],
-                  directory=app[DIRECTORY], principal=principal)
+                  directory=app[DIRECTORY], principal=principal, proxies=app[PROXY_DB])
     request[CONTEXT] = ctx
     return ctx

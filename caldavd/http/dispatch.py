@@ -6,12 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from caldavd.dav.errors import MethodNotAllowed
-from caldavd.http import liveprops, methods, reports
+from caldavd.http import liveprops, methods, proxyprops, reports
 from caldavd.http.attachments import ATTACHMENTS
 from caldavd.http.attachments import serve as serve_attachment
 from caldavd.http.registry import METHODS
 
-_REGISTERED = (liveprops, methods, reports)
+_REGISTERED = (liveprops, methods, proxyprops, reports)
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:

@@ -10,11 +10,13 @@ from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import ResponseCache
 from caldavd.config import Config
 from caldavd.directory import Directory, Record
+from caldavd.proxy import ProxyDB
 from caldavd.store import Store
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 DIRECTORY = web.AppKey("directory", Directory)
+PROXY_DB = web.AppKey("proxy_db", ProxyDB)
 
 # Per request: the authenticated principal's directory record.
 PRINCIPAL = web.RequestKey("principal", Record)

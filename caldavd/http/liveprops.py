@@ -27,11 +27,13 @@ from caldavd.http.resources import (
     PlainItem,
     Principal,
     PrincipalCollection,
+    ProxyGroup,
     Resource,
     Root,
     home_path,
     principal_alternate_paths,
     principal_path,
+    proxy_group_path,
 )
 from caldavd.http.tokens import ctag, sync_token_for_calendar, sync_token_for_home
 
@@ -63,19 +65,21 @@ def _kinds(res: Resource) -> tuple[str, ...]:
     kinds: list[str] = []
     if res.is_collection:
         kinds.append(names.COLLECTION)
-    if isinstance(res, Principal):
+    if isinstance(res, Principal | ProxyGroup):
         kinds.append(names.PRINCIPAL)
+    if isinstance(res, ProxyGroup):
+        kinds.append(names.CALENDAR_PROXY_WRITE if res.write else names.CALENDAR_PROXY_READ)
     if isinstance(res, CalendarResource) and not isinstance(res, ObjectResource):
         kinds.append(names.CALENDAR)
     return tuple(kinds)
 
 
 # The kinds follow from the class and is_collection alone: one fragment for each pair.
-_RESOURCETYPES: dict[tuple[type[Resource], bool], str] = {}
+_RESOURCETYPES: dict[tuple[type[Resource], bool, bool], str] = {}
 
 
 def _resourcetype_text(ctx: Context, res: Resource) -> str:
-    key = (type(res), res.is_collection)
+    key = (type(res), res.is_collection, isinstance(res, ProxyGroup) and res.write)
     text = _RESOURCETYPES.get(key)
     if text is None:
         kinds = "".join(empty_element(kind) for kind in _kinds(res))
@@ -120,10 +124,14 @@ async def owner(ctx: Context, res: Resource) -> etree._Element | None:
 
 @live(names.ACL, ANY)
 async def acl_property(ctx: Context, res: Resource) -> etree._Element | None:
-    """RFC 3744 §5.5: the owner holds all; authenticated principals read the rest."""
+    """RFC 3744 §5.5: the owner holds all, its write delegates read and write, its read
+    delegates read; authenticated principals read the rest."""
     who = res.owner
     if who is not None and isinstance(res, HomeResource):
-        aces = [_ace(href(principal_path(who)), names.ALL)]
+        aces = [_ace(href(principal_path(who)), names.ALL),
+                _ace(href(proxy_group_path(who, True)), names.READ),
+                _ace(href(proxy_group_path(who, True)), names.WRITE),
+                _ace(href(proxy_group_path(who, False)), names.READ)]
     else:
         aces = [_ace(element(names.AUTHENTICATED), names.READ)]
     return element(names.ACL, children=aces)
@@ -178,9 +186,21 @@ async def group_member_set(ctx: Context, res: Resource) -> etree._Element | None
 @live(names.GROUP_MEMBERSHIP, (Principal,))
 async def group_membership(ctx: Context, res: Resource) -> etree._Element | None:
     """The groups this principal is directly a member of (RFC 3744 §4.4)."""
-    parents = await ctx.directory.groups_of(_record(res).uid, direct=True)
+    uid = _record(res).uid
+    parents = await ctx.directory.groups_of(uid, direct=True)
     return hrefs(names.GROUP_MEMBERSHIP,
-                 [f"{PRINCIPALS}{UIDS}/{uid}/" for uid in sorted(parents)])
+                 [f"{PRINCIPALS}{UIDS}/{p}/" for p in sorted(parents)]
+                 + await _proxy_memberships(ctx, uid))
+
+
+async def _proxy_memberships(ctx: Context, uid: str) -> list[str]:
+    """The proxy groups that name ``uid`` directly: also groups it is a member of."""
+    paths = []
+    for write in (True, False):
+        kind = "write" if write else "read"
+        for delegator in sorted(await ctx.proxies.delegators([uid], write)):
+            paths.append(f"{PRINCIPALS}{UIDS}/{delegator}/calendar-proxy-{kind}/")
+    return paths
 
 
 @live(names.CALENDAR_HOME_SET, (Principal,))

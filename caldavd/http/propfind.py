@@ -36,9 +36,12 @@ from caldavd.http.resources import (
     HomeResource,
     ObjectResource,
     PlainItem,
+    Principal,
     PrincipalCollection,
+    ProxyGroup,
     Resource,
     Root,
+    proxy_group_path,
 )
 from caldavd.http.writable import settable
 from caldavd.store import CalendarObject, Listing
@@ -58,11 +61,15 @@ def needs_data(request: Propfind) -> bool:
 
 async def children(ctx: Context, resource: Resource, *, with_data: bool = False,
                    ) -> list[Resource]:
-    """Members listed for Depth 1 (principal and home collections list none)."""
+    """Members listed for Depth 1 (principal and home collections list none; a principal
+    lists its two proxy groups)."""
     if isinstance(resource, Root):
         return [PrincipalCollection(PRINCIPALS), HomeCollection(CALENDARS)]
     if isinstance(resource, ObjectResource):
         return []
+    if isinstance(resource, Principal) and resource.principal.enabled_for_calendaring:
+        return [ProxyGroup(proxy_group_path(resource.principal, write), record=resource.record,
+                           write=write) for write in (False, True)]
     if isinstance(resource, CalendarResource):
         objects = await ctx.store.objects(resource.the_calendar, with_data=with_data)
         return [object_resource(resource, o) for o in objects]

@@ -5,6 +5,7 @@
     /principals/                             principal collections
     /principals/{users,groups,locations,resources}/<short-name>/
     /principals/__uids__/<uid>/              a principal (its principal-URL)
+    /principals/__uids__/<uid>/calendar-proxy-{read,write}/   its delegates, as a group
     /calendars/__uids__/<uid>/               calendar home (created on first access)
     /calendars/users/<short-name>/           the same home, by short name
     /calendars/__uids__/<uid>/<calendar>/    a calendar collection
@@ -90,6 +91,31 @@ class Principal(Resource):
 
     @property
     def principal(self) -> Record:
+        assert self.record is not None
+        return self.record
+
+    @property
+    def owner(self) -> Record | None:
+        return self.record
+
+
+PROXY_GROUPS = {"calendar-proxy-read": False, "calendar-proxy-write": True}
+
+
+def proxy_group_path(record: Record, write: bool) -> str:
+    return f"{principal_path(record)}calendar-proxy-{'write' if write else 'read'}/"
+
+
+@dataclass
+class ProxyGroup(Resource):
+    """The read or write delegates of ``record``, as a group principal (its members are
+    ``group-member-set``, which the delegator sets with PROPPATCH)."""
+
+    record: Record | None = None
+    write: bool = False
+
+    @property
+    def delegator(self) -> Record:
         assert self.record is not None
         return self.record
 
@@ -252,6 +278,9 @@ async def _principal(ctx: Context, path: str, parts: list[str]) -> Resource:
     if len(parts) == 1 and (parts[0] in TYPE_SEGMENTS or parts[0] == UIDS):
         return PrincipalCollection(f"{PRINCIPALS}{parts[0]}/", TYPE_SEGMENTS.get(parts[0]))
     record = await record_at(ctx, parts[0], parts[1]) if len(parts) >= 2 else None
+    if record is not None and len(parts) == 3 and parts[2] in PROXY_GROUPS \
+            and record.enabled_for_calendaring:
+        return ProxyGroup(_collection_path(path), record=record, write=PROXY_GROUPS[parts[2]])
     if record is None or len(parts) > 2:
         return Missing(path, parent=None, name=parts[-1])
     return Principal(_collection_path(path), record=record)

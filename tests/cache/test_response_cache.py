@@ -63,7 +63,7 @@ class Host:
 
 
 
-def _pool(port: int) -> dict[str, Any]:
+def shared_pool(port: int) -> dict[str, Any]:
     return {"Memcached": {"Pools": {"Default": {
         "ClientEnabled": True, "ServerEnabled": False, "BindAddress": "127.0.0.1",
         "Port": port, "HandleCacheTypes": ["Default"]}}}}
@@ -82,8 +82,8 @@ async def hosts(pg_database: PgDatabase, tmp_path: Path, mc: Memcached,
     # A busy machine must not turn the hits these tests count into timeouts.
     monkeypatch.setattr(memcached, "TIMEOUT", 5.0)
     await upgrade_to_head(pg_database.connect_kwargs)
-    async with host(pg_database, tmp_path, **_pool(mc.port)) as a, \
-            host(pg_database, tmp_path, **_pool(mc.port)) as b:
+    async with host(pg_database, tmp_path, **shared_pool(mc.port)) as a, \
+            host(pg_database, tmp_path, **shared_pool(mc.port)) as b:
         assert (await a.dav.put(CAL01 + "seed.ics", event("seed"))).status == 201
         yield a, b
 

@@ -51,7 +51,6 @@ WRITES: dict[str, Write] = {
     "proppatch home": lambda s, h, c: s.update_properties(h, None, h.id, {"{urn:x}a": "1"}, ()),
     "plain mkcol": _plain_folder,
     "plain put": lambda s, h, c: s.plain_put(h, "file.txt", b"x", "text/plain"),
-    "delegates": lambda s, h, c: s.set_delegates("alice", True, ["bob"]),
 }
 
 

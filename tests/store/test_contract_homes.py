@@ -245,33 +245,6 @@ async def test_home_usage_counts_the_homes_calendar_data(store: PostgresStore, h
     assert await store.home_usage(home) == 0
 
 
-# -- delegates ------------------------------------------------------------------------------
-
-
-async def test_set_delegates_replaces_the_set(store: PostgresStore) -> None:
-    assert await store.delegates("boss", True) == set()
-    await store.set_delegates("boss", True, ["a", "b"])
-    await store.set_delegates("boss", False, ["c"])
-    assert await store.delegates("boss", True) == {"a", "b"}
-    await store.set_delegates("boss", True, ["b", "d", "d"])
-    assert await store.delegates("boss", True) == {"b", "d"}
-    assert await store.delegates("boss", False) == {"c"}
-    await store.set_delegates("boss", True, [])
-    assert await store.delegates("boss", True) == set()
-    assert await store.delegates("boss", False) == {"c"}
-
-
-async def test_delegators(store: PostgresStore) -> None:
-    await store.set_delegates("boss", True, ["a", "b"])
-    await store.set_delegates("chief", True, ["b"])
-    await store.set_delegates("chief", False, ["a"])
-    assert await store.delegators(["a"], True) == {"boss"}
-    assert await store.delegators(["a"], False) == {"chief"}
-    assert await store.delegators(["a", "b"], True) == {"boss", "chief"}
-    assert await store.delegators(["zed"], True) == set()
-    assert await store.delegators([], True) == set()
-
-
 # -- health -----------------------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ ACCOUNTS = REPO / "conf" / "auth" / "accounts.xml"
 TOOLS = {
     "caldavd": "caldavd.tools.serve",
     "caldavd-bootstrap-db": "caldavd.tools.bootstrap_db",
+    "caldavd-manage-principals": "caldavd.tools.manage_principals",
+    "caldavd-migrate-proxies": "caldavd.tools.migrate_proxies",
 }
 
 

@@ -1,12 +1,11 @@
 """POST ?action=attachment-add|attachment-update|attachment-remove (RFC 8607).
 
-The upload streams to its file first (in place before any row names it); then
-the event is rewritten with its ATTACH property and written as any PUT is
-(validation, home lock, quota, revision, change token), the attachment row and
-links in the same transaction, conditional on the ETag that was read.  When
-another host changed the event meanwhile, the change is applied again to what
-it wrote, so concurrent actions through any hosts all land, one after the
-other.  A failed action removes its file; a crash leaves it to the cleanup pass.
+The upload streams to its file first (in place before any row names it); then,
+under the home's lock, the event is read, rewritten with its ATTACH property and
+written as any PUT is (validation, quota, revision, change token), the
+attachment row and links in the same transaction.  So concurrent actions
+through any hosts apply one after the other, each to what the last one wrote.
+A failed action removes its file; a crash leaves it to the cleanup pass.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from caldavd.attachments.files import StoredFile, valid_managed_id
 from caldavd.caldav import ical
 from caldavd.dav import names
 from caldavd.dav.errors import (
-    Conflict,
     MethodNotAllowed,
     NotFound,
     QuotaNotExceeded,
@@ -37,9 +35,8 @@ from caldavd.http.context import Context
 from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.resources import ObjectResource, Resource
 from caldavd.http.writes import object_write
-from caldavd.store import CalendarObject, ETagMismatch, NewAttachment
+from caldavd.store import CalendarObject, NewAttachment
 
-ATTEMPTS = 5
 Change = Callable[[Calendar], None]
 
 
@@ -187,21 +184,13 @@ async def _written(ctx: Context, resource: ObjectResource, change: Change,
 
 async def _rewrite(ctx: Context, resource: ObjectResource, change: Change,
                    new: Sequence[NewAttachment]) -> CalendarObject:
-    """``change`` applied to the event and written if the event is still as read."""
-    calendar, current = resource.the_calendar, resource.the_object
-    for _ in range(ATTEMPTS):
-        cal = _parsed(current)
+    """``change`` applied to the event as it is under its home's lock, and written."""
+    calendar = resource.the_calendar
+    async with ctx.store.editing(calendar, resource.the_object.name) as edit:
+        if edit.current is None:
+            raise NotFound("the resource was deleted meanwhile")
+        cal = _parsed(edit.current)
         change(cal)
-        write = await object_write(ctx.config, calendar, current.name, cal.to_ical(),
+        write = await object_write(ctx.config, calendar, edit.current.name, cal.to_ical(),
                                    "text/calendar", ctx.request.app[EXPANSION_GATE])
-        try:
-            obj, _ = await ctx.store.put_linked(calendar, write, if_match=[current.etag],
-                                                quota=ctx.config.UserQuota, new=new,
-                                                replacing=current.id)
-            return obj
-        except ETagMismatch:  # changed through another request: apply to what it wrote
-            latest = await ctx.store.object(calendar, current.name)
-            if latest is None:
-                raise NotFound("the resource was deleted meanwhile") from None
-            current = latest
-    raise Conflict("the resource kept changing; try again")
+        return await edit.put(write, quota=ctx.config.UserQuota, new=new)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from caldavd.dav import names
-from caldavd.dav.multistatus import Multistatus
+from caldavd.dav.multistatus import Multistatus, Propstat
 from caldavd.dav.requests import parse_proppatch
 from caldavd.http.acl import require
 from caldavd.http.propfind import multistatus_response
+from caldavd.http.proxyprops import patch_proxy_group
 from caldavd.http.registry import method
-from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource
+from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, ProxyGroup
 from caldavd.http.target import existing, read_body
 from caldavd.http.writable import check_operations
 
@@ -19,14 +20,20 @@ from caldavd.http.writable import check_operations
 async def proppatch(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     await require(ctx, resource, names.WRITE_PROPERTIES)
-    changes = check_operations(parse_proppatch(await read_body(request)), resource,
-                               creating=False)
+    ops = parse_proppatch(await read_body(request))
+    if isinstance(resource, ProxyGroup):
+        return _answer(resource.path, await patch_proxy_group(ctx, resource, ops))
+    changes = check_operations(ops, resource, creating=False)
     resource_id = resource.resource_id
     if not changes.failures and isinstance(resource, HomeResource) and resource_id is not None:
         calendar = resource.calendar if isinstance(resource, CalendarResource) else None
         bumped = None if isinstance(resource, ObjectResource) else calendar
         await ctx.store.update_properties(resource.the_home, bumped, resource_id, changes.set,
                                           changes.remove)
+    return _answer(resource.path, changes.propstats())
+
+
+def _answer(path: str, propstats: list[Propstat]) -> web.Response:
     body = Multistatus()
-    body.add_propstats(resource.path, changes.propstats())
+    body.add_propstats(path, propstats)
     return multistatus_response(body)

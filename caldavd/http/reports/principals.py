@@ -34,6 +34,7 @@ from caldavd.http.resources import (
     HomeResource,
     Principal,
     PrincipalCollection,
+    ProxyGroup,
     Resource,
     principal_path,
     resolve,
@@ -53,7 +54,7 @@ DEFAULT_SEARCH_LIMIT = 100
 
 # -- expand-property -------------------------------------------------------------------
 
-@report(names.EXPAND_PROPERTY, (Principal, PrincipalCollection, HomeResource))
+@report(names.EXPAND_PROPERTY, (Principal, ProxyGroup, PrincipalCollection, HomeResource))
 async def expand_property(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     wanted = parse_expand_property(root)

@@ -8,19 +8,30 @@ commit (migration 0009), so a committed row always has its file.
 A write that changes which attachments an event carries is the event's own
 write: the PUT function of migration 0005 (home lock, checks, quota, revision,
 change token), with the attachment rows and links in the same transaction.
+An attachment action reads the event under the home's lock (``editing``), so
+actions through any number of hosts apply one after the other, none lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
 from caldavd.store.errors import UnknownManagedId
 from caldavd.store.model import Attachment, Calendar, CalendarObject, NewAttachment, ObjectWrite
 from caldavd.store.postgres.homes import lock_home
-from caldavd.store.postgres.object_writes import PUT_SQL, put_args, put_outcome, put_request
+from caldavd.store.postgres.object_writes import (
+    PUT_SQL,
+    PutRequest,
+    put_args,
+    put_outcome,
+    put_request,
+)
 from caldavd.store.postgres.pool import connection, transaction
+from caldavd.store.postgres.rows import calendar_object
 
 _ATTACHMENT_SQL = """
 SELECT a.managed_id, a.home_id, a.content_type, a.filename, a.size, a.digest, a.path,
@@ -53,6 +64,11 @@ _LINK_SQL = """
 INSERT INTO attachment_link (attachment_id, calendar_object_id)
 SELECT unnest($2::bigint[]), $1 ON CONFLICT DO NOTHING
 """
+_EDITED_SQL = """
+SELECT o.id, o.calendar_id, o.name, o.uid, o.component_type, o.etag, o.size, o.organizer,
+       o.schedule_tag, o.created, o.modified, o.icalendar
+FROM calendar_object o WHERE o.calendar_id = $1 AND o.name = $2
+"""
 _TAKE_TRASH_SQL = """
 DELETE FROM attachment_trash WHERE path IN (
     SELECT path FROM attachment_trash ORDER BY deleted LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -83,18 +99,18 @@ class AttachmentStore:
                          replacing: int | None = None,
                          sources: Sequence[int] = ()) -> tuple[CalendarObject, bool]:
         put = put_request(calendar, write, if_match, if_none_match, quota)
-        wanted = sorted(write.managed_ids)
         async with transaction(self._pool) as conn:
             await lock_home(conn, calendar.owner_home_id)
-            for attachment in new:
-                await conn.execute(_INSERT_SQL, attachment.managed_id, attachment.home_id,
-                                   attachment.content_type, attachment.filename,
-                                   attachment.size, attachment.digest, attachment.path)
-            if replacing is not None:  # attachments dropped free their bytes before the check
-                await conn.execute(_UNLINK_OTHERS_SQL, replacing, wanted)
-            obj, created = put_outcome(put, await conn.fetchrow(PUT_SQL, *put_args(put)))
-            await _link(conn, obj.id, calendar.owner_home_id, wanted, [obj.id, *sources])
-        return obj, created
+            return await _put_linked(conn, put, new, replacing, sources)
+
+    @contextlib.asynccontextmanager
+    async def editing(self, calendar: Calendar, name: str) -> AsyncIterator[Editing]:
+        """The object as it is under the home's lock, for a read-modify-write that no
+        other host can interleave with (the lock is held until the block ends)."""
+        async with transaction(self._pool) as conn:
+            await lock_home(conn, calendar.owner_home_id)
+            row = await conn.fetchrow(_EDITED_SQL, calendar.id, name)
+            yield Editing(conn, calendar, calendar_object(row, with_data=True) if row else None)
 
     async def take_trash(self, limit: int = 100) -> list[str]:
         """Claim the paths of deleted attachments (committed: the caller unlinks them)."""
@@ -108,6 +124,37 @@ class AttachmentStore:
             rows = await conn.fetch("SELECT path FROM attachment WHERE path = ANY($1::text[])",
                                     list(paths))
         return {r["path"] for r in rows}
+
+
+@dataclass
+class Editing:
+    """An object read under its home's lock (``current``, None if missing), and its write."""
+
+    conn: asyncpg.Connection
+    calendar: Calendar
+    current: CalendarObject | None
+
+    async def put(self, write: ObjectWrite, *, quota: int = 0,
+                  new: Sequence[NewAttachment] = ()) -> CalendarObject:
+        put = put_request(self.calendar, write, None, False, quota)
+        replacing = self.current.id if self.current is not None else None
+        obj, _ = await _put_linked(self.conn, put, new, replacing, ())
+        return obj
+
+
+async def _put_linked(conn: asyncpg.Connection, put: PutRequest, new: Sequence[NewAttachment],
+                      replacing: int | None,
+                      sources: Sequence[int]) -> tuple[CalendarObject, bool]:
+    wanted = sorted(put.write.managed_ids)
+    for attachment in new:
+        await conn.execute(_INSERT_SQL, attachment.managed_id, attachment.home_id,
+                           attachment.content_type, attachment.filename,
+                           attachment.size, attachment.digest, attachment.path)
+    if replacing is not None:  # attachments dropped free their bytes before the check
+        await conn.execute(_UNLINK_OTHERS_SQL, replacing, wanted)
+    obj, created = put_outcome(put, await conn.fetchrow(PUT_SQL, *put_args(put)))
+    await _link(conn, obj.id, put.calendar.owner_home_id, wanted, [obj.id, *sources])
+    return obj, created
 
 
 async def _link(conn: asyncpg.Connection, object_id: int, home_id: int, wanted: list[str],

@@ -38,7 +38,7 @@ from caldavd.store.model import (
 )
 from caldavd.store.postgres.attachments import AttachmentStore
 from caldavd.store.postgres.batch import Batcher
-from caldavd.store.postgres.homes import lock_home, move_token_of
+from caldavd.store.postgres.homes import lock_home
 from caldavd.store.postgres.object_writes import (
     DELETE_SQL,
     MOVE_DONE,
@@ -468,36 +468,6 @@ class PostgresStore(PlainStore, AttachmentStore):
             value = await conn.fetchval(
                 "SELECT quota_used FROM calendar_home WHERE id = $1", home.id)
         return int(value or 0)
-
-    # -- delegation ----------------------------------------------------------------------
-
-    async def delegates(self, delegator_uid: str, read_write: bool) -> set[str]:
-        async with connection(self._pool) as conn:
-            rows = await conn.fetch(
-                "SELECT delegate_uid FROM delegate WHERE delegator_uid = $1 AND read_write = $2",
-                delegator_uid, read_write)
-        return {r["delegate_uid"] for r in rows}
-
-    async def set_delegates(self, delegator_uid: str, read_write: bool,
-                            delegate_uids: Iterable[str]) -> None:
-        async with transaction(self._pool) as conn:
-            # What the delegator's home shows a delegate changes with the grant.
-            await move_token_of(conn, delegator_uid)
-            await conn.execute(
-                "DELETE FROM delegate WHERE delegator_uid = $1 AND read_write = $2",
-                delegator_uid, read_write)
-            await conn.executemany(
-                "INSERT INTO delegate (delegator_uid, delegate_uid, read_write) "
-                "VALUES ($1, $2, $3)",
-                [(delegator_uid, uid, read_write) for uid in sorted(set(delegate_uids))])
-
-    async def delegators(self, delegate_uids: Iterable[str], read_write: bool) -> set[str]:
-        async with connection(self._pool) as conn:
-            rows = await conn.fetch(
-                "SELECT DISTINCT delegator_uid FROM delegate "
-                "WHERE delegate_uid = ANY($1) AND read_write = $2",
-                list(delegate_uids), read_write)
-        return {r["delegator_uid"] for r in rows}
 
     async def ping(self) -> None:
         async with connection(self._pool) as conn:

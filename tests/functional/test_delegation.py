@@ -1,0 +1,209 @@
+"""Delegation: calendar-proxy-read/write group principals, their membership set by the
+delegator with PROPPATCH, and what delegates may then do (RFC 3744 groups and
+privileges, Apple's calendar user proxy extension)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PgDatabase
+from tests.functional.conftest import CAL01, HOME01, NS, USER01_UID, USER02_UID, Dav, event, serving
+
+P01 = f"/principals/__uids__/{USER01_UID}/"
+P02 = f"/principals/__uids__/{USER02_UID}/"
+WRITE_GROUP = P01 + "calendar-proxy-write/"
+READ_GROUP = P01 + "calendar-proxy-read/"
+GROUP01 = "/principals/__uids__/20000000-0000-0000-0000-000000000001/"
+GROUP02 = "/principals/__uids__/20000000-0000-0000-0000-000000000002/"
+P06 = "/principals/__uids__/10000000-0000-0000-0000-000000000006/"
+CAL06 = "/calendars/__uids__/10000000-0000-0000-0000-000000000006/calendar/"
+CS = "http://calendarserver.org/ns/"
+
+APPLE_EXPAND = """<?xml version="1.0" encoding="UTF-8"?>
+<A:expand-property xmlns:A="DAV:">
+  <A:property name="calendar-proxy-write-for" namespace="http://calendarserver.org/ns/">
+    <A:property name="displayname" namespace="DAV:"/>
+    <A:property name="principal-URL" namespace="DAV:"/>
+    <A:property name="calendar-user-address-set" namespace="urn:ietf:params:xml:ns:caldav"/>
+  </A:property>
+  <A:property name="calendar-proxy-read-for" namespace="http://calendarserver.org/ns/">
+    <A:property name="displayname" namespace="DAV:"/>
+    <A:property name="principal-URL" namespace="DAV:"/>
+    <A:property name="calendar-user-address-set" namespace="urn:ietf:params:xml:ns:caldav"/>
+  </A:property>
+</A:expand-property>"""
+
+
+def members_body(*hrefs: str) -> str:
+    inner = "".join(f"<D:href>{h}</D:href>" for h in hrefs)
+    return ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+            f"<D:group-member-set>{inner}</D:group-member-set></D:prop></D:set>"
+            "</D:propertyupdate>")
+
+
+async def set_members(dav: Dav, group: str, *hrefs: str, user: str = "user01") -> int:
+    reply = await dav.request("PROPPATCH", group, members_body(*hrefs), user=user)
+    assert reply.status == 207
+    return int(reply.xml.findtext(".//D:status", namespaces=NS).split()[1])
+
+
+async def members(dav: Dav, group: str) -> list[str]:
+    reply = await dav.propfind(group, "{DAV:}group-member-set")
+    return reply.texts(".//D:group-member-set/D:href")
+
+
+async def privileges(dav: Dav, path: str, user: str) -> set[str]:
+    reply = await dav.propfind(path, "{DAV:}current-user-privilege-set", user=user)
+    assert reply.status == 207
+    return {p.tag.split("}")[1]
+            for p in reply.xml.iterfind(".//D:current-user-privilege-set/D:privilege/*", NS)}
+
+
+@pytest.fixture
+async def seeded(dav: Dav) -> Dav:
+    assert (await dav.put(CAL01 + "e1.ics", event("e1"))).status == 201
+    return dav
+
+
+async def test_a_principal_lists_its_two_proxy_groups(dav: Dav) -> None:
+    reply = await dav.propfind(P01, "{DAV:}resourcetype", "{DAV:}displayname", depth="1")
+    found = reply.responses()
+    assert set(found) == {P01, READ_GROUP, WRITE_GROUP}
+    write_type = found[WRITE_GROUP].find(".//D:resourcetype", NS)
+    assert write_type is not None
+    assert {c.tag for c in write_type} >= {"{DAV:}principal", f"{{{CS}}}calendar-proxy-write"}
+    assert found[READ_GROUP].findtext(".//D:displayname", namespaces=NS) == \
+        "User 01: read delegates"
+
+
+async def test_the_owner_sets_the_membership(seeded: Dav) -> None:
+    assert await members(seeded, WRITE_GROUP) == []
+    assert await set_members(seeded, WRITE_GROUP, P02) == 200
+    assert await members(seeded, WRITE_GROUP) == [P02]
+    assert await set_members(seeded, WRITE_GROUP) == 200
+    assert await members(seeded, WRITE_GROUP) == []
+
+
+async def test_someone_else_may_not_change_the_membership(seeded: Dav) -> None:
+    """RFC 3744 §7.1.1: write-properties on the group is the delegator's."""
+    reply = await seeded.request("PROPPATCH", WRITE_GROUP, members_body(P02), user="user02")
+    assert reply.status == 403
+    assert reply.error() == "{DAV:}need-privileges"
+    assert await members(seeded, WRITE_GROUP) == []
+
+
+@pytest.mark.parametrize("bad", ["/principals/__uids__/nobody/", "relative/path",
+                                 P01, "/calendars/"])
+async def test_bad_members_change_nothing(seeded: Dav, bad: str) -> None:
+    await set_members(seeded, WRITE_GROUP, P02)
+    assert await set_members(seeded, WRITE_GROUP, P02, bad) == 409
+    assert await members(seeded, WRITE_GROUP) == [P02], "all or nothing (RFC 4918 §9.2)"
+
+
+async def test_other_properties_cannot_be_stored_on_a_proxy_group(seeded: Dav) -> None:
+    body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+            '<X:color xmlns:X="urn:x">red</X:color></D:prop></D:set></D:propertyupdate>')
+    reply = await seeded.request("PROPPATCH", WRITE_GROUP, body)
+    assert reply.status == 207 and b"409" in reply.body
+
+
+async def test_a_write_delegate_reads_and_writes(seeded: Dav) -> None:
+    await set_members(seeded, WRITE_GROUP, P02)
+    dav = seeded
+    assert (await dav.request("GET", CAL01 + "e1.ics", user="user02")).status == 200
+    assert (await dav.propfind(CAL01, "{DAV:}getetag", depth="1", user="user02")).status == 207
+    query = ('<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+             '<D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/>'
+             "</C:filter></C:calendar-query>")
+    assert (await dav.report(CAL01, query, user="user02")).status == 207
+    assert (await dav.put(CAL01 + "by02.ics", event("by02"), user="user02")).status == 201
+    assert (await dav.request("DELETE", CAL01 + "e1.ics", user="user02")).status == 204
+    granted = await privileges(dav, CAL01, "user02")
+    assert {"read", "write", "write-content", "bind", "unbind"} <= granted
+    assert "all" not in granted and "read-acl" not in granted
+
+
+async def test_a_read_delegate_only_reads(seeded: Dav) -> None:
+    await set_members(seeded, READ_GROUP, P02)
+    dav = seeded
+    assert (await dav.request("GET", CAL01 + "e1.ics", user="user02")).status == 200
+    assert (await dav.propfind(HOME01, "{DAV:}displayname", depth="1",
+                               user="user02")).status == 207
+    assert (await dav.put(CAL01 + "by02.ics", event("by02"), user="user02")).status == 403
+    assert (await dav.request("DELETE", CAL01 + "e1.ics", user="user02")).status == 403
+    proppatch = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+                 "<D:displayname>Mine</D:displayname></D:prop></D:set></D:propertyupdate>")
+    assert (await dav.request("PROPPATCH", CAL01, proppatch, user="user02")).status == 403
+    assert await privileges(dav, CAL01, "user02") == {"read", "read-current-user-privilege-set"}
+
+
+async def test_nobody_else_gains_anything(seeded: Dav) -> None:
+    await set_members(seeded, WRITE_GROUP, P02)
+    dav = seeded
+    assert (await dav.request("GET", CAL01 + "e1.ics", user="user03")).status == 403
+    assert (await dav.propfind(CAL01, "{DAV:}getetag", depth="1", user="user03")).status == 403
+    assert (await dav.put(CAL01 + "x.ics", event("x"), user="user03")).status == 403
+
+
+async def test_revocation_counts_at_the_next_request(seeded: Dav) -> None:
+    await set_members(seeded, WRITE_GROUP, P02)
+    assert (await seeded.put(CAL01 + "a.ics", event("a"), user="user02")).status == 201
+    await set_members(seeded, WRITE_GROUP)
+    assert (await seeded.put(CAL01 + "b.ics", event("b"), user="user02")).status == 403
+    assert (await seeded.request("GET", CAL01 + "a.ics", user="user02")).status == 403
+
+
+async def test_a_group_delegate_grants_its_members_nested_ones_too(dav: Dav) -> None:
+    """user06 delegates to group02 (user06-08 and group01, which holds user01-05)."""
+    assert await set_members(dav, P06 + "calendar-proxy-write/", GROUP02, user="user06") == 200
+    assert (await dav.put(CAL06 + "by07.ics", event("by07"), user="user07")).status == 201
+    assert (await dav.put(CAL06 + "by01.ics", event("by01"), user="user01")).status == 201
+    assert (await dav.put(CAL06 + "by09.ics", event("by09"), user="user09")).status == 403
+
+
+async def test_proxy_for_properties_and_membership(seeded: Dav) -> None:
+    await set_members(seeded, WRITE_GROUP, P02)
+    reply = await seeded.propfind(P02, f"{{{CS}}}calendar-proxy-write-for",
+                                  f"{{{CS}}}calendar-proxy-read-for",
+                                  "{DAV:}group-membership", user="user02")
+    assert reply.texts(".//CS:calendar-proxy-write-for/D:href") == [P01]
+    assert reply.texts(".//CS:calendar-proxy-read-for/D:href") == []
+    assert WRITE_GROUP in reply.texts(".//D:group-membership/D:href")
+
+
+async def test_expand_property_as_apple_calendar_sends_it(seeded: Dav) -> None:
+    """How Apple clients find whose calendars they may open (RFC 3253 §3.8)."""
+    await set_members(seeded, WRITE_GROUP, P02)
+    await set_members(seeded, P06 + "calendar-proxy-read/", P02, user="user06")
+    reply = await seeded.report(P02, APPLE_EXPAND, depth="0", user="user02")
+    assert reply.status == 207
+    write_for = reply.find(".//CS:calendar-proxy-write-for")
+    read_for = reply.find(".//CS:calendar-proxy-read-for")
+    assert write_for is not None and read_for is not None
+    assert write_for.findtext(".//D:displayname", namespaces=NS) == "User 01"
+    assert write_for.findtext(".//D:principal-URL/D:href", namespaces=NS) == P01
+    assert read_for.findtext(".//D:displayname", namespaces=NS) == "User 06"
+    addresses = write_for.findall(".//C:calendar-user-address-set/D:href", NS)
+    assert f"urn:uuid:{USER01_UID}" in [a.text for a in addresses]
+
+
+async def test_the_acl_names_the_proxy_groups(seeded: Dav) -> None:
+    reply = await seeded.propfind(CAL01, "{DAV:}acl")
+    principals = reply.texts(".//D:ace/D:principal/D:href")
+    assert WRITE_GROUP in principals and READ_GROUP in principals
+
+
+@pytest.fixture
+async def with_admin(pg_database: PgDatabase, tmp_path: Path) -> AsyncIterator[Dav]:
+    admin = "/principals/users/user10/"
+    async with serving(pg_database, tmp_path, AdminPrincipals=[admin]) as client:
+        yield client
+
+
+async def test_an_administrator_may_delegate_for_anyone(with_admin: Dav) -> None:
+    assert await set_members(with_admin, WRITE_GROUP, P02, user="user10") == 200
+    assert await members(with_admin, WRITE_GROUP) == [P02]
+    assert (await with_admin.put(CAL01 + "by10.ics", event("by10"), user="user10")).status == 201
