@@ -26,6 +26,7 @@ import io
 import json
 import os
 import plistlib
+import pwd
 import secrets
 import shutil
 import signal
@@ -84,6 +85,8 @@ HAPROXY_DEFAULTS = (
 # Seconds a stopping caldavd host gets before SIGKILL (it drains in-flight requests).
 STOP_GRACE = 45.0
 START_TIMEOUT = 60.0
+# /health answers in a row, per worker, that make a host ready (see wait_host_healthy).
+HEALTH_STREAK_PER_WORKER = 4
 
 
 class ClusterFailed(Exception):
@@ -371,11 +374,27 @@ class Database:
         if not _port_free("127.0.0.1", self.pg.port):
             raise ClusterFailed(f"PostgreSQL: port 127.0.0.1:{self.pg.port} is already in use; "
                                 "choose another with --pg-port")
+        self._check_reachable()
         try:
             self.pg.ensure_initialised()
             self.pg.start()
         except ClusterError as exc:
             raise ClusterFailed(f"PostgreSQL: {exc}") from None
+
+    def _check_reachable(self) -> None:
+        """As root, PostgreSQL runs as another user, who must get to the data directory."""
+        if not self.pg.os_user:
+            return
+        entry = pwd.getpwnam(self.pg.os_user)
+        for parent in self.pg.data_dir.parents:
+            st = parent.stat()
+            bit = 0o100 if st.st_uid == entry.pw_uid else (
+                0o010 if st.st_gid == entry.pw_gid else 0o001)
+            if not st.st_mode & bit:
+                raise ClusterFailed(
+                    f"PostgreSQL runs as OS user {self.pg.os_user!r} (caldavd-cluster runs as "
+                    f"root) and cannot reach {self.pg.data_dir}: {parent} is not searchable by "
+                    "it; choose a --dir it can reach, e.g. under /var/lib or /tmp")
 
     def bootstrap(self, plist: Path) -> None:
         """Role, database and schema, with the operator's tool (a no-op when at head)."""
@@ -594,9 +613,21 @@ class Cluster:
         return _read_pid(self.layout.pid_file(name), marker)
 
     def wait_host_healthy(self, host: Host) -> None:
+        """Until every worker of ``host`` answers /health 200.
+
+        The master listens for all its workers before they are ready, and the kernel
+        spreads connections over them, so a connection to a worker still starting waits
+        for it: a run of prompt 200s on fresh connections, several per worker, means
+        they all answer (one ready worker alone would pass a single check).
+        """
         url = self.host_url(host) + HEALTH_PATH
         pid = self._spawned.get(host.name) or self.pid(host.name, "caldavd")
-        self._wait(lambda: http_status(url) == 200, host.name, self.layout.host_log(host), pid)
+        streak = HEALTH_STREAK_PER_WORKER * (self.settings.workers or os.cpu_count() or 1)
+
+        def all_workers_answer() -> bool:
+            return all(http_status(url, timeout=1.0) == 200 for _ in range(streak))
+
+        self._wait(all_workers_answer, host.name, self.layout.host_log(host), pid)
 
     def _wait(self, ready: Callable[[], bool], what: str, log: Path,
               pid: int | None = 0) -> None:
