@@ -472,8 +472,11 @@ class Cluster:
 
     def status(self) -> list[tuple[str, str]]:
         """(part, state) for every part, in start order."""
-        rows = [("memcached", self._pid_state("memcached", "memcached")),
-                ("postgresql", "running" if self.database.running() else "stopped")]
+        s = self.settings
+        rows = [(f"memcached 127.0.0.1:{s.memcached_port}",
+                 self._pid_state("memcached", "memcached")),
+                (f"postgresql 127.0.0.1:{s.pg_port}",
+                 "running" if self.database.running() else "stopped")]
         states = self.haproxy_states() if self.pid("haproxy", "haproxy") else {}
         for host in self._known_hosts():
             state = self._pid_state(host.name, "caldavd")
@@ -773,7 +776,7 @@ def _run(args: argparse.Namespace) -> int:
     saved = Cluster(args.dir)
     if args.command == "status":
         for part, state in saved.status():
-            print(f"{part:40} {state}")
+            print(f"{part:34} {state}")
         return 0
     if args.command == "stop":
         saved.stop()
