@@ -23,9 +23,10 @@ def test_single_host_plist() -> None:
     assert (cfg.DBType, cfg.dsn, cfg.HTTPPort, cfg.BindAddresses) == ("", None, 8008, ())
     assert cfg.ServerHostName == "localhost"
     assert cfg.ServerRoot == CONF.parent / "data"
-    # Works without memcached installed.
+    # caldavd runs its own memcached, on loopback only (bin/run installs it).
     pool = cfg.Memcached.Pools["Default"]
-    assert not pool.ClientEnabled and not pool.ServerEnabled
+    assert (pool.ClientEnabled, pool.ServerEnabled, pool.BindAddress) == (True, True,
+                                                                          "127.0.0.1")
     assert cfg.DirectoryService.type == "xml"
     assert cfg.DirectoryService.params["xmlFile"] == CONF / "auth" / "accounts.xml"
     assert cfg.DirectoryService.params["xmlFile"].is_file()
