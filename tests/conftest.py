@@ -8,6 +8,7 @@ Each test that needs a database gets a fresh, empty one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import shutil
 import socket
@@ -88,25 +89,27 @@ async def _admin(cluster: PostgresCluster, sql: str) -> None:
         await conn.close()
 
 
+@contextlib.asynccontextmanager
+async def _throwaway(cluster: PostgresCluster, prefix: str) -> AsyncIterator[PgDatabase]:
+    name = f"{prefix}{next(_db_counter)}_{id(asyncio.get_running_loop()) % 10_000}"
+    await _admin(cluster, f'CREATE DATABASE "{name}"')
+    try:
+        yield PgDatabase(cluster, name)
+    finally:
+        await _admin(cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def pg_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
-    name = f"t{next(_db_counter)}_{id(asyncio.get_running_loop()) % 10_000}"
-    await _admin(pg_cluster, f'CREATE DATABASE "{name}"')
-    try:
-        yield PgDatabase(pg_cluster, name)
-    finally:
-        await _admin(pg_cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with _throwaway(pg_cluster, "t") as db:
+        yield db
 
 
 @pytest.fixture
 async def empty_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
     """A second, empty database in the session cluster (e.g. a delegation database)."""
-    name = f"e{next(_db_counter)}_{id(asyncio.get_running_loop()) % 10_000}"
-    await _admin(pg_cluster, f'CREATE DATABASE "{name}"')
-    try:
-        yield PgDatabase(pg_cluster, name)
-    finally:
-        await _admin(pg_cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with _throwaway(pg_cluster, "e") as db:
+        yield db
 
 
 @pytest.fixture

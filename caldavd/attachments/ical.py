@@ -4,13 +4,13 @@
 
 Without ``rid`` an action applies to every component of the resource (the master
 and its overridden instances); ``rid`` names components by RECURRENCE-ID, ``M``
-being the master.  Only instances the resource already has can be named.
+being the master; naming an instance that is not overridden yet overrides it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -98,14 +98,24 @@ def _same_instance(component: Component, rid: str) -> bool:
     return bool(have == want)
 
 
-def select(cal: Calendar, rids: list[str] | None) -> list[Component]:
-    """The components ``rids`` name; UnknownRid for one the resource does not have."""
+Overrider = Callable[[Calendar, date], Component | None]
+
+
+def select(cal: Calendar, rids: list[str] | None,
+           override: Overrider | None = None) -> list[Component]:
+    """The components ``rids`` name; an instance not overridden yet gets its override
+    from ``override`` (added to ``cal``); UnknownRid for one the resource does not have."""
     components = instances(cal)
     if rids is None:
         return components
     chosen: list[Component] = []
     for rid in rids:
         match = next((c for c in components if _same_instance(c, rid)), None)
+        if match is None and override is not None and rid != MASTER:
+            match = override(cal, _instant(rid))
+            if match is not None:
+                cal.add_component(match)
+                components.append(match)
         if match is None:
             raise UnknownRid(f"the resource has no instance {rid}")
         if match not in chosen:

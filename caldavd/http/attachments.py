@@ -78,7 +78,9 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         if int(last) == 0:
             raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
         return max(0, size - int(last)), size - 1
-    if int(first) >= size or (last and int(last) < int(first)):
+    if last and int(last) < int(first):  # invalid: ignored
+        return None
+    if int(first) >= size:
         raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
     return int(first), min(size - 1, int(last)) if last else size - 1
 

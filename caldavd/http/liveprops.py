@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from caldavd.config import Config
 from caldavd.dav import names
 from caldavd.dav.dates import http_date, iso8601
 from caldavd.dav.fragments import empty_element, escape, text_element, text_writer
@@ -377,20 +378,16 @@ async def managed_attachments_server_url(ctx: Context, res: Resource) -> etree._
     return element(names.MANAGED_ATTACHMENTS_SERVER_URL, children=[element(names.HREF)])
 
 
-@live(names.MAX_ATTACHMENT_SIZE, (HomeResource,))
-async def max_attachment_size(ctx: Context, res: Resource) -> etree._Element | None:
-    limit = ctx.config.MaximumAttachmentSize
-    if not _home_or_calendar(res) or not limit:
-        return None
-    return element(names.MAX_ATTACHMENT_SIZE, str(limit))
+def _attachment_limit(name: str, limit: Callable[[Config], int]) -> None:
+    """A limit as a property of homes and calendars; absent when 0 (no limit)."""
+    @live(name, (HomeResource,))
+    async def getter(ctx: Context, res: Resource) -> etree._Element | None:
+        value = limit(ctx.config)
+        return element(name, str(value)) if value and _home_or_calendar(res) else None
 
 
-@live(names.MAX_ATTACHMENTS_PER_RESOURCE, (HomeResource,))
-async def max_attachments_per_resource(ctx: Context, res: Resource) -> etree._Element | None:
-    limit = ctx.config.MaximumAttachmentsPerInstance
-    if not _home_or_calendar(res) or not limit:
-        return None
-    return element(names.MAX_ATTACHMENTS_PER_RESOURCE, str(limit))
+_attachment_limit(names.MAX_ATTACHMENT_SIZE, lambda c: c.MaximumAttachmentSize)
+_attachment_limit(names.MAX_ATTACHMENTS_PER_RESOURCE, lambda c: c.MaximumAttachmentsPerInstance)
 
 
 # -- calendar object resources ---------------------------------------------------------

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from caldavd.cache import memcached
 from caldavd.cache.memcached import MemcachedStore, pool_for
 from caldavd.config import build_config
 from caldavd.directory.cache import CachingDirectory
-from tests.conftest import free_port
 from tests.directory.test_cache import Counted
 
 pytestmark = pytest.mark.skipif(shutil.which("memcached") is None,
@@ -52,13 +50,8 @@ class Memcached:
 
 
 @pytest.fixture
-def server() -> Iterator[Memcached]:
-    instance = Memcached(free_port())
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
+def server(mc: Memcached) -> Memcached:
+    return mc
 
 
 async def test_set_get_and_expiry(server: Memcached) -> None:

@@ -162,6 +162,27 @@ async def test_rid_selects_instances(dav: Dav) -> None:
     assert len(await attaches(dav)) == 2
 
 
+async def test_rid_of_an_instance_not_yet_overridden(dav: Dav) -> None:
+    """The instance gets an override of its own carrying the attachment; a rid that is
+    no instance of the event is refused."""
+    await put_event(dav, extra=RECURRING)
+    reply = await add(dav, EVENT, b"for the third day", query="&rid=20260107T100000Z")
+    assert reply.status == 201, reply.body
+    got = Calendar.from_ical((await dav.request("GET", EVENT)).body)
+    master, override = got.walk("VEVENT")
+    assert "ATTACH" not in master and "RRULE" in master
+    assert override.get("RECURRENCE-ID").to_ical() == b"20260107T100000Z"
+    assert override.get("DTSTART").to_ical() == b"20260107T100000Z"
+    assert override["ATTACH"].params["MANAGED-ID"] == reply.headers["Cal-Managed-ID"]
+    assert "RRULE" not in override
+    missing = await add(dav, EVENT, b"x", query="&rid=20260107T110000Z")
+    assert (missing.status, missing.error()) == (403, names.VALID_RID_PARAMETER)
+    removed = await action(dav, EVENT, "attachment-remove", reply.headers["Cal-Managed-ID"],
+                           query="&rid=20260107T100000Z")
+    assert removed.status == 204
+    assert await attaches(dav) == []
+
+
 async def test_range_requests(dav: Dav) -> None:
     await put_event(dav)
     data = bytes(range(256)) * 40

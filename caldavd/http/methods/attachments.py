@@ -21,6 +21,7 @@ from caldavd.attachments import ical as attach
 from caldavd.attachments.errors import AttachmentTooLarge, NotInResource
 from caldavd.attachments.files import StoredFile, valid_managed_id
 from caldavd.caldav import ical
+from caldavd.caldav.overrides import instance_override
 from caldavd.dav import names
 from caldavd.dav.errors import (
     MethodNotAllowed,
@@ -54,9 +55,9 @@ async def attachment_post(ctx: Context, resource: Resource,
         if not resource.exists:
             raise NotFound(f"nothing at {resource.path}")
         raise MethodNotAllowed("attachments belong to calendar object resources")
+    await require(ctx, resource, names.WRITE_CONTENT)
     if action is None:
         raise ValidActionParameter("action must be attachment-add, -update or -remove")
-    await require(ctx, resource, names.WRITE_CONTENT)
     done = await action(ctx, resource, request)
     return _answer(request, resource, done)
 
@@ -75,11 +76,12 @@ def _answer(request: web.Request, resource: ObjectResource, done: Done) -> web.R
 async def _add(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
     rids = attach.parse_rids(request.query.get("rid"))
     limit = ctx.config.MaximumAttachmentsPerInstance
-    attach.check_room(attach.select(_parsed(resource.the_object), rids), limit)
+    attach.check_room(attach.select(_parsed(resource.the_object), rids, instance_override),
+                      limit)
     stored = await _upload(ctx, resource, request)
 
     def change(cal: Calendar) -> None:
-        chosen = attach.select(cal, rids)
+        chosen = attach.select(cal, rids, instance_override)
         attach.check_room(chosen, limit)
         attach.add(chosen, _info(request, stored))
 
@@ -104,7 +106,7 @@ async def _remove(ctx: Context, resource: ObjectResource, request: web.Request) 
     managed_id = _managed_id(request, resource.the_object)
 
     def change(cal: Calendar) -> None:
-        attach.replace(attach.select(cal, rids), managed_id, None)
+        attach.replace(attach.select(cal, rids, instance_override), managed_id, None)
 
     obj = await _written(ctx, resource, change, [], None)
     await collect_files(ctx)
