@@ -3,6 +3,7 @@ tests in ``tests/store`` prove any implementation."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -22,6 +23,17 @@ from caldavd.store.model import (
     ObjectWrite,
     PlainResource,
 )
+
+
+class ObjectEdit(Protocol):
+    """A calendar object read under its home's lock (``current``; None: missing)."""
+
+    current: CalendarObject | None
+
+    async def put(self, write: ObjectWrite, *, quota: int = 0,
+                  new: Sequence[NewAttachment] = ()) -> CalendarObject:
+        """Write it, with the rows ``new`` and links to ``write.managed_ids``."""
+        ...
 
 
 class Store(Protocol):
@@ -172,6 +184,12 @@ class Store(Protocol):
         before the quota check; ``sources``: objects whose attachments may be linked too
         (a COPY).  UnknownManagedId when a managed id is not referable.
         """
+        ...
+
+    def editing(self, calendar: Calendar, name: str,
+                ) -> contextlib.AbstractAsyncContextManager[ObjectEdit]:
+        """The object read under its home's lock, held until the block ends; its
+        ``put`` writes it (with ``new`` attachment rows and its links) in that transaction."""
         ...
 
     async def take_trash(self, limit: int = 100) -> list[str]:
