@@ -121,6 +121,9 @@ def deployment(topology: Topology, cache: str, keep: bool) -> Iterator[Cluster]:
         except (ClusterFailed, ClusterError) as exc:
             raise BenchError(f"cluster {topology.key}: {exc}") from None
         yield cluster
+    except BenchError:
+        keep = True  # the hosts' logs say what went wrong
+        raise
     finally:
         with contextlib.suppress(ClusterFailed, ClusterError):
             cluster.stop()

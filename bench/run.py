@@ -51,6 +51,7 @@ from bench.server import (
     Server,
     memcached_stats,
     postmaster_pid,
+    process_state,
     running_server,
     vacuum_analyze,
     variant_servers,
@@ -184,7 +185,11 @@ def _measure_at(server: Server, cores: Cores, prepared: Prepared,
                     args: argparse.Namespace) -> OpResult:
     """One operation; for a memcached-backed caldavd also memcached's hits and misses."""
     before = memcached_stats(server.memcached_port) if server.memcached_port else {}
-    result = measure(server_target(server, cores), prepared, args, LABELS[prepared.name])
+    try:
+        result = measure(server_target(server, cores), prepared, args, LABELS[prepared.name])
+    except BenchError as exc:
+        raise BenchError(f"{exc}\ncaldavd ({server.variant}): "
+                         f"{process_state(server.pid, server.log)}") from None
     if server.memcached_port:
         after = memcached_stats(server.memcached_port)
         for counter in ("get_hits", "get_misses"):

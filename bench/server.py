@@ -208,6 +208,22 @@ def _start_caldavd(plist: Path, overrides: Sequence[str], cpu: int | None, log_l
             stdout=sink, stderr=subprocess.STDOUT)
 
 
+def process_state(pid: int, log: Path, lines: int = 5) -> str:
+    """Whether caldavd ``pid`` still runs (with its workers), and its log's last lines:
+    for the message of a run that failed."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        state = f"pid {pid} is running (state {stat}, workers {', '.join(children) or 'none'})"
+    except OSError:
+        state = f"pid {pid} is gone"
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        tail = []
+    return state + "".join(f"\n  {line}" for line in tail)
+
+
 def memcached_argv(port: int) -> list[str]:
     found = shutil.which("memcached")
     if found is None:
@@ -324,6 +340,9 @@ def running_server(*, server_cpu: int | None, db_cpus: set[int] | None,
         _wait_healthy(proc, url, log)
         check_pinned(proc.pid, server_cpu, "caldavd")
         yield Server(url=url, pid=proc.pid, root=root, cluster=cluster, log=log, plist=plist)
+    except BenchError:
+        keep = True  # caldavd's output and postgres.log say what went wrong
+        raise
     finally:
         if proc is not None:
             _stop(proc)

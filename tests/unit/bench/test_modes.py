@@ -5,6 +5,7 @@ Nothing here starts a server or times anything."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from bench.report import (
 )
 from bench.report import main as report_main
 from bench.run import needed_variants, parse_args
-from bench.server import BenchError, variant_overrides
+from bench.server import BenchError, process_state, variant_overrides
 
 
 def op(rps: float, us: float = 100.0, **cpu: float) -> dict[str, Any]:
@@ -163,3 +164,12 @@ def test_report_prints_a_saved_report(tmp_path: Path, capsys: pytest.CaptureFixt
     assert report_main([str(saved)]) == 0
     assert "PROPFIND Depth 1" in capsys.readouterr().out
     assert report_main([]) == 2
+
+
+def test_process_state_says_whether_caldavd_runs_and_how_its_log_ends(tmp_path: Path) -> None:
+    log = tmp_path / "caldavd.out"
+    log.write_text("one\ntwo\nthree\n")
+    running = process_state(os.getpid(), log, lines=2)
+    assert running.startswith(f"pid {os.getpid()} is running")
+    assert running.endswith("\n  two\n  three")
+    assert process_state(2**22 + 1, tmp_path / "missing") == f"pid {2**22 + 1} is gone"
