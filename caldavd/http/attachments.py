@@ -1,8 +1,9 @@
 """The attachment URL space (RFC 8607): ``/attachments/<managed-id>``.
 
 Any host serves any attachment: the row says where the file is under the
-shared AttachmentsRoot.  Whoever can read an event that carries an attachment
-may read the attachment (and the uploader).  Content is never rendered as a
+shared AttachmentsRoot.  Whoever may read a home holding an event that carries
+an attachment (its owner, a delegate, an administrator) may read the attachment;
+so may the uploading home's.  Content is never rendered as a
 page from this origin: ``X-Content-Type-Options: nosniff`` always, and
 ``Content-Disposition: attachment`` for every type but a few that browsers
 show without running anything.
@@ -121,12 +122,22 @@ async def _readable(ctx: Context, managed_id: str) -> Attachment:
     found = await ctx.store.attachment(managed_id) if valid_managed_id(managed_id) else None
     if found is None:
         raise NotFound("no such attachment")
-    if ctx.principal.uid not in found.reader_uids:
+    if not await _may_read(ctx, found):
         raise NeedPrivileges("only readers of an event that carries it may read an attachment",
                              children=[element(names.RESOURCE, children=[
                                  element(names.HREF, ATTACHMENTS + managed_id),
                                  element(names.PRIVILEGE, children=[element(names.READ)])])])
     return found
+
+
+async def _may_read(ctx: Context, attachment: Attachment) -> bool:
+    """The principal owns, administers or is a delegate for a home that holds it."""
+    if ctx.principal.uid in attachment.reader_uids or ctx.is_admin:
+        return True
+    for owner in sorted(attachment.reader_uids):
+        if await ctx.access_to(owner) is not None:
+            return True
+    return False
 
 
 async def _send(request: web.Request, attachment: Attachment, headers: dict[str, str],

@@ -7,12 +7,21 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import asyncpg
 from icalendar import Calendar
 
 from caldavd.dav import names
 from tests.conftest import PgDatabase
-from tests.functional.conftest import CAL01, HOME01, USER01_UID, Dav, Reply, event, serving
+from tests.functional.conftest import (
+    CAL01,
+    HOME01,
+    HOME02,
+    USER01_UID,
+    USER02_UID,
+    Dav,
+    Reply,
+    event,
+    serving,
+)
 
 EVENT = CAL01 + "with-attachment.ics"
 RECURRING = ("RRULE:FREQ=DAILY;COUNT=5\r\n")
@@ -47,9 +56,9 @@ async def put_event(dav: Dav, path: str = EVENT, uid: str = "att-1", extra: str 
     assert reply.status in (201, 204), reply.body
 
 
-async def attaches(dav: Dav, path: str = EVENT) -> list[dict[str, str]]:
+async def attaches(dav: Dav, path: str = EVENT, user: str = "user01") -> list[dict[str, str]]:
     """The ATTACH properties of every component, as parameters plus the value."""
-    reply = await dav.request("GET", path)
+    reply = await dav.request("GET", path, user=user)
     assert reply.status == 200
     found = []
     for component in Calendar.from_ical(reply.body).walk("VEVENT"):
@@ -299,6 +308,53 @@ async def test_hostile_input(dav: Dav, tmp_path: Path) -> None:
     assert len(files_under(tmp_path / "Data" / "Attachments")) == 1
 
 
+async def test_delegates_read_attachments(dav: Dav) -> None:
+    """A read delegate (calendar-proxy-read) of the owner reads them; others do not."""
+    await put_event(dav)
+    path = attachment_path((await add(dav, EVENT, b"for my delegate")).headers["Location"])
+    assert (await dav.request("GET", path, user="user02")).status == 403
+    group = f"/principals/__uids__/{USER01_UID}/calendar-proxy-read/"
+    body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+            f"<D:group-member-set><D:href>/principals/__uids__/{USER02_UID}/</D:href>"
+            "</D:group-member-set></D:prop></D:set></D:propertyupdate>")
+    assert (await dav.request("PROPPATCH", group, body)).status == 207
+    got = await dav.request("GET", path, user="user02")
+    assert got.status == 200 and got.body == b"for my delegate"
+    assert (await dav.request("GET", path, user="user03")).status == 403
+    # Reading is not writing.
+    denied = await add(dav, EVENT, b"x", user="user02")
+    assert (denied.status, denied.error()) == (403, names.NEED_PRIVILEGES)
+
+
+async def test_copy_shares_the_attachment(pg_database: PgDatabase, tmp_path: Path) -> None:
+    """A delegate COPYs the delegator's event into its own home (inside one home the UID
+    rule refuses a COPY): both events carry one attachment, which stays until both go."""
+    root = tmp_path / "Data" / "Attachments"
+    async with serving(pg_database, tmp_path) as dav:
+        await put_event(dav)
+        managed_id = (await add(dav, EVENT, b"shared by copy")).headers["Cal-Managed-ID"]
+        group = f"/principals/__uids__/{USER01_UID}/calendar-proxy-read/"
+        body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+                f"<D:group-member-set><D:href>/principals/__uids__/{USER02_UID}/</D:href>"
+                "</D:group-member-set></D:prop></D:set></D:propertyupdate>")
+        assert (await dav.request("PROPPATCH", group, body)).status == 207
+        copy = HOME02 + "calendar/copied.ics"
+        reply = await dav.request("COPY", EVENT, user="user02",
+                                  headers={"Destination": dav.base + copy})
+        assert reply.status == 201, reply.body
+        assert [a["MANAGED-ID"] for a in await attaches(dav, copy, user="user02")] == [
+            managed_id]
+        assert len(files_under(root)) == 1 and await rows(pg_database) == 1
+
+        assert (await dav.request("DELETE", EVENT)).status == 204
+        got = await dav.request("GET", f"/attachments/{managed_id}", user="user02")
+        assert got.status == 200 and got.body == b"shared by copy"
+        assert (await dav.request("DELETE", copy, user="user02")).status == 204
+        assert (await dav.request("GET", f"/attachments/{managed_id}",
+                                  user="user02")).status == 404
+        assert files_under(root) == [] and await rows(pg_database) == 0
+
+
 async def test_put_with_unknown_managed_id(dav: Dav) -> None:
     extra = f"ATTACH;MANAGED-ID={'a' * 32};FILENAME=x:https://elsewhere/x\r\n"
     reply = await dav.put(EVENT, event("forged", extra=extra))
@@ -348,12 +404,3 @@ def test_layout_spreads_over_directories() -> None:
     managed_id = new_managed_id()
     assert re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}", path_for(managed_id))
     assert path_for(managed_id).endswith(managed_id)
-
-
-async def _owner_home(db: PgDatabase) -> int:
-    conn: asyncpg.Connection = await db.connect()
-    try:
-        return int(await conn.fetchval(
-            "SELECT id FROM calendar_home WHERE owner_uid = $1", USER01_UID))
-    finally:
-        await conn.close()
