@@ -84,6 +84,10 @@ def guarded(handler: Handler) -> Handler:
             return await handler(request)
         except web.HTTPException:
             raise
+        except ConnectionResetError:
+            # The client hung up while sending its body: nobody to answer, nothing broken.
+            log.info("%s %s: the client closed the connection", request.method, request.path)
+            return web.Response(status=400, text="connection closed by the client\n")
         except Exception as exc:
             error = to_dav_error(exc)
             if error is None:

@@ -214,6 +214,15 @@ async def test_other_principals_are_not_answered_from_the_owners_entries(
     assert reply.status == 403
 
 
+async def test_depth_0_is_computed_every_time(hosts: tuple[Host, Host]) -> None:
+    """A Depth 0 answer costs less to compute than to fetch (bench/README.md, Findings)."""
+    _, b = hosts
+    before = (b.cache.hits, b.cache.misses)
+    for _ in range(3):
+        assert (await b.dav.propfind(HOME01, CTAG, depth="0")).status == 207
+    assert (b.cache.hits, b.cache.misses) == before
+
+
 async def test_a_disabled_cache_is_not_consulted(pg_database: PgDatabase,
                                                  tmp_path: Path) -> None:
     await upgrade_to_head(pg_database.connect_kwargs)

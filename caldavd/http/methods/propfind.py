@@ -1,6 +1,6 @@
 """PROPFIND (RFC 4918 §9.1): Depth 0 and 1; infinity is refused.
 
-Answers inside a calendar home, to its owner, go through the response cache
+Depth 1 answers inside a calendar home, to its owner, go through the response cache
 (``caldavd.http.cached``): a hit skips parsing and every store read after the
 one that resolved the target.
 """

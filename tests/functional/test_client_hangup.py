@@ -1,0 +1,51 @@
+"""A client that hangs up in the middle of its request body breaks nothing and is
+not reported as a server error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from caldavd.http.app import create_app
+from caldavd.store.postgres.migrate import upgrade_to_head
+from tests.conftest import PgDatabase, free_port
+from tests.functional.conftest import CAL01, config_for
+
+AUTH = "Authorization: Basic dXNlcjAxOnVzZXIwMQ==\r\n"  # user01:user01
+
+
+async def test_a_body_cut_short_is_one_info_line(pg_database: PgDatabase, tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    await upgrade_to_head(pg_database.connect_kwargs)
+    # As caldavd serves (aiohttp's TestServer would cancel the handler instead).
+    runner = web.AppRunner(create_app(config_for(pg_database, tmp_path)))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        with caplog.at_level(logging.INFO, logger="caldavd"):
+            writer.write((f"PUT {CAL01}cut.ics HTTP/1.1\r\nHost: x\r\n{AUTH}"
+                          "Content-Type: text/calendar\r\nContent-Length: 5000\r\n\r\n"
+                          "BEGIN:VCALENDAR\r\n").encode())
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+            for _ in range(200):  # until the server has noticed (bounded)
+                if any("closed the connection" in r.getMessage() for r in caplog.records):
+                    break
+                await asyncio.sleep(0.01)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert any("closed the connection" in r.getMessage() for r in caplog.records)
+        reader2, writer2 = await asyncio.open_connection("127.0.0.1", port)
+        writer2.write(f"GET {CAL01}cut.ics HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n".encode())
+        status = await reader2.readline()
+        writer2.close()
+        assert status.split()[1] == b"404", "nothing half-written"
+        del reader
+    finally:
+        await runner.cleanup()
