@@ -233,13 +233,16 @@ def haproxy_config(layout: Layout, settings: Settings, hosts: Sequence[Host]) ->
 # -- processes ---------------------------------------------------------------------------
 
 
+# The processes this program started, kept so that they are reaped (and their exit
+# status known) here; the ones an earlier run started are init's children.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (reaping it first if it is our own exited child)."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
+    """True while ``pid`` runs (and is not a zombie)."""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -247,8 +250,9 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _read_pid(path: Path, marker: str) -> int | None:
-    """The pid in ``path`` if that process is alive and its command line names ``marker``."""
+def _read_pid(path: Path, *markers: str) -> int | None:
+    """The pid in ``path`` if that process is alive and its command line has every marker
+    (a stale pid file may name a pid the system has since given to another process)."""
     try:
         pid = int(path.read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -257,7 +261,7 @@ def _read_pid(path: Path, marker: str) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return None
-    return pid if marker in cmdline and _alive(pid) else None
+    return pid if all(m in cmdline for m in markers) and _alive(pid) else None
 
 
 def _wait_gone(pid: int, seconds: float) -> bool:
@@ -286,6 +290,7 @@ def _spawn(argv: Sequence[str], log: Path, pid_file: Path) -> int:
     with log.open("ab") as sink:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+    _CHILDREN[proc.pid] = proc
     pid_file.write_text(f"{proc.pid}\n")
     return proc.pid
 
@@ -324,10 +329,20 @@ def _last_line(log: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _died(what: str, log: Path) -> ClusterFailed:
+def _how_it_ended(pid: int | None) -> str:
+    child = _CHILDREN.get(pid or 0)
+    if child is None or child.returncode is None:
+        return ""
+    if child.returncode < 0:
+        return f" (killed by {signal.Signals(-child.returncode).name})"
+    return f" (exit status {child.returncode})"
+
+
+def _died(what: str, log: Path, pid: int | None) -> ClusterFailed:
+    ended = _how_it_ended(pid)
     last = _last_line(log)
-    return ClusterFailed(f"{what} exited during start-up{': ' + last if last else ''}; "
-                         f"see {log}")
+    return ClusterFailed(f"{what} exited during start-up{ended}"
+                         f"{': ' + last if last else ''}; see {log}")
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:
@@ -508,6 +523,7 @@ class Cluster:
         if pid:
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 10)
+        self.layout.pid_file("memcached").unlink(missing_ok=True)
 
     def pause_memcached(self, paused: bool = True) -> None:
         """SIGSTOP (or SIGCONT): memcached stops answering but keeps what it holds."""
@@ -527,6 +543,7 @@ class Cluster:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             _wait_gone(pid, 10)
+        self.layout.pid_file(host.name).unlink(missing_ok=True)
 
     def stop_host(self, number: int) -> None:
         self._stop_pid(self.host(number).name, "caldavd", STOP_GRACE)
@@ -612,8 +629,19 @@ class Cluster:
 
     # -- internals --
 
-    def pid(self, name: str, marker: str) -> int | None:
-        return _read_pid(self.layout.pid_file(name), marker)
+    def pid(self, name: str, marker: str = "") -> int | None:
+        """The running process of part ``name`` (memcached, haproxy, caldavdN), if any."""
+        return _read_pid(self.layout.pid_file(name), marker, self._own_marker(name))
+
+    def _own_marker(self, name: str) -> str:
+        """What only this cluster's process ``name`` has on its command line."""
+        if name == "memcached":
+            return f"-p {self.settings.memcached_port} "
+        if name == "haproxy":
+            return str(self.layout.haproxy_cfg)
+        number = name[len("caldavd"):]
+        return f"BindAddresses={self.settings.host_address(int(number))} " \
+            if number.isdigit() else str(self.layout.root)
 
     def wait_host_healthy(self, host: Host) -> None:
         """Until every worker of ``host`` answers /health 200.
@@ -640,7 +668,7 @@ class Cluster:
             if ready():
                 return
             if pid is None or (pid and not _alive(pid)):
-                raise _died(what, log)
+                raise _died(what, log, pid)
             time.sleep(0.1)
         raise ClusterFailed(f"{what} did not become ready within {START_TIMEOUT:.0f} s; "
                             f"see {log}")
@@ -658,9 +686,9 @@ class Cluster:
     def _known_hosts(self) -> list[Host]:
         """The configured hosts plus any added at run time that left a pid file."""
         known = {h.name for h in self.hosts}
-        extra = [Host(int(p.stem[len("caldavd"):]), "")
-                 for p in self.layout.run.glob("caldavd*.pid")
-                 if p.stem[len("caldavd"):].isdigit() and p.stem not in known]
+        numbers = [int(p.stem[len("caldavd"):]) for p in self.layout.run.glob("caldavd*.pid")
+                   if p.stem[len("caldavd"):].isdigit() and p.stem not in known]
+        extra = [Host(n, self.settings.host_address(n)) for n in sorted(numbers)]
         return self.hosts + extra
 
     def _check_prerequisites(self) -> None:
@@ -696,7 +724,9 @@ class Cluster:
             return None
 
     def _spawn_host(self, host: Host) -> None:
-        if self.pid(host.name, "caldavd"):
+        running = self.pid(host.name, "caldavd")
+        if running:
+            self._spawned[host.name] = running
             return
         for sub in ("run", "logs"):
             (self.layout.host_dir(host) / sub).mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,7 @@ async def _client(lb: Dav, cal: str, k: int, load: Load) -> None:
 
 async def _kill_halfway(cluster: Cluster, load: Load) -> None:
     await load.halfway.wait()
-    cluster.kill_host(1)
+    await asyncio.to_thread(cluster.kill_host, 1)
     await asyncio.to_thread(cluster.wait_haproxy, ["caldavd1"], "DOWN")
     load.down.set()
 
