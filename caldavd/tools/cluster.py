@@ -273,15 +273,18 @@ def _wait_gone(pid: int, seconds: float) -> bool:
     return not _alive(pid)
 
 
-def _terminate(pid: int, grace: float) -> None:
-    """SIGTERM, then after ``grace`` SIGKILL to the whole process group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    if _wait_gone(pid, grace):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    _wait_gone(pid, 10)
+def _terminate(pids: Sequence[int], grace: float) -> None:
+    """SIGTERM to each, then after ``grace`` SIGKILL to the process group of any left."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for pid in pids:
+        if _wait_gone(pid, max(0.0, deadline - time.monotonic())):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        _wait_gone(pid, 10)
 
 
 def _spawn(argv: Sequence[str], log: Path, pid_file: Path) -> int:
@@ -476,12 +479,11 @@ class Cluster:
 
     def stop(self) -> None:
         """haproxy, then the hosts, then PostgreSQL, then memcached; quiet when already down."""
-        self._stop_pid("haproxy", "haproxy", 10)
-        for host in self._known_hosts():
-            self._stop_pid(host.name, "caldavd", STOP_GRACE)
+        self._stop_parts(["haproxy"], "haproxy", 10)
+        self._stop_parts([h.name for h in self._known_hosts()], "caldavd", STOP_GRACE)
         if self.database.pg.is_initialised:
             self.database.stop()
-        self._stop_pid("memcached", "memcached", 10)
+        self._stop_parts(["memcached"], "memcached", 10)
         for stale in [*self.layout.run.glob("*.pid"), self.layout.haproxy_socket]:
             stale.unlink(missing_ok=True)
 
@@ -546,7 +548,7 @@ class Cluster:
         self.layout.pid_file(host.name).unlink(missing_ok=True)
 
     def stop_host(self, number: int) -> None:
-        self._stop_pid(self.host(number).name, "caldavd", STOP_GRACE)
+        self._stop_parts([self.host(number).name], "caldavd", STOP_GRACE)
 
     def start_host(self, number: int) -> None:
         host = self.host(number)
@@ -677,11 +679,11 @@ class Cluster:
         pid = self.pid(name, marker)
         return f"running (pid {pid})" if pid else "stopped"
 
-    def _stop_pid(self, name: str, marker: str, grace: float) -> None:
-        pid = self.pid(name, marker)
-        if pid:
-            _terminate(pid, grace)
-        self.layout.pid_file(name).unlink(missing_ok=True)
+    def _stop_parts(self, names: Sequence[str], marker: str, grace: float) -> None:
+        """Stop these parts together (each gets ``grace``) and drop their pid files."""
+        _terminate([pid for name in names if (pid := self.pid(name, marker))], grace)
+        for name in names:
+            self.layout.pid_file(name).unlink(missing_ok=True)
 
     def _known_hosts(self) -> list[Host]:
         """The configured hosts plus any added at run time that left a pid file."""
