@@ -625,8 +625,11 @@ class Cluster:
                             f"{self.layout.log_file('haproxy')}")
 
     def wait_haproxy_up(self, names: Sequence[str]) -> None:
+        """Until haproxy has every server in ``names`` UP and /health through it is 200 on
+        twice as many requests in a row (round-robin: each server answers at least once)."""
         self.wait_haproxy(names, "UP")
-        self._wait(lambda: http_status(self.haproxy_url + HEALTH_PATH) == 200,
+        url = self.haproxy_url + HEALTH_PATH
+        self._wait(lambda: all(http_status(url) == 200 for _ in range(2 * len(names))),
                    "haproxy", self.layout.log_file("haproxy"))
 
     # -- internals --
