@@ -436,7 +436,7 @@ class Cluster:
 
     def __init__(self, directory: Path, settings: Settings | None = None) -> None:
         self.layout = Layout(Path(directory))
-        self.settings = settings or self._saved_settings() or Settings()
+        self.settings = settings or self.saved_settings() or Settings()
         self.hosts = [Host(n, self.settings.host_address(n))
                       for n in range(1, self.settings.hosts + 1)]
         self.database = Database(self.layout.root, self.settings.pg_port,
@@ -722,7 +722,8 @@ class Cluster:
         layout.state.write_text(json.dumps(asdict(self.settings), indent=2) + "\n")
         layout.state.chmod(0o600)
 
-    def _saved_settings(self) -> Settings | None:
+    def saved_settings(self) -> Settings | None:
+        """What the last ``start`` in this directory was asked for, if any."""
         try:
             return Settings(**json.loads(self.layout.state.read_text()))
         except (OSError, ValueError, TypeError):
@@ -802,8 +803,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return _run(args)
-    except (ClusterFailed, ClusterError) as exc:
+    except (ClusterFailed, ClusterError, OSError) as exc:
         print(f"caldavd-cluster: error: {exc}", file=sys.stderr)
+        if args.command == "start":
+            print("caldavd-cluster: 'caldavd-cluster stop' stops whatever did start",
+                  file=sys.stderr)
         return 1
 
 
@@ -817,18 +821,13 @@ def _run(args: argparse.Namespace) -> int:
         saved.stop()
         print(f"stopped the cluster in {saved.layout.root}")
         return 0
-    settings = _settings_from(args, saved._saved_settings())
+    settings = _settings_from(args, saved.saved_settings())
     running = [p for p, s in saved.status() if s.startswith("running")]
     if running and asdict(settings) != asdict(saved.settings):
         raise ClusterFailed(f"the cluster in {saved.layout.root} is running with other "
                             f"settings ({', '.join(running)}); run 'caldavd-cluster stop' first")
     cluster = Cluster(args.dir, settings)
-    try:
-        cluster.start()
-    except ClusterFailed:
-        print("caldavd-cluster: start failed; 'caldavd-cluster stop' stops what did start",
-              file=sys.stderr)
-        raise
+    cluster.start()
     print(f"caldavd cluster: {cluster.haproxy_url}/ (haproxy) over "
           + ", ".join(cluster.host_url(h) for h in cluster.hosts))
     print(f"accounts user01..user10, password = user name; logs in {cluster.layout.logs} "
