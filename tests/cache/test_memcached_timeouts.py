@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,19 @@ pytestmark = pytest.mark.skipif(shutil.which("memcached") is None,
 
 
 
+def _state(pid: int) -> str:
+    """The process state letter from /proc (a small read of a virtual file)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+async def stopped(pid: int, limit: float = 10.0) -> None:
+    """Until the kernel shows ``pid`` stopped (SIGSTOP is delivered asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while _state(pid) != "T":
+        assert asyncio.get_running_loop().time() < deadline, "memcached did not stop"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_timed_out_get_does_not_cross_answers(mc: Memcached,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memcached, "RETRY_SECONDS", 0.0)
@@ -27,6 +42,7 @@ async def test_a_timed_out_get_does_not_cross_answers(mc: Memcached,
         await store.set("k2", b"two", 60)
         assert mc.proc is not None
         os.kill(mc.proc.pid, signal.SIGSTOP)
+        await stopped(mc.proc.pid)
         try:
             assert await store.get("k1") is None  # timed out: a miss
         finally:

@@ -24,6 +24,7 @@ from caldavd.http.app import create_app
 from caldavd.http.keys import RESPONSE_CACHE
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.cache.test_memcached import Memcached
+from tests.cache.test_memcached_timeouts import stopped
 from tests.conftest import PgDatabase
 from tests.functional.conftest import CAL01, HOME01, Dav, Reply, config_for, event
 
@@ -171,6 +172,7 @@ async def test_memcached_frozen_while_a_host_writes_serves_nothing_stale(
     assert mc.proc is not None
     monkeypatch.setattr(memcached, "TIMEOUT", 0.3)
     os.kill(mc.proc.pid, signal.SIGSTOP)
+    await stopped(mc.proc.pid)
     try:
         await _put(a)
         during = await b.views()
