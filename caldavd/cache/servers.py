@@ -99,7 +99,9 @@ class MemcachedServer:
         except OSError as exc:
             raise MemcachedServerError(f"Memcached.memcached: cannot run {self._command[0]}: "
                                        f"{exc.strerror or exc}") from None
-        self._reader = asyncio.create_task(self._read_stderr())
+        assert self._proc.stderr is not None
+        # The stream, not self._proc: stop() clears that, maybe before this task first runs.
+        self._reader = asyncio.create_task(self._read_stderr(self._proc.stderr))
         await self._wait_until_answering()
         log.info("memcached %s started on %s (pid %d)", self.key, self.where, self._proc.pid)
 
@@ -148,9 +150,8 @@ class MemcachedServer:
             await writer.wait_closed()
         return True
 
-    async def _read_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        async for raw in self._proc.stderr:
+    async def _read_stderr(self, stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
             line = raw.decode(errors="replace").rstrip()
             if line:
                 self._stderr.append(line)
