@@ -8,9 +8,8 @@ Depth 0 answer costs less to compute than to fetch from memcached, so it is
 not cached.  Their answers follow from the home's rows and the owner's
 directory record, so the validator is the home's id and change token, read
 when the request resolved its target (before anything is computed), and a
-digest of the record.  Requests by others (administrators, and delegates once
-delegation grants rights) are not cached: their rights can change without the
-home changing.
+digest of the record.  Requests by others (delegates, administrators) are not
+cached: their rights can change without the home changing.
 """
 
 from __future__ import annotations

@@ -44,7 +44,6 @@ class Context:
             self._homes[record.uid] = await self.store.ensure_home(record.uid, _defaults())
         return self._homes[record.uid]
 
-
     async def access_to(self, delegator_uid: str) -> Access | None:
         """What ``delegator_uid`` delegated to the principal, or to a group it is in
         (read, at the database, once per request and delegator)."""
@@ -56,8 +55,7 @@ class Context:
     async def delegate_uids(self) -> frozenset[str]:
         """The principal and every group it is in, nested groups included."""
         if self._as is None:
-            groups = await self.directory.groups_of(self.principal.uid)
-            self._as = frozenset({self.principal.uid, *groups})
+            self._as = await uids_acting_as(self.directory, self.principal.uid)
         return self._as
 
     @property
@@ -67,6 +65,12 @@ class Context:
         return bool(admins) and any(
             path in admins for path in (principal_path(self.principal),
                                         *principal_alternate_paths(self.principal)))
+
+
+async def uids_acting_as(directory: Directory, uid: str) -> frozenset[str]:
+    """``uid`` and every group it is in, nested groups included: whom a grant to any of
+    them reaches."""
+    return frozenset({uid, *await directory.groups_of(uid)})
 
 
 def _defaults() -> list[NewCalendar]:

@@ -20,7 +20,6 @@ from caldavd.http.context import Context
 from caldavd.http.registry import ABSENT, Member, live, reports_for
 from caldavd.http.resources import (
     PRINCIPALS,
-    UIDS,
     CalendarResource,
     HomeCollection,
     HomeResource,
@@ -35,6 +34,7 @@ from caldavd.http.resources import (
     principal_alternate_paths,
     principal_path,
     proxy_group_path,
+    uid_principal_path,
 )
 from caldavd.http.tokens import ctag, sync_token_for_calendar, sync_token_for_home
 
@@ -130,9 +130,9 @@ async def acl_property(ctx: Context, res: Resource) -> etree._Element | None:
     who = res.owner
     if who is not None and isinstance(res, HomeResource):
         aces = [_ace(href(principal_path(who)), names.ALL),
-                _ace(href(proxy_group_path(who, True)), names.READ),
-                _ace(href(proxy_group_path(who, True)), names.WRITE),
-                _ace(href(proxy_group_path(who, False)), names.READ)]
+                _ace(href(proxy_group_path(who.uid, True)), names.READ),
+                _ace(href(proxy_group_path(who.uid, True)), names.WRITE),
+                _ace(href(proxy_group_path(who.uid, False)), names.READ)]
     else:
         aces = [_ace(element(names.AUTHENTICATED), names.READ)]
     return element(names.ACL, children=aces)
@@ -190,18 +190,14 @@ async def group_membership(ctx: Context, res: Resource) -> etree._Element | None
     uid = _record(res).uid
     parents = await ctx.directory.groups_of(uid, direct=True)
     return hrefs(names.GROUP_MEMBERSHIP,
-                 [f"{PRINCIPALS}{UIDS}/{p}/" for p in sorted(parents)]
+                 [uid_principal_path(p) for p in sorted(parents)]
                  + await _proxy_memberships(ctx, uid))
 
 
 async def _proxy_memberships(ctx: Context, uid: str) -> list[str]:
     """The proxy groups that name ``uid`` directly: also groups it is a member of."""
-    paths = []
-    for write in (True, False):
-        kind = "write" if write else "read"
-        for delegator in sorted(await ctx.proxies.delegators([uid], write)):
-            paths.append(f"{PRINCIPALS}{UIDS}/{delegator}/calendar-proxy-{kind}/")
-    return paths
+    return [proxy_group_path(delegator, write) for write in (True, False)
+            for delegator in sorted(await ctx.proxies.delegators([uid], write))]
 
 
 @live(names.CALENDAR_HOME_SET, (Principal,))

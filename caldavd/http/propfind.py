@@ -68,7 +68,7 @@ async def children(ctx: Context, resource: Resource, *, with_data: bool = False,
     if isinstance(resource, ObjectResource):
         return []
     if isinstance(resource, Principal) and resource.principal.enabled_for_calendaring:
-        return [ProxyGroup(proxy_group_path(resource.principal, write), record=resource.record,
+        return [ProxyGroup(proxy_group_path(resource.principal.uid, write), record=resource.record,
                            write=write) for write in (False, True)]
     if isinstance(resource, CalendarResource):
         objects = await ctx.store.objects(resource.the_calendar, with_data=with_data)

@@ -15,17 +15,16 @@ from caldavd.dav.multistatus import Propstat
 from caldavd.dav.requests import PropOp
 from caldavd.dav.xml import element
 from caldavd.directory import Record
-from caldavd.http.context import Context
+from caldavd.http.context import Context, uids_acting_as
 from caldavd.http.liveprops import href, hrefs
 from caldavd.http.registry import live
 from caldavd.http.resources import (
-    PRINCIPALS,
-    UIDS,
     Principal,
     ProxyGroup,
     Resource,
     proxy_group_path,
     resolve,
+    uid_principal_path,
 )
 from caldavd.http.writable import PropertyChanges, check_operations
 
@@ -36,10 +35,6 @@ MAX_MEMBERS = 1000
 def _group(res: Resource) -> ProxyGroup:
     assert isinstance(res, ProxyGroup)
     return res
-
-
-def uid_path(uid: str) -> str:
-    return f"{PRINCIPALS}{UIDS}/{uid}/"
 
 
 @live(names.DISPLAYNAME, (ProxyGroup,), allprop=True)
@@ -53,14 +48,14 @@ async def proxy_displayname(ctx: Context, res: Resource) -> etree._Element | Non
 async def proxy_principal_url(ctx: Context, res: Resource) -> etree._Element | None:
     group = _group(res)
     return element(names.PRINCIPAL_URL, children=[
-        href(proxy_group_path(group.delegator, group.write))])
+        href(proxy_group_path(group.delegator.uid, group.write))])
 
 
 @live(names.GROUP_MEMBER_SET, (ProxyGroup,))
 async def proxy_group_member_set(ctx: Context, res: Resource) -> etree._Element | None:
     group = _group(res)
     members = await ctx.proxies.delegates(group.delegator.uid, group.write)
-    return hrefs(names.GROUP_MEMBER_SET, [uid_path(uid) for uid in sorted(members)])
+    return hrefs(names.GROUP_MEMBER_SET, [uid_principal_path(uid) for uid in sorted(members)])
 
 
 @live(names.GROUP_MEMBERSHIP, (ProxyGroup,))
@@ -75,9 +70,8 @@ async def proxy_alternate_uri_set(ctx: Context, res: Resource) -> etree._Element
 
 async def _delegators_of(ctx: Context, res: Resource, write: bool) -> list[str]:
     assert isinstance(res, Principal)
-    uid = res.principal.uid
-    as_ = {uid, *await ctx.directory.groups_of(uid)}
-    return [uid_path(d) for d in sorted(await ctx.proxies.delegators(as_, write))]
+    acting_as = await uids_acting_as(ctx.directory, res.principal.uid)
+    return [uid_principal_path(d) for d in sorted(await ctx.proxies.delegators(acting_as, write))]
 
 
 @live(names.CALENDAR_PROXY_WRITE_FOR, (Principal,))

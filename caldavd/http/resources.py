@@ -40,7 +40,12 @@ DEFAULT_NAMES = {"calendar": "Calendar", "tasks": "Tasks"}
 
 
 def principal_path(record: Record) -> str:
-    return f"{PRINCIPALS}{UIDS}/{record.uid}/"
+    return uid_principal_path(record.uid)
+
+
+def uid_principal_path(uid: str) -> str:
+    """The principal-URL of ``uid``, whether or not the directory still has it."""
+    return f"{PRINCIPALS}{UIDS}/{uid}/"
 
 
 def principal_alternate_paths(record: Record) -> list[str]:
@@ -102,8 +107,8 @@ class Principal(Resource):
 PROXY_GROUPS = {"calendar-proxy-read": False, "calendar-proxy-write": True}
 
 
-def proxy_group_path(record: Record, write: bool) -> str:
-    return f"{principal_path(record)}calendar-proxy-{'write' if write else 'read'}/"
+def proxy_group_path(delegator_uid: str, write: bool) -> str:
+    return f"{uid_principal_path(delegator_uid)}calendar-proxy-{'write' if write else 'read'}/"
 
 
 @dataclass

@@ -13,10 +13,8 @@ from collections.abc import Iterable
 import asyncpg
 
 from caldavd.proxy.base import Access, Assignment, strongest
+from caldavd.store.postgres.homes import move_token_of
 from caldavd.store.postgres.pool import connection, transaction
-
-_MOVE_HOME_TOKEN = ("UPDATE calendar_home SET change_token = nextval('revision_seq') "
-                    "WHERE owner_uid = $1")
 
 
 class PostgresProxyDB:
@@ -38,7 +36,7 @@ class PostgresProxyDB:
                             delegate_uids: Iterable[str]) -> None:
         async with transaction(self._pool) as conn:
             if self._main_store:
-                await conn.execute(_MOVE_HOME_TOKEN, delegator_uid)
+                await move_token_of(conn, delegator_uid)
             await conn.execute(
                 "DELETE FROM delegate WHERE delegator_uid = $1 AND read_write = $2",
                 delegator_uid, write)

@@ -22,3 +22,10 @@ async def lock_home(conn: asyncpg.Connection, home_id: int) -> None:
     if await conn.fetchval(_MOVE_TOKEN_SQL, home_id) is None:
         raise NotFound(f"home {home_id}")
 
+
+async def move_token_of(conn: asyncpg.Connection, owner_uid: str) -> None:
+    """Move the token of ``owner_uid``'s home, if it has one: what the home shows someone
+    changed without a write in it (its delegates).  Takes the home's row lock, as writes do."""
+    await conn.execute("UPDATE calendar_home SET change_token = nextval('revision_seq') "
+                       "WHERE owner_uid = $1", owner_uid)
+
