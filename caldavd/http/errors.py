@@ -16,6 +16,7 @@ from aiohttp import web
 from caldavd.attachments import errors as attachments
 from caldavd.dav import errors as dav
 from caldavd.directory import DirectoryUnavailable
+from caldavd.proxy import ProxyDBError
 from caldavd.store import errors as store
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
         "the database is unavailable", headers={"Retry-After": RETRY_AFTER}),
     DirectoryUnavailable: lambda e: dav.ServiceUnavailable(
         "the directory is unavailable", headers={"Retry-After": RETRY_AFTER}),
+    ProxyDBError: lambda e: dav.ServiceUnavailable(
+        "the delegation database is unavailable", headers={"Retry-After": RETRY_AFTER}),
 }
 
 

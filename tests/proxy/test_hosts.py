@@ -66,3 +66,17 @@ async def test_a_revocation_through_one_host_counts_through_the_other(
     assert (await b.dav.request("GET", CAL01 + "one.ics", user="user02")).status == 403
     reply = await b.dav.propfind(CAL01, "{DAV:}getetag", depth="1", user="user02")
     assert reply.status == 403
+
+
+async def test_an_unusable_sqlite_file_is_503_not_500(pg_database: PgDatabase,
+                                                      tmp_path: Path) -> None:
+    """A delegation database that fails mid-run answers 503 with Retry-After, and the
+    owner's own requests, which need no grant, still work."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    broken = tmp_path / "not-a-database.sqlite"
+    broken.write_bytes(b"this is not SQLite" * 100)
+    settings = {"ProxyDBService": {"type": "ProxySqliteDB", "params": {"dbpath": str(broken)}}}
+    async with host(pg_database, tmp_path, **settings) as only:
+        assert (await only.dav.put(CAL01 + "mine.ics", event("mine"))).status == 201
+        reply = await only.dav.request("GET", CAL01 + "mine.ics", user="user02")
+        assert reply.status == 503 and reply.headers["Retry-After"]
