@@ -208,6 +208,7 @@ def _service_type(spec: Service, kind: Any, path: str, report: Report) -> str | 
 def check_meaning(tree: Mapping[str, Any], report: Report) -> None:
     _check_database(tree, report)
     _check_counts(tree, report)
+    _check_admins(tree, report)
     _check_network(tree, report)
     _check_memcached(tree["Memcached"], report)
     if "ProxyDBService" in tree:
@@ -256,6 +257,17 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
         _at_least(tree, key, 0, report)
     _at_least(tree, "ResponseCacheTimeout", 0, report)
     _at_least(tree["DirectoryCaching"], "CachingSeconds", 0, report, "DirectoryCaching")
+
+
+def _check_admins(tree: Mapping[str, Any], report: Report) -> None:
+    """Principal URLs, as Apple's AdminPrincipals are: a bare name would match nobody."""
+    if not report.ok("AdminPrincipals"):
+        return
+    for i, value in enumerate(tree["AdminPrincipals"]):
+        if not (value.startswith("/principals/") and value.endswith("/")):
+            report.problem(f"AdminPrincipals[{i}]",
+                           f"{value!r} is not a principal URL (e.g. "
+                           "/principals/__uids__/<uid>/ or /principals/users/<name>/)")
 
 
 def _at_least(tree: Mapping[str, Any], key: str, minimum: int, report: Report,
