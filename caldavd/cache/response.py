@@ -80,11 +80,6 @@ class ResponseCache:
         if len(value) <= MAX_ENTRY_BYTES:
             await self._store.set(key, value, self._seconds)
 
-    async def close(self) -> None:
-        close = getattr(self._store, "close", None)
-        if close is not None:
-            await close()
-
 
 def _unpack(raw: bytes, validator: bytes) -> bytes | None:
     """The body of ``raw`` when it was stored under ``validator``; None otherwise."""

@@ -58,7 +58,6 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_memcached_pools)
     app.cleanup_ctx.append(_directory)
-    app.cleanup_ctx.append(_response_cache)
     app.cleanup_ctx.append(sweeping)  # attachment files nothing refers to
     # Only these two answer without authentication.
     app.router.add_get("/health", guarded(health))
@@ -87,9 +86,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _memcached_pools(app: web.Application) -> AsyncIterator[None]:
-    """One set of memcached connections per worker, shared by every cache; closed last."""
+    """One set of memcached connections per worker, shared by every cache (the response
+    cache is made here too; the directory's comes next); closed last."""
     pools = PoolStores(app[CONFIG])
     app[MEMCACHED_POOLS] = pools
+    app[RESPONSE_CACHE] = open_response_cache(app[CONFIG], pools)
     try:
         yield
     finally:
@@ -104,12 +105,3 @@ async def _directory(app: web.Application) -> AsyncIterator[None]:
     finally:
         await directory.close()
 
-
-async def _response_cache(app: web.Application) -> AsyncIterator[None]:
-    cache = open_response_cache(app[CONFIG], app[MEMCACHED_POOLS])
-    app[RESPONSE_CACHE] = cache
-    try:
-        yield
-    finally:
-        if cache is not None:
-            await cache.close()
