@@ -25,7 +25,7 @@ from typing import Any
 from bench.data import Event, base_events, query_week
 from bench.load import Client, LoadStats
 from bench.ops import LABELS, TARGETS, Prepared, prepare
-from bench.server import BenchError
+from bench.server import BenchError, tree
 from bench.wrk import WrkResult, run_wrk
 
 # Other work on the machine above this percentage of a core makes a number suspect.
@@ -40,17 +40,6 @@ def _cpu_seconds(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and its children (caldavd's workers, PostgreSQL's backends)."""
-    pids = [pid]
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            pids.extend(int(c) for c in (task / "children").read_text().split())
-    except OSError:
-        pass
-    return pids
 
 
 def _machine_seconds() -> tuple[float, float]:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import asyncpg
 
+from caldavd.cache.servers import user_option
 from caldavd.store.postgres.cluster import SUPERUSER, PostgresCluster
 
 REPO = Path(__file__).resolve().parents[1]
@@ -177,14 +178,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def pin_tree(pid: int, cpus: set[int]) -> None:
-    """Pin ``pid`` and its current children (later forks inherit the mask)."""
+def tree(pid: int) -> list[int]:
+    """``pid`` and its children (caldavd's workers, PostgreSQL's backends)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{pid}/task").iterdir():
-            children = (task / "children").read_text().split()
-            pids.extend(int(c) for c in children)
-    for one in pids:
+            pids.extend(int(c) for c in (task / "children").read_text().split())
+    return pids
+
+
+def pin_tree(pid: int, cpus: set[int]) -> None:
+    """Pin ``pid`` and its current children (later forks inherit the mask)."""
+    for one in tree(pid):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(one, cpus)
 
@@ -228,8 +233,7 @@ def memcached_argv(port: int) -> list[str]:
     found = shutil.which("memcached")
     if found is None:
         raise BenchError("memcached is not installed (apt-get install memcached)")
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    return [found, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64", *user]
+    return [found, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64", *user_option()]
 
 
 def _wait_port(proc: subprocess.Popen[bytes], port: int, what: str, limit: float = 10) -> None:

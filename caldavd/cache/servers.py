@@ -44,6 +44,11 @@ def owned_pools(config: Config) -> dict[str, MemcachedPool]:
             if pool.ClientEnabled and pool.ServerEnabled}
 
 
+def user_option() -> list[str]:
+    """``-u nobody`` when running as root (memcached refuses to run as root), else nothing."""
+    return ["-u", "nobody"] if os.geteuid() == 0 else []
+
+
 def memcached_command(config: Config, pool: MemcachedPool) -> list[str]:
     name = config.Memcached.memcached
     program = shutil.which(name)
@@ -51,8 +56,7 @@ def memcached_command(config: Config, pool: MemcachedPool) -> list[str]:
         where = "no such executable file" if os.sep in name else "not found on PATH"
         raise MemcachedServerError(f"Memcached.memcached: {name!r}: {where} (needed for the "
                                    f"pools with ServerEnabled true)")
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    return [program, "-l", pool.BindAddress, "-p", str(pool.Port), "-U", "0", *user,
+    return [program, "-l", pool.BindAddress, "-p", str(pool.Port), "-U", "0", *user_option(),
             *config.Memcached.Options]
 
 

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from caldavd.cache.servers import user_option
 from caldavd.store.postgres.cluster import SUPERUSER, ClusterError, PostgresCluster, find_pg_bin
 
 # -- the topology, as data (docker-compose.yml must agree; tests/cluster/test_compose.py) --
@@ -514,10 +515,10 @@ class Cluster:
         if not _port_free("127.0.0.1", port):
             raise ClusterFailed(f"memcached: port 127.0.0.1:{port} is already in use; choose "
                                 "another with --memcached-port")
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []
         log = self.layout.log_file("memcached")
         pid = _spawn([_binary("memcached", "memcached"), "-l", "127.0.0.1", "-p", str(port),
-                      "-U", "0", "-m", "64", *user], log, self.layout.pid_file("memcached"))
+                      "-U", "0", "-m", "64", *user_option()], log,
+                     self.layout.pid_file("memcached"))
         self._wait(lambda: _port_open("127.0.0.1", port), "memcached", log, pid)
 
     def kill_memcached(self) -> None:

@@ -29,7 +29,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from caldavd.cache.servers import MemcachedServerError, memcached_servers
 from caldavd.config import Config, effective_config, worker_count
@@ -40,6 +40,7 @@ from caldavd.store.postgres.params import connect_kwargs_for, describe_target
 from caldavd.tools.budget import check_connection_budget
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
 from caldavd.tools.dbcommon import ToolError, describe_status, read_schema_status
+from caldavd.tools.worker import on_signals, stop_event
 from caldavd.tools.workers import Supervisor, listening_sockets
 
 log = logging.getLogger("caldavd")
@@ -84,7 +85,7 @@ async def serve(config: Config, worker_args: Sequence[str]) -> int:
                         "not implemented; put TLS in the load balancer)", exit_code=2)
     # Handlers go in first: a signal during start-up (initdb can take seconds) must still
     # lead to an orderly stop of what has started, not to the default abrupt exit.
-    with _stop_signals() as stop:
+    with stop_event(signal.SIGTERM, signal.SIGINT) as stop:
         async with _memcached_ready(config), _database_ready(config):
             if not stop.is_set():
                 await _run_workers(config, worker_args, stop)
@@ -94,12 +95,8 @@ async def serve(config: Config, worker_args: Sequence[str]) -> int:
 async def _run_workers(config: Config, worker_args: Sequence[str],
                        stop: asyncio.Event) -> None:
     supervisor = Supervisor(listening_sockets(config, worker_count(config)), worker_args)
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, supervisor.signal_all, signal.SIGHUP)
-    try:
+    with on_signals([signal.SIGHUP], supervisor.signal_all, signal.SIGHUP):
         await supervisor.run(stop)
-    finally:
-        loop.remove_signal_handler(signal.SIGHUP)
 
 
 @contextlib.asynccontextmanager
@@ -143,19 +140,6 @@ async def _stop_quietly(embedded: EmbeddedDatabase) -> None:
         await embedded.stop()
     except ClusterError as exc:
         log.error("%s", exc)
-
-
-@contextlib.contextmanager
-def _stop_signals() -> Iterator[asyncio.Event]:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield stop
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
 
 
 if __name__ == "__main__":

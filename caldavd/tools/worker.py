@@ -26,7 +26,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from aiohttp import web
 
@@ -85,7 +85,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.socket) -> int:
-    with _stop_signal() as stop:
+    with stop_event(signal.SIGTERM) as stop:
         async with _access_log(config) as sink:
             runner = web.AppRunner(create_app(config), shutdown_timeout=CLOSE_SECONDS,
                                    access_log_class=access_logger_class(sink))
@@ -149,24 +149,33 @@ async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
     except OSError as exc:
         raise ToolError(f"AccessLogFile {config.AccessLogFile}: "
                         f"{exc.strerror or exc}") from None
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, sink.reopen)
     try:
-        yield sink
+        with on_signals([signal.SIGHUP], sink.reopen):
+            yield sink
     finally:
-        loop.remove_signal_handler(signal.SIGHUP)
         sink.close()
 
 
 @contextlib.contextmanager
-def _stop_signal() -> Iterator[asyncio.Event]:
+def on_signals(signals: Sequence[signal.Signals], callback: Callable[..., object],
+               *args: object) -> Iterator[None]:
+    """``callback(*args)`` in the event loop on each of ``signals``, while inside."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    for sig in signals:
+        loop.add_signal_handler(sig, callback, *args)
     try:
-        yield stop
+        yield
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+@contextlib.contextmanager
+def stop_event(*signals: signal.Signals) -> Iterator[asyncio.Event]:
+    """An event set by any of ``signals``, while inside."""
+    stop = asyncio.Event()
+    with on_signals(signals, stop.set):
+        yield stop
 
 
 if __name__ == "__main__":

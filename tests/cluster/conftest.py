@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from caldavd.tools.cluster import Cluster, Settings, running_cluster
+from caldavd.tools.cluster import Cluster, Settings, _port_free, running_cluster
 from tests.conftest import free_port
 from tests.functional.conftest import HOME01, Dav
 from tests.tools.helpers import reachable_tempdir, remove_tree
@@ -35,18 +34,9 @@ def free_host_port(addresses: int = 4) -> int:
     """A port free on 127.0.0.2 ... 127.0.0.<addresses+1> (every host uses the same one)."""
     for _ in range(50):
         port = free_port("127.0.0.2")
-        if all(_bindable(f"127.0.0.{n}", port) for n in range(3, addresses + 2)):
+        if all(_port_free(f"127.0.0.{n}", port) for n in range(3, addresses + 2)):
             return port
     raise AssertionError("no port free on every host address")
-
-
-def _bindable(address: str, port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((address, port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,12 @@ are an optimisation, never the truth, and an outage costs speed only."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from caldavd.tools.cluster import Cluster
 from tests.cluster.conftest import Clients, needs_cluster, new_calendar
 from tests.cluster.views import View, changes_since, primed, view
 from tests.functional.conftest import Dav, event
+from tests.tools.processes import memcached_stats
 
 pytestmark = needs_cluster
 
@@ -20,14 +20,7 @@ PROPPATCH = """<?xml version="1.0" encoding="utf-8"?>
 
 def memcached_stat(port: int, name: str) -> int:
     """One of memcached's counters, e.g. cmd_get (lookups since it started) or get_hits."""
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-        sock.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            data += sock.recv(65536)
-    stats = dict(line.split()[1:3] for line in data.decode().splitlines()
-                 if line.startswith("STAT "))
-    return int(stats[name])
+    return int(memcached_stats(port)[name])
 
 
 async def both(a: Dav, b: Dav, cal: str) -> View:

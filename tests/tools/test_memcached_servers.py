@@ -17,6 +17,7 @@ from tests.tools.processes import (
     children,
     command_of,
     kill_leftovers,
+    memcached_stats,
     propfind_status,
     running,
 )
@@ -33,18 +34,6 @@ def slapd() -> Iterator[Slapd]:
         yield server
     finally:
         remove_slapd(server)
-
-
-def _stats(port: int) -> dict[str, str]:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            chunk = sock.recv(65536)
-            assert chunk, "memcached closed the connection"
-            data += chunk
-    lines = [line.split(" ", 2) for line in data.decode().splitlines() if line.startswith("STAT")]
-    return {name: value for _, name, value in lines}
 
 
 def _owned_pool(port: int, **extra: object) -> dict[str, object]:
@@ -72,7 +61,7 @@ def test_started_used_and_stopped(pg_database: PgDatabase, tmp_path: Path,
         assert "-m" in command_of(mine[0]) and str(cache) in command_of(mine[0])
         assert propfind_status("127.0.0.1", http, "/", USER01) == 207
         assert propfind_status("127.0.0.1", http, "/principals/users/user02/", USER01) == 207
-        stats = _stats(cache)
+        stats = memcached_stats(cache)
         assert int(stats["cmd_set"]) > 0, "the directory cache stored its lookup in memcached"
     finally:
         assert _terminate(proc, log) == 0, log.read_text()
