@@ -184,9 +184,13 @@ def _wait_for(condition: object, seconds: float = 10.0) -> None:
 
 
 def test_access_log_lines_and_reopen_on_sighup(pg_database: PgDatabase, tmp_path: Path) -> None:
-    """One combined-format line per request (principal, status, size, time); SIGHUP reopens."""
+    """One combined-format line per request (principal, status, size, time); SIGHUP reopens.
+
+    One worker: with several, each buffers its own lines, so "the OPTIONS line is there"
+    would not mean the other worker's GET line is (the order of lines is not the subject).
+    """
     port = free_port()
-    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=port,
+    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=port, MultiProcessCount=1,
                               BindAddresses=["127.0.0.1"], LogRoot=str(tmp_path / "logs"))
     assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
     log = tmp_path / "caldavd.out"
