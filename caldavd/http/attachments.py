@@ -30,6 +30,7 @@ from caldavd.dav.requests import parse_etag_list, weak_match
 from caldavd.dav.xml import element
 from caldavd.http.context import Context, context_of
 from caldavd.http.keys import CONFIG, STORE
+from caldavd.http.resources import ObjectResource, Resource
 from caldavd.store import Attachment
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp",
                           "application/pdf", "text/plain", "audio/mpeg", "video/mp4"})
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_MANAGED = re.compile("MANAGED-ID", re.IGNORECASE)
 _ALLOW = {"Allow": "GET, HEAD"}
 SWEEP_INTERVAL = 3600.0
 
@@ -55,6 +57,13 @@ def media_type(request: web.Request) -> str:
     """The upload's media type without parameters; octet-stream unless well formed."""
     value = request.content_type.lower()
     return value if _MEDIA_TYPE.fullmatch(value) else "application/octet-stream"
+
+
+def had_attachments(resource: Resource) -> bool:
+    """The object's data (as resolved) names managed attachments."""
+    if not isinstance(resource, ObjectResource):
+        return False
+    return _MANAGED.search(resource.the_object.icalendar or "") is not None
 
 
 async def collect_files(ctx: Context) -> None:

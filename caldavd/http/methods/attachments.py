@@ -79,26 +79,28 @@ async def _add(ctx: Context, resource: ObjectResource, request: web.Request) -> 
     attach.check_room(attach.select(_parsed(resource.the_object), rids, instance_override),
                       limit)
     stored = await _upload(ctx, resource, request)
+    info, row = _described(request, resource, stored)
 
     def change(cal: Calendar) -> None:
         chosen = attach.select(cal, rids, instance_override)
         attach.check_room(chosen, limit)
-        attach.add(chosen, _info(request, stored))
+        attach.add(chosen, info)
 
-    obj = await _written(ctx, resource, change, [_row(ctx, resource, request, stored)], stored)
-    return Done(obj, 201, _created(request, stored))
+    obj = await _written(ctx, resource, change, [row], stored)
+    return Done(obj, 201, _created(info))
 
 
 async def _update(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
     managed_id = _managed_id(request, resource.the_object)
     stored = await _upload(ctx, resource, request)
+    info, row = _described(request, resource, stored)
 
     def change(cal: Calendar) -> None:
-        attach.replace(attach.instances(cal), managed_id, _info(request, stored))
+        attach.replace(attach.instances(cal), managed_id, info)
 
-    obj = await _written(ctx, resource, change, [_row(ctx, resource, request, stored)], stored)
+    obj = await _written(ctx, resource, change, [row], stored)
     await collect_files(ctx)
-    return Done(obj, 204, _created(request, stored))
+    return Done(obj, 204, _created(info))
 
 
 async def _remove(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
@@ -136,22 +138,20 @@ def _filename(request: web.Request) -> str:
     return attach.safe_filename(content_disposition_filename(params, "filename"))
 
 
-def _info(request: web.Request, stored: StoredFile) -> attach.AttachInfo:
-    return attach.AttachInfo(stored.managed_id, attachment_url(request, stored.managed_id),
-                             _filename(request), stored.size, media_type(request))
+def _described(request: web.Request, resource: ObjectResource,
+               stored: StoredFile) -> tuple[attach.AttachInfo, NewAttachment]:
+    """The uploaded file's ATTACH property and its attachment row."""
+    filename, content_type = _filename(request), media_type(request)
+    info = attach.AttachInfo(stored.managed_id, attachment_url(request, stored.managed_id),
+                             filename, stored.size, content_type)
+    row = NewAttachment(stored.managed_id, resource.the_calendar.owner_home_id, content_type,
+                        filename, stored.size, stored.digest, stored.path)
+    return info, row
 
 
-def _row(ctx: Context, resource: ObjectResource, request: web.Request,
-         stored: StoredFile) -> NewAttachment:
-    return NewAttachment(stored.managed_id, resource.the_calendar.owner_home_id,
-                         media_type(request), _filename(request), stored.size, stored.digest,
-                         stored.path)
-
-
-def _created(request: web.Request, stored: StoredFile) -> dict[str, str]:
+def _created(info: attach.AttachInfo) -> dict[str, str]:
     """RFC 8607: the new attachment's URL and its managed id."""
-    return {"Location": attachment_url(request, stored.managed_id),
-            "Cal-Managed-ID": stored.managed_id}
+    return {"Location": info.url, "Cal-Managed-ID": info.managed_id}
 
 
 async def _upload(ctx: Context, resource: ObjectResource, request: web.Request) -> StoredFile:

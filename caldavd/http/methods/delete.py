@@ -7,9 +7,9 @@ from aiohttp import web
 from caldavd.dav import names
 from caldavd.dav.errors import Forbidden
 from caldavd.http.acl import require
-from caldavd.http.attachments import collect_files
+from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.methods.plain import home_of
-from caldavd.http.methods.put import conditions, had_attachments
+from caldavd.http.methods.put import conditions
 from caldavd.http.registry import method
 from caldavd.http.resources import CalendarResource, ObjectResource, PlainItem, home_relative
 from caldavd.http.target import existing

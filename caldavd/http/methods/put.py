@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import functools
 import uuid
 from collections.abc import Sequence
 
@@ -19,7 +19,7 @@ from caldavd.dav.errors import (
 from caldavd.dav.hrefs import quote_path
 from caldavd.dav.requests import parse_etag_list
 from caldavd.http.acl import require
-from caldavd.http.attachments import collect_files
+from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.context import Context
 from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.methods.attachments import attachment_post
@@ -36,15 +36,6 @@ from caldavd.http.resources import (
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write
 from caldavd.store import Calendar, UIDConflict
-
-_MANAGED = re.compile("MANAGED-ID", re.IGNORECASE)
-
-
-def had_attachments(resource: Resource) -> bool:
-    """The object's data (as resolved) names managed attachments."""
-    if not isinstance(resource, ObjectResource):
-        return False
-    return _MANAGED.search(resource.the_object.icalendar or "") is not None
 
 
 def _calendar_of(resource: Resource) -> tuple[CalendarResource, str]:
@@ -87,12 +78,11 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
     the_calendar: Calendar = calendar.the_calendar
     write = await object_write(ctx.config, the_calendar, name, body, content_type,
                                ctx.request.app[EXPANSION_GATE])
-    put = ctx.store.put_linked if write.managed_ids else ctx.store.put_object
-    extra = {"sources": sources} if write.managed_ids else {}
+    put = (functools.partial(ctx.store.put_linked, sources=sources) if write.managed_ids
+           else ctx.store.put_object)
     try:
         obj, created = await put(the_calendar, write, if_match=if_match,
-                                 if_none_match=if_none_match, quota=ctx.config.UserQuota,
-                                 **extra)
+                                 if_none_match=if_none_match, quota=ctx.config.UserQuota)
     except UIDConflict as exc:
         raise uid_conflict(calendar, exc) from None
     return obj.etag, created
@@ -141,8 +131,7 @@ async def post(request: web.Request) -> web.StreamResponse:
     ctx, resource = await target(request)
     if "action" in request.query or isinstance(resource, ObjectResource):
         return await attachment_post(ctx, resource, request)
-    if "add-member" not in request.query or not isinstance(resource, CalendarResource) \
-            or isinstance(resource, ObjectResource):
+    if "add-member" not in request.query or not isinstance(resource, CalendarResource):
         raise MethodNotAllowed("POST is supported on a calendar's add-member URL only")
     await require(ctx, resource, names.BIND)
     body = await read_calendar_body(ctx, request)
