@@ -28,6 +28,21 @@ async def open_proxy_db(config: Config, main_pool: asyncpg.Pool) -> ProxyDB:
     return await open_postgres_proxy_db(service.params)
 
 
+async def check_proxy_db(config: Config) -> None:
+    """A delegation database of its own reachable, its schema made or brought up to date
+    (once, by the master, before any worker); ProxyDBError naming it otherwise."""
+    service = config.ProxyDBService
+    if service is None:
+        return
+    proxies: ProxyDB = (SqliteProxyDB(Path(service.params["dbpath"]))
+                        if service.type == "ProxySqliteDB"
+                        else await open_postgres_proxy_db(service.params))
+    try:
+        await proxies.delegates("", False)  # SQLite opens (and makes its tables) lazily
+    finally:
+        await proxies.close()
+
+
 def proxy_connect_kwargs(params: Any) -> dict[str, object]:
     kwargs: dict[str, object] = {"host": params["host"], "database": params["database"],
                                  "user": params["user"]}

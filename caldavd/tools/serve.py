@@ -33,6 +33,8 @@ from collections.abc import AsyncIterator, Sequence
 
 from caldavd.cache.servers import MemcachedServerError, memcached_servers
 from caldavd.config import Config, effective_config, worker_count
+from caldavd.proxy import ProxyDBError
+from caldavd.proxy.factory import check_proxy_db
 from caldavd.store.postgres.cluster import ClusterError
 from caldavd.store.postgres.embedded import EmbeddedDatabase
 from caldavd.store.postgres.migrate import upgrade_to_head
@@ -127,8 +129,9 @@ async def _database_ready(config: Config) -> AsyncIterator[None]:
             raise ToolError(f"{describe_status(status)}: run "
                             f"'caldavd-bootstrap-db -f {config.config_file}'")
         await check_connection_budget(config, kwargs, target)
+        await check_proxy_db(config)
         yield
-    except ClusterError as exc:
+    except (ClusterError, ProxyDBError) as exc:
         raise ToolError(str(exc)) from None
     finally:
         if embedded is not None:

@@ -34,6 +34,7 @@ from caldavd.config import Config
 from caldavd.http.accesslog import AccessLogSink, access_logger_class
 from caldavd.http.app import create_app
 from caldavd.http.limits import REQUEST_GATE
+from caldavd.proxy import ProxyDBError
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
 from caldavd.tools.dbcommon import ToolError
 
@@ -89,7 +90,10 @@ async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.s
         async with _access_log(config) as sink:
             runner = web.AppRunner(create_app(config), shutdown_timeout=CLOSE_SECONDS,
                                    access_log_class=access_logger_class(sink))
-            await runner.setup()
+            try:
+                await runner.setup()
+            except ProxyDBError as exc:  # gone since the master checked it
+                raise ToolError(str(exc)) from None
             try:
                 if not stop.is_set():
                     for sock in sockets:

@@ -131,6 +131,22 @@ def test_refuses_schema_behind_naming_bootstrap(pg_database: PgDatabase, tmp_pat
     assert "caldavd-bootstrap-db" in lines[0] and str(plist) in lines[0]
 
 
+def test_refuses_an_unreachable_delegation_database(pg_database: PgDatabase,
+                                                    tmp_path: Path) -> None:
+    """Checked once by the master before any worker: one line naming it, not the password."""
+    plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=free_port(),
+                              ProxyDBService={"type": "ProxyPostgreSQLDB", "params": {
+                                  "host": "127.0.0.1", "port": free_port(),
+                                  "database": "proxies", "user": "caldav",
+                                  "password": "s3cret-pw"}})
+    assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
+    result = run_tool("caldavd", "-f", str(plist), timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+    assert ("caldavd: error: ProxyDBService (host 127.0.0.1, database proxies, user caldav): "
+            "cannot connect") in result.stderr
+
+
 def test_external_database_after_bootstrap(pg_database: PgDatabase, tmp_path: Path) -> None:
     port = free_port()
     plist = external_db_plist(tmp_path, pg_database.url, HTTPPort=port,
