@@ -175,14 +175,13 @@ class Store(Protocol):
     async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None, if_none_match: bool = False,
                          quota: int = 0, new: Sequence[NewAttachment] = (),
-                         replacing: int | None = None,
                          sources: Sequence[int] = ()) -> tuple[CalendarObject, bool]:
         """``put_object`` that also makes the object's attachment links ``write.managed_ids``,
         with the rows ``new`` (their files in place) in the same transaction.
 
-        ``replacing``: the object being replaced, whose dropped attachments are unlinked
-        before the quota check; ``sources``: objects whose attachments may be linked too
-        (a COPY).  UnknownManagedId when a managed id is not referable.
+        ``sources``: objects whose attachments may be linked too (a COPY).
+        UnknownManagedId when a managed id is not referable.  (An attachment action, which
+        replaces an object it read under the lock, goes through ``editing``.)
         """
         ...
 

@@ -96,12 +96,11 @@ class AttachmentStore:
     async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None, if_none_match: bool = False,
                          quota: int = 0, new: Sequence[NewAttachment] = (),
-                         replacing: int | None = None,
                          sources: Sequence[int] = ()) -> tuple[CalendarObject, bool]:
         put = put_request(calendar, write, if_match, if_none_match, quota)
         async with transaction(self._pool) as conn:
             await lock_home(conn, calendar.owner_home_id)
-            return await _put_linked(conn, put, new, replacing, sources)
+            return await _put_linked(conn, put, new, None, sources)
 
     @contextlib.asynccontextmanager
     async def editing(self, calendar: Calendar, name: str) -> AsyncIterator[Editing]:
