@@ -131,6 +131,15 @@ def weak_match(tags: Sequence[str], etag: str) -> bool:
     return any(tag.removeprefix("W/") == opaque for tag in tags)
 
 
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match holding the current (quoted) ETag or '*' (weak comparison, RFC 9110
+    §13.1.2): answer 304."""
+    if if_none_match is None:
+        return False
+    tags = parse_etag_list(if_none_match)
+    return tags == "*" or weak_match(tags, etag)
+
+
 # -- PROPFIND, PROPPATCH, MKCOL, MKCALENDAR ------------------------------------------
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from caldavd.config import Config
 from caldavd.dav import names
 from caldavd.dav.dates import http_date
 from caldavd.dav.errors import DAVError, MethodNotAllowed, NeedPrivileges, NotFound
-from caldavd.dav.requests import parse_etag_list, weak_match
+from caldavd.dav.requests import not_modified
 from caldavd.dav.xml import element
 from caldavd.http.context import Context, context_of
 from caldavd.http.keys import CONFIG, STORE
@@ -117,9 +117,7 @@ async def serve(request: web.Request) -> web.StreamResponse:
                "Content-Type": attachment.content_type,
                "Content-Disposition": disposition(attachment),
                "X-Content-Type-Options": "nosniff"}
-    if_none = request.headers.get("If-None-Match")
-    tags = parse_etag_list(if_none) if if_none is not None else []
-    if tags == "*" or weak_match(tags, etag):
+    if not_modified(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers=headers)
     span = None
     if request.headers.get("If-Range", etag) == etag:

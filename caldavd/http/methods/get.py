@@ -7,7 +7,7 @@ from aiohttp import web
 from caldavd.dav import names
 from caldavd.dav.dates import http_date
 from caldavd.dav.errors import MethodNotAllowed
-from caldavd.dav.requests import parse_etag_list, weak_match
+from caldavd.dav.requests import not_modified
 from caldavd.http.acl import require
 from caldavd.http.liveprops import content_type
 from caldavd.http.methods.options import allow_header
@@ -28,7 +28,7 @@ async def get(request: web.Request) -> web.StreamResponse:
     obj = resource.the_object
     headers = {"ETag": f'"{obj.etag}"', "Last-Modified": http_date(obj.modified),
                "Cache-Control": "private, no-cache"}
-    if _not_modified(request, obj.etag):
+    if not_modified(request.headers.get("If-None-Match"), f'"{obj.etag}"'):
         return web.Response(status=304, headers=headers)
     # For HEAD aiohttp sends the headers (Content-Length included) and drops the body.
     return web.Response(status=200, body=(obj.icalendar or "").encode(), headers={
@@ -38,18 +38,9 @@ async def get(request: web.Request) -> web.StreamResponse:
 def _plain_file(request: web.Request, resource: PlainItem) -> web.StreamResponse:
     item = resource.the_item
     headers = {"ETag": f'"{item.etag}"', "Last-Modified": http_date(item.modified)}
-    if _not_modified(request, item.etag):
+    if not_modified(request.headers.get("If-None-Match"), f'"{item.etag}"'):
         return web.Response(status=304, headers=headers)
     return web.Response(status=200, body=item.content or b"", headers={
         **headers, "Content-Type": item.content_type or "application/octet-stream",
         # Plain files are never rendered as pages from this origin.
         "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"})
-
-
-def _not_modified(request: web.Request, etag: str) -> bool:
-    """If-None-Match with the current ETag (weak comparison, RFC 9110 §13.1.2)."""
-    header = request.headers.get("If-None-Match")
-    if header is None:
-        return False
-    tags = parse_etag_list(header)
-    return tags == "*" or weak_match(tags, f'"{etag}"')
