@@ -43,6 +43,7 @@ from typing import Any
 
 from caldavd.cache.servers import user_option
 from caldavd.store.postgres.cluster import SUPERUSER, ClusterError, PostgresCluster, find_pg_bin
+from caldavd.tools.common import describe_exit
 
 # -- the topology, as data (docker-compose.yml must agree; tests/cluster/test_compose.py) --
 
@@ -337,9 +338,7 @@ def _how_it_ended(pid: int | None) -> str:
     child = _CHILDREN.get(pid or 0)
     if child is None or child.returncode is None:
         return ""
-    if child.returncode < 0:
-        return f" (killed by {signal.Signals(-child.returncode).name})"
-    return f" (exit status {child.returncode})"
+    return f" ({describe_exit(child.returncode)})"
 
 
 def _died(what: str, log: Path, pid: int | None) -> ClusterFailed:

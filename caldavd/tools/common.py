@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -77,3 +79,12 @@ def run_tool(work: Coroutine[Any, Any, int]) -> int:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return 130
+
+
+def describe_exit(status: int) -> str:
+    """How a child process ended, from its return code (negative: the signal)."""
+    if status < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-status).name}"
+        return f"killed by signal {-status}"
+    return f"exit status {status}"

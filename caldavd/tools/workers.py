@@ -38,6 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from caldavd.config import Config
+from caldavd.tools.common import describe_exit
 from caldavd.tools.dbcommon import ToolError
 from caldavd.tools.worker import CLOSE_SECONDS, READY, SHUTDOWN_GRACE
 
@@ -105,14 +106,6 @@ def _bound(family: int, address: tuple[str, int]) -> socket.socket:
 def _shown(family: int, address: tuple[str, int]) -> str:
     host = f"[{address[0]}]" if family == socket.AF_INET6 else address[0]
     return f"{host}:{address[1]}"
-
-
-def describe_exit(status: int) -> str:
-    if status < 0:
-        with contextlib.suppress(ValueError):
-            return f"killed by {signal.Signals(-status).name}"
-        return f"killed by signal {-status}"
-    return f"exit status {status}"
 
 
 @dataclass
