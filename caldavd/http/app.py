@@ -7,8 +7,10 @@ shutdown closes exactly what started; no global state, no work at import.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
+import asyncpg
 from aiohttp import web
 
 from caldavd.cache.memcached import PoolStores
@@ -36,6 +38,8 @@ from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
+
+log = logging.getLogger(__name__)
 
 # Largest request body accepted anywhere (attachments stream separately).
 CLIENT_MAX_SIZE = 16 * 1024 * 1024
@@ -68,9 +72,8 @@ def create_app(config: Config) -> web.Application:
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    pool = await create_pool(connect_kwargs_for(config), config.MaxDBConnectionsPerPool)
-    async with pool.acquire() as conn:
-        app[SCHEMA_STATUS] = (await current_revision(conn), head_revision())
+    pool = await _pool(config)
+    app[SCHEMA_STATUS] = (await _revision(pool), head_revision())
     app[STORE] = PostgresStore(pool)
     try:
         proxies = await open_proxy_db(config, pool)
@@ -83,6 +86,27 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     finally:
         await proxies.close()
         await pool.close()
+
+
+async def _pool(config: Config) -> asyncpg.Pool:
+    """The worker's pool.  A database that is away when a worker starts (it was there
+    when the master checked the schema) does not stop the worker: it answers 503, as
+    any worker does during an outage, until the database is back."""
+    kwargs = connect_kwargs_for(config)
+    try:
+        return await create_pool(kwargs, config.MaxDBConnectionsPerPool)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("database unavailable at start (%s); answering 503 until it is back",
+                    type(exc).__name__)
+        return await create_pool(kwargs, config.MaxDBConnectionsPerPool, warm=False)
+
+
+async def _revision(pool: asyncpg.Pool) -> str | None:
+    """The schema revision found at start (None: the database was away)."""
+    if pool.get_size() == 0:
+        return None
+    async with pool.acquire() as conn:
+        return await current_revision(conn)
 
 
 async def _memcached_pools(app: web.Application) -> AsyncIterator[None]:

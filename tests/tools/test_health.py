@@ -7,12 +7,19 @@ import json
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
+import aiohttp
 import asyncpg
+from aiohttp.test_utils import TestServer
 
-from caldavd.store.postgres.cluster import PostgresCluster
+from caldavd.config import build_config
+from caldavd.http.app import create_app
+from caldavd.store.postgres.cluster import SUPERUSER, PostgresCluster
+from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import free_port
 from tests.tools.helpers import (
+    ACCOUNTS,
     external_db_plist,
     reachable_tempdir,
     remove_tree,
@@ -64,4 +71,45 @@ def test_health_is_503_while_database_is_down() -> None:
             assert _terminate(proc, log) == 0, log.read_text()
     finally:
         cluster.stop(mode="immediate")
+        remove_tree(root)
+
+
+async def test_a_worker_started_while_the_database_is_away_serves_503_then_recovers(
+        tmp_path: Path) -> None:
+    """With several workers, one may start after the database went away (the master saw it
+    when it checked the schema): it must answer 503, not exit, and recover."""
+    root = reachable_tempdir()
+    cluster = PostgresCluster(data_dir=root / "pg", socket_dir=root / "s",
+                              log_file=root / "pg.log", port=free_port())
+    try:
+        await asyncio.to_thread(cluster.ensure_initialised)
+        await asyncio.to_thread(cluster.start)
+        await upgrade_to_head(cluster.connect_kwargs("postgres"))
+        await asyncio.to_thread(cluster.stop, mode="immediate")
+        config = build_config({
+            "ServerRoot": str(tmp_path), "DBType": "postgres",
+            "DSN": f"postgresql://{SUPERUSER}@/postgres?host={cluster.socket_dir}"
+                   f"&port={cluster.port}",
+            "Memcached": {"Pools": {"Default": {"ClientEnabled": False,
+                                                "ServerEnabled": False}}},
+            "DirectoryService": {"type": "xml", "params": {"xmlFile": str(ACCOUNTS)}}},
+            base_dir=tmp_path)
+        async with TestServer(create_app(config), host="127.0.0.1") as server, \
+                aiohttp.ClientSession() as session:
+            async with session.get(server.make_url("/health")) as resp:
+                assert resp.status == 503 and resp.headers["Retry-After"]
+            auth = aiohttp.BasicAuth("user01", "user01")
+            async with session.request("PROPFIND", server.make_url("/calendars/users/user01/"),
+                                       auth=auth) as resp:
+                assert resp.status == 503
+            await asyncio.to_thread(cluster.start)
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                async with session.get(server.make_url("/health")) as resp:
+                    if resp.status == 200:
+                        break
+                assert asyncio.get_running_loop().time() < deadline, "health did not recover"
+                await asyncio.sleep(0.3)
+    finally:
+        await asyncio.to_thread(cluster.stop, mode="immediate")
         remove_tree(root)

@@ -53,10 +53,13 @@ def with_server_settings(kwargs: Mapping[str, object]) -> dict[str, object]:
     return {**kwargs, "server_settings": settings}
 
 
-async def create_pool(kwargs: Mapping[str, object], max_size: int) -> asyncpg.Pool:
-    """A pool of at most ``max_size`` connections (opened lazily, one kept warm)."""
+async def create_pool(kwargs: Mapping[str, object], max_size: int, *,
+                      warm: bool = True) -> asyncpg.Pool:
+    """A pool of at most ``max_size`` connections (opened lazily, one kept warm unless
+    ``warm`` is false: then creating it connects to nothing)."""
     return await asyncpg.create_pool(**with_server_settings(kwargs),
-                                     min_size=min(1, max_size), max_size=max_size,
+                                     min_size=min(1, max_size) if warm else 0,
+                                     max_size=max_size,
                                      max_inactive_connection_lifetime=300.0, timeout=10.0,
                                      command_timeout=60.0, reset=_reset)
 
