@@ -10,6 +10,7 @@ ProxySqliteDB ``dbpath`` against ``DataRoot``; ``Postgres.LogFile`` against
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,22 @@ class AuthenticationSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    Enabled: bool
+    AllowedAddresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MaintenanceSettings:
+    Enabled: bool
+    CheckSeconds: int
+    AnalyzeHours: int
+    AnalyzeChangedPercent: int
+    PurgeHours: int
+    AttachmentSweepHours: int
+
+
+@dataclass(frozen=True)
 class Config:
     UseDatabase: bool
     DBType: str
@@ -105,6 +122,11 @@ class Config:
     RunRoot: Path
     LogRoot: Path
     AccessLogFile: Path | None  # None: standard error
+    AccessLogMaxBytes: int
+    AccessLogBackups: int
+    NodeName: str  # resolved: never empty
+    Stats: StatsSettings
+    Maintenance: MaintenanceSettings
     AttachmentsRoot: Path
     MaximumAttachmentSize: int
     MaximumAttachmentsPerInstance: int
@@ -178,6 +200,12 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         LogRoot=log_root,
         AccessLogFile=None if tree["AccessLogFile"] == "-" else under(log_root,
                                                                       tree["AccessLogFile"]),
+        AccessLogMaxBytes=tree["AccessLogMaxBytes"],
+        AccessLogBackups=tree["AccessLogBackups"],
+        NodeName=tree["NodeName"] or socket.gethostname(),
+        Stats=StatsSettings(Enabled=tree["Stats"]["Enabled"],
+                            AllowedAddresses=tuple(tree["Stats"]["AllowedAddresses"])),
+        Maintenance=MaintenanceSettings(**tree["Maintenance"]),
         AttachmentsRoot=under(data_root, tree["AttachmentsRoot"]),
         MaximumAttachmentSize=tree["MaximumAttachmentSize"],
         MaximumAttachmentsPerInstance=tree["MaximumAttachmentsPerInstance"],

@@ -262,6 +262,33 @@ CONFIG = Section({
     "AccessLogFile": Scalar(STR, "access.log",
         "One line per request (combined log format plus response time); relative = under "
         "LogRoot; '-' = standard error."),
+    "AccessLogMaxBytes": Scalar(INT, 0,
+        "Rotate the access log when it reaches this size (to .1, .2, ...); 0 = only reopen "
+        "on SIGHUP (logrotate)."),
+    "AccessLogBackups": Scalar(INT, 7, "Rotated access logs kept by AccessLogMaxBytes."),
+    "NodeName": Scalar(STR, "",
+        "This host's name in the access log and statistics ('node='); '' = its host name. "
+        "Unlike ServerHostName, it differs per host (set it with -o)."),
+    "Stats": Section({
+        "Enabled": Scalar(BOOL, True, "Serve /stats (JSON) and /metrics (Prometheus text)."),
+        "AllowedAddresses": Scalar(STRS, [],
+            "Client addresses or networks (e.g. 10.0.0.0/24) that may read them without "
+            "credentials, besides loopback; anyone else must be in AdminPrincipals."),
+    }, "Live statistics of this host's workers for the last 1, 5 and 60 minutes."),
+    "Maintenance": Section({
+        "Enabled": Scalar(BOOL, True,
+            "Run database upkeep in the background (one host at a time, chosen through the "
+            "database)."),
+        "CheckSeconds": Scalar(INT, 300, "How often a host asks whether upkeep is due."),
+        "AnalyzeHours": Scalar(INT, 24, "Refresh table statistics (ANALYZE) at least this often."),
+        "AnalyzeChangedPercent": Scalar(INT, 10,
+            "...and sooner for a table whose rows changed by this percentage since its last "
+            "ANALYZE."),
+        "PurgeHours": Scalar(INT, 6,
+            "Purge sync tombstones older than SyncTokenLifetimeDays this often."),
+        "AttachmentSweepHours": Scalar(INT, 1,
+            "Remove attachment files no row refers to (left by crashes) this often."),
+    }, "Database upkeep: table statistics, sync tombstones, orphaned attachments."),
     "AttachmentsRoot": Scalar(STR, "Attachments",
         "Managed attachments; shared storage (e.g. NFS) for several hosts; relative = under "
         "DataRoot."),

@@ -210,6 +210,7 @@ def check_meaning(tree: Mapping[str, Any], report: Report) -> None:
     _check_counts(tree, report)
     _check_admins(tree, report)
     _check_network(tree, report)
+    _check_stats(tree["Stats"], report)
     _check_memcached(tree["Memcached"], report)
     if "ProxyDBService" in tree:
         _check_proxy_db(tree["ProxyDBService"], report)
@@ -256,6 +257,11 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
     for key in ("UserQuota", "MaximumAttachmentSize", "MaximumAttachmentsPerInstance"):
         _at_least(tree, key, 0, report)
     _at_least(tree, "ResponseCacheTimeout", 0, report)
+    _at_least(tree, "AccessLogMaxBytes", 0, report)
+    _at_least(tree, "AccessLogBackups", 1, report)
+    for key in ("CheckSeconds", "AnalyzeHours", "AnalyzeChangedPercent", "PurgeHours",
+                "AttachmentSweepHours"):
+        _at_least(tree["Maintenance"], key, 1, report, "Maintenance")
     _at_least(tree["DirectoryCaching"], "CachingSeconds", 0, report, "DirectoryCaching")
 
 
@@ -300,6 +306,17 @@ def _check_network(tree: Mapping[str, Any], report: Report) -> None:
         if not _is_address(address):
             report.problem(f"BindAddresses[{index}]",
                            f"{address!r} is not an IP address or host name")
+
+
+def _check_stats(stats: Mapping[str, Any], report: Report) -> None:
+    if not report.ok("Stats.AllowedAddresses"):
+        return
+    for index, network in enumerate(stats["AllowedAddresses"]):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            report.problem(f"Stats.AllowedAddresses[{index}]",
+                           f"{network!r} is not an IP address or network (e.g. 10.0.0.0/24)")
 
 
 def _is_address(text: str) -> bool:

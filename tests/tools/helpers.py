@@ -21,6 +21,10 @@ TOOLS = {
     "caldavd-bootstrap-db": "caldavd.tools.bootstrap_db",
     "caldavd-manage-principals": "caldavd.tools.manage_principals",
     "caldavd-migrate-proxies": "caldavd.tools.migrate_proxies",
+    "caldavd-stats": "caldavd.tools.stats",
+    "caldavd-logstats": "caldavd.tools.logstats",
+    "caldavd-db-maintain": "caldavd.tools.db_maintain",
+    "caldavd-sim": "caldavd.tools.sim",
 }
 
 
