@@ -1,47 +1,75 @@
-"""The access log: one line per request, written in batches.
+"""The access log: one line per request, written in batches; and where each finished
+request is counted for the live statistics.
 
-    127.0.0.1 - user01 [01/Dec/2026:20:48:08 +0000] "GET /c/x.ics HTTP/1.1" 200 612 "-" "DAVx5" 1.84
+    127.0.0.1 - user01 [01/Dec/2026:20:48:08 +0000] "REPORT /calendars/__uids__/u1/calendar/
+    HTTP/1.1" 207 1234 "-" "DAVx5/4.3" 12.84 node=host1 w=2 in=345 type=calendar-multiget
+    depth=1 cache=miss db=3.10                                      (one line, wrapped here)
 
-Combined Log Format with the response time in milliseconds appended.  Lines
-are buffered and written at most once a second (or when 64 KiB have piled
-up) instead of one ``write()`` per request through ``logging``: at thousands of
-requests a second that write and the logging machinery cost a sixth of a
-GET.  A crash loses at most the last second of lines, never a request.
-``reopen()`` (on SIGHUP) lets logrotate move the file away.
+Combined Log Format, then the response time in milliseconds, then ``key=value``
+fields (parsers must accept them in any order and ignore unknown ones):
+``node`` (NodeName), ``w`` (worker index), ``in`` (request body bytes read),
+``type`` (REPORT: the report's element name; PROPFIND: prop, allprop or
+propname), ``depth``, ``cache`` (hit or miss: the response cache), ``db``
+(milliseconds holding or waiting for database connections).  ``-`` = does not apply.
+``caldavd.tools.logparse`` reads it back.
+
+Lines are buffered and written at most every ``FLUSH_SECONDS`` (or when 64 KiB
+have piled up), each batch in one ``write()`` to a file opened for appending,
+instead of one write per request through ``logging``: at thousands of requests
+a second that write and the logging machinery cost a sixth of a GET.  The
+workers of a host append to one file, so lines of different workers can be out
+of order by up to ``FLUSH_SECONDS``; a crash loses at most that much, never a
+request.  Rotation: ``reopen()`` on SIGHUP lets logrotate move the file away;
+with ``AccessLogMaxBytes`` the worker that finds the file full renames it to
+``.1`` (``.1`` to ``.2``, ..., up to ``AccessLogBackups``) under a lock file,
+and every worker reopens when it sees the name point at a new file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from caldavd.http.facts import elapsed, logged_facts
 from caldavd.http.keys import PRINCIPAL
+from caldavd.http.stats import WorkerStats, op_key
 
-FLUSH_SECONDS = 1.0
+FLUSH_SECONDS = 0.2
 FLUSH_BYTES = 64 * 1024
+# Answered without being counted in the statistics: polled by monitors, not clients.
+UNCOUNTED = frozenset({"/health", "/stats", "/metrics"})
+
+
+@dataclass(frozen=True)
+class Rotation:
+    max_bytes: int  # 0: never by size
+    backups: int
 
 
 class AccessLogSink:
     """Where the lines go: a file (appended to) or standard error."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, rotation: Rotation = Rotation(0, 1)) -> None:
         self.path = path
-        self._file: IO[str] = self._open()
+        self.rotation = rotation
+        self._fd = self._open()
         self._lines: list[str] = []
         self._pending = 0
         self._timer: asyncio.TimerHandle | None = None
 
-    def _open(self) -> IO[str]:
+    def _open(self) -> int:
         if self.path is None:
-            return sys.stderr
+            return sys.stderr.fileno()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return self.path.open("a", encoding="utf-8", errors="backslashreplace")
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
 
     def write(self, line: str) -> None:
         self._lines.append(line)
@@ -55,23 +83,65 @@ class AccessLogSink:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._lines:
-            self._file.write("".join(self._lines))
-            self._file.flush()
-            self._lines.clear()
-            self._pending = 0
+        if not self._lines:
+            return
+        data = "".join(self._lines).encode("utf-8", "backslashreplace")
+        self._lines.clear()
+        self._pending = 0
+        if self.path is None:
+            sys.stderr.flush()
+        _write_all(self._fd, data)
+        if self.path is not None and self.rotation.max_bytes:
+            self._rotate_if_full()
+
+    def _rotate_if_full(self) -> None:
+        """Rename a full file away (one worker does, under the lock), or follow a
+        rename another worker made."""
+        assert self.path is not None
+        if not self._moved() and os.fstat(self._fd).st_size < self.rotation.max_bytes:
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self._moved() and os.fstat(self._fd).st_size >= self.rotation.max_bytes:
+                _shift(self.path, self.rotation.backups)
+        self.reopen()
+
+    def _moved(self) -> bool:
+        """The log's name no longer names the file this worker writes."""
+        assert self.path is not None
+        try:
+            named = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        mine = os.fstat(self._fd)
+        return (named.st_ino, named.st_dev) != (mine.st_ino, mine.st_dev)
 
     def reopen(self) -> None:
-        """After logrotate moved the file: flush, then append to a new one."""
+        """After logrotate (or another worker) moved the file: flush, then append to a new one."""
         self.flush()
         if self.path is not None:
-            self._file.close()
-            self._file = self._open()
+            os.close(self._fd)
+            self._fd = self._open()
 
     def close(self) -> None:
         self.flush()
         if self.path is not None:
-            self._file.close()
+            os.close(self._fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _shift(path: Path, backups: int) -> None:
+    """path.N-1 -> path.N, ..., path -> path.1; the oldest beyond ``backups`` goes."""
+    for n in range(backups, 0, -1):
+        older = path.with_name(f"{path.name}.{n - 1}") if n > 1 else path
+        if older.exists():
+            os.replace(older, path.with_name(f"{path.name}.{n}"))
 
 
 def _quoted(value: str | None) -> str:
@@ -96,7 +166,8 @@ class _Clock:
 
 
 def format_line(request: web.BaseRequest, response: web.StreamResponse, seconds: float,
-                stamp: str) -> str:
+                stamp: str, worker: str = "-") -> str:
+    """One line; ``worker`` is the ``node=... w=...`` part, the same for every line."""
     principal = request.get(PRINCIPAL)
     user = principal.short_names[0] if principal is not None and principal.short_names else "-"
     version = request.version
@@ -104,21 +175,32 @@ def format_line(request: web.BaseRequest, response: web.StreamResponse, seconds:
     size = response.content_length
     if size is None:  # streamed: what was written, headers included
         size = response.body_length
+    facts = logged_facts(request)
     return (f'{request.remote or "-"} - {user} [{stamp}] '
             f'"{request.method} {_quoted(request.raw_path)} HTTP/{version.major}.{version.minor}" '
             f'{response.status} {size} '
             f'"{_quoted(headers.get("Referer"))}" "{_quoted(headers.get("User-Agent"))}" '
-            f'{seconds * 1000:.2f}\n')
+            f'{seconds * 1000:.2f} {worker} in={request.content.total_bytes} '
+            f'type={facts.kind} depth={facts.depth} cache={facts.cache} '
+            f'db={facts.db.seconds * 1000:.2f}\n')
 
 
-def access_logger_class(sink: AccessLogSink) -> type[AbstractAccessLogger]:
-    """An aiohttp access logger writing to ``sink`` (aiohttp wants a class)."""
+def access_logger_class(sink: AccessLogSink, node: str = "-", worker: int = 0,
+                        stats: WorkerStats | None = None) -> type[AbstractAccessLogger]:
+    """An aiohttp access logger writing to ``sink`` and counting into ``stats`` (aiohttp
+    wants a class; it sees every request once its response is written)."""
     clock = _Clock()
+    tag = f"node={node.replace(' ', '_') or '-'} w={worker or '-'}"
 
     class AccessLogger(AbstractAccessLogger):
         def log(self, request: web.BaseRequest, response: web.StreamResponse,
                 time: float) -> None:
-            sink.write(format_line(request, response, time, clock.now()))
+            facts = logged_facts(request)
+            seconds = elapsed(facts, time)
+            sink.write(format_line(request, response, seconds, clock.now(), tag))
+            if stats is not None and request.path not in UNCOUNTED:
+                stats.record(op_key(request.method, facts.kind, facts.depth), response.status,
+                             seconds * 1000, facts.db.seconds * 1000, facts.cache)
 
         @property
         def enabled(self) -> bool:

@@ -21,18 +21,24 @@ from caldavd.http.attachments import sweeping
 from caldavd.http.auth import authenticated
 from caldavd.http.dispatch import dispatch
 from caldavd.http.errors import guarded
+from caldavd.http.facts import observed
 from caldavd.http.health import health
 from caldavd.http.keys import (
     CONFIG,
+    DB_POOL,
     DIRECTORY,
     EXPANSION_GATE,
     MEMCACHED_POOLS,
     PROXY_DB,
     RESPONSE_CACHE,
     SCHEMA_STATUS,
+    STATS,
     STORE,
+    WORKER,
 )
 from caldavd.http.limits import limited
+from caldavd.http.stats import WorkerStats
+from caldavd.http.statsview import metrics, publishing, stats_json
 from caldavd.proxy.factory import open_proxy_db
 from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
@@ -55,18 +61,26 @@ async def well_known(request: web.Request) -> web.StreamResponse:
     raise web.HTTPTemporaryRedirect("/")
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, worker: int = 0) -> web.Application:
+    """The application; ``worker`` is its number under the master (0: run in-process)."""
     app = web.Application(client_max_size=CLIENT_MAX_SIZE)
     app[CONFIG] = config
+    app[WORKER] = worker
+    app[STATS] = WorkerStats()
     app[EXPANSION_GATE] = asyncio.Semaphore(2)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_memcached_pools)
     app.cleanup_ctx.append(_directory)
     app.cleanup_ctx.append(sweeping)  # attachment files nothing refers to
+    app.cleanup_ctx.append(publishing)  # statistics for the host's other workers
     # Only these two answer without authentication.
     app.router.add_get("/health", guarded(health))
     app.router.add_route("*", "/.well-known/caldav", guarded(well_known))
-    app.router.add_route("*", "/{path:.*}", limited(app, guarded(authenticated(dispatch))))
+    # Loopback, Stats.AllowedAddresses or administrators.
+    app.router.add_get("/stats", guarded(stats_json))
+    app.router.add_get("/metrics", guarded(metrics))
+    app.router.add_route("*", "/{path:.*}",
+                         observed(limited(app, guarded(authenticated(dispatch)))))
     return app
 
 
@@ -74,6 +88,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     pool = await _pool(config)
     app[SCHEMA_STATUS] = (await _revision(pool), head_revision())
+    app[DB_POOL] = pool
     app[STORE] = PostgresStore(pool)
     try:
         proxies = await open_proxy_db(config, pool)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from aiohttp import web
 
 from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import ResponseCache
 from caldavd.config import Config
 from caldavd.directory import Directory, Record
+from caldavd.http.stats import WorkerStats
 from caldavd.proxy import ProxyDB
 from caldavd.store import Store
 
@@ -37,3 +39,10 @@ MEMCACHED_POOLS = web.AppKey("memcached_pools", PoolStores)
 
 # PROPFIND answers inside calendar homes; None when EnableResponseCache is off.
 RESPONSE_CACHE: web.AppKey[ResponseCache | None] = web.AppKey("response_cache")
+
+# The worker's database pool (the store's), for its gauges.
+DB_POOL = web.AppKey("db_pool", asyncpg.Pool)
+
+# This worker's live statistics, and its number (1.. under the master; 0 in-process).
+STATS = web.AppKey("stats", WorkerStats)
+WORKER = web.AppKey("worker", int)

@@ -60,7 +60,8 @@ MEMCACHED_POOL: dict[str, Any] = {
 IDENTICAL_KEYS = ("DBType", "DSN", "ServerHostName", "HTTPPort", "AttachmentsRoot",
                   "Memcached", "DirectoryService", "MultiProcessCount")
 # What differs between hosts on one machine, given on each host's command line.
-PER_HOST_KEYS = ("BindAddresses", "RunRoot", "LogRoot")
+# NodeName: in docker-compose.yml each container's host name, which is its default.
+PER_HOST_KEYS = ("BindAddresses", "RunRoot", "LogRoot", "NodeName")
 # The load balancer's backend: round-robin, health from /health, a dead host out
 # after two failed checks half a second apart, and a retry on another host only
 # when the connection itself failed (a request that reached a host is never resent).
@@ -78,6 +79,9 @@ HAPROXY_DEFAULTS = (
     "mode http",
     "log global",
     "option httplog",
+    # Clients' addresses reach caldavd; and a forwarded request is never "from loopback"
+    # (caldavd.http.statsview: /stats and /metrics trust local clients).
+    "option forwardfor",
     "timeout connect 2s",
     "timeout client 60s",
     "timeout server 60s",
@@ -192,7 +196,7 @@ def host_settings(layout: Layout, host: Host) -> dict[str, Any]:
     (dotted keys as ``caldavd -o`` takes them, e.g. ``Memcached.Pools.Default.Port``)."""
     directory = layout.host_dir(host)
     return {"BindAddresses": [host.address], "RunRoot": str(directory / "run"),
-            "LogRoot": str(directory / "logs"), **host.extra}
+            "LogRoot": str(directory / "logs"), "NodeName": host.name, **host.extra}
 
 
 def host_arguments(layout: Layout, host: Host) -> list[str]:

@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from caldavd.cache.servers import MemcachedServerError, memcached_servers
 from caldavd.config import Config, effective_config, worker_count
+from caldavd.http.statsview import stats_dir
 from caldavd.proxy import ProxyDBError
 from caldavd.proxy.factory import check_proxy_db
 from caldavd.store.postgres.cluster import ClusterError
@@ -96,9 +97,19 @@ async def serve(config: Config, worker_args: Sequence[str]) -> int:
 
 async def _run_workers(config: Config, worker_args: Sequence[str],
                        stop: asyncio.Event) -> None:
+    clear_stats(config)
     supervisor = Supervisor(listening_sockets(config, worker_count(config)), worker_args)
     with on_signals([signal.SIGHUP], supervisor.signal_all, signal.SIGHUP):
         await supervisor.run(stop)
+
+
+def clear_stats(config: Config) -> None:
+    """No statistics from a previous run's workers (statsview: they would be merged
+    while their pid happened to run again)."""
+    directory = stats_dir(config)
+    for path in directory.glob("worker-*"):
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 @contextlib.asynccontextmanager

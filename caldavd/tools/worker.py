@@ -31,8 +31,9 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from aiohttp import web
 
 from caldavd.config import Config
-from caldavd.http.accesslog import AccessLogSink, access_logger_class
+from caldavd.http.accesslog import AccessLogSink, Rotation, access_logger_class
 from caldavd.http.app import create_app
+from caldavd.http.keys import STATS
 from caldavd.http.limits import REQUEST_GATE
 from caldavd.proxy import ProxyDBError
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level,
                         format=f"%(asctime)s %(levelname)s %(name)s[w{args.index}]: %(message)s")
     sockets = [socket.socket(fileno=fd) for fd in args.listen]
-    return run_tool(work(config, sockets, socket.socket(fileno=args.ready)))
+    return run_tool(work(config, sockets, socket.socket(fileno=args.ready), args.index))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -85,11 +86,14 @@ def _die_with_parent(parent: int) -> None:
         sys.exit(1)
 
 
-async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.socket) -> int:
+async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.socket,
+               index: int = 1) -> int:
     with stop_event(signal.SIGTERM) as stop:
         async with _access_log(config) as sink:
-            runner = web.AppRunner(create_app(config), shutdown_timeout=CLOSE_SECONDS,
-                                   access_log_class=access_logger_class(sink))
+            app = create_app(config, worker=index)
+            logger = access_logger_class(sink, config.NodeName, index, app[STATS])
+            runner = web.AppRunner(app, shutdown_timeout=CLOSE_SECONDS,
+                                   access_log_class=logger)
             try:
                 await runner.setup()
             except ProxyDBError as exc:  # gone since the master checked it
@@ -149,7 +153,8 @@ def _settle_garbage_collector() -> None:
 async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
     """The access log, reopened on SIGHUP (for logrotate), flushed at the end."""
     try:
-        sink = AccessLogSink(config.AccessLogFile)
+        sink = AccessLogSink(config.AccessLogFile,
+                             Rotation(config.AccessLogMaxBytes, config.AccessLogBackups))
     except OSError as exc:
         raise ToolError(f"AccessLogFile {config.AccessLogFile}: "
                         f"{exc.strerror or exc}") from None

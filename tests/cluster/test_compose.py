@@ -176,6 +176,8 @@ def test_hosts_differ_only_in_the_per_host_keys(tmp_path: Path) -> None:
         tree = json.loads(result.stdout)
         assert tree["BindAddresses"] == [host.address]
         assert tree["RunRoot"].startswith(str(layout.host_dir(host)))
+        assert tree["NodeName"] == host.name
         effective.append(result.stdout.replace(host.address, "ADDRESS")
-                         .replace(str(layout.host_dir(host)), "HOST_DIR"))
+                         .replace(str(layout.host_dir(host)), "HOST_DIR")
+                         .replace(f'"{host.name}"', "NODE_NAME"))
     assert effective[0] == effective[1]

@@ -14,6 +14,7 @@ from caldavd.dav.errors import PropfindFiniteDepth
 from caldavd.dav.requests import parse_depth, parse_propfind
 from caldavd.http.acl import require
 from caldavd.http.cached import propfind_slot
+from caldavd.http.facts import facts_of
 from caldavd.http.propfind import (
     depth1_multistatus,
     multistatus_for,
@@ -30,13 +31,18 @@ async def propfind(request: web.Request) -> web.StreamResponse:
     depth = parse_depth(request.headers.get("Depth"), "infinity")
     if depth == "infinity":
         raise PropfindFiniteDepth("Depth: infinity is not supported; use 0 or 1")
+    facts = facts_of(request)
+    facts.depth = depth
     body = await read_body(request)
     slot = propfind_slot(request, ctx, resource, depth, body)
     if slot is not None:
         cached = await slot.get()
+        facts.cache = "miss" if cached is None else "hit"
         if cached is not None:
+            facts.kind = _kind_for_log(body)
             return xml_response(cached)
     wanted = parse_propfind(body)
+    facts.kind = wanted.kind
     await require(ctx, resource, names.READ)
     if depth == "1":
         response = multistatus_response(await depth1_multistatus(ctx, resource, wanted))
@@ -45,3 +51,12 @@ async def propfind(request: web.Request) -> web.StreamResponse:
     if slot is not None and isinstance(response.body, bytes):
         await slot.put(response.body)
     return response
+
+
+def _kind_for_log(body: bytes) -> str:
+    """The kind of a PROPFIND answered from the cache, for the access log, without parsing
+    the body (which the cache hit exists to skip); an empty body is allprop (RFC 4918
+    §9.1).  A property named like the elements could mislead it: it is only a log field."""
+    if not body.strip() or b"allprop" in body:
+        return "allprop"
+    return "propname" if b"propname" in body else "prop"

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from aiohttp import web
+from lxml import etree
 
 from caldavd.dav import names
 from caldavd.dav.errors import SupportedReport
 from caldavd.dav.xml import parse_xml
 from caldavd.http.acl import require
+from caldavd.http.facts import facts_of
 from caldavd.http.registry import REPORTS, method
 from caldavd.http.target import existing, read_body
+
+_DEPTHS = {"0": "0", "1": "1", "infinity": "infinity"}
 
 
 @method("REPORT")
 async def report(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     root = parse_xml(await read_body(request))
+    facts = facts_of(request)
+    facts.kind = etree.QName(root).localname
+    facts.depth = _DEPTHS.get(request.headers.get("Depth", "0").strip().lower(), "-")
     handler = REPORTS.get(root.tag)
     if handler is None or not isinstance(resource, handler.applies):
         raise SupportedReport(f"{root.tag} is not supported on {resource.path}")

@@ -12,6 +12,7 @@ connection, since running it twice changes nothing.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TypeVar
@@ -19,6 +20,7 @@ from typing import TypeVar
 import asyncpg
 
 from caldavd.store.errors import StoreUnavailable
+from caldavd.store.postgres.timing import CURRENT
 
 T = TypeVar("T")
 
@@ -91,19 +93,27 @@ class _Acquired:
         self._pool = pool
         self._acquire = pool.acquire()
         self._conn: asyncpg.Connection | None = None
+        self._started = 0.0
 
     async def __aenter__(self) -> asyncpg.Connection:
+        self._started = time.perf_counter()
         self._conn = await self._acquire.__aenter__()
         return self._conn
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._conn is not None and isinstance(exc, UNAVAILABLE):
-            await _discard(self._pool, self._conn)
-            died = _Died()
-            await self._acquire.__aexit__(_Died, died, None)
-            raise died from exc
-        await self._acquire.__aexit__(exc_type, exc, tb)
+        try:
+            if self._conn is not None and isinstance(exc, UNAVAILABLE):
+                await _discard(self._pool, self._conn)
+                died = _Died()
+                await self._acquire.__aexit__(_Died, died, None)
+                raise died from exc
+            await self._acquire.__aexit__(exc_type, exc, tb)
+        finally:
+            timer = CURRENT.get()
+            if timer is not None:  # inside a request: its database time (timing.py)
+                timer.seconds += time.perf_counter() - self._started
+                timer.uses += 1
 
 
 async def _discard(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
