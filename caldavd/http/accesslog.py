@@ -165,6 +165,20 @@ class _Clock:
         return self._text
 
 
+# The Depth a request asked for when no handler said which it was answered at (refused
+# before: 401, 503): the header, or the method's default (RFC 4918 §9.1, RFC 3253 §3.6).
+_DEFAULT_DEPTH = {"PROPFIND": "infinity", "REPORT": "0"}
+_DEPTHS = frozenset({"0", "1", "infinity"})
+
+
+def requested_depth(request: web.BaseRequest) -> str:
+    default = _DEFAULT_DEPTH.get(request.method)
+    if default is None:
+        return "-"
+    value = request.headers.get("Depth", default).strip().lower()
+    return value if value in _DEPTHS else "-"
+
+
 def format_line(request: web.BaseRequest, response: web.StreamResponse, seconds: float,
                 stamp: str, worker: str = "-") -> str:
     """One line; ``worker`` is the ``node=... w=...`` part, the same for every line."""
@@ -176,12 +190,13 @@ def format_line(request: web.BaseRequest, response: web.StreamResponse, seconds:
     if size is None:  # streamed: what was written, headers included
         size = response.body_length
     facts = logged_facts(request)
+    depth = facts.depth if facts.depth != "-" else requested_depth(request)
     return (f'{request.remote or "-"} - {user} [{stamp}] '
             f'"{request.method} {_quoted(request.raw_path)} HTTP/{version.major}.{version.minor}" '
             f'{response.status} {size} '
             f'"{_quoted(headers.get("Referer"))}" "{_quoted(headers.get("User-Agent"))}" '
             f'{seconds * 1000:.2f} {worker} in={request.content.total_bytes} '
-            f'type={facts.kind} depth={facts.depth} cache={facts.cache} '
+            f'type={facts.kind} depth={depth} cache={facts.cache} '
             f'db={facts.db.seconds * 1000:.2f}\n')
 
 
@@ -199,7 +214,8 @@ def access_logger_class(sink: AccessLogSink, node: str = "-", worker: int = 0,
             seconds = elapsed(facts, time)
             sink.write(format_line(request, response, seconds, clock.now(), tag))
             if stats is not None and request.path not in UNCOUNTED:
-                stats.record(op_key(request.method, facts.kind, facts.depth), response.status,
+                depth = facts.depth if facts.depth != "-" else requested_depth(request)
+                stats.record(op_key(request.method, facts.kind, depth), response.status,
                              seconds * 1000, facts.db.seconds * 1000, facts.cache)
 
         @property
