@@ -17,7 +17,6 @@ from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import open_response_cache
 from caldavd.config import Config
 from caldavd.directory.factory import open_directory
-from caldavd.http.attachments import sweeping
 from caldavd.http.auth import authenticated
 from caldavd.http.dispatch import dispatch
 from caldavd.http.errors import guarded
@@ -39,6 +38,7 @@ from caldavd.http.keys import (
 from caldavd.http.limits import limited
 from caldavd.http.stats import WorkerStats
 from caldavd.http.statsview import metrics, publishing, stats_json
+from caldavd.http.upkeep import upkeep
 from caldavd.proxy.factory import open_proxy_db
 from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
@@ -71,7 +71,7 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_memcached_pools)
     app.cleanup_ctx.append(_directory)
-    app.cleanup_ctx.append(sweeping)  # attachment files nothing refers to
+    app.cleanup_ctx.append(upkeep)  # database upkeep, one host at a time
     app.cleanup_ctx.append(publishing)  # statistics for the host's other workers
     # Only these two answer without authentication.
     app.router.add_get("/health", guarded(health))

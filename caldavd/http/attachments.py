@@ -11,16 +11,12 @@ show without running anything.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from aiohttp import web
 
-from caldavd.attachments.cleanup import SWEEP_AGE, collect, sweep
+from caldavd.attachments.cleanup import collect
 from caldavd.attachments.files import AttachmentFiles, valid_managed_id
 from caldavd.config import Config
 from caldavd.dav import names
@@ -29,11 +25,9 @@ from caldavd.dav.errors import DAVError, MethodNotAllowed, NeedPrivileges, NotFo
 from caldavd.dav.requests import not_modified
 from caldavd.dav.xml import element
 from caldavd.http.context import Context, context_of
-from caldavd.http.keys import CONFIG, STORE
+from caldavd.http.keys import CONFIG
 from caldavd.http.resources import ObjectResource, Resource
 from caldavd.store import Attachment
-
-log = logging.getLogger(__name__)
 
 ATTACHMENTS = "/attachments/"
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp",
@@ -42,7 +36,6 @@ _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _MANAGED = re.compile("MANAGED-ID", re.IGNORECASE)
 _ALLOW = {"Allow": "GET, HEAD"}
-SWEEP_INTERVAL = 3600.0
 
 
 def files_of(config: Config) -> AttachmentFiles:
@@ -173,22 +166,3 @@ async def _send(request: web.Request, attachment: Attachment, headers: dict[str,
         await chunks.aclose()
     await response.write_eof()
     return response
-
-
-async def sweeping(app: web.Application) -> AsyncIterator[None]:
-    """The cleanup pass (``attachments.cleanup.sweep``), every hour in every worker."""
-    async def run() -> None:
-        while True:
-            await asyncio.sleep(SWEEP_INTERVAL)
-            try:
-                await sweep(app[STORE], files_of(app[CONFIG]), SWEEP_AGE)
-            except Exception:  # the next pass tries again
-                log.exception("attachments cleanup failed")
-
-    task = asyncio.create_task(run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

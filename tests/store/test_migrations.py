@@ -11,7 +11,7 @@ from tests.store.builders import event
 
 TABLES = {"calendar_home", "calendar", "calendar_bind", "calendar_object", "time_range",
           "revision", "dead_property", "delegate", "attachment", "attachment_link",
-          "dav_resource", "attachment_trash", "alembic_version"}
+          "dav_resource", "attachment_trash", "maintenance_task", "alembic_version"}
 
 
 async def _tables(db: PgDatabase) -> set[str]:
