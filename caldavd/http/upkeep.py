@@ -1,4 +1,5 @@
-"""Database upkeep from every worker: each asks now and then, one host does the work.
+"""Database upkeep from every host: its first worker asks now and then, one host does
+the work.
 
 Every ``Maintenance.CheckSeconds`` (the first time at a random moment within
 that, so hosts started together do not all ask at once) a worker tries the job
@@ -27,7 +28,7 @@ from aiohttp import web
 from caldavd.attachments.cleanup import SWEEP_AGE, sweep
 from caldavd.config import Config
 from caldavd.http.attachments import files_of
-from caldavd.http.keys import CONFIG, STORE
+from caldavd.http.keys import CONFIG, STORE, WORKER
 from caldavd.store import Store
 from caldavd.store.postgres.maintenance import (
     DATABASE_AWAY,
@@ -147,10 +148,12 @@ _PHRASES: dict[str, Callable[[Result], str]] = {
 
 
 async def upkeep(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: this worker's upkeep checks, unless Maintenance.Enabled is false."""
+    """cleanup_ctx: the host's upkeep checks, unless Maintenance.Enabled is false."""
     config = app[CONFIG]
-    task = (asyncio.create_task(_checks(config, app[STORE]))
-            if config.Maintenance.Enabled else None)
+    # One worker per host asks (the first; 0: in-process): one extra connection per host
+    # at most (tools/budget.py counts it), and no more questions than hosts.
+    asks = config.Maintenance.Enabled and app[WORKER] <= 1
+    task = asyncio.create_task(_checks(config, app[STORE])) if asks else None
     try:
         yield
     finally:

@@ -5,7 +5,8 @@ so a host may hold MultiProcessCount x MaxDBConnectionsPerPool of them.  A
 host that needs more than the server could ever give would fail under load,
 long after start-up, with "too many clients": it refuses to start instead.
 The server cannot know how many other hosts share it, so the number is
-logged per host for the operator to add up.
+logged per host for the operator to add up.  Database upkeep adds one short-lived
+connection per host (only the first worker checks).
 """
 
 from __future__ import annotations
@@ -18,22 +19,27 @@ from caldavd.tools.dbcommon import ToolError, connect
 
 log = logging.getLogger("caldavd")
 
+# The first worker's upkeep check (caldavd.http.upkeep) uses a connection of its own.
+UPKEEP_CONNECTIONS = 1
+
 
 async def check_connection_budget(config: Config, kwargs: Mapping[str, object],
                                   target: str) -> None:
     workers, per_pool = worker_count(config), config.MaxDBConnectionsPerPool
-    needed = workers * per_pool
+    upkeep = UPKEEP_CONNECTIONS if config.Maintenance.Enabled else 0
+    needed = workers * per_pool + upkeep
     cores = " (MultiProcessCount 0: one worker per core)" if config.MultiProcessCount == 0 else ""
+    extra = f", plus {upkeep} for database upkeep" if upkeep else ""
     log.info("MultiProcessCount x MaxDBConnectionsPerPool = %d x %d = %d database "
-             "connections per host%s", workers, per_pool, needed, cores)
+             "connections per host%s%s", workers, per_pool, workers * per_pool, extra, cores)
     max_connections, reserved = await _server_limits(kwargs, target)
     available = max_connections - reserved
     if needed > available:
         raise ToolError(
-            f"MultiProcessCount x MaxDBConnectionsPerPool = {workers} x {per_pool} = {needed} "
-            f"database connections, more than PostgreSQL ({target}) accepts: its "
-            f"max_connections is {max_connections}, {reserved} of them reserved for "
-            f"superusers, leaving {available}; lower MultiProcessCount or "
+            f"MultiProcessCount x MaxDBConnectionsPerPool = {workers} x {per_pool} "
+            f"= {workers * per_pool} database connections{extra}, more than PostgreSQL "
+            f"({target}) accepts: its max_connections is {max_connections}, {reserved} of "
+            f"them reserved for superusers, leaving {available}; lower MultiProcessCount or "
             f"MaxDBConnectionsPerPool, or raise max_connections")
 
 

@@ -182,13 +182,14 @@ def roots() -> Iterator[list[Path]]:
 async def test_two_hosts_one_run_per_interval(pg_database: PgDatabase, db: asyncpg.Connection,
                                               roots: list[Path]) -> None:
     """Two hosts on one database ask every second: one runs every task once; after it
-    each host has found nothing due at least once, and nothing ran again."""
+    each host has found nothing due at least once, and nothing ran again.  Only a host's
+    first worker asks (one extra database connection per host)."""
     await upgrade_to_head(pg_database.connect_kwargs)
     hosts = []
     for node, root in zip(("host-a", "host-b"), roots, strict=True):
         port = free_port()
         plist = external_db_plist(root, pg_database.url, HTTPPort=port,
-                                  BindAddresses=["127.0.0.1"], MultiProcessCount=1)
+                                  BindAddresses=["127.0.0.1"], MultiProcessCount=2)
         log = root / "caldavd.log"
         proc = start_tool("caldavd", ["-f", str(plist), "-o", f"NodeName={node}",
                                       "-o", "Maintenance.CheckSeconds=1",
@@ -212,6 +213,8 @@ async def test_two_hosts_one_run_per_interval(pg_database: PgDatabase, db: async
                                   f"{runner}: analyze: all tables") == 1, logs[runner]
         other = next(node for node in logs if node != runner)
         assert f"database upkeep on {other}: analyze" not in logs[other]
+        assert not any("caldavd.http.upkeep[w2]" in text for text in logs.values())
+        assert all("plus 1 for database upkeep" in text for text in logs.values())
     finally:
         for _, proc, log, _ in hosts:
             assert _terminate(proc, log) == 0, log.read_text()
