@@ -15,7 +15,8 @@ import logging
 from collections.abc import Mapping
 
 from caldavd.config import Config, worker_count
-from caldavd.tools.dbcommon import ToolError, connect
+from caldavd.tools.dbcommon import connect
+from caldavd.tools.errors import ToolError
 
 log = logging.getLogger("caldavd")
 

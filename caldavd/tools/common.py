@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from caldavd.config import Config, ConfigInvalid, load_config, parse_overrides
-from caldavd.tools.dbcommon import ToolError
+from caldavd.tools.errors import ToolError
 
 DEFAULT_CONFIG = "/etc/caldavd/caldavd.plist"
 

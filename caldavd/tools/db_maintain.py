@@ -46,7 +46,8 @@ from caldavd.store.postgres.params import connect_kwargs_for, describe_target
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.dbcommon import ToolError, connect, describe_status
+from caldavd.tools.dbcommon import connect, describe_status
+from caldavd.tools.errors import ToolError
 
 BUSY = 3
 

@@ -13,16 +13,9 @@ from collections.abc import Mapping
 import asyncpg
 
 from caldavd.store.postgres.migrate import SchemaStatus, schema_status
+from caldavd.tools.errors import ToolError
 
 CONNECT_TIMEOUT = 10.0
-
-
-class ToolError(Exception):
-    """A failure to report as one line (the message) and a non-zero exit."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def explain_connect_error(exc: BaseException) -> str:

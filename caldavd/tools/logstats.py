@@ -84,6 +84,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TextIO, TypeVar
 
+from caldavd.tools.common import fail
 from caldavd.tools.logparse import AccessRecord, UnparsableLine, parse_line
 
 PROG = "caldavd-logstats"
@@ -845,9 +846,7 @@ def to_json(stats: Stats) -> dict[str, Any]:
 # -- command line --------------------------------------------------------------
 
 def error(message: str) -> NoReturn:
-    """One line and exit 1.  ``caldavd.tools.common`` is imported only here: it
-    brings in the database stack, most of a second this tool need not wait for."""
-    from caldavd.tools.common import fail
+    """One line and exit 1."""
     fail(message)
 
 

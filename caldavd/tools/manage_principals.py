@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from caldavd.config import Config
 from caldavd.directory.record import RECORD_TYPES
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.dbcommon import ToolError
+from caldavd.tools.errors import ToolError
 from caldavd.tools.proxytool import PREFIX_OF, Session, describe, session
 
 

@@ -21,7 +21,7 @@ from caldavd.config import Config
 from caldavd.proxy import ProxyDBError
 from caldavd.proxy.sqlite import SqliteProxyDB
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.dbcommon import ToolError
+from caldavd.tools.errors import ToolError
 from caldavd.tools.proxytool import session
 
 

@@ -15,7 +15,8 @@ from caldavd.proxy import ProxyDB, ProxyDBError
 from caldavd.proxy.factory import open_proxy_db
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
 from caldavd.store.postgres.pool import create_pool
-from caldavd.tools.dbcommon import ToolError, connect
+from caldavd.tools.dbcommon import connect
+from caldavd.tools.errors import ToolError
 
 TYPE_PREFIXES: dict[str, RecordType] = {"users": "user", "groups": "group",
                                          "locations": "location", "resources": "resource"}

@@ -42,7 +42,8 @@ from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
 from caldavd.tools.budget import check_connection_budget
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.dbcommon import ToolError, describe_status, read_schema_status
+from caldavd.tools.dbcommon import describe_status, read_schema_status
+from caldavd.tools.errors import ToolError
 from caldavd.tools.worker import on_signals, stop_event
 from caldavd.tools.workers import Supervisor, listening_sockets
 

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from caldavd.tools.common import run_tool
-from caldavd.tools.dbcommon import ToolError
+from caldavd.tools.errors import ToolError
 from caldavd.tools.sim_client import Http, Population, SimUser, Target
 from caldavd.tools.sim_profile import Profile, ProfileError, load, parse_assignment
 from caldavd.tools.sim_report import (

@@ -37,7 +37,7 @@ from caldavd.http.keys import STATS
 from caldavd.http.limits import REQUEST_GATE
 from caldavd.proxy import ProxyDBError
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.dbcommon import ToolError
+from caldavd.tools.errors import ToolError
 
 log = logging.getLogger("caldavd")
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from caldavd.config import Config
 from caldavd.tools.common import describe_exit
-from caldavd.tools.dbcommon import ToolError
+from caldavd.tools.errors import ToolError
 from caldavd.tools.worker import CLOSE_SECONDS, READY, SHUTDOWN_GRACE
 
 log = logging.getLogger("caldavd")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from caldavd.tools.dbcommon import ToolError
+from caldavd.tools.errors import ToolError
 from caldavd.tools.sim import Search, find_max, target_for
 from caldavd.tools.sim_client import SimEvent, Target, parse_event, parse_multistatus
 from caldavd.tools.sim_profile import KEYS, ProfileError, build, load, parse_assignment
