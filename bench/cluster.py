@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,9 +105,11 @@ def _host_port(hosts: int) -> int:
 
 
 @contextlib.contextmanager
-def deployment(topology: Topology, cache: str, keep: bool) -> Iterator[Cluster]:
-    """A started cluster of ``topology`` in a fresh directory, stopped afterwards."""
-    root = Path(tempfile.mkdtemp(prefix=f"cdb-cluster-{topology.key}-", dir="/tmp"))
+def deployment(topology: Topology, cache: str, keep: bool, *, purpose: str = "cluster",
+               prepare: Callable[[Cluster], None] | None = None) -> Iterator[Cluster]:
+    """A started cluster of ``topology`` in a fresh directory, stopped afterwards (kept,
+    and said where, when it failed or ``keep``); ``prepare`` runs before it starts."""
+    root = Path(tempfile.mkdtemp(prefix=f"cdb-{purpose}-{topology.key}-", dir="/tmp"))
     settings = Settings(hosts=topology.hosts, workers=topology.workers, port=free_port(),
                         host_port=_host_port(topology.hosts), pg_port=free_port(),
                         memcached_port=free_port())
@@ -115,6 +117,8 @@ def deployment(topology: Topology, cache: str, keep: bool) -> Iterator[Cluster]:
     if cache == "off":
         cluster.hosts = [Host(h.number, h.address, {"EnableResponseCache": False})
                          for h in cluster.hosts]
+    if prepare is not None:
+        prepare(cluster)
     try:
         try:
             cluster.start()

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,13 +35,13 @@ from xml.sax.saxutils import escape
 
 import aiohttp
 
-from bench.cluster import TOPOLOGIES, Topology, _host_port, cluster_meter
+from bench.cluster import TOPOLOGIES, Topology, cluster_meter
+from bench.cluster import deployment as cluster_deployment
 from bench.load import basic_auth
 from bench.measure import CpuUse, cpu_use
 from bench.report import render
-from bench.server import REPO, BenchError, free_port
-from caldavd.store.postgres.cluster import ClusterError
-from caldavd.tools.cluster import Cluster, ClusterFailed, Settings
+from bench.server import REPO, BenchError
+from caldavd.tools.cluster import Cluster
 
 PROFILE = REPO / "conf" / "sim-profile.toml"
 SIM_TOPOLOGIES = ("1x1", "2x1")
@@ -123,30 +122,12 @@ def provision(url: str, count: int) -> float:
 def deployment(topology: Topology, accounts: int, keep: bool) -> Iterator[tuple[Cluster, str]]:
     """A started cluster of ``topology`` with ``accounts`` users, and the URL to load:
     the host itself for one host, haproxy for more."""
-    root = Path(tempfile.mkdtemp(prefix=f"cdb-sim-{topology.key}-", dir="/tmp"))
-    cluster = Cluster(root, Settings(
-        hosts=topology.hosts, workers=topology.workers, port=free_port(),
-        host_port=_host_port(topology.hosts), pg_port=free_port(),
-        memcached_port=free_port()))
     # Cluster.start copies the sample accounts only when this file is missing.
-    write_accounts(cluster.layout.accounts, accounts)
-    try:
-        try:
-            cluster.start()
-        except (ClusterFailed, ClusterError) as exc:
-            raise BenchError(f"cluster {topology.key}: {exc}") from None
+    with cluster_deployment(topology, "memcached", keep, purpose="sim",
+                            prepare=lambda c: write_accounts(c.layout.accounts, accounts)
+                            ) as cluster:
         url = cluster.host_url(1) if topology.hosts == 1 else cluster.haproxy_url
         yield cluster, url + "/"
-    except BenchError:
-        keep = True
-        raise
-    finally:
-        with contextlib.suppress(ClusterFailed, ClusterError):
-            cluster.stop()
-        if keep:
-            print(f"bench: kept {root}", file=sys.stderr)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def search(url: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from tests.conftest import PgDatabase, free_port
 from tests.functional.conftest import CAL01, config_for, serving
 from tests.functional.conftest import event as http_event
 from tests.store.builders import event
+from tests.waiting import until
 
 LIFETIME = timedelta(days=14)
 DAY = timedelta(days=1)
@@ -73,14 +74,6 @@ async def token(store: PostgresStore, cal: Calendar) -> int:
     return (await store.changes_since(cal, 0))[1]
 
 
-async def until(condition: Callable[[], Awaitable[object]], what: str,
-                seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {seconds} s")
 
 
 # -- purging sync tombstones ---------------------------------------------------------------

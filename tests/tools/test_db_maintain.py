@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +25,7 @@ from tests.tools.helpers import (
     write_plist,
 )
 from tests.tools.test_serve import _terminate, _wait_for_health
+from tests.waiting import until
 
 TASKS = ["analyze", "purge", "attachments"]
 
@@ -40,14 +40,6 @@ async def maintain(plist: Path, *args: str) -> Result:
     return await run_tool_async("caldavd-db-maintain", "-f", str(plist), *args)
 
 
-async def until(condition: Callable[[], Awaitable[object]], what: str,
-                seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {seconds} s")
 
 
 @pytest.fixture

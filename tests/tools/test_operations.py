@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from caldavd.http.accesslog import UNCOUNTED
 from caldavd.tools.logparse import AccessRecord, parse_line
 from tests.conftest import PgDatabase, free_port
 from tests.tools.helpers import external_db_plist, run_tool, start_tool
+from tests.tools.processes import wait_until
 
 HOME = "/calendars/users/user01/"
 CAL = HOME + "calendar/"
@@ -74,13 +75,6 @@ def published_since(host: Host, moment: float) -> list[int]:
     return found
 
 
-def wait_for(condition: Callable[[], object], what: str, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not reached in {seconds:.0f} s: {what}")
 
 
 @contextlib.contextmanager
@@ -102,7 +96,7 @@ def running_host(db: PgDatabase, tmp: Path, **settings: Any) -> Iterator[Host]:
             except OSError:
                 return False
 
-        wait_for(healthy, "caldavd healthy", 90)
+        wait_until(healthy, what="caldavd healthy", seconds=90)
         yield host
     finally:
         proc.terminate()
@@ -169,7 +163,7 @@ def test_stats_and_access_log_match_a_known_request_mix(pg_database: PgDatabase,
         done = time.time()
         # Each worker answers with its siblings' last published numbers: once both have
         # published after the last request, every answer counts everything.
-        wait_for(lambda: published_since(host, done) == [1, 2], "both workers published")
+        wait_until(lambda: published_since(host, done) == [1, 2], what="both workers published")
         snap = host.stats()
         assert snap["totals"]["ops"] == dict(expected), snap["totals"]
         assert snap["gauges"]["workers"] == 2, snap
@@ -200,7 +194,7 @@ def check_access_log(host: Host, expected: Counter[str], snap: dict[str, Any]) -
     def records() -> list[AccessRecord]:
         return [r for r in map(parse_line, host.access_lines()) if r.target not in UNCOUNTED]
 
-    wait_for(lambda: len(records()) == sum(expected.values()), "every request in the log")
+    wait_until(lambda: len(records()) == sum(expected.values()), what="every request in the log")
     found = records()
     assert len(found) == sum(expected.values())
     assert {r.node for r in found} == {"node-a"}
@@ -270,7 +264,7 @@ def test_access_log_rotates_by_size_across_workers_without_losing_lines(
         for r in range(rounds):
             for i in range(r * per_round, (r + 1) * per_round):
                 assert host.request("OPTIONS", f"/principals/n{i}/", user=None)[0] == 401
-            wait_for(lambda r=r: len(logged()) >= (r + 1) * per_round, f"round {r} written")
+            wait_until(lambda r=r: len(logged()) >= (r + 1) * per_round, what=f"round {r} written")
         lines = logged()
         assert sorted(lines) == sorted(set(lines)) and len(lines) == count
         paths = {ln.split('"')[1].split()[1] for ln in lines}
