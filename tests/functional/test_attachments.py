@@ -3,6 +3,7 @@ the files on a real AttachmentsRoot."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -254,6 +255,25 @@ async def test_limits(pg_database: PgDatabase, tmp_path: Path) -> None:
         assert (over.status, over.error()) == (507, names.QUOTA_NOT_EXCEEDED)
         assert len(files_under(tmp_path / "Data" / "Attachments")) == 2
         assert await rows(pg_database) == 2
+
+
+async def test_full_quota_refuses_a_streamed_upload_before_reading_it(
+        pg_database: PgDatabase, tmp_path: Path) -> None:
+    """RFC 4331: with the quota used up to the byte, an upload without Content-Length is
+    refused at once; the server does not first read the body (here: one that never ends)."""
+    async with serving(pg_database, tmp_path) as dav:
+        await put_event(dav)
+        used = await usage(dav)
+    async with serving(pg_database, tmp_path, UserQuota=used) as dav:
+        async def endless() -> object:
+            yield b"x" * 1000
+            await asyncio.Event().wait()  # the rest of the body never comes
+        reply = await asyncio.wait_for(
+            dav.request("POST", f"{EVENT}?action=attachment-add", endless(),  # type: ignore[arg-type]
+                        headers={"Content-Type": "text/plain"}), 30)
+        assert (reply.status, reply.error()) == (507, names.QUOTA_NOT_EXCEEDED)
+        assert await rows(pg_database) == 0
+        assert files_under(tmp_path / "Data" / "Attachments") == []
 
 
 async def put_quota_event(dav: Dav, n: int) -> Reply:

@@ -165,6 +165,8 @@ async def _upload(ctx: Context, resource: ObjectResource, request: web.Request) 
         raise AttachmentTooLarge(size_limit)
     if declared is not None and quota and declared > room:
         raise QuotaNotExceeded(f"{declared} bytes would exceed the quota of {quota}")
+    if quota and room == 0 and declared is None:  # no byte more fits: none is read
+        raise QuotaNotExceeded(f"the quota of {quota} bytes is used up")
     limit = min(x for x in (size_limit, room if quota else 0, 1 << 62) if x)
     try:
         return await files_of(ctx.config).store(request.content.iter_chunked(65536), limit)
