@@ -43,7 +43,9 @@ durations in milliseconds, a rate or share is 0..1 or null with no data:
 - ``bucket`` (``"1h"``), ``bucket_seconds``, ``since``, ``until`` (or null),
   ``first``, ``last`` (the earliest and latest request counted, or null);
 - ``lines`` (non-blank lines read), ``requests`` (counted), ``unparsed``,
-  ``filtered`` (outside ``--since``/``--until``);
+  ``filtered`` (outside ``--since``/``--until``), ``monitoring`` (requests of
+  load balancers and monitors, ``/health``, ``/stats`` and ``/metrics``, left
+  out unless ``--monitoring``: haproxy alone checks each host twice a second);
 - ``overall``, each of ``hosts`` (by host name) and each of ``buckets`` (a
   list in time order of the buckets with requests, each also with ``start``)
   is a *tally*: ``requests``, ``methods`` and ``ops`` (largest count first),
@@ -85,7 +87,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, TextIO, TypeVar
 
 from caldavd.tools.common import fail
-from caldavd.tools.logparse import AccessRecord, UnparsableLine, parse_line
+from caldavd.tools.logparse import MONITORING, AccessRecord, UnparsableLine, parse_line
 
 PROG = "caldavd-logstats"
 BUCKETS = {"5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
@@ -303,8 +305,10 @@ class Stats:
     sums the cells into the tallies the reports read."""
 
     def __init__(self, bucket: str, since: datetime | None, until: datetime | None,
-                 top: int) -> None:
+                 top: int, monitoring: bool = False) -> None:
         self.bucket = bucket
+        self.count_monitoring = monitoring
+        self.monitoring = 0  # monitors' requests left out (MONITORING paths)
         self.bucket_seconds = BUCKETS[bucket]
         self.since = since
         self.until = until
@@ -338,6 +342,9 @@ class Stats:
         if (self.since is not None and moment < self.since) or (
                 self.until is not None and moment >= self.until):
             self.filtered += 1
+            return
+        if not self.count_monitoring and record.target.split("?", 1)[0] in MONITORING:
+            self.monitoring += 1
             return
         if self.first is None or moment < self.first:
             self.first = moment
@@ -627,7 +634,9 @@ def summary_lines(stats: Stats) -> list[str]:
     overall = stats.overall
     lines = [f"{counted(stats.lines, 'line')}, {counted(overall.requests, 'request')}, "
              f"{counted(len(stats.hosts), 'host')}, {counted(stats.unparsed, 'unparsed line')}"
-             + (f", {stats.filtered:,} outside --since/--until" if stats.filtered else "")]
+             + (f", {stats.filtered:,} outside --since/--until" if stats.filtered else "")
+             + (f", {stats.monitoring:,} monitoring requests left out (--monitoring counts "
+                f"them)" if stats.monitoring else "")]
     if stats.first is not None and stats.last is not None:
         lines.append(f"from {time_text(stats.first)} to {time_text(stats.last)} UTC, "
                      f"buckets of {stats.bucket}")
@@ -824,6 +833,7 @@ def to_json(stats: Stats) -> dict[str, Any]:
         "first": _iso(stats.first), "last": _iso(stats.last),
         "lines": stats.lines, "requests": stats.overall.requests,
         "unparsed": stats.unparsed, "filtered": stats.filtered,
+        "monitoring": stats.monitoring,
         "overall": tally_json(stats.overall),
         "hosts": {host: tally_json(stats.hosts[host]) for host in stats.host_names()},
         "buckets": [_bucket_json(stats, start, tally)
@@ -881,6 +891,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="print the aggregate as JSON instead of text")
     parser.add_argument("--html", metavar="PATH",
                         help="write a self-contained HTML report to PATH (no text then)")
+    parser.add_argument("--monitoring", action="store_true",
+                        help="also count /health, /stats and /metrics (left out by default)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show progress on standard error (default: when it is a terminal)")
     return parser.parse_args(argv)
@@ -888,7 +900,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    stats = Stats(args.bucket, args.since, args.until, args.top)
+    stats = Stats(args.bucket, args.since, args.until, args.top, args.monitoring)
     sources = check_sources(args.logs)
     total = None if any(s.size is None for s in sources) else sum(s.size or 0 for s in sources)
     enabled = sys.stderr.isatty() if args.progress is None else args.progress

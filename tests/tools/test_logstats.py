@@ -26,6 +26,8 @@ from typing import Any
 import lxml.html
 import pytest
 
+from caldavd.http.accesslog import UNCOUNTED
+from caldavd.tools.logparse import MONITORING
 from caldavd.tools.logstats import Histogram, bin_of
 from tests.tools.helpers import TOOLS, Result, run_tool
 
@@ -289,6 +291,26 @@ def test_host_is_node_else_the_file_name(tmp_path: Path) -> None:
     report = run_json(str(mixed))
     assert {host: h["requests"] for host, h in report["hosts"].items()} == {
         "host9": 2, "collected": 1}
+
+
+def test_monitoring_requests_are_left_out_unless_asked(tmp_path: Path) -> None:
+    """haproxy's /health checks (twice a second per host) would swamp the clients' numbers."""
+    log = tmp_path / "host1-access.log"
+    base = Req("host1", START, "GET", None, None, 200, 1.0, None, None, None, None, "new", "/")
+    lines = [log_line(replace(base, target=path), n) for n, path in enumerate(
+        ["/health", "/health", "/stats?raw=1", "/metrics", "/calendars/x.ics", "/healthy"])]
+    log.write_text("".join(lines))
+    report = run_json(str(log))
+    assert (report["requests"], report["monitoring"]) == (2, 4)
+    assert report["lines"] == 6
+    everything = run_json(str(log), "--monitoring")
+    assert (everything["requests"], everything["monitoring"]) == (6, 0)
+    text = run_tool("caldavd-logstats", str(log))
+    assert "4 monitoring requests left out" in text.stdout
+
+
+def test_monitoring_paths_are_the_ones_the_server_does_not_count() -> None:
+    assert MONITORING == UNCOUNTED
 
 
 def test_standard_input_gzipped(logs: Logs) -> None:
