@@ -38,7 +38,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from caldavd.http.facts import elapsed, logged_facts
+from caldavd.http.facts import RequestFacts, elapsed, logged_facts
 from caldavd.http.keys import PRINCIPAL
 from caldavd.http.stats import WorkerStats, op_key
 
@@ -171,6 +171,11 @@ _DEFAULT_DEPTH = {"PROPFIND": "infinity", "REPORT": "0"}
 _DEPTHS = frozenset({"0", "1", "infinity"})
 
 
+def answered_depth(request: web.BaseRequest, facts: RequestFacts) -> str:
+    """The handler's depth, else the one the request asked for."""
+    return facts.depth if facts.depth != "-" else requested_depth(request)
+
+
 def requested_depth(request: web.BaseRequest) -> str:
     default = _DEFAULT_DEPTH.get(request.method)
     if default is None:
@@ -180,8 +185,9 @@ def requested_depth(request: web.BaseRequest) -> str:
 
 
 def format_line(request: web.BaseRequest, response: web.StreamResponse, seconds: float,
-                stamp: str, worker: str = "-") -> str:
-    """One line; ``worker`` is the ``node=... w=...`` part, the same for every line."""
+                stamp: str, worker: str = "-", depth: str | None = None) -> str:
+    """One line; ``worker`` is the ``node=... w=...`` part, the same for every line;
+    ``depth`` the one the request was answered at (None: worked out here)."""
     principal = request.get(PRINCIPAL)
     user = principal.short_names[0] if principal is not None and principal.short_names else "-"
     version = request.version
@@ -190,7 +196,8 @@ def format_line(request: web.BaseRequest, response: web.StreamResponse, seconds:
     if size is None:  # streamed: what was written, headers included
         size = response.body_length
     facts = logged_facts(request)
-    depth = facts.depth if facts.depth != "-" else requested_depth(request)
+    if depth is None:
+        depth = answered_depth(request, facts)
     return (f'{request.remote or "-"} - {user} [{stamp}] '
             f'"{request.method} {_quoted(request.raw_path)} HTTP/{version.major}.{version.minor}" '
             f'{response.status} {size} '
@@ -212,9 +219,9 @@ def access_logger_class(sink: AccessLogSink, node: str = "-", worker: int = 0,
                 time: float) -> None:
             facts = logged_facts(request)
             seconds = elapsed(facts, time)
-            sink.write(format_line(request, response, seconds, clock.now(), tag))
+            depth = answered_depth(request, facts)
+            sink.write(format_line(request, response, seconds, clock.now(), tag, depth))
             if stats is not None and request.path not in UNCOUNTED:
-                depth = facts.depth if facts.depth != "-" else requested_depth(request)
                 stats.record(op_key(request.method, facts.kind, depth), response.status,
                              seconds * 1000, facts.db.seconds * 1000, facts.cache)
 

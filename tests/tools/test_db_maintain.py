@@ -30,12 +30,6 @@ from tests.waiting import until
 TASKS = ["analyze", "purge", "attachments"]
 
 
-@pytest.fixture
-async def plist(pg_database: PgDatabase, tmp_path: Path) -> Path:
-    await upgrade_to_head(pg_database.connect_kwargs)
-    return external_db_plist(tmp_path, pg_database.url)
-
-
 async def maintain(plist: Path, *args: str) -> Result:
     return await run_tool_async("caldavd-db-maintain", "-f", str(plist), *args)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
 from tests.tools.helpers import Result, external_db_plist, run_tool_async
@@ -15,12 +13,6 @@ U01 = "10000000-0000-0000-0000-000000000001"
 U02 = "10000000-0000-0000-0000-000000000002"
 U03 = "10000000-0000-0000-0000-000000000003"
 GROUP01 = "20000000-0000-0000-0000-000000000001"
-
-
-@pytest.fixture
-async def plist(pg_database: PgDatabase, tmp_path: Path) -> Path:
-    await upgrade_to_head(pg_database.connect_kwargs)
-    return external_db_plist(tmp_path, pg_database.url)
 
 
 async def manage(plist: Path, *args: str) -> Result:

@@ -1,0 +1,18 @@
+"""Fixtures of the tool tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from caldavd.store.postgres.migrate import upgrade_to_head
+from tests.conftest import PgDatabase
+from tests.tools.helpers import external_db_plist
+
+
+@pytest.fixture
+async def plist(pg_database: PgDatabase, tmp_path: Path) -> Path:
+    """A plist on a throwaway database whose schema is at head, as a tool finds it."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    return external_db_plist(tmp_path, pg_database.url)
