@@ -295,3 +295,12 @@ def test_stats_are_for_loopback_allowed_networks_and_administrators(
                       Stats={"Enabled": False}) as host:
         assert host.request("GET", "/stats", user=None)[0] == 404
         assert host.request("GET", "/metrics", user="user01")[0] == 404
+
+
+def test_caldavd_stats_names_a_bad_argument() -> None:
+    for args, named in ((["ftp://host/"], "argument URL"), ([], "at least one URL"),
+                        (["--interval", "0", "http://127.0.0.1:1/"], "--interval"),
+                        (["--cluster", "/nonexistent", "--once"], "--cluster")):
+        result = run_tool("caldavd-stats", *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert named in result.stderr and "Traceback" not in result.stderr, result.stderr
