@@ -105,11 +105,13 @@ class Config:
     DBType: str
     DSN: str = field(repr=False)  # may hold a password; see ``dsn.masked()``
     MaxDBConnectionsPerPool: int
+    DBPoolWaitSeconds: int
     MultiProcessCount: int
     MaxRequests: int
     MaxResourceSize: int
     MaxAttendeesPerInstance: int
     MaxAllowedInstances: int
+    MaxInstancesPerReport: int
     SyncTokenLifetimeDays: int
     UserQuota: int
     ServerHostName: str
@@ -182,11 +184,13 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         DBType=tree["DBType"],
         DSN=tree["DSN"],
         MaxDBConnectionsPerPool=tree["MaxDBConnectionsPerPool"],
+        DBPoolWaitSeconds=tree["DBPoolWaitSeconds"],
         MultiProcessCount=tree["MultiProcessCount"],
         MaxRequests=tree["MaxRequests"],
         MaxResourceSize=tree["MaxResourceSize"],
         MaxAttendeesPerInstance=tree["MaxAttendeesPerInstance"],
         MaxAllowedInstances=tree["MaxAllowedInstances"],
+        MaxInstancesPerReport=tree["MaxInstancesPerReport"],
         SyncTokenLifetimeDays=tree["SyncTokenLifetimeDays"],
         UserQuota=tree["UserQuota"],
         ServerHostName=tree["ServerHostName"],

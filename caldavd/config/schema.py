@@ -230,6 +230,9 @@ CONFIG = Section({
     "MaxDBConnectionsPerPool": Scalar(INT, 10,
         "Database connections per worker; the database must accept MultiProcessCount x this "
         "per host, plus a few for tools."),
+    "DBPoolWaitSeconds": Scalar(INT, 5,
+        "Longest a request waits for a free pooled database connection before it is answered "
+        "503 with Retry-After."),
     "MultiProcessCount": Scalar(INT, 0, "Worker processes per host; 0 = one per CPU core."),
     "MaxRequests": Scalar(INT, 80, "Requests in flight per worker process; more wait."),
     "ServerHostName": Scalar(STR, "",
@@ -242,6 +245,9 @@ CONFIG = Section({
         "Most attendees one instance may have (RFC 4791 §5.2.10)."),
     "MaxAllowedInstances": Scalar(INT, 3000,
         "Most instances a bounded recurrence may have (CALDAV:max-instances, RFC 4791 §5.2.8)."),
+    "MaxInstancesPerReport": Scalar(INT, 20000,
+        "Most recurrence instances one REPORT may expand (calendar-data expand, free-busy-query) "
+        "or add to the index; see Security and limits."),
     "UserQuota": Scalar(INT, 104857600,
         "Bytes of calendar data and attachments per user (RFC 4331 quota); 0 = unlimited."),
     "SyncTokenLifetimeDays": Scalar(INT, 14,

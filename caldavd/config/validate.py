@@ -252,7 +252,7 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
     _at_least(tree, "MultiProcessCount", 0, report)
     _at_least(tree, "MaxRequests", 1, report)
     for key in ("MaxResourceSize", "MaxAttendeesPerInstance", "MaxAllowedInstances",
-                "SyncTokenLifetimeDays"):
+                "MaxInstancesPerReport", "DBPoolWaitSeconds", "SyncTokenLifetimeDays"):
         _at_least(tree, key, 1, report)
     for key in ("UserQuota", "MaximumAttachmentSize", "MaximumAttachmentsPerInstance"):
         _at_least(tree, key, 0, report)

@@ -109,11 +109,13 @@ async def _pool(config: Config) -> asyncpg.Pool:
     any worker does during an outage, until the database is back."""
     kwargs = connect_kwargs_for(config)
     try:
-        return await create_pool(kwargs, config.MaxDBConnectionsPerPool)
+        return await create_pool(kwargs, config.MaxDBConnectionsPerPool,
+                                 wait=config.DBPoolWaitSeconds)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("database unavailable at start (%s); answering 503 until it is back",
                     type(exc).__name__)
-        return await create_pool(kwargs, config.MaxDBConnectionsPerPool, warm=False)
+        return await create_pool(kwargs, config.MaxDBConnectionsPerPool, warm=False,
+                                 wait=config.DBPoolWaitSeconds)
 
 
 async def _revision(pool: asyncpg.Pool) -> str | None:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 RETRY_AFTER = "30"
+BUSY_RETRY_AFTER = "5"  # a busy pool frees up within seconds; an outage takes longer
 
 
 def _uid_conflict(exc: Exception) -> dav.DAVError:
@@ -45,6 +46,8 @@ _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
     attachments.TooManyAttachments: lambda e: dav.MaxAttachmentsPerResource(str(e)),
     attachments.UnknownRid: lambda e: dav.ValidRidParameter(str(e)),
     attachments.NotInResource: lambda e: dav.ValidManagedIdParameter(str(e)),
+    store.StoreBusy: lambda e: dav.ServiceUnavailable(
+        "the database is busy", headers={"Retry-After": BUSY_RETRY_AFTER}),
     store.StoreUnavailable: lambda e: dav.ServiceUnavailable(
         "the database is unavailable", headers={"Retry-After": RETRY_AFTER}),
     DirectoryUnavailable: lambda e: dav.ServiceUnavailable(

@@ -12,6 +12,10 @@ class StoreUnavailable(StoreError):
     """The database cannot be reached or is shutting down."""
 
 
+class StoreBusy(StoreUnavailable):
+    """Every pooled connection stayed in use for as long as a request may wait for one."""
+
+
 class NotFound(StoreError):
     """The home, calendar or object does not exist."""
 

@@ -7,6 +7,11 @@ connection open but unusable.  Such a connection is closed where it fails, never
 put back for the next request, and the pool replaces the others it holds (they
 are likely dead too); a read (``read``) then runs once more on a new
 connection, since running it twice changes nothing.
+
+A request waits for a pooled connection at most ``wait`` seconds
+(``DBPoolWaitSeconds``), then gets StoreBusy: requests that hold every
+connection for long (or a burst larger than the pool) make the others answer
+503 with Retry-After soon, never wait for a minute.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from caldavd.store.errors import StoreUnavailable
+from caldavd.store.errors import StoreBusy, StoreUnavailable
 from caldavd.store.postgres.timing import CURRENT
 
 T = TypeVar("T")
@@ -55,15 +60,31 @@ def with_server_settings(kwargs: Mapping[str, object]) -> dict[str, object]:
     return {**kwargs, "server_settings": settings}
 
 
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg has no types
+    """An asyncpg pool whose ``acquire`` waits at most ``wait`` seconds (None: forever)."""
+
+    __slots__ = ("wait",)
+
+    def __init__(self, *args: object, wait: float | None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.wait = wait
+
+    def acquire(self, *, timeout: float | None = None) -> object:
+        return super().acquire(timeout=self.wait if timeout is None else timeout)
+
+
 async def create_pool(kwargs: Mapping[str, object], max_size: int, *,
-                      warm: bool = True) -> asyncpg.Pool:
+                      warm: bool = True, wait: float | None = None) -> asyncpg.Pool:
     """A pool of at most ``max_size`` connections (opened lazily, one kept warm unless
-    ``warm`` is false: then creating it connects to nothing)."""
-    return await asyncpg.create_pool(**with_server_settings(kwargs),
-                                     min_size=min(1, max_size) if warm else 0,
-                                     max_size=max_size,
-                                     max_inactive_connection_lifetime=300.0, timeout=10.0,
-                                     command_timeout=60.0, reset=_reset)
+    ``warm`` is false: then creating it connects to nothing); a connection is waited
+    for at most ``wait`` seconds (see the module's docstring)."""
+    pool = BoundedPool(**with_server_settings(kwargs), wait=wait,
+                       min_size=min(1, max_size) if warm else 0, max_size=max_size,
+                       max_queries=50_000, max_inactive_connection_lifetime=300.0,
+                       loop=None, connection_class=asyncpg.Connection,
+                       record_class=asyncpg.Record, timeout=10.0, command_timeout=60.0,
+                       reset=_reset)
+    return await pool
 
 
 async def _reset(conn: asyncpg.Connection) -> None:
@@ -97,7 +118,11 @@ class _Acquired:
 
     async def __aenter__(self) -> asyncpg.Connection:
         self._started = time.perf_counter()
-        self._conn = await self._acquire.__aenter__()
+        try:
+            self._conn = await self._acquire.__aenter__()
+        except TimeoutError:
+            # The pool's wait (a connection that is slow to open counts too).
+            raise StoreBusy("no database connection became free in time") from None
         return self._conn
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
