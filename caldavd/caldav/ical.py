@@ -11,8 +11,9 @@ Leniency, decided to match what real clients send:
   iCalendar); a charset other than UTF-8 or a version other than 2.0 is not.
 - PRODID may be missing (RFC 5545 requires it, some tools omit it). VERSION
   must be 2.0. CALSCALE, if present, must be GREGORIAN.
-- LF line endings, blank lines and a UTF-8 byte order mark are accepted; a NUL
-  character is not (it cannot be stored).
+- LF line endings, blank lines and a UTF-8 byte order mark are accepted; a control
+  character other than HTAB is not (RFC 5545 §3.1; NUL cannot even be stored, and
+  XML 1.0 cannot carry any of them into a REPORT).
 - Values of X- properties that do not parse are kept as they are.
 - A TZID may name an IANA zone without a VTIMEZONE; any other TZID needs one.
 - DTEND equal to DTSTART is a zero-length event; DTEND before DTSTART is
@@ -30,6 +31,7 @@ Leniency, decided to match what real clients send:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -185,17 +187,26 @@ def _check_structure(text: str) -> None:
         raise ValidCalendarData("the body holds no VCALENDAR")
 
 
+# RFC 5545 §3.1, §3.3.11: no value holds a CONTROL character (%x00-08, %x0A-1F, %x7F)
+# but HTAB; CR and LF only end lines.  U+FFFE and U+FFFF are no characters at all, and
+# neither those nor the C0 controls can be carried by XML 1.0 (calendar-data in a REPORT).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def decode_body(data: bytes) -> str:
-    """The body as text: UTF-8 without a byte order mark, no NUL (valid-calendar-data)."""
+    """The body as text: UTF-8 without a byte order mark, no control character other
+    than HTAB, CR and LF (valid-calendar-data)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ValidCalendarData(f"line {line}: not UTF-8 (byte {exc.start})") from None
     text = text.removeprefix("\ufeff")
-    nul = text.find("\x00")
-    if nul >= 0:
-        raise ValidCalendarData(f"line {text.count(chr(10), 0, nul) + 1}: NUL character")
+    control = _CONTROL.search(text)
+    if control is not None:
+        at = control.start()
+        raise ValidCalendarData(f"line {text.count(chr(10), 0, at) + 1}: control character "
+                                f"U+{ord(text[at]):04X}")
     return text
 
 

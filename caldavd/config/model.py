@@ -114,6 +114,11 @@ class Config:
     MaxInstancesPerReport: int
     SyncTokenLifetimeDays: int
     UserQuota: int
+    MaxDeadPropertiesPerResource: int
+    MaxDeadPropertyBytesPerResource: int
+    MaxPropertiesPerRequest: int
+    MaxExpandPropertyElements: int
+    MaxExpandPropertyDepth: int
     ServerHostName: str
     HTTPPort: int
     SSLPort: int
@@ -193,6 +198,11 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         MaxInstancesPerReport=tree["MaxInstancesPerReport"],
         SyncTokenLifetimeDays=tree["SyncTokenLifetimeDays"],
         UserQuota=tree["UserQuota"],
+        MaxDeadPropertiesPerResource=tree["MaxDeadPropertiesPerResource"],
+        MaxDeadPropertyBytesPerResource=tree["MaxDeadPropertyBytesPerResource"],
+        MaxPropertiesPerRequest=tree["MaxPropertiesPerRequest"],
+        MaxExpandPropertyElements=tree["MaxExpandPropertyElements"],
+        MaxExpandPropertyDepth=tree["MaxExpandPropertyDepth"],
         ServerHostName=tree["ServerHostName"],
         HTTPPort=tree["HTTPPort"],
         SSLPort=tree["SSLPort"],

@@ -250,6 +250,21 @@ CONFIG = Section({
         "or add to the index; see Security and limits."),
     "UserQuota": Scalar(INT, 104857600,
         "Bytes of calendar data and attachments per user (RFC 4331 quota); 0 = unlimited."),
+    "MaxDeadPropertiesPerResource": Scalar(INT, 100,
+        "Most dead (client-set) properties one resource may carry; beyond, PROPPATCH answers "
+        "507 with caldavd:max-dead-properties; 0 = no limit."),
+    "MaxDeadPropertyBytesPerResource": Scalar(INT, 262144,
+        "Most bytes of dead properties (names and values) one resource may carry; beyond, "
+        "PROPPATCH answers 507 with caldavd:max-dead-properties; 0 = no limit."),
+    "MaxPropertiesPerRequest": Scalar(INT, 1000,
+        "Most property names one PROPFIND, PROPPATCH or REPORT body may name; beyond: 403 "
+        "with caldavd:max-properties-per-request; 0 = no limit."),
+    "MaxExpandPropertyElements": Scalar(INT, 100,
+        "Most DAV:property elements in one expand-property REPORT (RFC 3253 §3.8); beyond: "
+        "403 with caldavd:max-expand-property; 0 = no limit."),
+    "MaxExpandPropertyDepth": Scalar(INT, 4,
+        "Deepest nesting of DAV:property elements in one expand-property REPORT; beyond: "
+        "403 with caldavd:max-expand-property; 0 = no limit."),
     "SyncTokenLifetimeDays": Scalar(INT, 14,
         "Days deletions are remembered for sync-collection; older tokens must resync."),
     "SSLPort": Scalar(INT, 0, "TCP port for HTTPS; 0 = disabled."),

@@ -254,7 +254,10 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
     for key in ("MaxResourceSize", "MaxAttendeesPerInstance", "MaxAllowedInstances",
                 "MaxInstancesPerReport", "DBPoolWaitSeconds", "SyncTokenLifetimeDays"):
         _at_least(tree, key, 1, report)
-    for key in ("UserQuota", "MaximumAttachmentSize", "MaximumAttachmentsPerInstance"):
+    for key in ("UserQuota", "MaximumAttachmentSize", "MaximumAttachmentsPerInstance",
+                "MaxDeadPropertiesPerResource", "MaxDeadPropertyBytesPerResource",
+                "MaxPropertiesPerRequest", "MaxExpandPropertyElements",
+                "MaxExpandPropertyDepth"):
         _at_least(tree, key, 0, report)
     _at_least(tree, "ResponseCacheTimeout", 0, report)
     _at_least(tree, "AccessLogMaxBytes", 0, report)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from lxml import etree
 
 from caldavd.dav import names
+from caldavd.dav.chars import comment_text, xml_chars
 
 
 class DAVError(Exception):
@@ -49,13 +50,13 @@ class DAVError(Exception):
         if self.message:
             # The reason, for people: a comment, because clients take every child
             # element of DAV:error for a condition.
-            root.append(etree.Comment(" " + self.message.replace("--", "- -") + " "))
+            root.append(etree.Comment(comment_text(self.message)))
         return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 
 def href_element(href: str) -> etree._Element:
     element = etree.Element(names.HREF)
-    element.text = href
+    element.text = xml_chars(href)
     return element
 
 
@@ -356,3 +357,27 @@ class ValidActionParameter(DAVError):
 
     status = 403
     element = names.VALID_ACTION_PARAMETER
+
+
+# -- caldavd's own limits (README "Security and limits") ---------------------------------
+
+class MaxPropertiesPerRequest(DAVError):
+    """The body names more properties than MaxPropertiesPerRequest allows."""
+
+    status = 403
+    element = names.MAX_PROPERTIES_PER_REQUEST
+
+
+class MaxExpandProperty(DAVError):
+    """The expand-property REPORT has more or deeper DAV:property elements than allowed."""
+
+    status = 403
+    element = names.MAX_EXPAND_PROPERTY
+
+
+class MaxDeadProperties(DAVError):
+    """The resource would carry more dead properties, or more bytes of them, than allowed;
+    507 as RFC 4918 §9.2.1 has it for a property the server has no room to record."""
+
+    status = 507
+    element = names.MAX_DEAD_PROPERTIES

@@ -4,8 +4,8 @@ A fragment is a piece of element content that uses the document's fixed
 prefixes (``names.NSMAP``: D, C, CS, A), which ``Multistatus`` declares once
 on its root element.  Text is escaped exactly as lxml escapes it (``&``, ``<``
 and ``>``, and a CR as ``&#13;`` so that it is not read back as a LF), and
-characters XML cannot carry are refused with lxml's ValueError, so a fragment
-and the element lxml would write parse to the same infoset.
+characters XML cannot carry become U+FFFD as in ``xml.element`` (``chars``), so
+a fragment and the element lxml would write parse to the same infoset.
 
 Anything else (a name outside those namespaces, a dead property, a structured
 value) is serialised by lxml itself (``elements_text``): lxml declares what
@@ -22,26 +22,20 @@ from collections.abc import Callable
 from lxml import etree
 
 from caldavd.dav import names
+from caldavd.dav.chars import xml_chars
 from caldavd.dav.hrefs import quote_path
 
 PREFIX_OF: dict[str, str] = {uri: prefix for prefix, uri in names.NSMAP.items()}
 ROOT_DECLARATIONS = "".join(f' xmlns:{prefix}="{uri}"' for prefix, uri in names.NSMAP.items())
-
-# lxml's words for the same refusal.
-NOT_XML = ("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or "
-           "control characters")
-# XML 1.0 §2.2: of the C0 controls only TAB, LF and CR are characters.
-_CONTROLS = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 
 _HOLDER_END = f"</{PREFIX_OF[names.DAV_NS]}:multistatus>"
 
 
 def escape(text: str) -> str:
     """``text`` as XML character data (see the module docstring)."""
-    if text.encode().isalnum():  # ASCII letters and digits (ETags...): nothing to do
+    if text.isascii() and text.isalnum():  # letters and digits (ETags...): nothing to do
         return text
-    if not text.isprintable():  # printable text never holds a character XML refuses
-        _check(text)
+    text = xml_chars(text)
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -51,17 +45,6 @@ def escape(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r", "&#13;")
     return text
-
-
-def _check(text: str) -> None:
-    if text.isascii():
-        data = text.encode("ascii")
-    elif "\ufffe" in text or "\uffff" in text:
-        raise ValueError(NOT_XML)
-    else:
-        data = text.encode()  # a lone surrogate raises UnicodeEncodeError, a ValueError
-    if len(data.translate(None, _CONTROLS)) != len(data):  # UTF-8 keeps bytes < 0x80 for ASCII
-        raise ValueError(NOT_XML)
 
 
 @functools.cache

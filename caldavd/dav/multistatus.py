@@ -111,7 +111,7 @@ def _write_propstat(parent: etree._Element, propstat: Propstat) -> None:
     if error_node is not None:
         node.append(error_node)
     if propstat.description:
-        etree.SubElement(node, names.RESPONSEDESCRIPTION).text = propstat.description
+        node.append(element(names.RESPONSEDESCRIPTION, propstat.description))
 
 
 def propstat_element(propstat: Propstat) -> etree._Element:

@@ -10,6 +10,9 @@ DAV_NS = "DAV:"
 CALDAV_NS = "urn:ietf:params:xml:ns:caldav"
 CS_NS = "http://calendarserver.org/ns/"
 ICAL_NS = "http://apple.com/ns/ical/"
+# caldavd's own preconditions, for limits no RFC names (kept out of NSMAP: they only
+# occur in DAV:error bodies, where lxml declares the namespace on the element).
+CALDAVD_NS = "urn:x-caldavd:ns"
 
 NSMAP: dict[str, str] = {"D": DAV_NS, "C": CALDAV_NS, "CS": CS_NS, "A": ICAL_NS}
 
@@ -28,6 +31,10 @@ def cs(local: str) -> str:
 
 def ical(local: str) -> str:
     return f"{{{ICAL_NS}}}{local}"
+
+
+def caldavd(local: str) -> str:
+    return f"{{{CALDAVD_NS}}}{local}"
 
 
 # -- RFC 4918 (WebDAV) ------------------------------------------------------
@@ -208,6 +215,11 @@ CALENDAR_PROXY_WRITE_FOR = cs("calendar-proxy-write-for")
 # Resource types of the proxy group principals (Apple's calendarserver.org extension).
 CALENDAR_PROXY_READ = cs("calendar-proxy-read")
 CALENDAR_PROXY_WRITE = cs("calendar-proxy-write")
+
+# -- caldavd's limits (README "Security and limits") ------------------------------
+MAX_PROPERTIES_PER_REQUEST = caldavd("max-properties-per-request")
+MAX_EXPAND_PROPERTY = caldavd("max-expand-property")
+MAX_DEAD_PROPERTIES = caldavd("max-dead-properties")
 
 # -- XML itself and unqualified attributes --------------------------------------
 XML_NS = "http://www.w3.org/XML/1998/namespace"

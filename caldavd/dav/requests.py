@@ -21,6 +21,7 @@ from caldavd.dav import errors, names
 from caldavd.dav.hrefs import decode_path, unquote_path
 from caldavd.dav.xml import (
     child_elements,
+    clark_name,
     expect_root,
     find_child,
     parse_xml,
@@ -347,9 +348,54 @@ def _expand_one(node: etree._Element) -> ExpandProperty:
     local = node.get(names.ATTR_NAME)
     if not local:
         raise errors.BadRequest("DAV:property needs a name attribute")
-    namespace = node.get(names.ATTR_NAMESPACE, names.DAV_NS)
-    name = f"{{{namespace}}}{local}" if namespace else local
+    name = clark_name(node.get(names.ATTR_NAMESPACE, names.DAV_NS), local)
     return ExpandProperty(name, _expand_children(node))
+
+
+# -- how much one body may ask for ------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestBounds:
+    """How much one request body may ask for (README "Security and limits"); 0: no limit.
+
+    ``property_names``: distinct property names (DAV:prop and DAV:include children, or
+    PROPPATCH operations), each of which every resource in a multistatus answers;
+    ``expand_elements``/``expand_depth``: DAV:property elements of an expand-property
+    REPORT, and how deep they nest (RFC 3253 §3.8).
+    """
+
+    property_names: int = 0
+    expand_elements: int = 0
+    expand_depth: int = 0
+
+    def check_names(self, count: int) -> None:
+        if self.property_names and count > self.property_names:
+            raise errors.MaxPropertiesPerRequest(
+                f"the request names {count} properties; at most {self.property_names} "
+                "are answered per request")
+
+    def check_report(self, root: etree._Element) -> None:
+        """A REPORT body within bounds: its property names, its DAV:property elements."""
+        self.check_names(len({child.tag for parent in root.iter(names.PROP, names.INCLUDE)
+                              for child in child_elements(parent)}))
+        if root.tag == names.EXPAND_PROPERTY:
+            self._check_expand(root)
+
+    def _check_expand(self, root: etree._Element) -> None:
+        count = sum(1 for _ in root.iter(names.PROPERTY))
+        if self.expand_elements and count > self.expand_elements:
+            raise errors.MaxExpandProperty(
+                f"expand-property has {count} DAV:property elements; at most "
+                f"{self.expand_elements} are allowed")
+        depth = max((_nesting(node) for node in root.iter(names.PROPERTY)), default=0)
+        if self.expand_depth and depth > self.expand_depth:
+            raise errors.MaxExpandProperty(
+                f"expand-property nests DAV:property {depth} deep; at most "
+                f"{self.expand_depth} levels are allowed")
+
+
+def _nesting(node: etree._Element) -> int:
+    return sum(1 for _ in node.iterancestors(names.PROPERTY)) + 1
 
 
 @dataclass(frozen=True)

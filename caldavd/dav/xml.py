@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from lxml import etree
 
 from caldavd.dav import errors, names
+from caldavd.dav.chars import xml_chars
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
@@ -86,12 +87,24 @@ def element(
     children: Iterable[etree._Element] = (),
     attrib: Mapping[str, str] | None = None,
 ) -> etree._Element:
-    """A new element; ``children`` are appended (and so moved) into it."""
-    node = etree.Element(tag, attrib=dict(attrib) if attrib else None)
-    node.text = text
+    """A new element; ``children`` are appended (and so moved) into it.  Text and
+    attribute values go through ``chars.xml_chars``: they may come from a client."""
+    node = etree.Element(tag, attrib={k: xml_chars(v) for k, v in attrib.items()}
+                         if attrib else None)
+    node.text = None if text is None else xml_chars(text)
     for child in children:
         node.append(child)
     return node
+
+
+def clark_name(namespace: str | None, local: str) -> str:
+    """``{namespace}local`` from a client's strings (e.g. DAV:property's attributes, RFC
+    3253 §3.8); ``BadRequest`` unless it is an XML name that output can carry."""
+    try:
+        return etree.Element(etree.QName(namespace or None, local)).tag  # lxml checks both
+    except ValueError:
+        raise errors.BadRequest(f"not an XML name: namespace {namespace!r}, "
+                                f"name {local!r}") from None
 
 
 def expect_root(root: etree._Element, clark_name: str) -> etree._Element:

@@ -63,7 +63,9 @@ async def well_known(request: web.Request) -> web.StreamResponse:
 
 def create_app(config: Config, worker: int = 0) -> web.Application:
     """The application; ``worker`` is its number under the master (0: run in-process)."""
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+    # Request bodies are decoded by the handlers (``target.body_chunks``), not by aiohttp.
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE,
+                          handler_args={"auto_decompress": False})
     app[CONFIG] = config
     app[WORKER] = worker
     app[STATS] = WorkerStats()

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from caldavd.config import Config
 from caldavd.dav import names
+from caldavd.dav.requests import RequestBounds
 from caldavd.directory import Directory, Record
 from caldavd.http.keys import CONFIG, DIRECTORY, PROXY_DB, STORE, principal_of
 from caldavd.http.propvalues import text_property
@@ -57,6 +58,13 @@ class Context:
         if self._as is None:
             self._as = await uids_acting_as(self.directory, self.principal.uid)
         return self._as
+
+    @property
+    def bounds(self) -> RequestBounds:
+        """How much one request body may ask for (README "Security and limits")."""
+        config = self.config
+        return RequestBounds(config.MaxPropertiesPerRequest, config.MaxExpandPropertyElements,
+                             config.MaxExpandPropertyDepth)
 
     @property
     def is_admin(self) -> bool:

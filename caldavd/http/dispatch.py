@@ -10,11 +10,13 @@ from caldavd.http import liveprops, methods, proxyprops, reports
 from caldavd.http.attachments import ATTACHMENTS
 from caldavd.http.attachments import serve as serve_attachment
 from caldavd.http.registry import METHODS
+from caldavd.http.target import check_content_coding
 
 _REGISTERED = (liveprops, methods, proxyprops, reports)
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
+    check_content_coding(request)
     if request.path.startswith(ATTACHMENTS):  # not DAV resources (RFC 8607)
         return await serve_attachment(request)
     handler = METHODS.get(request.method)

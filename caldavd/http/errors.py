@@ -33,6 +33,9 @@ def _uid_conflict(exc: Exception) -> dav.DAVError:
 
 
 _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
+    # A body whose chunked framing is broken: aiohttp's words, whose last line is the reason.
+    web.RequestPayloadError: lambda e: dav.BadRequest(
+        "the request body cannot be read: " + (str(e).splitlines() or [""])[-1].strip()),
     store.NotFound: lambda e: dav.NotFound(str(e)),
     store.AlreadyExists: lambda e: dav.PreconditionFailed(f"{e} exists"),
     store.ETagMismatch: lambda e: dav.PreconditionFailed(str(e)),

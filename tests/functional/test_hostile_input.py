@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
+from pathlib import Path
+
+import asyncpg
 import pytest
 
-from tests.functional.conftest import CAL01, HOME01, Dav, event
+from caldavd.dav import names
+from tests.conftest import PgDatabase
+from tests.functional.conftest import CAL01, HOME01, USER01_UID, Dav, event, serving
+
+PRINCIPAL01 = f"/principals/__uids__/{USER01_UID}/"
 
 BROKEN_CALENDARS = [
     "",
@@ -77,3 +86,168 @@ async def test_broken_xml_is_a_4xx(dav: Dav, method: str, body: bytes) -> None:
 async def test_odd_paths_are_4xx(dav: Dav, path: str) -> None:
     reply = await dav.request("PROPFIND", path, headers={"Depth": "0"})
     assert 400 <= reply.status < 500
+
+
+# -- control characters (RFC 5545 §3.1, §3.3.11; XML 1.0 §2.2) --------------------------
+
+CONTROLS = ["\x0b", "\x01", "\x1f", "\x7f", "\ufffe"]
+
+
+@pytest.mark.parametrize("char", CONTROLS, ids=[f"U+{ord(c):04X}" for c in CONTROLS])
+async def test_a_control_character_in_a_value_is_refused_at_put(dav: Dav, char: str) -> None:
+    """RFC 5545 §3.3.11: TEXT excludes CONTROL (all but HTAB): valid-calendar-data, and a
+    DAV:error body that parses although the message names the character."""
+    reply = await dav.put(CAL01 + "ctl.ics", event("ctl", extra=f"DESCRIPTION:a{char}b\r\n"))
+    assert 400 <= reply.status < 500, reply.body
+    assert reply.error() == names.VALID_CALENDAR_DATA
+    assert (await dav.request("GET", CAL01 + "ctl.ics")).status == 404
+
+
+async def test_a_control_character_echoed_into_an_error_is_still_xml(dav: Dav) -> None:
+    """The 500 of the hostile-input run: END:VCAL\\x01 came back in the error's comment."""
+    body = event("ctl").replace("END:VCALENDAR", "END:VCAL\x01")
+    reply = await dav.put(CAL01 + "ctl.ics", body)
+    assert reply.status == 400 and reply.error() == names.VALID_CALENDAR_DATA
+
+
+async def test_a_tab_in_a_value_is_fine(dav: Dav) -> None:
+    reply = await dav.put(CAL01 + "tab.ics", event("tab", extra="DESCRIPTION:a\tb\r\n"))
+    assert reply.status == 201, reply.body
+
+
+MULTIGET = (
+    "<C:calendar-multiget xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav'>"
+    "<D:prop><D:getetag/><C:calendar-data/></D:prop><D:href>{href}</D:href>"
+    "</C:calendar-multiget>")
+QUERY = (
+    "<C:calendar-query xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav'>"
+    "<D:prop><D:getetag/><C:calendar-data>{data}</C:calendar-data></D:prop><C:filter>"
+    "<C:comp-filter name='VCALENDAR'><C:comp-filter name='VEVENT'>{range}</C:comp-filter>"
+    "</C:comp-filter></C:filter></C:calendar-query>")
+SYNC = ("<D:sync-collection xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav'>"
+        "<D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/><C:calendar-data/>"
+        "</D:prop></D:sync-collection>")
+RANGE = "<C:time-range start='20260101T000000Z' end='20270101T000000Z'/>"
+SUBSET = "<C:comp name='VCALENDAR'><C:allprop/><C:comp name='VEVENT'><C:allprop/></C:comp></C:comp>"
+
+
+async def test_an_object_stored_with_a_control_character_never_fails_a_report(
+        pg_database: PgDatabase, tmp_path: Path) -> None:
+    """Objects stored before PUT refused them: every REPORT still answers 207, the
+    character replaced by U+FFFD in calendar-data (XML 1.0 cannot carry it)."""
+    async with serving(pg_database, tmp_path) as dav:
+        assert (await dav.put(CAL01 + "old.ics", event("old", summary="a~b"))).status == 201
+        conn = await asyncpg.connect(**pg_database.connect_kwargs)
+        try:
+            await conn.execute("UPDATE calendar_object SET icalendar = "
+                               "replace(icalendar, 'a~b', E'a\\x0bb') WHERE uid = 'old'")
+        finally:
+            await conn.close()
+        bodies = [MULTIGET.format(href=CAL01 + "old.ics"), SYNC,
+                  QUERY.format(data="", range=""), QUERY.format(data="", range=RANGE),
+                  QUERY.format(data=SUBSET, range=RANGE)]
+        for body in bodies:
+            reply = await dav.report(CAL01, body)
+            assert reply.status == 207, (body, reply.body)
+            assert "SUMMARY:a\ufffdb" in reply.texts(".//C:calendar-data")[0], body
+        depth1 = await dav.propfind(CAL01, names.CALENDAR_DATA, depth="1")
+        assert depth1.status == 207
+        assert (await dav.request("GET", CAL01 + "old.ics")).status == 200
+
+
+# -- Content-Encoding (RFC 9110 §8.4, §15.5.16) ------------------------------------------
+
+PROPFIND_BODY = (b"<?xml version='1.0'?><D:propfind xmlns:D='DAV:'><D:prop><D:getetag/>"
+                 b"</D:prop></D:propfind>")
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "x-gzip"])
+async def test_a_body_that_is_not_in_its_coding_is_a_400(dav: Dav, coding: str) -> None:
+    reply = await dav.request("PROPFIND", CAL01, PROPFIND_BODY,
+                              headers={"Depth": "0", "Content-Encoding": coding})
+    assert reply.status in ((415,) if coding == "x-gzip" else (400,)), reply.body
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd", "compress", "gzip, gzip", "nonsense"])
+async def test_an_unsupported_coding_is_a_415_naming_the_supported(dav: Dav, coding: str) -> None:
+    for method, path, body in [("PROPFIND", CAL01, PROPFIND_BODY),
+                               ("PUT", CAL01 + "coded.ics", event("coded").encode())]:
+        reply = await dav.request(method, path, body,
+                                  headers={"Depth": "0", "Content-Encoding": coding})
+        assert reply.status == 415, reply.body
+        assert reply.headers["Accept-Encoding"] == "gzip, deflate"
+
+
+async def test_a_gzip_body_is_read(dav: Dav) -> None:
+    reply = await dav.request("PUT", CAL01 + "gz.ics", gzip.compress(event("gz").encode()),
+                              headers={"Content-Encoding": "gzip",
+                                       "Content-Type": "text/calendar"})
+    assert reply.status == 201, reply.body
+    reply = await dav.request("PROPFIND", CAL01, zlib.compress(PROPFIND_BODY),
+                              headers={"Depth": "0", "Content-Encoding": "deflate"})
+    assert reply.status == 207
+
+
+# -- names a client spells (RFC 3253 §3.8) ------------------------------------------------
+
+@pytest.mark.parametrize("attributes", ["name='-1'", "name='a b'", "name='x:y'",
+                                        "name='ok' namespace='a b'"])
+async def test_an_expand_property_name_that_is_no_xml_name_is_a_400(
+        dav: Dav, attributes: str) -> None:
+    body = (f"<D:expand-property xmlns:D='DAV:'><D:property {attributes}/>"
+            "</D:expand-property>")
+    reply = await dav.report(PRINCIPAL01, body, depth="0")
+    assert reply.status == 400, reply.body
+
+
+# -- bounded answers (README "Security and limits") ---------------------------------------
+
+def _propfind(count: int) -> str:
+    inner = "".join(f"<x:p{i}/>" for i in range(count))
+    return f"<D:propfind xmlns:D='DAV:' xmlns:x='urn:x'><D:prop>{inner}</D:prop></D:propfind>"
+
+
+async def test_property_names_per_request_are_bounded(pg_database: PgDatabase,
+                                                      tmp_path: Path) -> None:
+    """A PROPFIND Depth 1 naming 40,000 properties answered 10.7 MB: at most
+    MaxPropertiesPerRequest distinct names, else 403 max-properties-per-request."""
+    async with serving(pg_database, tmp_path, MaxPropertiesPerRequest=20) as dav:
+        assert (await dav.request("PROPFIND", CAL01, _propfind(20),
+                                  headers={"Depth": "1"})).status == 207
+        repeated = _propfind(20).replace("</D:prop>", "<x:p0/>" * 500 + "</D:prop>")
+        assert (await dav.request("PROPFIND", CAL01, repeated,
+                                  headers={"Depth": "1"})).status == 207
+        too_many = [("PROPFIND", _propfind(21)),
+                    ("REPORT", SYNC.replace("<D:getetag/>", _names(21))),
+                    ("REPORT", MULTIGET.format(href=CAL01 + "x.ics").replace(
+                        "<D:getetag/>", _names(21))),
+                    ("PROPPATCH", "<D:propertyupdate xmlns:D='DAV:' xmlns:x='urn:x'><D:set>"
+                                  f"<D:prop>{_names(21)}</D:prop></D:set></D:propertyupdate>")]
+        for method, body in too_many:
+            reply = await dav.request(method, CAL01, body, headers={"Depth": "1"})
+            assert reply.status == 403, (method, reply.body)
+            assert reply.error() == names.MAX_PROPERTIES_PER_REQUEST, reply.body
+
+
+def _names(count: int) -> str:
+    return "".join(f"<x:n{i} xmlns:x='urn:x'/>" for i in range(count))
+
+
+def _expand(inner: str) -> str:
+    return f"<D:expand-property xmlns:D='DAV:'>{inner}</D:expand-property>"
+
+
+async def test_expand_property_elements_and_depth_are_bounded(dav: Dav) -> None:
+    """5,000 repeated elements answered 8.7 MB in 18 s: at most MaxExpandPropertyElements
+    (100) DAV:property elements nested at most MaxExpandPropertyDepth (4) deep."""
+    member = "<D:property name='displayname'/>"
+    fine = _expand("<D:property name='group-member-set'>" + member * 99 + "</D:property>")
+    assert (await dav.report(PRINCIPAL01, fine, depth="0")).status == 207
+    deep = member
+    for _ in range(4):
+        deep = f"<D:property name='calendar-proxy-read-for' namespace='{names.CS_NS}'>" \
+               f"{deep}</D:property>"
+    for body in (_expand(member * 101), _expand(deep)):
+        reply = await dav.report(PRINCIPAL01, body, depth="0")
+        assert reply.status == 403, reply.body
+        assert reply.error() == names.MAX_EXPAND_PROPERTY

@@ -35,6 +35,7 @@ from caldavd.http.attachments import attachment_url, collect_files, files_of, me
 from caldavd.http.context import Context
 from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.resources import ObjectResource, Resource
+from caldavd.http.target import body_chunks
 from caldavd.http.writes import object_write
 from caldavd.store import CalendarObject, NewAttachment
 
@@ -169,7 +170,7 @@ async def _upload(ctx: Context, resource: ObjectResource, request: web.Request) 
         raise QuotaNotExceeded(f"the quota of {quota} bytes is used up")
     limit = min(x for x in (size_limit, room if quota else 0, 1 << 62) if x)
     try:
-        return await files_of(ctx.config).store(request.content.iter_chunked(65536), limit)
+        return await files_of(ctx.config).store(body_chunks(request), limit)
     except AttachmentTooLarge:
         if size_limit and limit == size_limit:
             raise

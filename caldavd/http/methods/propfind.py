@@ -42,6 +42,7 @@ async def propfind(request: web.Request) -> web.StreamResponse:
             facts.kind = _kind_for_log(body)
             return xml_response(cached)
     wanted = parse_propfind(body)
+    ctx.bounds.check_names(len(wanted.names) + len(wanted.include))
     facts.kind = wanted.kind
     await require(ctx, resource, names.READ)
     if depth == "1":

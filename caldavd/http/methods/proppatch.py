@@ -21,6 +21,7 @@ async def proppatch(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     await require(ctx, resource, names.WRITE_PROPERTIES)
     ops = parse_proppatch(await read_body(request))
+    ctx.bounds.check_names(len({op.name for op in ops}))
     if isinstance(resource, ProxyGroup):
         return _answer(resource.path, await patch_proxy_group(ctx, resource, ops))
     changes = check_operations(ops, resource, creating=False)

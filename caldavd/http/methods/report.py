@@ -26,5 +26,6 @@ async def report(request: web.Request) -> web.StreamResponse:
     handler = REPORTS.get(root.tag)
     if handler is None or not isinstance(resource, handler.applies):
         raise SupportedReport(f"{root.tag} is not supported on {resource.path}")
+    ctx.bounds.check_report(root)
     await require(ctx, resource, names.READ)
     return await handler.run(ctx, resource, root)

@@ -48,7 +48,6 @@ SEARCHABLE: dict[str, tuple[SearchField, str]] = {
     names.FIRST_NAME: ("fullName", "First name"),
     names.LAST_NAME: ("fullName", "Last name"),
 }
-MAX_EXPAND_DEPTH = 3
 DEFAULT_SEARCH_LIMIT = 100
 
 
@@ -73,7 +72,7 @@ async def _expanded(ctx: Context, resource: Resource, wanted: Sequence[ExpandPro
         if value is None:
             missing.append(prop.name)
             continue
-        if prop.children and depth < MAX_EXPAND_DEPTH:
+        if prop.children:  # how deep they nest is bounded (MaxExpandPropertyDepth)
             value = await _expand_hrefs(ctx, value, prop.children, depth + 1)
         found.append(value)
     return group_propstats(found, {404: missing} if missing else None)

@@ -116,7 +116,8 @@ def test_lf_line_endings_and_bom_are_tolerated():
 @pytest.mark.parametrize(("body", "fragment"), [
     (b"", "no VCALENDAR"),
     (b"\xff\xfeBEGIN:VCALENDAR", "not UTF-8"),
-    (SIMPLE.replace(b"Lunch", b"Lu\x00nch"), "line 9: NUL"),
+    (SIMPLE.replace(b"Lunch", b"Lu\x00nch"), "line 9: control character U+0000"),
+    (SIMPLE.replace(b"Lunch", b"Lu\x0bnch"), "line 9: control character U+000B"),
     (b"VERSION:2.0\r\n", "line 1: expected BEGIN:VCALENDAR"),
     (b"BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n", "root must be VCALENDAR"),
     (SIMPLE.replace(b"END:VCALENDAR\r\n", b""), "never closed"),

@@ -6,6 +6,8 @@ import pytest
 from lxml import etree
 
 from caldavd.dav import names
+from caldavd.dav.chars import is_xml_chars
+from caldavd.dav.errors import ValidCalendarData
 from caldavd.dav.fragments import (
     ROOT_DECLARATIONS,
     elements_text,
@@ -55,13 +57,22 @@ def test_text_element_parses_back_to_the_text(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", NOT_XML)
-def test_characters_xml_cannot_hold_are_refused_like_lxml_does(text: str) -> None:
-    with pytest.raises(ValueError):
-        element(names.DISPLAYNAME, text)
-    with pytest.raises(ValueError):
-        escape(text)
-    with pytest.raises(ValueError):
-        escape("BEGIN:VCALENDAR\r\n" + text)
+def test_characters_xml_cannot_hold_become_u_fffd_in_fragments_and_elements(text: str) -> None:
+    """XML 1.0 §2.2: nothing a client or the store holds can make an answer fail (chars)."""
+    replaced = text.translate({ord(c): "\ufffd" for c in text if not is_xml_chars(c)})
+    assert not is_xml_chars(text) and is_xml_chars(replaced)
+    assert lxml_text(text) == escape(text) == escape(replaced) == replaced
+    assert escape("BEGIN:VCALENDAR\r\n" + text) == "BEGIN:VCALENDAR&#13;\n" + replaced
+    written = text_element(names.CALENDAR_DATA, text)
+    assert fragment(written) == elements(element(names.CALENDAR_DATA, replaced))
+
+
+@pytest.mark.parametrize("text", NOT_XML)
+def test_an_error_body_carries_any_message(text: str) -> None:
+    body = ValidCalendarData(f"line 3: END:VCAL{text}-- closes BEGIN:VEVENT-").to_xml()
+    assert body is not None
+    comment = etree.fromstring(body).xpath("comment()")[0].text
+    assert "END:VCAL" in comment and is_xml_chars(comment)
 
 
 def test_qname_uses_the_document_prefixes() -> None:
