@@ -10,35 +10,30 @@ objects, and a further sync must find nothing to do.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
-import subprocess
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
-import aiohttp
 import pytest
-from lxml import etree
 
 from caldavd.dav import names
-from tests.interop.conftest import HOME01, LiveServer, basic_auth
+from tests.interop.clients import (
+    VDIRSYNCER,
+    CalendarServer,
+    Vdirsyncer,
+    ical_value,
+    read_file,
+    write_file,
+)
+from tests.interop.conftest import LiveServer
 
-VDIRSYNCER = "/usr/bin/vdirsyncer"
 COLLECTION = "interop-sync"
-CALENDAR = f"{HOME01}{COLLECTION}/"
 EVENTS = 500
-CONCURRENCY = 16
-RUN_TIMEOUT = 240
 
 pytestmark = pytest.mark.skipif(shutil.which(VDIRSYNCER) is None,
                                 reason="vdirsyncer is not installed")
 
-T = TypeVar("T")
 CHANGE_LINE = re.compile(r"Copying \((uploading|updating)\) item|Deleting item")
 
 
@@ -98,199 +93,6 @@ PARIS_TZ = (
     "END:VTIMEZONE\r\n")
 
 
-def ical_value(ics: str, name: str) -> str:
-    """The value of the first ``name`` property (unfolded), or '' if absent."""
-    unfolded = re.sub(r"\r?\n[ \t]", "", ics)
-    match = re.search(rf"^{name}(?:;[^:\r\n]*)?:(.*?)\r?$", unfolded, re.MULTILINE)
-    return match.group(1) if match else ""
-
-
-def read_file(path: Path) -> str:
-    """A file's text with its line endings as they are (iCalendar uses CRLF)."""
-    return path.read_bytes().decode("utf-8")
-
-
-def write_file(path: Path, text: str) -> None:
-    path.write_bytes(text.encode("utf-8"))
-
-
-# -- the server side, over plain HTTP ----------------------------------------------------------
-
-
-@dataclass
-class Stored:
-    etag: str
-    body: str
-
-
-class Server:
-    """Just enough HTTP to prepare and inspect the calendar from the server side."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.headers = {"Authorization": basic_auth("user01")}
-
-    def run(self, coro_fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run ``coro_fn(session, *args)`` to completion with a fresh session."""
-        async def main() -> T:
-            timeout = aiohttp.ClientTimeout(total=RUN_TIMEOUT)
-            async with aiohttp.ClientSession(headers=self.headers, timeout=timeout) as session:
-                return await coro_fn(session, *args)
-        return asyncio.run(main())
-
-    async def _mkcalendar(self, session: aiohttp.ClientSession, extra: str) -> None:
-        body = ('<?xml version="1.0" encoding="utf-8"?>'
-                f'<C:mkcalendar xmlns:D="DAV:" xmlns:C="{names.CALDAV_NS}" '
-                f'xmlns:A="{names.ICAL_NS}"><D:set><D:prop>'
-                "<D:displayname>Interop sync</D:displayname>"
-                '<C:supported-calendar-component-set><C:comp name="VEVENT"/>'
-                f"</C:supported-calendar-component-set>{extra}</D:prop></D:set></C:mkcalendar>")
-        async with session.request("MKCALENDAR", self.base_url + CALENDAR, data=body) as resp:
-            assert resp.status == 201, await resp.text()
-
-    def mkcalendar(self, extra: str = "") -> None:
-        """Make the calendar vdirsyncer syncs; ``extra``: more props (A:, C:, D: prefixes)."""
-        self.run(self._mkcalendar, extra)
-
-    async def _props(self, session: aiohttp.ClientSession,
-                     props: tuple[str, ...]) -> dict[str, str | None]:
-        inner = "".join(f'<x:{n.split("}")[1]} xmlns:x="{n[1:].split("}")[0]}"/>'
-                        for n in props)
-        body = (f'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>{inner}</D:prop>'
-                "</D:propfind>")
-        async with session.request("PROPFIND", self.base_url + CALENDAR, data=body,
-                                   headers={"Depth": "0"}) as resp:
-            assert resp.status == 207
-            root = etree.fromstring(await resp.read())
-        found: dict[str, str | None] = dict.fromkeys(props)
-        for propstat in root.iterfind("{DAV:}response/{DAV:}propstat"):
-            if " 200 " not in (propstat.findtext("{DAV:}status") or ""):
-                continue
-            for prop in propstat.iterfind("{DAV:}prop/*"):
-                found[prop.tag] = prop.text
-        return found
-
-    def props(self, *props: str) -> dict[str, str | None]:
-        """Clark name -> text of the calendar's properties (None where not found)."""
-        return self.run(self._props, props)
-
-    async def _put_many(self, session: aiohttp.ClientSession,
-                        items: dict[str, tuple[str, str | None]]) -> None:
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def put(uid: str, ics: str, etag: str | None) -> None:
-            headers = {"Content-Type": "text/calendar; charset=utf-8",
-                       **({"If-Match": etag} if etag else {"If-None-Match": "*"})}
-            async with gate, session.put(self.base_url + CALENDAR + f"{uid}.ics",
-                                         data=ics.encode(), headers=headers) as resp:
-                assert resp.status in (201, 204), (uid, resp.status, await resp.text())
-                assert resp.headers.get("ETag"), f"no ETag on PUT of {uid}"
-
-        await asyncio.gather(*(put(uid, ics, etag) for uid, (ics, etag) in items.items()))
-
-    def put_many(self, items: dict[str, tuple[str, str | None]]) -> None:
-        """PUT each uid -> (ics, If-Match etag or None for create-only)."""
-        self.run(self._put_many, items)
-
-    async def _delete(self, session: aiohttp.ClientSession, uid: str, etag: str) -> None:
-        async with session.delete(self.base_url + CALENDAR + f"{uid}.ics",
-                                  headers={"If-Match": etag}) as resp:
-            assert resp.status == 204, (uid, resp.status, await resp.text())
-
-    async def _delete_many(self, session: aiohttp.ClientSession,
-                           items: dict[str, str]) -> None:
-        for uid, etag in items.items():
-            await self._delete(session, uid, etag)
-
-    def delete_many(self, items: dict[str, str]) -> None:
-        self.run(self._delete_many, items)
-
-    async def _contents(self, session: aiohttp.ClientSession) -> dict[str, Stored]:
-        body = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/>'
-                "</D:prop></D:propfind>")
-        async with session.request("PROPFIND", self.base_url + CALENDAR, data=body,
-                                   headers={"Depth": "1"}) as resp:
-            assert resp.status == 207
-            root = etree.fromstring(await resp.read())
-        hrefs = [unquote(urlsplit(h.text or "").path)
-                 for h in root.iterfind("{DAV:}response/{DAV:}href")]
-        hrefs = [h for h in hrefs if h != CALENDAR]
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def get(href: str) -> tuple[str, Stored]:
-            async with gate, session.get(self.base_url + href) as resp:
-                assert resp.status == 200, (href, resp.status)
-                text = await resp.text()
-                return ical_value(text, "UID"), Stored(resp.headers["ETag"], text)
-
-        found = dict(await asyncio.gather(*(get(h) for h in hrefs)))
-        assert len(found) == len(hrefs), "two resources hold the same UID"
-        return found
-
-    def contents(self) -> dict[str, Stored]:
-        """UID -> (ETag, body) of every object, by PROPFIND Depth 1 and GET."""
-        return self.run(self._contents)
-
-
-# -- vdirsyncer ---------------------------------------------------------------------------------
-
-
-class Vdirsyncer:
-    def __init__(self, server_url: str, root: Path) -> None:
-        self.root = root
-        self.local = root / "local"
-        self.local.mkdir(parents=True)
-        self.config = root / "config"
-        self.config.write_text(f"""\
-[general]
-status_path = "{root / 'status'}/"
-
-[pair interop]
-a = "server"
-b = "local"
-collections = ["{COLLECTION}"]
-metadata = ["displayname", "color", "description"]
-
-[storage server]
-type = "caldav"
-url = "{server_url}"
-username = "user01"
-password = "user01"
-
-[storage local]
-type = "filesystem"
-path = "{self.local}/"
-fileext = ".ics"
-""")
-
-    @property
-    def collection(self) -> Path:
-        return self.local / COLLECTION
-
-    def run(self, *args: str, answers: str = "") -> str:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.root), "LANG": "C.UTF-8",
-               "LC_ALL": "C.UTF-8", "NO_PROXY": "127.0.0.1,localhost"}
-        proc = subprocess.run([VDIRSYNCER, "--config", str(self.config), *args],
-                              input=answers, capture_output=True, text=True, env=env,
-                              timeout=RUN_TIMEOUT, check=False)
-        output = proc.stdout + proc.stderr
-        assert proc.returncode == 0, f"vdirsyncer {' '.join(args)} failed:\n{output}"
-        assert "error" not in output.lower(), output
-        return output
-
-    def local_contents(self) -> dict[str, str]:
-        found = {}
-        for path in self.collection.glob("*.ics"):
-            text = read_file(path)
-            found[ical_value(text, "UID")] = text
-        return found
-
-    def path_of(self, uid: str) -> Path:
-        [path] = [p for p in self.collection.glob("*.ics")
-                  if ical_value(read_file(p), "UID") == uid]
-        return path
-
-
 def changes(output: str) -> list[str]:
     return [line for line in output.splitlines() if CHANGE_LINE.search(line)]
 
@@ -298,11 +100,12 @@ def changes(output: str) -> list[str]:
 def test_metasync_of_calendar_properties(live: LiveServer, tmp_path: Path) -> None:
     """Display name, Apple colour and description: server -> disk, then disk -> server
     (PROPPATCH set and remove)."""
-    server = Server(live.base_url)
+    server = CalendarServer(live.base_url, COLLECTION)
     server.mkcalendar("<A:calendar-color>#FF0000FF</A:calendar-color>"
                       "<C:calendar-description>Synced by vdirsyncer</C:calendar-description>")
     # Configured with the RFC 6764 well-known URL: vdirsyncer follows the redirect.
-    vds = Vdirsyncer(live.base_url + "/.well-known/caldav", tmp_path / "vdirsyncer")
+    vds = Vdirsyncer(live.base_url + "/.well-known/caldav", tmp_path / "vdirsyncer",
+                     COLLECTION)
     vds.run("discover", answers="y\n" * 4)
     assert any(s.path == "/.well-known/caldav" and s.status == 307 for s in live.seen)
 
@@ -326,7 +129,7 @@ def test_metasync_of_calendar_properties(live: LiveServer, tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_two_way_sync_of_500_events(live: LiveServer, tmp_path: Path) -> None:
-    server = Server(live.base_url)
+    server = CalendarServer(live.base_url, COLLECTION)
     server.mkcalendar()
     originals = {uid_of(n): event_ics(uid_of(n), n, f"Event {n}") for n in range(EVENTS)}
     server.put_many({uid: (ics, None) for uid, ics in originals.items()})
@@ -334,7 +137,7 @@ def test_two_way_sync_of_500_events(live: LiveServer, tmp_path: Path) -> None:
     assert set(on_server) == set(originals)
     assert sum("RRULE:" in s.body for s in on_server.values()) == EVENTS // 10
 
-    vds = Vdirsyncer(live.base_url + "/", tmp_path / "vdirsyncer")
+    vds = Vdirsyncer(live.base_url + "/", tmp_path / "vdirsyncer", COLLECTION)
     vds.run("discover", answers="y\n" * 4)
     assert vds.collection.is_dir()
 
