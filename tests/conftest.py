@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from caldavd.store.postgres.cluster import SUPERUSER, PostgresCluster
+from tests import logscan
 
 if TYPE_CHECKING:
     from tests.cache.test_memcached import Memcached
@@ -32,6 +33,14 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_password_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the run: no test password in a log any test's server wrote."""
+    yield
+    logscan.scan(tmp_path_factory.getbasetemp())
+    assert not logscan.FOUND, "passwords in logs:\n" + "\n".join(logscan.FOUND)
 
 
 @pytest.fixture(scope="session")

@@ -108,6 +108,9 @@ class Config:
     DBPoolWaitSeconds: int
     MultiProcessCount: int
     MaxRequests: int
+    MaxConnectionsPerWorker: int
+    ReadHeaderTimeOut: int  # seconds
+    IdleConnectionTimeOut: int  # seconds
     MaxResourceSize: int
     MaxAttendeesPerInstance: int
     MaxAllowedInstances: int
@@ -192,6 +195,9 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         DBPoolWaitSeconds=tree["DBPoolWaitSeconds"],
         MultiProcessCount=tree["MultiProcessCount"],
         MaxRequests=tree["MaxRequests"],
+        MaxConnectionsPerWorker=tree["MaxConnectionsPerWorker"],
+        ReadHeaderTimeOut=tree["ReadHeaderTimeOut"],
+        IdleConnectionTimeOut=tree["IdleConnectionTimeOut"],
         MaxResourceSize=tree["MaxResourceSize"],
         MaxAttendeesPerInstance=tree["MaxAttendeesPerInstance"],
         MaxAllowedInstances=tree["MaxAllowedInstances"],

@@ -235,6 +235,14 @@ CONFIG = Section({
         "503 with Retry-After."),
     "MultiProcessCount": Scalar(INT, 0, "Worker processes per host; 0 = one per CPU core."),
     "MaxRequests": Scalar(INT, 80, "Requests in flight per worker process; more wait."),
+    "MaxConnectionsPerWorker": Scalar(INT, 1000,
+        "Open client connections per worker process; at the bound a new one closes the oldest "
+        "idle one, or gets 503 when every one has a request in progress."),
+    "ReadHeaderTimeOut": Scalar(INT, 10,
+        "Seconds a request's whole head (request line and header fields) may take to arrive "
+        "once it has begun; then 408 and the connection is closed."),
+    "IdleConnectionTimeOut": Scalar(INT, 15,
+        "Seconds a client connection may wait for its next request before it is closed."),
     "ServerHostName": Scalar(STR, "",
         "Host name clients use, the same on every host behind a load balancer; '' = this host's "
         "FQDN."),

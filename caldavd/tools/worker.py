@@ -33,6 +33,7 @@ from aiohttp import web
 from caldavd.config import Config
 from caldavd.http.accesslog import AccessLogSink, Rotation, access_logger_class
 from caldavd.http.app import create_app
+from caldavd.http.connections import ConnectionLimits, GuardedRunner
 from caldavd.http.keys import STATS
 from caldavd.http.limits import REQUEST_GATE
 from caldavd.proxy import ProxyDBError
@@ -92,8 +93,8 @@ async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.s
         async with _access_log(config) as sink:
             app = create_app(config, worker=index)
             logger = access_logger_class(sink, config.NodeName, index, app[STATS])
-            runner = web.AppRunner(app, shutdown_timeout=CLOSE_SECONDS,
-                                   access_log_class=logger)
+            runner = GuardedRunner(app, ConnectionLimits.of(config),
+                                   shutdown_timeout=CLOSE_SECONDS, access_log_class=logger)
             try:
                 await runner.setup()
             except ProxyDBError as exc:  # gone since the master checked it

@@ -9,6 +9,7 @@ import pytest
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
 from tests.tools.helpers import external_db_plist
+from tests.tools.test_workers import start_host  # noqa: F401 (a caldavd host, for every tool test)
 
 
 @pytest.fixture

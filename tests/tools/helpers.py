@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.logscan import scan
+
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = REPO / "conf" / "auth" / "accounts.xml"
 
@@ -85,4 +87,5 @@ def reachable_tempdir() -> Path:
 
 
 def remove_tree(path: Path) -> None:
+    scan(path)  # its logs go with it: look for passwords first
     shutil.rmtree(path, ignore_errors=True)
