@@ -30,3 +30,20 @@ class UnknownRid(AttachmentError):
 
 class NotInResource(AttachmentError):
     """The managed-id is malformed or names no attachment of this resource."""
+
+
+class StorageError(AttachmentError):
+    """AttachmentsRoot refused a file operation; the message names the path (for the log)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"attachment storage {path}: {reason}")
+        self.path = path
+
+
+class StorageFull(StorageError):
+    """No space (or no quota) left on the attachments' file system."""
+
+
+class StorageUnavailable(StorageError):
+    """The attachments' file system cannot be written or read: read-only, permission
+    denied, an I/O error."""

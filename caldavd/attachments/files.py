@@ -11,21 +11,34 @@ bounded chunks as they arrive; every system call runs in the executor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
+import logging
 import os
 import re
 import secrets
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from caldavd.attachments.errors import AttachmentTooLarge
+from caldavd.attachments.errors import (
+    AttachmentTooLarge,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TMP = ".tmp"
 _MANAGED_ID = re.compile(r"[0-9a-f]{32}")
 _WRITE_CHUNK = 1 << 20  # bytes gathered before one write call
 READ_CHUNK = 256 * 1024
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def new_managed_id() -> str:
@@ -90,6 +103,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def storage_error(exc: OSError, where: Path) -> StorageError:
+    """What the file system said, as the attachments' own error naming the path."""
+    kind = StorageFull if exc.errno in _FULL else StorageUnavailable
+    return kind(exc.filename or where, exc.strerror or str(exc))
+
+
+async def _on_disk(where: Path, call: Callable[..., T], *args: object) -> T:
+    """``call(*args)`` in the executor; an OSError becomes a ``StorageError``."""
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, call, *args)
+    except OSError as exc:
+        raise storage_error(exc, where) from exc
+
+
 class AttachmentFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -102,12 +129,13 @@ class AttachmentFiles:
         (0: none), and nothing is left behind."""
         loop = asyncio.get_running_loop()
         managed_id = new_managed_id()
-        temp = await loop.run_in_executor(None, _TempFile, self.root)
+        temp = await _on_disk(self.root, _TempFile, self.root)
         try:
             size = await _copy(chunks, temp, limit)
-            await loop.run_in_executor(None, temp.commit, self.root / path_for(managed_id))
+            await _on_disk(temp.path, temp.commit, self.root / path_for(managed_id))
         except BaseException:
-            await loop.run_in_executor(None, temp.discard)
+            with contextlib.suppress(OSError):
+                await loop.run_in_executor(None, temp.discard)
             raise
         return StoredFile(managed_id, path_for(managed_id), size, temp.digest.hexdigest())
 
@@ -116,13 +144,28 @@ class AttachmentFiles:
             await asyncio.get_running_loop().run_in_executor(None, self._remove, paths)
 
     def _remove(self, paths: list[str]) -> None:
+        """Unlink what can be; a file left (read-only storage) has no row any more, so
+        the next sweep takes it."""
+        failed: list[OSError] = []
         for path in paths:
-            (self.root / path).unlink(missing_ok=True)
+            try:
+                (self.root / path).unlink(missing_ok=True)
+            except OSError as exc:
+                failed.append(exc)
+        if failed:
+            log.warning("attachment storage: %d file(s) not removed, e.g. %s: %s (the "
+                        "cleanup sweep tries again)", len(failed), failed[0].filename,
+                        failed[0].strerror)
 
     async def read(self, path: str, start: int, length: int) -> AsyncGenerator[bytes, None]:
         """``length`` bytes from ``start``, chunk by chunk (FileNotFoundError at once)."""
         loop = asyncio.get_running_loop()
-        handle = await loop.run_in_executor(None, open, self.root / path, "rb")
+        try:
+            handle = await loop.run_in_executor(None, open, self.root / path, "rb")
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise storage_error(exc, self.root / path) from exc
         try:
             await loop.run_in_executor(None, handle.seek, start)
             while length > 0:
@@ -151,7 +194,6 @@ class AttachmentFiles:
 
 
 async def _copy(chunks: AsyncIterable[bytes], temp: _TempFile, limit: int) -> int:
-    loop = asyncio.get_running_loop()
     pending: list[bytes] = []
     pending_size = size = 0
     async for chunk in chunks:
@@ -161,8 +203,8 @@ async def _copy(chunks: AsyncIterable[bytes], temp: _TempFile, limit: int) -> in
         pending.append(chunk)
         pending_size += len(chunk)
         if pending_size >= _WRITE_CHUNK:
-            await loop.run_in_executor(None, temp.write, b"".join(pending))
+            await _on_disk(temp.path, temp.write, b"".join(pending))
             pending, pending_size = [], 0
     if pending:
-        await loop.run_in_executor(None, temp.write, b"".join(pending))
+        await _on_disk(temp.path, temp.write, b"".join(pending))
     return size

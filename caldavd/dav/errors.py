@@ -314,6 +314,13 @@ class QuotaNotExceeded(DAVError):
     element = names.QUOTA_NOT_EXCEEDED
 
 
+class SufficientDiskSpace(DAVError):
+    """There is not enough physical space for the request (RFC 4331 §6)."""
+
+    status = 507
+    element = names.SUFFICIENT_DISK_SPACE
+
+
 # -- RFC 8607 (managed attachments) -----------------------------------------------------
 
 class MaxAttachmentSize(DAVError):

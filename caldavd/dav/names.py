@@ -135,6 +135,7 @@ NUMBER_OF_MATCHES_WITHIN_LIMITS = dav("number-of-matches-within-limits")
 QUOTA_AVAILABLE_BYTES = dav("quota-available-bytes")
 QUOTA_USED_BYTES = dav("quota-used-bytes")
 QUOTA_NOT_EXCEEDED = dav("quota-not-exceeded")
+SUFFICIENT_DISK_SPACE = dav("sufficient-disk-space")
 ADD_MEMBER = dav("add-member")
 
 # -- RFC 4791 (CalDAV) ----------------------------------------------------------

@@ -49,6 +49,9 @@ _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
     attachments.TooManyAttachments: lambda e: dav.MaxAttachmentsPerResource(str(e)),
     attachments.UnknownRid: lambda e: dav.ValidRidParameter(str(e)),
     attachments.NotInResource: lambda e: dav.ValidManagedIdParameter(str(e)),
+    attachments.StorageFull: lambda e: dav.SufficientDiskSpace("the attachment storage is full"),
+    attachments.StorageUnavailable: lambda e: dav.ServiceUnavailable(
+        "the attachment storage is unavailable", headers={"Retry-After": RETRY_AFTER}),
     store.StoreBusy: lambda e: dav.ServiceUnavailable(
         "the database is busy", headers={"Retry-After": BUSY_RETRY_AFTER}),
     store.StoreUnavailable: lambda e: dav.ServiceUnavailable(
@@ -102,8 +105,8 @@ def guarded(handler: Handler) -> Handler:
             if error is None:
                 log.exception("unhandled error in %s %s", request.method, request.path)
                 return web.Response(status=500, text="internal server error\n")
-            if error.status >= 500:
-                log.warning("%s %s: %s", request.method, request.path, error.message)
+            if error.status >= 500:  # the cause's own words (e.g. a path), not the client's
+                log.warning("%s %s: %s", request.method, request.path, exc)
             return error_response(error)
 
     return guarded_handler
