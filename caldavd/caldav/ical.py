@@ -32,6 +32,7 @@ Leniency, decided to match what real clients send:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -515,6 +516,15 @@ def _validate(cal: Calendar, limits: Limits) -> ObjectInfo:
         dtstamp=_dtstamp(master, zones),
         sequence=_sequence(master),
     )
+
+
+def is_scheduling_object(info: ObjectInfo, owner_addresses: Iterable[str]) -> bool:
+    """RFC 6638 §3.1: an ORGANIZER that is the calendar's owner (an organizer scheduling
+    object), or another ORGANIZER with the owner among the ATTENDEEs (an attendee one)."""
+    if info.organizer is None:
+        return False
+    mine = {address.lower() for address in owner_addresses}
+    return info.organizer.lower() in mine or any(a.lower() in mine for a in info.attendees)
 
 
 def validate_calendar_object(data: bytes, content_type: str | None,

@@ -1,7 +1,10 @@
 """Typed DAV errors: each precondition is a class carrying its element and status.
 
 Status follows RFC 4791 §1.3 and RFC 4918 §16: 403 when the request can never
-succeed, 409 when the client can fix it, 412 only for If-Match/If-None-Match.
+succeed (a condition of the request itself: its body, its headers), 409 when the
+client can fix it by changing the state of a resource (a UID held elsewhere), 412
+only for If-Match/If-None-Match and Overwrite, and what an RFC names where it names
+a status (405 resource-must-be-null, 507 quota-not-exceeded).
 One middleware in ``caldavd.http`` renders every ``DAVError`` as a
 ``DAV:error`` body (RFC 4918 §16).
 """
@@ -197,14 +200,14 @@ class NumberOfMatchesWithinLimits(DAVError):
 class ValidCalendarData(DAVError):
     """The body is not valid iCalendar (RFC 4791 §5.3.2.1)."""
 
-    status = 400
+    status = 403
     element = names.VALID_CALENDAR_DATA
 
 
 class ValidCalendarObjectResource(DAVError):
     """The iCalendar object breaks a calendar object resource rule (RFC 4791 §4.1)."""
 
-    status = 400
+    status = 403
     element = names.VALID_CALENDAR_OBJECT_RESOURCE
 
 
@@ -223,7 +226,8 @@ class SupportedCalendarData(DAVError):
 
 
 class NoUIDConflict(DAVError):
-    """Another resource in the home has this UID (RFC 4791 §5.3.2.1).
+    """Another resource in the calendar has this UID, or the resource replaced has
+    another one (RFC 4791 §5.3.2.1).
 
     Carries the ``DAV:href`` of the resource that holds the UID.
     """
@@ -235,6 +239,14 @@ class NoUIDConflict(DAVError):
         super().__init__(f"UID already used by {existing_href}",
                          children=[href_element(existing_href)])
         self.existing_href = existing_href
+
+
+class UniqueSchedulingObjectResource(NoUIDConflict):
+    """A scheduling object resource elsewhere in the home has this UID (RFC 6638
+    §3.2.4.1, which says 403).  Carries its ``DAV:href``."""
+
+    status = 403
+    element = names.UNIQUE_SCHEDULING_OBJECT_RESOURCE
 
 
 class MaxResourceSize(DAVError):
@@ -282,7 +294,7 @@ class CalendarCollectionLocationOk(DAVError):
 class ValidFilter(DAVError):
     """The calendar-query filter is not valid (RFC 4791 §7.8)."""
 
-    status = 400
+    status = 403
     element = names.VALID_FILTER
 
 

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 # Largest request body accepted anywhere (attachments stream separately).
 CLIENT_MAX_SIZE = 16 * 1024 * 1024
+WELL_KNOWN = ("/.well-known/caldav", "/.well-known/caldav/")
 
 
 async def well_known(request: web.Request) -> web.StreamResponse:
@@ -75,9 +76,11 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     app.cleanup_ctx.append(_directory)
     app.cleanup_ctx.append(upkeep)  # database upkeep, one host at a time
     app.cleanup_ctx.append(publishing)  # statistics for the host's other workers
-    # Only these two answer without authentication.
+    # Only these answer without authentication; the well-known URI with or without the
+    # slash (Apple's Calendar asks for /.well-known/caldav/).
     app.router.add_get("/health", guarded(health))
-    app.router.add_route("*", "/.well-known/caldav", guarded(well_known))
+    for path in WELL_KNOWN:
+        app.router.add_route("*", path, guarded(well_known))
     # Loopback, Stats.AllowedAddresses or administrators.
     app.router.add_get("/stats", guarded(stats_json))
     app.router.add_get("/metrics", guarded(metrics))

@@ -15,7 +15,9 @@ from aiohttp import web
 
 from caldavd.attachments import errors as attachments
 from caldavd.dav import errors as dav
+from caldavd.dav.hrefs import quote_path
 from caldavd.directory import DirectoryUnavailable
+from caldavd.http.resources import CALENDARS, UIDS
 from caldavd.proxy import ProxyDBError
 from caldavd.store import errors as store
 
@@ -27,9 +29,20 @@ RETRY_AFTER = "30"
 BUSY_RETRY_AFTER = "5"  # a busy pool frees up within seconds; an outage takes longer
 
 
+def holder_href(exc: store.UIDConflict) -> str:
+    """The href of the object holding the UID, in its owner's home."""
+    return quote_path(f"{CALENDARS}{UIDS}/{exc.home_uid}/{exc.calendar_name}/"
+                      f"{exc.object_name}")
+
+
 def _uid_conflict(exc: Exception) -> dav.DAVError:
     assert isinstance(exc, store.UIDConflict)
-    return dav.NoUIDConflict(getattr(exc, "href", "") or exc.object_name)
+    return dav.NoUIDConflict(holder_href(exc))
+
+
+def _scheduling_uid_conflict(exc: Exception) -> dav.DAVError:
+    assert isinstance(exc, store.SchedulingUIDConflict)
+    return dav.UniqueSchedulingObjectResource(holder_href(exc))
 
 
 _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
@@ -37,9 +50,13 @@ _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
     web.RequestPayloadError: lambda e: dav.BadRequest(
         "the request body cannot be read: " + (str(e).splitlines() or [""])[-1].strip()),
     store.NotFound: lambda e: dav.NotFound(str(e)),
-    store.AlreadyExists: lambda e: dav.PreconditionFailed(f"{e} exists"),
+    # Creating what exists (MKCALENDAR, MKCOL, whether or not it lost a race): 405.
+    store.AlreadyExists: lambda e: dav.ResourceMustBeNull(f"{e} exists"),
+    store.DestinationExists: lambda e: dav.PreconditionFailed(
+        f"{e} exists and Overwrite is F"),
     store.ETagMismatch: lambda e: dav.PreconditionFailed(str(e)),
     store.UIDConflict: _uid_conflict,
+    store.SchedulingUIDConflict: _scheduling_uid_conflict,
     store.ReadOnly: lambda e: dav.NeedPrivileges("the calendar is read-only"),
     store.InvalidSyncToken: lambda e: dav.ValidSyncToken("sync token is invalid or too old"),
     store.ObjectTooLarge: lambda e: dav.MaxResourceSize(str(e)),

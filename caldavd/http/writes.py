@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from caldavd.attachments.ical import managed_ids
@@ -32,7 +33,9 @@ def check_size(config: Config, size: int) -> None:
 
 
 async def object_write(config: Config, calendar: Calendar, name: str, body: bytes,
-                       content_type: str | None, gate: asyncio.Semaphore) -> ObjectWrite:
+                       content_type: str | None, gate: asyncio.Semaphore,
+                       owner_addresses: Iterable[str] = ()) -> ObjectWrite:
+    """``owner_addresses``: the calendar owner's, which make it a scheduling object."""
     ical.check_media_type(content_type)
     check_size(config, len(body))
     text = ical.decode_body(body)  # ValidCalendarData for anything not UTF-8 iCalendar
@@ -41,7 +44,8 @@ async def object_write(config: Config, calendar: Calendar, name: str, body: byte
     rows, until = await _index(cal, info.has_recurrence, gate)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,
                        icalendar=text, instances=rows, indexed_until=until,
-                       organizer=info.organizer, managed_ids=managed_ids(cal))
+                       organizer=info.organizer, managed_ids=managed_ids(cal),
+                       scheduling=ical.is_scheduling_object(info, owner_addresses))
 
 
 async def _index(cal: Any, recurring: bool, gate: asyncio.Semaphore) -> tuple[Any, Any]:

@@ -21,7 +21,11 @@ class NotFound(StoreError):
 
 
 class AlreadyExists(StoreError):
-    """A calendar or object with this name already exists."""
+    """A calendar, folder or object with this name already exists."""
+
+
+class DestinationExists(AlreadyExists):
+    """A COPY or MOVE destination exists and Overwrite is F."""
 
 
 class ETagMismatch(StoreError):
@@ -29,12 +33,23 @@ class ETagMismatch(StoreError):
 
 
 class UIDConflict(StoreError):
-    """Another object in the home already has this UID."""
+    """Another object of the calendar already has this UID, or the object a write would
+    replace has another one (RFC 4791 §5.3.2.1).
 
-    def __init__(self, calendar_name: str, object_name: str) -> None:
+    Names the holder: the uid of the home's owner, the calendar's name in that home
+    and the object's name.
+    """
+
+    def __init__(self, home_uid: str, calendar_name: str, object_name: str) -> None:
         super().__init__(f"UID already used by {calendar_name}/{object_name}")
+        self.home_uid = home_uid
         self.calendar_name = calendar_name
         self.object_name = object_name
+
+
+class SchedulingUIDConflict(UIDConflict):
+    """A scheduling object in another calendar of the home has this UID (RFC 6638
+    §3.2.4.1)."""
 
 
 class ReadOnly(StoreError):

@@ -108,6 +108,9 @@ class ObjectWrite:
     indexed_until: datetime | None = None  # None: every instance is in ``instances``
     organizer: str | None = None
     schedule_tag: str | None = None
+    # A scheduling object resource (RFC 6638 §3.1): its UID is unique in the home, not
+    # only in the calendar (§3.2.4.1).
+    scheduling: bool = False
     # MANAGED-IDs of the ATTACH properties (RFC 8607): the object's links to attachments.
     managed_ids: frozenset[str] = frozenset()
 

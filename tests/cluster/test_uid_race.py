@@ -33,3 +33,23 @@ async def test_same_uid_through_two_hosts_at_once(clients: Clients) -> None:
     for host in (a, b):
         listed = etags(await host.propfind(cal, names.GETETAG, depth="1"), skip=cal)
         assert set(listed) == winners, "exactly one object per UID"
+
+
+async def test_same_scheduling_uid_into_two_calendars_through_two_hosts(
+        clients: Clients) -> None:
+    """A scheduling object's UID is unique in the home (RFC 6638 §3.2.4.1): PUT into two
+    calendars through two hosts at once, one wins and the other gets 403
+    unique-scheduling-object-resource naming it."""
+    a, b = clients.a, clients.b
+    cals = (await new_calendar(a, "sched-a"), await new_calendar(a, "sched-b"))
+    for n in range(ROUNDS // 2):
+        uid = f"sched-{n}-{cals[0][-9:-1]}"
+        paths = (f"{cals[0]}{n}.ics", f"{cals[1]}{n}.ics")
+        ics = event(uid, extra="ORGANIZER:mailto:user01@example.com\r\n"
+                               "ATTENDEE:mailto:user02@example.com\r\n")
+        replies = await asyncio.gather(a.put(paths[0], ics), b.put(paths[1], ics))
+        assert sorted(r.status for r in replies) == [201, 403], f"round {n}"
+        won = 0 if replies[0].status == 201 else 1
+        lost = replies[1 - won]
+        assert lost.error() == names.UNIQUE_SCHEDULING_OBJECT_RESOURCE, lost.body
+        assert lost.texts(".//D:href") == [paths[won]]

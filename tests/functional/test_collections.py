@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from caldavd.dav import names
 from tests.functional.conftest import CAL01, HOME01, NS, Dav
 
@@ -196,3 +198,15 @@ async def test_calendar_order_must_be_an_integer(dav: Dav) -> None:
     assert good.texts(".//D:status") == ["HTTP/1.1 200 OK"]
     assert (await dav.propfind(CAL01, names.CALENDAR_ORDER)).texts(".//A:calendar-order") \
         == ["-2"]
+
+
+async def test_mkcalendars_racing_for_one_name_lose_with_405(dav: Dav) -> None:
+    """RFC 4791 §5.3.1 / RFC 4918 §9.3.1: a MKCALENDAR (or MKCOL) that finds the name
+    taken answers 405 resource-must-be-null, also when it lost a race to another one
+    after its lookup (it used to be 412, which is for If-Match and Overwrite)."""
+    for method, path in (("MKCALENDAR", HOME01 + "raced/"), ("MKCOL", HOME01 + "racedir/")):
+        replies = await asyncio.gather(*(dav.request(method, path) for _ in range(8)))
+        statuses = sorted(r.status for r in replies)
+        assert statuses == [201] + [405] * 7, (method, statuses)
+        assert all(r.error() == names.RESOURCE_MUST_BE_NULL for r in replies
+                   if r.status == 405), method

@@ -14,12 +14,14 @@ async def test_anonymous_requests_get_401_with_a_challenge(dav: Dav) -> None:
 
 
 async def test_only_health_and_well_known_answer_anonymously(dav: Dav) -> None:
-    """Everything but the two exact paths needs credentials, near misses included."""
+    """Everything but the exact paths needs credentials, near misses included."""
     assert (await dav.request("GET", "/health", user=None)).status == 200
     assert (await dav.request("PROPFIND", "/.well-known/caldav", user=None)).status == 307
+    assert (await dav.request("PROPFIND", "/.well-known/caldav/", user=None)).status == 307
     for method, path in (("GET", "/health/"), ("GET", "/health/x"), ("GET", "/nowhere"),
-                         ("PROPFIND", "/.well-known/caldav/"), ("OPTIONS", "/"),
-                         ("GET", HOME01), ("DELETE", CAL01)):
+                         ("PROPFIND", "/.well-known/caldav/x"), ("OPTIONS", "/"),
+                         ("PROPFIND", "/.well-known/carddav"), ("GET", HOME01),
+                         ("DELETE", CAL01)):
         reply = await dav.request(method, path, user=None)
         assert reply.status == 401, (method, path)
         assert reply.headers["WWW-Authenticate"].startswith("Basic"), (method, path)
@@ -37,11 +39,28 @@ async def test_well_known_redirects_to_root(dav: Dav) -> None:
     assert reply.headers["Location"] in ("/", dav.base + "/")
 
 
+async def test_well_known_with_a_trailing_slash_redirects_too(dav: Dav) -> None:
+    """RFC 6764 §5: Apple's Calendar asks for /.well-known/caldav/ (with the slash), with
+    or without credentials, by PROPFIND; GET and OPTIONS get the same redirect.
+    /.well-known/carddav is not this server's: 404 once authenticated."""
+    for user in (None, "user01"):
+        for method in ("PROPFIND", "GET", "OPTIONS"):
+            for path in ("/.well-known/caldav", "/.well-known/caldav/"):
+                reply = await dav.request(method, path, user=user)
+                assert reply.status == 307, (user, method, path)
+                assert reply.headers["Location"] == "/", (user, method, path)
+    assert (await dav.request("PROPFIND", "/.well-known/carddav")).status == 404
+    assert (await dav.request("PROPFIND", "/.well-known/carddav/")).status == 404
+
+
 async def test_options_claims_what_works(dav: Dav) -> None:
     reply = await dav.request("OPTIONS", "/")
     tokens = [t.strip() for t in reply.headers["DAV"].split(",")]
     assert "calendar-access" in tokens and "1" in tokens
     assert "2" not in tokens, "no LOCK support, so no class 2"
+    # Apple's caldav-proxy §5.1 (a MUST, delegation is served) and default alarms
+    # (stored as properties of the home and calendars).
+    assert "calendar-proxy" in tokens and "calendar-default-alarms" in tokens
     allow = reply.headers["Allow"]
     for verb in ("PROPFIND", "REPORT", "MKCALENDAR", "PUT", "DELETE", "MOVE"):
         assert verb in allow
@@ -118,3 +137,21 @@ async def test_entity_expansion_is_refused(dav: Dav) -> None:
     reply = await dav.request("PROPFIND", HOME01, body, headers={"Depth": "0"})
     assert reply.status == 400
     assert b"root:" not in reply.body
+
+
+async def test_default_alarms_are_kept_on_home_and_calendar(dav: Dav) -> None:
+    """What calendar-default-alarms in the DAV header promises (Apple's
+    caldav-defaultalarms): CALDAV:default-alarm-vevent-datetime set on the home and on a
+    calendar comes back as set."""
+    alarm = ("BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:x\r\n"
+             "END:VALARM\r\n")
+    prop = "{urn:ietf:params:xml:ns:caldav}default-alarm-vevent-datetime"
+    body = ('<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            f"<D:set><D:prop><C:default-alarm-vevent-datetime>{alarm}"
+            "</C:default-alarm-vevent-datetime></D:prop></D:set></D:propertyupdate>")
+    for path in (HOME01, CAL01):
+        assert (await dav.request("PROPPATCH", path, body)).status == 207
+        got = await dav.propfind(path, prop)
+        # XML parsing turns the CRLFs into LFs (XML 1.0 §2.11).
+        assert got.texts(".//C:default-alarm-vevent-datetime") == [
+            alarm.replace("\r\n", "\n")], path

@@ -103,11 +103,12 @@ async def test_thisandfuture_moves_later_instances_for_queries_and_expand(dav: D
 
 
 async def test_invalid_filter_is_valid_filter_error(dav: Dav) -> None:
+    """RFC 4791 §7.8 valid-filter: a condition of the request, so 403 (RFC 4791 §1.3)."""
     body = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
       <D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VEVENT"/></C:filter>
       </C:calendar-query>"""
     reply = await dav.report(CAL01, body)
-    assert reply.status == 400
+    assert reply.status == 403
     assert reply.error() == names.VALID_FILTER
 
 

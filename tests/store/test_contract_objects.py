@@ -15,9 +15,10 @@ from caldavd.store.errors import (
     NotFound,
     QuotaExceeded,
     ReadOnly,
+    SchedulingUIDConflict,
     UIDConflict,
 )
-from caldavd.store.model import Calendar, CalendarObject, Home, NewCalendar
+from caldavd.store.model import Calendar, CalendarObject, Home, NewCalendar, ObjectWrite
 from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import DAY, HOUR, T0, count, event, row, unstorable_row
 
@@ -237,25 +238,47 @@ async def test_read_write_binding_writes_into_the_owners_calendar(
     shared = await _bind(db, store, bob, cal, "alice-work", "write")
     await store.put_object(shared, event("e1"))
     assert await _names(store, cal) == ["e1.ics"]
-    # UIDs are unique in the owner's home, whoever writes.
+    # Scheduling UIDs are unique in the owner's home, whoever writes.
     assert await store.find_uid(home, "e1") == ("work", "e1.ics")
     assert await store.find_uid(bob, "e1") is None
+    await store.put_object(shared, scheduling(event("s1")))
     other = await store.create_calendar(home, NewCalendar("other"))
-    with pytest.raises(UIDConflict):
-        await store.put_object(other, event("e1", name="dup.ics"))
+    with pytest.raises(SchedulingUIDConflict) as caught:
+        await store.put_object(other, scheduling(event("s1", name="dup.ics")))
+    assert (caught.value.home_uid, caught.value.calendar_name) == ("alice", "work")
 
 
-# -- UID uniqueness in a home (RFC 4791 §5.3.2.1 no-uid-conflict) ------------------------
+# -- UID uniqueness: per calendar (RFC 4791 §5.3.2.1), per home for scheduling objects
+# (RFC 6638 §3.2.4.1) ---------------------------------------------------------------------
+
+
+def scheduling(write: ObjectWrite) -> ObjectWrite:
+    return dataclasses.replace(write, scheduling=True)
 
 
 async def test_same_uid_in_another_calendar_of_the_home(store: PostgresStore, home: Home,
                                                         cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("u1", name="holder.ics"))
-    with pytest.raises(UIDConflict) as caught:
-        await store.put_object(other, event("u1", name="copy.ics"))
-    assert (caught.value.calendar_name, caught.value.object_name) == ("work", "holder.ics")
+    _, created = await store.put_object(other, event("u1", name="copy.ics"))
+    assert created is True
+    assert await _names(store, other) == ["copy.ics"]
+
+
+async def test_scheduling_uid_in_another_calendar_of_the_home(store: PostgresStore,
+                                                              home: Home,
+                                                              cal: Calendar) -> None:
+    other = await store.create_calendar(home, NewCalendar("other"))
+    await store.put_object(cal, scheduling(event("u1", name="holder.ics")))
+    with pytest.raises(SchedulingUIDConflict) as caught:
+        await store.put_object(other, scheduling(event("u1", name="copy.ics")))
+    assert (caught.value.home_uid, caught.value.calendar_name, caught.value.object_name) == (
+        "alice", "work", "holder.ics")
     assert await store.objects(other) == []
+    # A plain object may share the scheduling object's UID, and may not become one.
+    await store.put_object(other, event("u1", name="copy.ics"))
+    with pytest.raises(SchedulingUIDConflict):
+        await store.put_object(other, scheduling(event("u1", name="copy.ics")))
 
 
 async def test_same_uid_under_another_name_in_the_same_calendar(store: PostgresStore,
@@ -289,9 +312,9 @@ async def test_replacing_with_a_different_uid_is_uid_conflict(store: PostgresSto
 async def test_uid_is_free_again_after_delete(store: PostgresStore, home: Home,
                                               cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
-    await store.put_object(cal, event("u1"))
+    await store.put_object(cal, scheduling(event("u1")))
     await store.delete_object(cal, "u1.ics")
-    _, created = await store.put_object(other, event("u1"))
+    _, created = await store.put_object(other, scheduling(event("u1")))
     assert created is True
 
 
@@ -301,7 +324,7 @@ async def test_concurrent_puts_of_one_uid_one_wins(store: PostgresStore, home: H
     other = await store.create_calendar(home, NewCalendar("other"))
     targets = [cal, other, cal, other, cal, other]
     results = await asyncio.gather(
-        *(store.put_object(target, event("u1", name=f"n{i}.ics"))
+        *(store.put_object(target, scheduling(event("u1", name=f"n{i}.ics")))
           for i, target in enumerate(targets)), return_exceptions=True)
     winners = [r for r in results if isinstance(r, tuple)]
     losers = [r for r in results if isinstance(r, UIDConflict)]
@@ -409,6 +432,15 @@ async def test_move_onto_existing_target(store: PostgresStore, home: Home, cal: 
     stayed = await store.object(target, "taken.ics")
     assert stayed is not None and stayed.uid == "u2"
 
+    # Overwrite never replaces an object by one with another UID (RFC 4791 §5.3.2.1).
+    with pytest.raises(UIDConflict) as caught:
+        await store.move_object(cal, "u1.ics", target, "taken.ics", overwrite=True)
+    assert (caught.value.calendar_name, caught.value.object_name) == ("target", "taken.ics")
+    stayed = await store.object(target, "taken.ics")
+    assert stayed is not None and stayed.uid == "u2"
+
+    await store.delete_object(target, "taken.ics")
+    victim, _ = await store.put_object(target, event("u1", name="taken.ics", summary="old"))
     moved, created = await store.move_object(cal, "u1.ics", target, "taken.ics",
                                              overwrite=True)
     assert created is False
@@ -416,7 +448,6 @@ async def test_move_onto_existing_target(store: PostgresStore, home: Home, cal: 
     assert await _names(store, cal) == []
     replaced = await store.object(target, "taken.ics")
     assert replaced is not None and replaced.uid == "u1" and replaced.etag == moving.etag
-    assert await store.find_uid(home, "u2") is None
     assert await count(db, "time_range WHERE calendar_object_id = $1", victim.id) == 0
 
 

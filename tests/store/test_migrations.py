@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
+from caldavd.store.errors import SchedulingUIDConflict
 from caldavd.store.model import NewCalendar
 from caldavd.store.postgres.migrate import downgrade_to, head_revision, upgrade_to_head
 from caldavd.store.postgres.pool import create_pool
@@ -58,8 +63,8 @@ async def _write_functions(db: PgDatabase) -> set[str]:
 
 
 async def test_write_functions_down_and_up(pg_database: PgDatabase) -> None:
-    """0005 and 0006 only add functions: down to 0004 and back keeps every object, and
-    the store works at each step that has its functions."""
+    """0005 and 0006 only add functions and 0012 replaces them: down to 0004 and back
+    keeps every object, and the store works at head again."""
     with_0005 = {"caldav_put_object", "caldav_delete_object", "caldav_move_object",
                  "caldav_etag_status"}
     await upgrade_to_head(pg_database.connect_kwargs)
@@ -74,16 +79,44 @@ async def test_write_functions_down_and_up(pg_database: PgDatabase) -> None:
         down = await downgrade_to(pg_database.connect_kwargs, "0005")
         assert (down.before, down.after) == (head_revision(), "0005")
         assert await _write_functions(pg_database) == with_0005
-        replaced, created = await store.put_object(cal, event("u1", summary="again"))
-        assert not created and replaced.id == written.id
+        assert await store.object(cal, "u1.ics") == written
 
         await downgrade_to(pg_database.connect_kwargs, "0004")
         assert await _write_functions(pg_database) == set()
-        assert await store.object(cal, "u1.ics") == replaced
+        assert await store.object(cal, "u1.ics") == written
 
         await upgrade_to_head(pg_database.connect_kwargs)
         await store.put_object(cal, event("u2"))
         await store.delete_object(cal, "u1.ics")
         assert [o.uid for o in await store.objects(cal)] == ["u2"]
+    finally:
+        await pool.close()
+
+
+async def test_uid_scope_upgrade_marks_objects_with_an_organizer(
+        pg_database: PgDatabase) -> None:
+    """0012: existing objects with an ORGANIZER stay unique per home (scheduling); the
+    others become unique per calendar only."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    pool = await create_pool(pg_database.connect_kwargs, max_size=1)
+    try:
+        store = PostgresStore(pool)
+        home = await store.ensure_home("alice")
+        cal = await store.create_calendar(home, NewCalendar("work"))
+        other = await store.create_calendar(home, NewCalendar("other"))
+        await store.put_object(cal, dataclasses.replace(event("met"), organizer="mailto:a@x"))
+        await store.put_object(cal, event("plain"))
+        await downgrade_to(pg_database.connect_kwargs, "0010")
+        await upgrade_to_head(pg_database.connect_kwargs)
+        conn = await pg_database.connect()
+        try:
+            marked = await conn.fetch("SELECT uid, scheduling FROM calendar_object ORDER BY uid")
+        finally:
+            await conn.close()
+        assert [(r["uid"], r["scheduling"]) for r in marked] == [("met", True),
+                                                                 ("plain", False)]
+        assert (await store.put_object(other, event("plain")))[1] is True
+        with pytest.raises(SchedulingUIDConflict):
+            await store.put_object(other, dataclasses.replace(event("met"), scheduling=True))
     finally:
         await pool.close()

@@ -13,10 +13,12 @@ import pytest
 
 from caldavd.store.errors import (
     AlreadyExists,
+    DestinationExists,
     ETagMismatch,
     NotFound,
     QuotaExceeded,
     ReadOnly,
+    SchedulingUIDConflict,
     StoreError,
     UIDConflict,
 )
@@ -109,24 +111,31 @@ async def test_a_put_waits_for_the_homes_lock(store: PostgresStore, home: Home, 
     assert (caught.value.calendar_name, caught.value.object_name) == ("work", "holder.ics")
 
 
-async def test_same_uid_puts_from_two_hosts_leave_one_object(
+@pytest.mark.parametrize(("scheduling", "kept"), [(False, 2), (True, 1)])
+async def test_same_uid_puts_from_two_hosts_leave_one_object_per_scope(
         store: PostgresStore, pg_database: PgDatabase, home: Home, cal: Calendar,
-        db: asyncpg.Connection) -> None:
+        db: asyncpg.Connection, scheduling: bool, kept: int) -> None:
+    """One object per calendar (RFC 4791 §5.3.2.1), one scheduling object per home
+    (RFC 6638 §3.2.4.1), whatever races between hosts."""
     other = await store.create_calendar(home, NewCalendar("other"))
     second_pool = await create_pool(pg_database.connect_kwargs, max_size=4)
     try:
         hosts, targets = [store, PostgresStore(second_pool)], [cal, other]
         results = await asyncio.gather(
-            *(hosts[i % 2].put_object(targets[i // 2 % 2], event("u1", name=f"n{i}.ics"))
+            *(hosts[i % 2].put_object(targets[i // 2 % 2], dataclasses.replace(
+                event("u1", name=f"n{i}.ics"), scheduling=scheduling))
               for i in range(12)), return_exceptions=True)
     finally:
         await second_pool.close()
     winners = [r for r in results if isinstance(r, tuple)]
-    assert len(winners) == 1, results
+    assert len(winners) == kept, results
+    assert len({w[0].calendar_id for w in winners}) == kept
     assert all(isinstance(r, UIDConflict) for r in results if r not in winners)
-    assert await count(db, "calendar_object") == 1
-    assert await count(db, "time_range") == 1
-    assert await count(db, "revision WHERE name LIKE 'n%'") == 1
+    # The other calendar's losers met the holder across calendars.
+    assert any(isinstance(r, SchedulingUIDConflict) for r in results) == scheduling
+    assert await count(db, "calendar_object") == kept
+    assert await count(db, "time_range") == kept
+    assert await count(db, "revision WHERE name LIKE 'n%'") == kept
 
 
 # -- statuses as domain errors ----------------------------------------------------------
@@ -249,10 +258,21 @@ CALENDAR = Calendar(id=2, home_id=1, owner_home_id=1, name="work", mode="own",
 @pytest.mark.parametrize(("status", "error"), [
     ("no-home", NotFound), ("unbound", NotFound), ("missing", NotFound),
     ("read-only", ReadOnly), ("exists", ETagMismatch), ("no-match", ETagMismatch),
-    ("etag-differs", ETagMismatch), ("target-exists", AlreadyExists),
-    ("uid-changed", UIDConflict)])
+    ("etag-differs", ETagMismatch), ("target-exists", DestinationExists)])
 def test_every_status_has_its_domain_error(status: str, error: type[StoreError]) -> None:
     assert type(object_writes.refusal(status, CALENDAR, "e.ics")) is error
+
+
+@pytest.mark.parametrize(("status", "error"), [
+    ("uid-changed", UIDConflict), ("uid-conflict", UIDConflict),
+    ("scheduling-uid-conflict", SchedulingUIDConflict)])
+def test_uid_statuses_name_the_holder(status: str, error: type[StoreError]) -> None:
+    row = {"holder_home": "alice", "holder_calendar": "work", "holder_name": "e.ics"}
+    refusal = object_writes.uid_refusal(status, row)  # type: ignore[arg-type]
+    assert type(refusal) is error
+    assert isinstance(refusal, UIDConflict)
+    assert (refusal.home_uid, refusal.calendar_name, refusal.object_name) == (
+        "alice", "work", "e.ics")
 
 
 def test_an_unknown_status_is_a_store_error_not_success() -> None:

@@ -21,7 +21,7 @@ from caldavd.dav.requests import parse_destination, parse_overwrite
 from caldavd.http.acl import require
 from caldavd.http.context import Context
 from caldavd.http.methods.plain import copy_or_move
-from caldavd.http.methods.put import store_object, uid_conflict
+from caldavd.http.methods.put import store_object
 from caldavd.http.registry import method
 from caldavd.http.resources import (
     CalendarResource,
@@ -34,7 +34,6 @@ from caldavd.http.resources import (
 )
 from caldavd.http.target import existing
 from caldavd.http.writes import limits
-from caldavd.store import UIDConflict
 
 
 def _calendar_target(dest: Resource) -> tuple[CalendarResource, str]:
@@ -79,12 +78,9 @@ async def move(request: web.Request) -> web.StreamResponse:
         return await copy_or_move(ctx, request, source, dest, move=True)
     assert isinstance(source, ObjectResource)
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.UNBIND)
-    try:
-        _, created = await ctx.store.move_object(
-            source.the_calendar, source.the_object.name, calendar.the_calendar, name,
-            overwrite=overwrite)
-    except UIDConflict as exc:
-        raise uid_conflict(calendar, exc) from None
+    _, created = await ctx.store.move_object(
+        source.the_calendar, source.the_object.name, calendar.the_calendar, name,
+        overwrite=overwrite)
     return web.Response(status=201 if created else 204)
 
 

@@ -7,9 +7,11 @@ from aiohttp import web
 from caldavd.http.registry import METHODS, method
 
 # Compliance classes and features claimed only where they work.  Class 2 (LOCK)
-# is not claimed: there is no locking.
+# is not claimed: there is no locking.  calendar-proxy: Apple's caldav-proxy §5.1
+# (a MUST for a server with the proxy groups); calendar-default-alarms: Apple's
+# caldav-defaultalarms (the default-alarm properties are kept as set).
 DAV_TOKENS = ("1", "3", "access-control", "calendar-access", "extended-mkcol",
-              "calendar-managed-attachments")
+              "calendar-managed-attachments", "calendar-proxy", "calendar-default-alarms")
 
 
 def allow_header() -> str:

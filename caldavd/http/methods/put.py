@@ -12,7 +12,6 @@ from caldavd.dav import names
 from caldavd.dav.errors import (
     Conflict,
     MethodNotAllowed,
-    NoUIDConflict,
     PayloadTooLarge,
     PreconditionFailed,
 )
@@ -35,7 +34,7 @@ from caldavd.http.resources import (
 )
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write
-from caldavd.store import Calendar, UIDConflict
+from caldavd.store import Calendar
 
 
 def _calendar_of(resource: Resource) -> tuple[CalendarResource, str]:
@@ -70,28 +69,21 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
                        content_type: str | None, *, if_match: list[str] | None = None,
                        if_none_match: bool = False,
                        sources: Sequence[int] = ()) -> tuple[str, bool]:
-    """Validate and store; (etag, created).  UID conflicts name the holder's href.
+    """Validate and store; (etag, created).
 
     Data with managed attachments (RFC 8607) links them in the same write;
     ``sources``: objects whose attachments it may name (a COPY's source).
     """
     the_calendar: Calendar = calendar.the_calendar
+    owner = calendar.owner
     write = await object_write(ctx.config, the_calendar, name, body, content_type,
-                               ctx.request.app[EXPANSION_GATE])
+                               ctx.request.app[EXPANSION_GATE],
+                               owner.calendar_user_addresses if owner else ())
     put = (functools.partial(ctx.store.put_linked, sources=sources) if write.managed_ids
            else ctx.store.put_object)
-    try:
-        obj, created = await put(the_calendar, write, if_match=if_match,
-                                 if_none_match=if_none_match, quota=ctx.config.UserQuota)
-    except UIDConflict as exc:
-        raise uid_conflict(calendar, exc) from None
+    obj, created = await put(the_calendar, write, if_match=if_match,
+                             if_none_match=if_none_match, quota=ctx.config.UserQuota)
     return obj.etag, created
-
-
-def uid_conflict(calendar: CalendarResource, exc: UIDConflict) -> NoUIDConflict:
-    """no-uid-conflict naming the holder's href in the calendar's home."""
-    home = calendar.path.rsplit("/", 2)[0] + "/"
-    return NoUIDConflict(f"{home}{exc.calendar_name}/{exc.object_name}")
 
 
 async def read_calendar_body(ctx: Context, request: web.Request) -> bytes:

@@ -1,6 +1,7 @@
 """Calendar object PUT, DELETE and MOVE as one statement each.
 
-The statements call the PL/pgSQL functions of migration 0005, which take the
+The statements call the PL/pgSQL functions of migration 0005 (as replaced by
+0012: one UID per calendar, per home for scheduling objects), which take the
 home's row lock, run every check and then write, all in the implicit
 transaction of one statement.  A refusal comes back as a ``status`` (before
 anything was written); this module maps it to the store's domain errors, so
@@ -16,30 +17,38 @@ from dataclasses import dataclass
 import asyncpg
 
 from caldavd.store.errors import (
-    AlreadyExists,
+    DestinationExists,
     ETagMismatch,
     NotFound,
     QuotaExceeded,
     ReadOnly,
+    SchedulingUIDConflict,
     StoreError,
     UIDConflict,
 )
 from caldavd.store.model import Calendar, CalendarObject, ObjectWrite
 
 PUT_SQL = """
-SELECT status, object_id, created, modified, holder_calendar, holder_name, used
+SELECT status, object_id, created, modified, holder_home, holder_calendar, holder_name, used
 FROM caldav_put_object($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                       $16, $17, $18, $19, $20)
+                       $16, $17, $18, $19, $20, $21)
 """
 DELETE_SQL = "SELECT caldav_delete_object($1, $2, $3, $4, $5)"
 MOVE_SQL = """
 SELECT id, calendar_id, name, uid, component_type, etag, size, organizer, schedule_tag,
-       created, modified, status, holder_calendar, holder_name
+       created, modified, status, holder_home, holder_calendar, holder_name
 FROM caldav_move_object($1, $2, $3, $4, $5, $6, $7, $8)
 """
 
 PUT_DONE = frozenset({"created", "replaced"})
 MOVE_DONE = frozenset({"moved", "replaced"})
+
+# "uid-changed": the object a PUT replaces has another UID (it is the holder).
+_UID_STATUSES: dict[str, type[UIDConflict]] = {
+    "uid-changed": UIDConflict,
+    "uid-conflict": UIDConflict,
+    "scheduling-uid-conflict": SchedulingUIDConflict,
+}
 
 _CONDITION_FAILURES = {
     "exists": "the resource exists",
@@ -81,7 +90,7 @@ def put_args(put: PutRequest) -> tuple[object, ...]:
             write.organizer, write.schedule_tag, write.indexed_until,
             _tags(put.if_match), put.if_none_match, put.quota,
             [r.start for r in rows], [r.end for r in rows], [r.floating for r in rows],
-            [r.transparent for r in rows], [r.fbtype for r in rows])
+            [r.transparent for r in rows], [r.fbtype for r in rows], write.scheduling)
 
 
 def move_args(source: Calendar, name: str, target: Calendar, target_name: str,
@@ -130,15 +139,22 @@ def refusal(status: str, calendar: Calendar, name: str) -> StoreError:
     if status == "read-only":
         return ReadOnly(calendar.name)
     if status == "target-exists":
-        return AlreadyExists(name)
-    if status == "uid-changed":
-        return UIDConflict(calendar.name, name)
+        return DestinationExists(name)
     return StoreError(f"unexpected write status {status!r}")
 
 
+def uid_refusal(status: str, row: asyncpg.Record) -> StoreError | None:
+    """UIDConflict naming the holder for a UID status, else None."""
+    if status in _UID_STATUSES:
+        return _UID_STATUSES[status](row["holder_home"], row["holder_calendar"],
+                                     row["holder_name"])
+    return None
+
+
 def put_refusal(status: str, row: asyncpg.Record, put: PutRequest) -> StoreError:
-    if status == "uid-conflict":
-        return UIDConflict(row["holder_calendar"], row["holder_name"])
+    conflict = uid_refusal(status, row)
+    if conflict is not None:
+        return conflict
     if status == "quota":
         return QuotaExceeded(f"{row['used'] + put.size} bytes would exceed the quota of "
                              f"{put.quota}")
@@ -147,8 +163,9 @@ def put_refusal(status: str, row: asyncpg.Record, put: PutRequest) -> StoreError
 
 def move_refusal(status: str, row: asyncpg.Record, target: Calendar,
                  name: str, target_name: str) -> StoreError:
-    if status == "uid-conflict":
-        return UIDConflict(row["holder_calendar"], row["holder_name"])
+    conflict = uid_refusal(status, row)
+    if conflict is not None:
+        return conflict
     if status == "missing":
         return NotFound(name)
     return refusal(status, target, target_name)

@@ -11,7 +11,7 @@ import hashlib
 
 import asyncpg
 
-from caldavd.store.errors import AlreadyExists, NotFound
+from caldavd.store.errors import AlreadyExists, DestinationExists, NotFound
 from caldavd.store.model import Home, PlainResource
 from caldavd.store.postgres.homes import lock_home
 from caldavd.store.postgres.pool import connection, transaction
@@ -134,7 +134,7 @@ class PlainStore:
             existed = await _taken(conn, home, target)
             if existed:
                 if not overwrite:
-                    raise AlreadyExists(target)
+                    raise DestinationExists(target)
                 await _delete_tree(conn, home, target)
             if move:
                 await _move_tree(conn, home, source, target)

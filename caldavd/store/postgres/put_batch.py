@@ -33,9 +33,10 @@ from caldavd.store.postgres.object_writes import PUT_SQL, PutRequest, put_args, 
 from caldavd.store.postgres.pool import connection
 
 PUT_MANY_SQL = """
-SELECT i, status, object_id, created, modified, holder_calendar, holder_name, used
+SELECT i, status, object_id, created, modified, holder_home, holder_calendar, holder_name,
+       used
 FROM caldav_put_objects($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                        $16, $17, $18, $19, $20, $21, $22, $23, $24)
+                        $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
 ORDER BY i
 """
 
@@ -109,7 +110,8 @@ def put_many_args(requests: Sequence[PutRequest]) -> tuple[object, ...]:
             [r.if_none_match for r in requests], [r.quota for r in requests],
             rows_from, rows_to,
             [i.start for i in rows], [i.end for i in rows], [i.floating for i in rows],
-            [i.transparent for i in rows], [i.fbtype for i in rows])
+            [i.transparent for i in rows], [i.fbtype for i in rows],
+            [w.scheduling for w in writes])
 
 
 def _flatten(parts: Sequence[Sequence[T] | None]) -> tuple[list[T], list[int | None], list[int]]:

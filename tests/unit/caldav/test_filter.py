@@ -347,7 +347,7 @@ def test_invalid_filters_raise_typed_errors(body: str, error: type[errors.DAVErr
 def test_filter_errors_carry_their_precondition() -> None:
     with pytest.raises(errors.ValidFilter) as invalid:
         flt('<C:comp-filter name="VTODO"/>')
-    assert invalid.value.status == 400
+    assert invalid.value.status == 403
     assert b"valid-filter" in (invalid.value.to_xml() or b"")
     with pytest.raises(errors.SupportedCollation) as collation:
         flt(in_event('<C:prop-filter name="UID"><C:text-match collation="x">y'

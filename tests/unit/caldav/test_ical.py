@@ -141,7 +141,7 @@ def test_invalid_calendar_data(body, fragment):
     with pytest.raises(ValidCalendarData) as info:
         parse_calendar(body)
     assert fragment in info.value.message
-    assert info.value.status == 400
+    assert info.value.status == 403
 
 
 def test_broken_x_property_is_tolerated():
