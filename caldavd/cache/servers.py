@@ -11,7 +11,10 @@ Start-up is checked, not assumed: a missing program names
 ``Memcached.memcached``; a port someone else already answers on, a memcached
 that exits, or one that does not accept a connection within
 ``START_SECONDS`` names ``Memcached.Pools.<name>`` with memcached's own
-words from its standard error.
+words from its standard error.  One that ends later (killed, crashed) is started
+again by the master, with a log line and a pause that doubles while it keeps ending
+(``BACKOFF_FIRST`` to ``BACKOFF_MAX``); the workers' caches fail open meanwhile and
+use it again once it answers.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 
 START_SECONDS = 10.0
 STOP_SECONDS = 5.0  # after SIGTERM, before SIGKILL
+BACKOFF_FIRST = 0.5  # before restarting a memcached that ended; doubles up to BACKOFF_MAX
+BACKOFF_MAX = 10.0
+STABLE_SECONDS = 30.0  # one that ran this long starts its next backoff afresh
 _POLL_SECONDS = 0.05
 _STDERR_LINES = 20
 
@@ -75,6 +81,10 @@ async def memcached_servers(config: Config) -> AsyncIterator[None]:
             await server.stop()
 
 
+def _exit(status: int) -> str:
+    return f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+
+
 class MemcachedServer:
     def __init__(self, name: str, pool: MemcachedPool, command: list[str]) -> None:
         self.key = f"Memcached.Pools.{name}"
@@ -84,12 +94,29 @@ class MemcachedServer:
         self._proc: asyncio.subprocess.Process | None = None
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
         self._reader: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._started_at = 0.0
+        self._backoff = BACKOFF_FIRST
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
     async def start(self) -> None:
+        """Started and answering (MemcachedServerError if not); restarted whenever it
+        ends until ``stop``."""
+        await self._launch()
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if await self._end_process():
+            log.info("memcached %s stopped", self.key)
+
+    async def _launch(self) -> None:
         if await self._answers():
             raise MemcachedServerError(
                 f"{self.key}: something already listens on {self.where}, but ServerEnabled "
@@ -104,15 +131,43 @@ class MemcachedServer:
             raise MemcachedServerError(f"Memcached.memcached: cannot run {self._command[0]}: "
                                        f"{exc.strerror or exc}") from None
         assert self._proc.stderr is not None
-        # The stream, not self._proc: stop() clears that, maybe before this task first runs.
+        # The stream, not self._proc: stopping clears that, maybe before this task first runs.
         self._reader = asyncio.create_task(self._read_stderr(self._proc.stderr))
+        self._started_at = asyncio.get_running_loop().time()
         await self._wait_until_answering()
         log.info("memcached %s started on %s (pid %d)", self.key, self.where, self._proc.pid)
 
-    async def stop(self) -> None:
+    async def _watch(self) -> None:
+        """A memcached that ends on its own is started again, after a pause that doubles
+        while it keeps ending soon after it started (the workers' caches fail open
+        meanwhile and use it again once it answers)."""
+        while True:
+            if self._proc is not None:
+                status = await self._proc.wait()
+                how = f"ended unexpectedly ({_exit(status)})"
+                await self._end_process()
+            else:
+                how = "could not be started again"
+            pause = self._next_backoff()
+            log.error("memcached %s %s; restarting in %.1f s", self.key, how, pause)
+            await asyncio.sleep(pause)
+            try:
+                await self._launch()
+            except MemcachedServerError as exc:
+                log.error("%s", exc)
+
+    def _next_backoff(self) -> float:
+        if asyncio.get_running_loop().time() - self._started_at >= STABLE_SECONDS:
+            self._backoff = BACKOFF_FIRST
+        pause, self._backoff = self._backoff, min(BACKOFF_MAX, self._backoff * 2)
+        return pause
+
+    async def _end_process(self) -> bool:
+        """The process stopped (SIGTERM, then SIGKILL) and its output read; False when
+        there was none."""
         proc, self._proc = self._proc, None
         if proc is None:
-            return
+            return False
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -124,7 +179,8 @@ class MemcachedServer:
                 await proc.wait()
         if self._reader is not None:
             await self._reader
-        log.info("memcached %s stopped", self.key)
+            self._reader = None
+        return True
 
     async def _wait_until_answering(self) -> None:
         assert self._proc is not None
@@ -137,7 +193,7 @@ class MemcachedServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._proc.wait(), _POLL_SECONDS)
         status = self._proc.returncode
-        await self.stop()
+        await self._end_process()
         what = (f"exited with status {status}" if status is not None else
                 f"did not accept connections on {self.where} within {START_SECONDS:.0f} s")
         said = "; ".join(self._stderr) or "nothing on standard error"

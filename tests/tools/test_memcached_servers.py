@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from tests.tools.processes import (
     memcached_stats,
     propfind_status,
     running,
+    wait_until,
 )
 from tests.tools.test_serve import USER01, _terminate, _wait_for_health
 
@@ -71,6 +74,46 @@ def test_started_used_and_stopped(pg_database: PgDatabase, tmp_path: Path,
     text = log.read_text()
     assert text.index("memcached Memcached.Pools.Default started") < text.index("listening")
     assert text.rindex("memcached Memcached.Pools.Default stopped") > text.rindex("stopping")
+
+
+def test_a_memcached_that_dies_is_restarted_and_used_again(pg_database: PgDatabase,
+                                                           tmp_path: Path,
+                                                           slapd: Slapd) -> None:
+    """Killed, the ServerEnabled memcached is started again by the master (a log line
+    says so) and the directory cache stores its lookups in the new one."""
+    http, cache = free_port(), free_port()
+    plist = external_db_plist(
+        tmp_path, pg_database.url, HTTPPort=http, BindAddresses=["127.0.0.1"],
+        MultiProcessCount=1, Memcached=_owned_pool(cache),
+        DirectoryService={"type": "ldap", "params": ldap_params(slapd.uri)})
+    assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
+    log = tmp_path / "caldavd.out"
+    proc = start_tool("caldavd", ["-f", str(plist)], log)
+    seen: list[int] = []
+
+    def memcached() -> list[int]:
+        found = [pid for pid in children(proc.pid)
+                 if command_of(pid)[:1] and command_of(pid)[0].endswith("memcached")]
+        seen.extend(found)
+        return found
+
+    try:
+        _wait_for_health(proc, f"http://127.0.0.1:{http}/", log)
+        [first] = memcached()
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: memcached() and memcached() != [first] and answers("127.0.0.1", cache),
+                   what="a new memcached")
+
+        def cache_used() -> bool:
+            propfind_status("127.0.0.1", http, "/principals/users/user03/", USER01)
+            return int(memcached_stats(cache)["cmd_set"]) > 0
+
+        wait_until(cache_used, what="the directory cache storing in the new memcached")
+    finally:
+        assert _terminate(proc, log) == 0, log.read_text()
+        kill_leftovers(seen)
+    assert "memcached Memcached.Pools.Default ended unexpectedly (killed by signal 9); " \
+           "restarting in" in log.read_text()
 
 
 def _refused(tmp_path: Path, memcached: dict[str, object], *args: str) -> str:
