@@ -20,7 +20,7 @@ from caldavd.http.resources import (
     principal_path,
 )
 from caldavd.proxy import Access, ProxyDB
-from caldavd.store import Home, NewCalendar, Store
+from caldavd.store import Home, NewCalendar, PropertyLimits, Store
 
 
 @dataclass
@@ -65,6 +65,13 @@ class Context:
         config = self.config
         return RequestBounds(config.MaxPropertiesPerRequest, config.MaxExpandPropertyElements,
                              config.MaxExpandPropertyDepth)
+
+    @property
+    def property_limits(self) -> PropertyLimits:
+        """What a write of dead properties may add (README "Security and limits")."""
+        config = self.config
+        return PropertyLimits(config.MaxDeadPropertiesPerResource,
+                              config.MaxDeadPropertyBytesPerResource, config.UserQuota)
 
     @property
     def is_admin(self) -> bool:

@@ -61,6 +61,7 @@ _TABLE: dict[type[Exception], Callable[[Exception], dav.DAVError]] = {
     store.InvalidSyncToken: lambda e: dav.ValidSyncToken("sync token is invalid or too old"),
     store.ObjectTooLarge: lambda e: dav.MaxResourceSize(str(e)),
     store.QuotaExceeded: lambda e: dav.QuotaNotExceeded(str(e)),
+    store.TooManyProperties: lambda e: dav.MaxDeadProperties(str(e)),
     store.UnknownManagedId: lambda e: dav.ValidManagedId(str(e)),
     attachments.AttachmentTooLarge: lambda e: dav.MaxAttachmentSize(str(e)),
     attachments.TooManyAttachments: lambda e: dav.MaxAttachmentsPerResource(str(e)),

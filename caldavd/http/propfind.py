@@ -178,7 +178,7 @@ async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Res
             if stored is None:
                 missing.append(name)
             else:
-                found.append(from_stored(stored))
+                found.append(stored)  # a standalone element's XML (propvalues): a fragment
         body.add_props(resource.path, found, missing)
 
 

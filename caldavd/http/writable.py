@@ -8,7 +8,7 @@ stored as dead properties once their value passes the check below.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -95,11 +95,20 @@ class PropertyChanges:
     failures: dict[str, DAVError] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
 
+    def refuse(self, names: Iterable[str], error: DAVError) -> None:
+        """``names`` failed with ``error`` after all (the store refused the write)."""
+        for name in names:
+            self.failures[name] = error
+
     def propstats(self) -> list[Propstat]:
         """RFC 4918 §9.2: 200 for all on success; else 403/409 per failure, 424 the rest."""
         if not self.failures:
             return [Propstat(200, tuple(element(n) for n in self.names))]
-        failed = [Propstat(e.status, (element(n),), error=e) for n, e in self.failures.items()]
+        by_error: dict[int, tuple[DAVError, list[str]]] = {}
+        for name, error in self.failures.items():  # one refusal of many names: one propstat
+            by_error.setdefault(id(error), (error, []))[1].append(name)
+        failed = [Propstat(e.status, tuple(element(n) for n in failed_names), error=e)
+                  for e, failed_names in by_error.values()]
         rest = tuple(element(n) for n in self.names if n not in self.failures)
         return failed + ([Propstat(424, rest)] if rest else [])
 

@@ -16,6 +16,7 @@ from caldavd.store.errors import (
     StoreBusy,
     StoreError,
     StoreUnavailable,
+    TooManyProperties,
     UIDConflict,
     UnknownManagedId,
 )
@@ -35,6 +36,7 @@ from caldavd.store.model import (
     NewCalendar,
     ObjectWrite,
     PlainResource,
+    PropertyLimits,
 )
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "ObjectTooLarge",
     "ObjectWrite",
     "PlainResource",
+    "PropertyLimits",
     "QuotaExceeded",
     "ReadOnly",
     "SchedulingUIDConflict",
@@ -65,6 +68,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreUnavailable",
+    "TooManyProperties",
     "UIDConflict",
     "UnknownManagedId",
 ]

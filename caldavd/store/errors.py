@@ -68,6 +68,10 @@ class QuotaExceeded(StoreError):
     """The home has no room left."""
 
 
+class TooManyProperties(StoreError):
+    """A resource would carry more dead properties, or more bytes of them, than allowed."""
+
+
 class UnknownManagedId(StoreError):
     """Calendar data names a managed attachment that does not exist (or is not this
     home's to reference)."""

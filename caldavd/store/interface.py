@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from caldavd.store.model import (
+    NO_PROPERTY_LIMITS,
     Attachment,
     Calendar,
     CalendarObject,
@@ -22,6 +23,7 @@ from caldavd.store.model import (
     NewCalendar,
     ObjectWrite,
     PlainResource,
+    PropertyLimits,
 )
 
 
@@ -55,7 +57,10 @@ class Store(Protocol):
 
     async def calendar(self, home: Home, name: str) -> Calendar | None: ...
 
-    async def create_calendar(self, home: Home, new: NewCalendar) -> Calendar: ...
+    async def create_calendar(self, home: Home, new: NewCalendar, *,
+                              limits: PropertyLimits = NO_PROPERTY_LIMITS) -> Calendar:
+        """``limits`` bound ``new.properties`` as in ``update_properties``."""
+        ...
 
     async def delete_calendar(self, home: Home, name: str) -> None: ...
 
@@ -67,9 +72,12 @@ class Store(Protocol):
         ...
 
     async def update_properties(self, home: Home, calendar: Calendar | None, resource_id: int,
-                                set_: Mapping[str, str], remove: Iterable[str]) -> None:
+                                set_: Mapping[str, str], remove: Iterable[str], *,
+                                limits: PropertyLimits = NO_PROPERTY_LIMITS) -> None:
         """Atomically set and remove on a resource in ``home``; a calendar's change bumps its
-        revision, and any change moves the home's change token."""
+        revision, and any change moves the home's change token.  Their bytes count in the
+        quota of the home that owns the resource; beyond ``limits``: TooManyProperties or
+        QuotaExceeded, and nothing changes."""
         ...
 
     # -- calendar objects ---------------------------------------------------------

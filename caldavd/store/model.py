@@ -143,6 +143,20 @@ class NewCalendar:
 
 
 @dataclass(frozen=True)
+class PropertyLimits:
+    """Bounds on a write of dead properties (0: none): how many one resource may carry and
+    how many bytes (names and values), and the quota of the home they count in.  A write
+    is refused only when it adds to what is over a bound, so removing always works."""
+
+    count: int = 0
+    bytes: int = 0
+    quota: int = 0
+
+
+NO_PROPERTY_LIMITS = PropertyLimits()
+
+
+@dataclass(frozen=True)
 class Change:
     name: str
     revision: int

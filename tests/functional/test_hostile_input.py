@@ -11,7 +11,16 @@ import pytest
 
 from caldavd.dav import names
 from tests.conftest import PgDatabase
-from tests.functional.conftest import CAL01, HOME01, USER01_UID, Dav, event, serving
+from tests.functional.conftest import (
+    CAL01,
+    HOME01,
+    NS,
+    USER01_UID,
+    Dav,
+    Reply,
+    event,
+    serving,
+)
 
 PRINCIPAL01 = f"/principals/__uids__/{USER01_UID}/"
 
@@ -251,3 +260,89 @@ async def test_expand_property_elements_and_depth_are_bounded(dav: Dav) -> None:
         reply = await dav.report(PRINCIPAL01, body, depth="0")
         assert reply.status == 403, reply.body
         assert reply.error() == names.MAX_EXPAND_PROPERTY
+
+
+# -- dead properties: bounded and in the quota (RFC 4918 §9.2, RFC 4331) -------------------
+
+def _proppatch(count: int, size: int = 1, start: int = 0, remove: str = "") -> str:
+    props = "".join(f"<x:p{i}>{'v' * size}</x:p{i}>" for i in range(start, start + count))
+    removal = f"<D:remove><D:prop>{remove}</D:prop></D:remove>" if remove else ""
+    return (f"<D:propertyupdate xmlns:D='DAV:' xmlns:x='urn:x'>{removal}<D:set><D:prop>{props}"
+            "</D:prop></D:set></D:propertyupdate>")
+
+
+def _statuses(reply: Reply) -> dict[str, str]:
+    """Each property's propstat status (local name: status code)."""
+    return {prop.tag.split("}")[1]: (stat.findtext("D:status", namespaces=NS) or "").split()[1]
+            for stat in reply.findall("D:response/D:propstat")
+            for prop in stat.iterfind("D:prop/*", NS)}
+
+
+async def test_dead_properties_per_resource_are_bounded(pg_database: PgDatabase,
+                                                        tmp_path: Path) -> None:
+    """Three PROPPATCHes of 20,000 properties were accepted: at most
+    MaxDeadPropertiesPerResource properties and MaxDeadPropertyBytesPerResource bytes; past
+    either, 507 with caldavd:max-dead-properties for the sets, 424 for the rest, nothing
+    applied (RFC 4918 §9.2, §9.2.1)."""
+    async with serving(pg_database, tmp_path, MaxDeadPropertiesPerResource=5,
+                       MaxDeadPropertyBytesPerResource=2000) as dav:
+        assert set(_statuses(await dav.request("PROPPATCH", CAL01, _proppatch(4))).values()) \
+            == {"200"}
+        reply = await dav.request("PROPPATCH", CAL01,
+                                  _proppatch(2, start=10, remove="<x:p0/>"))
+        assert reply.status == 207
+        assert _statuses(reply) == {"p0": "424", "p10": "507", "p11": "507"}
+        stat = reply.find("D:response/D:propstat[D:status='HTTP/1.1 507 Insufficient Storage']")
+        assert stat is not None and stat.find(
+            f"D:error/{{{names.CALDAVD_NS}}}max-dead-properties", NS) is not None
+        too_big = await dav.request("PROPPATCH", CAL01, _proppatch(1, size=2000, start=20))
+        assert _statuses(too_big) == {"p20": "507"}
+        found = await dav.propfind(CAL01, "{urn:x}p0", "{urn:x}p10", "{urn:x}p20")
+        assert [s for s in _statuses(found).items()] == [
+            ("p0", "200"), ("p10", "404"), ("p20", "404")]
+        many = ("<C:mkcalendar xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav' "
+                "xmlns:x='urn:x'><D:set><D:prop>"
+                + "".join(f"<x:p{i}/>" for i in range(6)) + "</D:prop></D:set></C:mkcalendar>")
+        reply = await dav.request("MKCALENDAR", HOME01 + "many/", many)
+        assert reply.status == 507 and reply.error() == names.MAX_DEAD_PROPERTIES
+        assert (await dav.propfind(HOME01 + "many/", names.RESOURCETYPE)).status == 404
+
+
+async def test_dead_properties_count_in_the_quota(pg_database: PgDatabase,
+                                                  tmp_path: Path) -> None:
+    """RFC 4331 §6 quota-not-exceeded: dead properties take room like calendar data, and
+    quota-used-bytes says so."""
+    async with serving(pg_database, tmp_path, UserQuota=20000,
+                       MaxDeadPropertyBytesPerResource=0) as dav:
+        used = await _quota_used(dav)
+        assert set(_statuses(await dav.request(
+            "PROPPATCH", CAL01, _proppatch(1, size=5000))).values()) == {"200"}
+        assert await _quota_used(dav) >= used + 5000
+        reply = await dav.request("PROPPATCH", CAL01, _proppatch(1, size=20000, start=1))
+        assert _statuses(reply) == {"p1": "507"}
+        assert reply.find("D:response/D:propstat/D:error/D:quota-not-exceeded") is not None
+        reply = await dav.request("PROPPATCH", CAL01, "<D:propertyupdate xmlns:D='DAV:' "
+                                  "xmlns:x='urn:x'><D:remove><D:prop><x:p0/></D:prop>"
+                                  "</D:remove></D:propertyupdate>")
+        assert _statuses(reply) == {"p0": "200"}
+        assert await _quota_used(dav) == used
+
+
+async def _quota_used(dav: Dav) -> int:
+    reply = await dav.propfind(HOME01, names.QUOTA_USED_BYTES)
+    return int(reply.texts(".//D:quota-used-bytes")[0])
+
+
+async def test_a_home_full_of_dead_properties_answers_propfind(dav: Dav) -> None:
+    """Stored values are written into the answer as they are, with their own namespace
+    declarations: every value reads back as set."""
+    body = ("<D:propertyupdate xmlns:D='DAV:' xmlns:x='urn:x' xmlns:y='urn:y'><D:set>"
+            "<D:prop><x:a xml:lang='de'>Straße &amp; <y:b>nested</y:b></x:a>"
+            "<D:displayname>Work</D:displayname></D:prop></D:set></D:propertyupdate>")
+    assert (await dav.request("PROPPATCH", CAL01, body)).status == 207
+    reply = await dav.request("PROPFIND", HOME01, headers={"Depth": "1"})
+    response = reply.responses()[CAL01]
+    a = response.find(".//{urn:x}a")
+    assert a is not None and a.get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
+    assert a.text == "Straße & " and a.findtext("{urn:y}b") == "nested"
+    assert response.findtext(".//D:displayname", namespaces=NS) == "Work"

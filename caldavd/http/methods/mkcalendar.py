@@ -51,7 +51,7 @@ async def _create(ctx: Context, resource: Resource, ops: tuple[PropOp, ...],
         return web.Response(status=403, body=propstat_body(response_tag, changes.propstats()),
                             content_type="application/xml", charset="utf-8")
     await ctx.store.create_calendar(home.the_home, NewCalendar(
-        name, changes.components, changes.set))
+        name, changes.components, changes.set), limits=ctx.property_limits)
     return web.Response(status=201, headers={"Cache-Control": "no-cache"})
 
 

@@ -8,12 +8,14 @@ from caldavd.dav import names
 from caldavd.dav.multistatus import Multistatus, Propstat
 from caldavd.dav.requests import parse_proppatch
 from caldavd.http.acl import require
+from caldavd.http.errors import to_dav_error
 from caldavd.http.propfind import multistatus_response
 from caldavd.http.proxyprops import patch_proxy_group
 from caldavd.http.registry import method
 from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, ProxyGroup
 from caldavd.http.target import existing, read_body
 from caldavd.http.writable import check_operations
+from caldavd.store import QuotaExceeded, TooManyProperties
 
 
 @method("PROPPATCH")
@@ -29,8 +31,15 @@ async def proppatch(request: web.Request) -> web.StreamResponse:
     if not changes.failures and isinstance(resource, HomeResource) and resource_id is not None:
         calendar = resource.calendar if isinstance(resource, CalendarResource) else None
         bumped = None if isinstance(resource, ObjectResource) else calendar
-        await ctx.store.update_properties(resource.the_home, bumped, resource_id, changes.set,
-                                          changes.remove)
+        try:
+            await ctx.store.update_properties(resource.the_home, bumped, resource_id,
+                                              changes.set, changes.remove,
+                                              limits=ctx.property_limits)
+        except (TooManyProperties, QuotaExceeded) as exc:
+            # RFC 4918 §9.2.1: 507 for what found no room, 424 for the rest (§9.2: all or none).
+            error = to_dav_error(exc)
+            assert error is not None
+            changes.refuse(changes.set, error)
     return _answer(resource.path, changes.propstats())
 
 

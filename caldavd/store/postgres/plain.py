@@ -166,8 +166,8 @@ async def _copy_tree(conn: asyncpg.Connection, home: Home, source: str, target: 
              if r["path"][len(source):] in new_ids]
     if pairs:
         await conn.execute(
-            "INSERT INTO dead_property (resource_id, name, value) "
-            "SELECT m.new_id, p.name, p.value FROM dead_property p "
+            "INSERT INTO dead_property (resource_id, home_id, name, value) "
+            "SELECT m.new_id, p.home_id, p.name, p.value FROM dead_property p "
             "JOIN unnest($1::bigint[], $2::bigint[]) AS m(old_id, new_id) "
             "ON p.resource_id = m.old_id",
             [a for a, _ in pairs], [b for _, b in pairs])

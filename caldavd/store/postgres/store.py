@@ -25,6 +25,7 @@ from caldavd.store.errors import (
     ReadOnly,
 )
 from caldavd.store.model import (
+    NO_PROPERTY_LIMITS,
     Calendar,
     CalendarObject,
     Candidate,
@@ -35,6 +36,7 @@ from caldavd.store.model import (
     Matches,
     NewCalendar,
     ObjectWrite,
+    PropertyLimits,
 )
 from caldavd.store.postgres.attachments import AttachmentStore
 from caldavd.store.postgres.batch import Batcher
@@ -52,6 +54,7 @@ from caldavd.store.postgres.object_writes import (
 from caldavd.store.postgres.objects_batch import NamedObjectReader, NamedRead
 from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, read, transaction
+from caldavd.store.postgres.properties import write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
 from caldavd.store.postgres.rows import OBJECT_FIELDS, built, calendar_object
 
@@ -211,13 +214,15 @@ class PostgresStore(PlainStore, AttachmentStore):
                 home.id, name)
         return _calendar(row) if row else None
 
-    async def create_calendar(self, home: Home, new: NewCalendar) -> Calendar:
+    async def create_calendar(self, home: Home, new: NewCalendar, *,
+                              limits: PropertyLimits = NO_PROPERTY_LIMITS) -> Calendar:
         async with transaction(self._pool) as conn:
             await lock_home(conn, home.id)
-            return await self._insert_calendar(conn, home, new)
+            return await self._insert_calendar(conn, home, new, limits)
 
     async def _insert_calendar(self, conn: asyncpg.Connection, home: Home,
-                               new: NewCalendar) -> Calendar:
+                               new: NewCalendar,
+                               limits: PropertyLimits = NO_PROPERTY_LIMITS) -> Calendar:
         if await conn.fetchval(
                 "SELECT 1 FROM calendar_bind WHERE home_id = $1 AND name = $2 UNION ALL "
                 "SELECT 1 FROM dav_resource WHERE home_id = $1 AND path = $2",
@@ -231,9 +236,7 @@ class PostgresStore(PlainStore, AttachmentStore):
             "INSERT INTO calendar_bind (home_id, calendar_id, name, mode) "
             "VALUES ($1, $2, $3, 'own')", home.id, calendar_id, new.name)
         if new.properties:
-            await conn.executemany(
-                "INSERT INTO dead_property (resource_id, name, value) VALUES ($1, $2, $3)",
-                [(calendar_id, k, v) for k, v in new.properties.items()])
+            await write_properties(conn, home.id, calendar_id, new.properties, (), limits)
         await conn.execute(_BUMP_REVISION, calendar_id, "", False)
         await conn.execute(_BUMP_REVISION, home.id, new.name, False)
         row = await conn.fetchrow(
@@ -283,19 +286,12 @@ class PostgresStore(PlainStore, AttachmentStore):
         return result
 
     async def update_properties(self, home: Home, calendar: Calendar | None, resource_id: int,
-                                set_: Mapping[str, str], remove: Iterable[str]) -> None:
+                                set_: Mapping[str, str], remove: Iterable[str], *,
+                                limits: PropertyLimits = NO_PROPERTY_LIMITS) -> None:
+        owner = calendar.owner_home_id if calendar is not None else home.id
         async with transaction(self._pool) as conn:
-            await lock_home(conn, calendar.owner_home_id if calendar is not None else home.id)
-            removed = [n for n in remove if n not in set_]
-            if removed:
-                await conn.execute(
-                    "DELETE FROM dead_property WHERE resource_id = $1 AND name = ANY($2)",
-                    resource_id, removed)
-            if set_:
-                await conn.executemany(
-                    "INSERT INTO dead_property (resource_id, name, value) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (resource_id, name) DO UPDATE SET value = excluded.value",
-                    [(resource_id, k, v) for k, v in set_.items()])
+            await lock_home(conn, owner)
+            await write_properties(conn, owner, resource_id, set_, remove, limits)
             if calendar is not None:
                 await conn.execute(_BUMP_REVISION, calendar.id, "", False)
                 await conn.execute("UPDATE calendar SET modified = now() WHERE id = $1",
