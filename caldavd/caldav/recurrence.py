@@ -55,7 +55,9 @@ Free-busy type (RFC 4791 §7.10)
 
 Bounds and cost
     ``expand(cal, start, end=None)`` returns bounded recurrence sets whole; an
-    unbounded RRULE stops at ``max(now, start) + HORIZON``. ``max_instances``
+    unbounded RRULE stops ``HORIZON`` after ``now`` or after its first instance
+    from ``start`` on, whichever is later (so a rule whose instances all lie
+    far ahead still has them). ``max_instances``
     keeps the earliest instances; callers that expand stored data over a
     client-chosen range should pass it. A range far after DTSTART does not
     walk every earlier instance: a rule without COUNT is re-anchored at its
@@ -248,6 +250,15 @@ def _utc(wall: datetime, zone: tzinfo) -> datetime:
         return wall.replace(tzinfo=zone).astimezone(UTC)
     except (OverflowError, ValueError):
         return DISTANT_PAST if wall.year < 5000 else DISTANT_FUTURE
+
+
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, DISTANT_FUTURE at the latest: an instance may last forever,
+    never past what every caller (and the store) can hold."""
+    try:
+        return min(moment + delta, DISTANT_FUTURE)
+    except OverflowError:
+        return DISTANT_FUTURE
 
 
 def when_value(value: Any, tzid: str | None, zones: Zones) -> When:
@@ -622,20 +633,22 @@ class _Context:
         return s, max(end or s, s), False, True
 
     def _end(self, shape: _Shape, start: When, s: datetime) -> datetime | None:
+        """Where the instance ends, DISTANT_FUTURE at the latest (a huge DURATION)."""
         if shape.end is not None and shape.dtstart is not None:
             if start.is_date and shape.end.is_date and shape.dtstart.is_date:
                 days = (shape.end.wall - shape.dtstart.wall).days
-                return self.utc(start.shifted(days))
+                return min(self.utc(start.shifted(days)), DISTANT_FUTURE)
             exact = self._exact.get(shape)
             if exact is None:
                 exact = self._exact[shape] = self.utc(shape.end) - self.utc(shape.dtstart)
-            return s + exact
+            return _later(s, exact)
         if shape.duration is not None:
             duration = max(shape.duration, timedelta(0))
             # RFC 5545 §3.3.6: days and weeks are nominal, the rest exact.
-            nominal = self.utc(start.shifted(duration.days)) if duration.days else s
-            return nominal + timedelta(seconds=duration.seconds,
-                                       microseconds=duration.microseconds)
+            nominal = min(self.utc(start.shifted(duration.days)), DISTANT_FUTURE) \
+                if duration.days else s
+            return _later(nominal, timedelta(seconds=duration.seconds,
+                                             microseconds=duration.microseconds))
         return None
 
     def undated_todo(self, component: Component) -> tuple[datetime, datetime, bool, bool, bool]:
@@ -704,7 +717,7 @@ class _Master:
                 if isinstance(value, tuple) and len(value) == 2:
                     start = when_value(value[0], tzid, self.ctx.zones)
                     if isinstance(value[1], timedelta):
-                        period_end = self.ctx.utc(start) + value[1]
+                        period_end = _later(self.ctx.utc(start), value[1])
                     else:
                         period_end = self.ctx.utc(when_value(value[1], tzid, self.ctx.zones))
                     result.append(self._occurrence(start, period_end))
@@ -813,7 +826,7 @@ def _freebusy_periods(component: Component, ctx: _Context) -> Iterator[Instance]
             continue
         start = when_value(value[0], None, ctx.zones)
         s = ctx.utc(start)
-        e = s + value[1] if isinstance(value[1], timedelta) else ctx.utc(
+        e = _later(s, value[1]) if isinstance(value[1], timedelta) else ctx.utc(
             when_value(value[1], None, ctx.zones))
         if e > s:
             yield Instance(s, e, None, start.floating, False, fbtype, component)
@@ -839,7 +852,8 @@ def _single(component: Component, shape: _Shape, ctx: _Context,
 
 
 def horizon_end(now: datetime | None = None, start: datetime | None = None) -> datetime:
-    """Where an unbounded recurrence stops when no end is given."""
+    """Where an unbounded recurrence stops when no end is given: ``HORIZON`` after
+    ``now`` or ``start`` (its first instance in the range), whichever is later."""
     base = now or datetime.now(UTC)
     if start is not None and start > base:
         base = start
@@ -910,8 +924,9 @@ def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
                       max_instances: int | None, now: datetime | None,
                       ranges: list[_RangeOverride] | None = None) -> list[Instance]:
     stop = end
-    if stop is None and master.unbounded:
-        stop = horizon_end(now, start)
+    # Open-ended: the horizon counts from the first instance in the range, wherever
+    # that lies (a yearly event from 2030 has instances after 2026, too).
+    open_ended = stop is None and master.unbounded
     skip_to = start
     range_keys = [r.key for r in ranges] if ranges else []
     if ranges:  # a moved instance may come from outside the range (not past the horizon)
@@ -921,6 +936,8 @@ def _master_instances(master: _Master, ctx: _Context, start: datetime | None,
             stop = end + reach
     result: list[Instance] = []
     for s, key, value, period_end in master.occurrences(skip_to):
+        if open_ended and stop is None and (start is None or s >= start):
+            stop = horizon_end(now, s)
         if stop is not None and s > stop:
             break
         if key in overridden:
@@ -1038,7 +1055,8 @@ def expand(cal: Component, start: datetime | None = None, end: datetime | None =
     """Instances of every component of ``cal`` overlapping [start, end), sorted.
 
     ``None`` leaves that side open; an unbounded RRULE with no ``end`` stops at
-    :func:`horizon_end` (``now`` defaults to the current time). At most
+    :func:`horizon_end` of its first instance from ``start`` on (``now`` defaults
+    to the current time). At most
     ``max_instances`` (the earliest) are returned.
     """
     ctx = _Context(Zones(cal), floating_tz)

@@ -132,7 +132,8 @@ class Store(Protocol):
                       instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
         """Replace an object's index rows (e.g. extended further into the future).
 
-        Skipped (False) when the object changed since ``etag`` was read.
+        Skipped (False) when the object changed since ``etag`` was read, or when its
+        index already reaches as far (its ``indexed_until`` is no earlier, or None).
         """
         ...
 

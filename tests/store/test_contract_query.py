@@ -7,11 +7,14 @@ back with ``exact=False``; objects the index rules out are not handed back.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
 
 from caldavd.store.model import Calendar, Candidate, Home, Listing, Matches, NewCalendar
 from caldavd.store.postgres.store import PostgresStore
-from tests.store.builders import DAY, HOUR, T0, event, row
+from tests.store.builders import DAY, HOUR, T0, count, event, row
 
 START, END = T0, T0 + DAY
 
@@ -249,3 +252,43 @@ async def test_ranges_far_from_the_data_agree_with_a_brute_force_check(
             assert all(got.values())
             answered += len(got)
     assert answered > 50
+
+
+ENDLESS = row(datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+
+
+async def test_endless_rows_are_stored_finite_and_are_candidates_for_every_range(
+        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+    """A row with no bounds (a to-do without dates matches every range, RFC 4791 §9.9;
+    asyncpg would send datetime.min/max as infinity) by PUT, batched PUTs and reindex."""
+    await store.put_object(cal, event("alone", component="VTODO", instances=(ENDLESS,)))
+    await asyncio.gather(*(store.put_object(cal, event(uid, component="VTODO",
+                                                       instances=(ENDLESS,)))
+                           for uid in ("batched-1", "batched-2")))
+    later, _ = await store.put_object(cal, event("reindexed", component="VTODO",
+                                                 indexed_until=T0))
+    assert await store.reindex(cal, later.id, later.etag, (ENDLESS,), None)
+    assert await count(db, "time_range WHERE NOT (isfinite(start_utc) AND isfinite(end_utc))"
+                       " OR end_utc - start_utc < interval '9000 years'") == 0
+    endless = {"alone", "batched-1", "batched-2", "reindexed"}
+    for start, end in ((START, END), (None, END), (START, None),
+                       (datetime(1, 1, 2, tzinfo=UTC), datetime(1, 1, 3, tzinfo=UTC)),
+                       (datetime(9999, 1, 1, tzinfo=UTC), None)):
+        assert set(await _query(store, cal, "VTODO", start, end)) == endless, (start, end)
+
+
+async def test_reindex_only_when_the_index_reaches_further(
+        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+    """Queries past an object's horizon extend its index; one that cannot take it further
+    (the extension has a limit) writes nothing."""
+    obj, _ = await store.put_object(cal, event("daily", indexed_until=T0 + DAY))
+    two = (row(T0, T0 + HOUR), row(T0 + DAY, T0 + DAY + HOUR))
+    assert not await store.reindex(cal, obj.id, obj.etag, two, T0 + DAY)
+    assert not await store.reindex(cal, obj.id, obj.etag, two, T0)
+    assert await count(db, "time_range") == 1
+    assert await store.reindex(cal, obj.id, obj.etag, two, T0 + 2 * DAY)
+    assert await count(db, "time_range") == 2
+    assert await store.reindex(cal, obj.id, obj.etag, two[:1], None)
+    assert not await store.reindex(cal, obj.id, obj.etag, two, None)  # complete already
+    assert await count(db, "time_range") == 1
+    assert not await store.reindex(cal, obj.id, "other etag", two, T0 + 9 * DAY)

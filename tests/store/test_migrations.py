@@ -11,6 +11,7 @@ from caldavd.store.model import NewCalendar
 from caldavd.store.postgres.migrate import downgrade_to, head_revision, upgrade_to_head
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
+from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST
 from tests.conftest import PgDatabase
 from tests.store.builders import event
 
@@ -120,3 +121,40 @@ async def test_uid_scope_upgrade_marks_objects_with_an_organizer(
             await store.put_object(other, dataclasses.replace(event("met"), scheduling=True))
     finally:
         await pool.close()
+
+
+async def test_index_rows_and_horizons_of_older_schemas_are_repaired(
+        pg_database: PgDatabase) -> None:
+    """A database at 0006 may hold infinite rows (a to-do without dates): 0007's index
+    counts them as long instead of failing, 0011 holds them to the store's finite bounds
+    and sends objects that look wholly indexed but may not be (a recurrence, or no row
+    at all) to a recheck."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    pool = await create_pool(pg_database.connect_kwargs, max_size=1)
+    try:
+        store = PostgresStore(pool)
+        cal = await store.create_calendar(await store.ensure_home("alice"), NewCalendar("w"))
+        for write in (event("todo"), event("yearly"), event("unindexed", instances=()),
+                      event("plain")):
+            await store.put_object(cal, write)
+    finally:
+        await pool.close()
+    await downgrade_to(pg_database.connect_kwargs, "0006")
+    conn = await pg_database.connect()
+    try:
+        await conn.execute("UPDATE time_range SET start_utc = '-infinity', end_utc = 'infinity'"
+                           " WHERE calendar_object_id = (SELECT id FROM calendar_object"
+                           " WHERE uid = 'todo')")
+        await conn.execute("UPDATE calendar_object SET icalendar = replace(icalendar,"
+                           " 'SUMMARY:x', E'RRULE:FREQ=YEARLY;INTERVAL=5\\r\\nSUMMARY:x')"
+                           " WHERE uid = 'yearly'")
+        await upgrade_to_head(pg_database.connect_kwargs)
+        bounds = await conn.fetchrow("SELECT start_utc, end_utc FROM time_range t"
+                                     " JOIN calendar_object o ON o.id = t.calendar_object_id"
+                                     " WHERE o.uid = 'todo'")
+        until = dict(await conn.fetch("SELECT uid, indexed_until FROM calendar_object"))
+    finally:
+        await conn.close()
+    assert tuple(bounds) == (DISTANT_PAST, DISTANT_FUTURE)
+    assert until == {"todo": None, "yearly": DISTANT_PAST, "unindexed": DISTANT_PAST,
+                     "plain": None}

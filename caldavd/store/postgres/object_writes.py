@@ -27,6 +27,7 @@ from caldavd.store.errors import (
     UIDConflict,
 )
 from caldavd.store.model import Calendar, CalendarObject, ObjectWrite
+from caldavd.store.postgres.timerange import RowArrays, row_arrays
 
 PUT_SQL = """
 SELECT status, object_id, created, modified, holder_home, holder_calendar, holder_name, used
@@ -74,23 +75,23 @@ class PutRequest:
     if_match: Sequence[str] | None
     if_none_match: bool
     quota: int
+    rows: RowArrays  # the write's index rows as the database holds them
 
 
 def put_request(calendar: Calendar, write: ObjectWrite, if_match: Sequence[str] | None,
                 if_none_match: bool, quota: int) -> PutRequest:
     etag, size = content_tag(write.icalendar)
-    return PutRequest(calendar, write, etag, size, if_match, if_none_match, quota)
+    return PutRequest(calendar, write, etag, size, if_match, if_none_match, quota,
+                      row_arrays(write.instances))
 
 
 def put_args(put: PutRequest) -> tuple[object, ...]:
     """PUT_SQL's parameters; the index rows go as five parallel arrays."""
-    calendar, write, rows = put.calendar, put.write, put.write.instances
+    calendar, write = put.calendar, put.write
     return (calendar.owner_home_id, calendar.home_id, calendar.id, write.name,
             write.uid, write.component_type, write.icalendar, put.etag, put.size,
             write.organizer, write.schedule_tag, write.indexed_until,
-            _tags(put.if_match), put.if_none_match, put.quota,
-            [r.start for r in rows], [r.end for r in rows], [r.floating for r in rows],
-            [r.transparent for r in rows], [r.fbtype for r in rows], write.scheduling)
+            _tags(put.if_match), put.if_none_match, put.quota, *put.rows, write.scheduling)
 
 
 def move_args(source: Calendar, name: str, target: Calendar, target_name: str,

@@ -99,7 +99,8 @@ def put_many_args(requests: Sequence[PutRequest]) -> tuple[object, ...]:
     """PUT_MANY_SQL's parameters: one array element per write, ragged parts flattened."""
     writes = [r.write for r in requests]
     tags, tags_from, tags_to = _flatten([r.if_match for r in requests])
-    rows, rows_from, rows_to = _flatten([w.instances for w in writes])
+    starts, rows_from, rows_to = _flatten([r.rows[0] for r in requests])
+    rest = [[value for r in requests for value in r.rows[part]] for part in range(1, 5)]
     return (requests[0].calendar.owner_home_id,
             [r.calendar.home_id for r in requests], [r.calendar.id for r in requests],
             [w.name for w in writes], [w.uid for w in writes],
@@ -108,10 +109,7 @@ def put_many_args(requests: Sequence[PutRequest]) -> tuple[object, ...]:
             [w.organizer for w in writes], [w.schedule_tag for w in writes],
             [w.indexed_until for w in writes], tags_from, tags_to, tags,
             [r.if_none_match for r in requests], [r.quota for r in requests],
-            rows_from, rows_to,
-            [i.start for i in rows], [i.end for i in rows], [i.floating for i in rows],
-            [i.transparent for i in rows], [i.fbtype for i in rows],
-            [w.scheduling for w in writes])
+            rows_from, rows_to, starts, *rest, [w.scheduling for w in writes])
 
 
 def _flatten(parts: Sequence[Sequence[T] | None]) -> tuple[list[T], list[int | None], list[int]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -57,11 +57,10 @@ from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.properties import write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
 from caldavd.store.postgres.rows import OBJECT_FIELDS, built, calendar_object
+from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST, row_arrays
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
 FLOATING_SLACK = timedelta(hours=14)
-DISTANT_PAST = datetime(1, 1, 2, tzinfo=UTC)
-DISTANT_FUTURE = datetime(9999, 12, 30, tzinfo=UTC)
 
 _CALENDAR_COLUMNS = """
     c.id, b.home_id, c.owner_home_id, b.name, b.mode, c.supported_components,
@@ -394,10 +393,11 @@ class PostgresStore(PlainStore, AttachmentStore):
     async def reindex(self, calendar: Calendar, object_id: int, etag: str,
                       instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
         async with transaction(self._pool) as conn:
-            current = await conn.fetchval(
-                "SELECT etag FROM calendar_object WHERE id = $1 AND calendar_id = $2 "
-                "FOR UPDATE", object_id, calendar.id)
-            if current != etag:
+            current = await conn.fetchrow(
+                "SELECT etag, indexed_until FROM calendar_object WHERE id = $1 "
+                "AND calendar_id = $2 FOR UPDATE", object_id, calendar.id)
+            if current is None or current["etag"] != etag or not _reaches_further(
+                    indexed_until, current["indexed_until"]):
                 return False
             await conn.execute("DELETE FROM time_range WHERE calendar_object_id = $1", object_id)
             await _insert_rows(conn, object_id, calendar.id, instances)
@@ -520,13 +520,21 @@ CROSS JOIN LATERAL (
 ) AS l
 """
 
+
+def _long(row: str) -> str:
+    """The predicate of time_range_long for the rows named ``row``."""
+    return (f"CASE WHEN isfinite({row}.start_utc) AND isfinite({row}.end_utc)"
+            f" THEN ({row}.end_utc - {row}.start_utc) > interval '7 days' ELSE true END")
+
+
 # A time-range prefilter over time_range.  Floating rows are widened by
 # FLOATING_SLACK (the caller rechecks them); ``hit`` applies the RFC 4791 §9.9
 # VEVENT rule to non-floating rows, zero-length instances included.  Instances of
 # at most seven days that end after the range start start at most seven days
 # before it, so the first branch is a range of time_range_calendar_start bounded
 # on both sides; longer instances come from the partial index time_range_long
-# (migration 0007, whose predicate these conditions repeat word for word).
+# (migrations 0007 and 0011, whose predicate ``_long`` repeats word for word: an
+# infinite bound counts as long, so no row can make the subtraction fail).
 # Objects whose index stops before the range end come in without a hit (to be
 # rechecked): they join the index rows before the one aggregate, so each object
 # appears once.  Every branch is an index scan (calendar_object_indexed_until for
@@ -537,7 +545,9 @@ CROSS JOIN LATERAL (
 # ``pool.SERVER_SETTINGS``).
 # ``exact``: the index alone decides (a VEVENT, no floating instance, indexed past
 # the range); such an object without an exact hit is left out here, not decoded.
-_QUERY_FROM = """
+
+
+_QUERY_FROM = f"""
 FROM (
     SELECT f.id, bool_or(f.floating) AS any_floating, bool_or(f.hit) AS exact_hit
     FROM (
@@ -550,11 +560,11 @@ FROM (
             WHERE s.calendar_id = $1 AND s.start_utc < $4::timestamptz + $5::interval
               AND s.start_utc >= $3::timestamptz - $5::interval - interval '7 days'
               AND s.end_utc >= $3 - $5::interval
-              AND (s.end_utc - s.start_utc) <= interval '7 days'
+              AND NOT {_long("s")}
             UNION ALL
             SELECT l.calendar_object_id, l.floating, l.start_utc, l.end_utc
             FROM time_range l
-            WHERE l.calendar_id = $1 AND (l.end_utc - l.start_utc) > interval '7 days'
+            WHERE l.calendar_id = $1 AND {_long("l")}
               AND l.end_utc >= $3 - $5::interval AND l.start_utc < $4 + $5::interval
         ) AS t
         UNION ALL
@@ -602,6 +612,12 @@ FROM (SELECT o.name, o.etag, o.component_type, o.size,
 """
 
 
+def _reaches_further(new: datetime | None, old: datetime | None) -> bool:
+    """Whether an index that stops at ``new`` covers more than one that stops at
+    ``old`` (None: complete)."""
+    return old is not None and (new is None or new > old)
+
+
 async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: int,
                        rows: Sequence[InstanceRow]) -> None:
     if not rows:
@@ -610,8 +626,7 @@ async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: in
         "INSERT INTO time_range (calendar_object_id, calendar_id, start_utc, end_utc, floating, "
         "transparent, fbtype) SELECT $1, $2, * FROM unnest($3::timestamptz[], "
         "$4::timestamptz[], $5::boolean[], $6::boolean[], $7::text[])",
-        object_id, calendar_id, [r.start for r in rows], [r.end for r in rows],
-        [r.floating for r in rows], [r.transparent for r in rows], [r.fbtype for r in rows])
+        object_id, calendar_id, *row_arrays(rows))
 
 
 async def _changes(conn: asyncpg.Connection, collection_id: int, revision: int,

@@ -294,7 +294,16 @@ def test_infinite_rule_stops_at_horizon():
     assert is_unbounded(calendar)
     later = starts(calendar, utc(2030, 1, 1))
     assert later[0] == utc(2030, 1, 1, 10)
-    assert later[-1] <= utc(2030, 1, 1) + HORIZON
+    assert later[-1] <= later[0] + HORIZON  # from the first instance in the range
+
+
+def test_infinite_rule_far_ahead_stops_a_horizon_after_its_first_instance():
+    """A rule whose instances all lie past now + HORIZON still has them (issue #15 item 4):
+    the horizon of an open-ended expansion counts from the first instance in the range."""
+    calendar = cal(vevent("DTSTART:20400105T100000Z", "RRULE:FREQ=YEARLY"))
+    assert starts(calendar) == [utc(2040, 1, 5, 10)]  # 2040 has 366 days
+    assert starts(calendar, utc(2045, 6, 1))[0] == utc(2046, 1, 5, 10)
+    assert len(expand(calendar, utc(2026, 1, 1), None, max_instances=1)) == 1
 
 
 def test_infinite_rule_with_range_and_max_instances():
