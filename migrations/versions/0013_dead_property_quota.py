@@ -1,7 +1,7 @@
 """Dead properties count in their home's quota.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 
 A dead property names its resource by id alone (0001); it now also names the home
 whose quota it counts in (``home_id``: the home itself, a calendar's owner, the home
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
