@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 from urllib.parse import SplitResult, urlsplit
@@ -65,17 +65,18 @@ def parse_overwrite(value: str | None) -> bool:
     return overwrite
 
 
-def parse_destination(value: str | None, request_host: str) -> str:
+def parse_destination(value: str | None, own: Iterable[str]) -> str:
     """The Destination header (RFC 4918 §10.3) as a decoded, normalised path.
 
-    An absolute URL must name this server (``request_host`` is the Host
-    header); another authority is a 502 (RFC 4918 §9.8.5, §9.9.4).
+    An absolute URL must name this server: one of the authorities ``own``
+    (``host[:port]``; one without a port stands for both default ports).  Another
+    authority is a 502 (RFC 4918 §9.8.5, §9.9.4).
     """
     if value is None or not value.strip():
         raise errors.BadRequest("Destination header is missing")
     try:
         parts = urlsplit(value.strip())
-        same = not (parts.scheme or parts.netloc) or _same_authority(parts, request_host)
+        same = not (parts.scheme or parts.netloc) or _names_this_server(parts, own)
     except ValueError:
         raise errors.BadRequest(f"Destination is not a valid URL: {value!r}") from None
     if not same:
@@ -83,16 +84,27 @@ def parse_destination(value: str | None, request_host: str) -> str:
     return decode_path(parts.path or "/")
 
 
-def _same_authority(parts: SplitResult, request_host: str) -> bool:
+def _names_this_server(parts: SplitResult, own: Iterable[str]) -> bool:
     scheme = parts.scheme.lower()
-    if scheme and scheme not in _DEFAULT_PORTS:
+    if (scheme and scheme not in _DEFAULT_PORTS) or not parts.hostname:
         return False
-    default = _DEFAULT_PORTS.get(scheme)
-    host = urlsplit("//" + request_host.strip())
-    return bool(parts.hostname) and (parts.hostname, parts.port or default) == (
-        host.hostname,
-        host.port or default,
-    )
+    port = parts.port or _DEFAULT_PORTS.get(scheme)
+    ports = {port} if port else set(_DEFAULT_PORTS.values())
+    for authority in own:
+        host, own_ports = _host_and_ports(authority)
+        if host == parts.hostname and ports & own_ports:
+            return True
+    return False
+
+
+def _host_and_ports(authority: str) -> tuple[str | None, set[int]]:
+    """``host[:port]`` as (lower-case host, its ports); unparsable: (None, nothing)."""
+    try:
+        split = urlsplit("//" + authority.strip())
+        port = split.port
+    except ValueError:
+        return None, set()
+    return split.hostname, {port} if port else set(_DEFAULT_PORTS.values())
 
 
 # RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; commas are legal

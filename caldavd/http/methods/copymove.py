@@ -19,6 +19,7 @@ from caldavd.dav.errors import (
 )
 from caldavd.dav.requests import parse_destination, parse_overwrite
 from caldavd.http.acl import require
+from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context
 from caldavd.http.methods.plain import copy_or_move
 from caldavd.http.methods.put import store_object
@@ -48,7 +49,7 @@ def _calendar_target(dest: Resource) -> tuple[CalendarResource, str]:
 async def _begin(request: web.Request) -> tuple[Context, Resource, Resource, bool]:
     ctx, source = await existing(request)
     dest = await resolve(ctx, parse_destination(request.headers.get("Destination"),
-                                                request.host))
+                                                own_authorities(request)))
     if dest.path.rstrip("/") == source.path.rstrip("/"):
         raise Forbidden("source and destination are the same")
     overwrite = parse_overwrite(request.headers.get("Overwrite"))

@@ -61,7 +61,7 @@ def test_bad_overwrite(value: str) -> None:
     ("/a/./b/../c?x=1", "example.com", "/a/c"),
 ])
 def test_destination(value: str, host: str, path: str) -> None:
-    assert parse_destination(value, host) == path
+    assert parse_destination(value, [host]) == path
 
 
 @pytest.mark.parametrize(("value", "host"), [
@@ -75,7 +75,7 @@ def test_destination(value: str, host: str, path: str) -> None:
 def test_destination_on_another_server_is_502(value: str, host: str) -> None:
     """RFC 4918 §9.8.5, §9.9.4: 502 when the destination is on another server."""
     with pytest.raises(errors.BadGateway) as caught:
-        parse_destination(value, host)
+        parse_destination(value, [host])
     assert caught.value.status == 502
 
 
@@ -83,12 +83,12 @@ def test_destination_on_another_server_is_502(value: str, host: str) -> None:
                                    "http://example.com/a/../../b", "/%ff"])
 def test_bad_destination(value: str | None) -> None:
     with pytest.raises(errors.BadRequest):
-        parse_destination(value, "example.com")
+        parse_destination(value, ["example.com"])
 
 
 def test_destination_with_broken_port_is_bad_request() -> None:
     with pytest.raises(errors.BadRequest, match="valid URL"):
-        parse_destination("http://example.com:port/a", "example.com")
+        parse_destination("http://example.com:port/a", ["example.com"])
 
 
 def test_etag_star() -> None:
