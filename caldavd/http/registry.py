@@ -55,11 +55,15 @@ class LiveProperty:
     member: Member | Literal["absent"] | None = None
 
 
+ANY_DEPTH = frozenset({"0", "1", "infinity"})
+
+
 @dataclass(frozen=True)
 class Report:
     name: str
     applies: tuple[type[Resource], ...]
     run: ReportRunner
+    depths: frozenset[str] = ANY_DEPTH
 
 
 PROPERTIES: dict[str, list[LiveProperty]] = {}
@@ -92,10 +96,11 @@ def _of_object(member: Member) -> TextForm:
     return text
 
 
-def report(name: str,
-           applies: tuple[type[Resource], ...]) -> Callable[[ReportRunner], ReportRunner]:
+def report(name: str, applies: tuple[type[Resource], ...], *,
+           depths: frozenset[str] = ANY_DEPTH) -> Callable[[ReportRunner], ReportRunner]:
+    """Register a report; ``depths``: the Depth values it is defined for (others are 400)."""
     def register(run: ReportRunner) -> ReportRunner:
-        REPORTS[name] = Report(name, applies, run)
+        REPORTS[name] = Report(name, applies, run, depths)
         return run
     return register
 

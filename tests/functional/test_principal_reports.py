@@ -45,3 +45,15 @@ async def test_principal_search_property_set(dav: Dav) -> None:
     reply = await dav.report("/principals/", body, depth="0")
     assert reply.status == 200
     assert reply.findall(".//D:principal-search-property/D:prop/D:displayname")
+
+
+async def test_principal_reports_are_defined_for_depth_0_only(dav: Dav) -> None:
+    """RFC 3744 §9.4 and §9.5: "only defined when the Depth header has value 0; other
+    values result in a 400 (Bad Request) error response".  No Depth means 0."""
+    search = SEARCH.format(text="0")
+    property_set = '<D:principal-search-property-set xmlns:D="DAV:"/>'
+    for body in (search, property_set):
+        for depth in ("1", "infinity"):
+            reply = await dav.report("/principals/users/", body, depth=depth)
+            assert reply.status == 400, (body, depth)
+        assert (await dav.request("REPORT", "/principals/users/", body)).status in (200, 207)

@@ -106,7 +106,9 @@ async def _readable(ctx: Context, href: str) -> Resource | None:
 
 # -- principal-property-search -----------------------------------------------------------
 
-@report(names.PRINCIPAL_PROPERTY_SEARCH, (PrincipalCollection, Principal))
+# RFC 3744 §9.4, §9.5: both are only defined for Depth: 0; other values are 400.
+@report(names.PRINCIPAL_PROPERTY_SEARCH, (PrincipalCollection, Principal),
+        depths=frozenset({"0"}))
 async def principal_property_search(ctx: Context, resource: Resource,
                                     root: etree._Element) -> web.StreamResponse:
     search = parse_principal_property_search(root)
@@ -130,7 +132,7 @@ def _record_types(resource: Resource, everywhere: bool) -> list[RecordType] | No
     return None
 
 
-@report(names.PRINCIPAL_SEARCH_PROPERTY_SET, (PrincipalCollection,))
+@report(names.PRINCIPAL_SEARCH_PROPERTY_SET, (PrincipalCollection,), depths=frozenset({"0"}))
 async def principal_search_property_set(ctx: Context, resource: Resource,
                                         root: etree._Element) -> web.StreamResponse:
     body = element(names.PRINCIPAL_SEARCH_PROPERTY_SET, children=[
