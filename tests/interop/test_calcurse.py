@@ -103,8 +103,6 @@ def summaries(server: CalendarServer) -> dict[str, str]:
     return {uid: ical_value(s.body, "SUMMARY") for uid, s in server.contents().items()}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 3: a VTODO without DTSTART, DUE, "
-                   "DURATION, COMPLETED or CREATED (every calcurse to-do) answers 500")
 def test_two_way_sync_of_events_and_todos(live: LiveServer, tmp_path: Path) -> None:
     server = CalendarServer(live.base_url, COLLECTION)
     server.mkcalendar(components=("VEVENT", "VTODO"), displayname="calcurse")
