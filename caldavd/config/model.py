@@ -125,6 +125,12 @@ class Config:
     ServerHostName: str
     HTTPPort: int
     SSLPort: int
+    SSLCertificate: Path | None  # None: not set
+    SSLPrivateKey: Path | None
+    SSLAuthorityChain: Path | None
+    SSLMethod: str
+    SSLCiphers: str
+    RedirectHTTPToHTTPS: bool
     BindAddresses: tuple[str, ...]
     ServerRoot: Path
     DataRoot: Path
@@ -212,6 +218,7 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         ServerHostName=tree["ServerHostName"],
         HTTPPort=tree["HTTPPort"],
         SSLPort=tree["SSLPort"],
+        **_tls(tree, config_root),
         BindAddresses=tuple(tree["BindAddresses"]),
         ServerRoot=server_root,
         DataRoot=data_root,
@@ -264,6 +271,13 @@ def _proxy_db(tree: Mapping[str, Any] | None, data_root: Path) -> ProxyDBService
     if tree["type"] == "ProxySqliteDB":
         params["dbpath"] = under(data_root, params["dbpath"])
     return ProxyDBService(type=tree["type"], params=freeze(params))
+
+
+def _tls(tree: Mapping[str, Any], config_root: Path) -> dict[str, Any]:
+    files = {key: under(config_root, tree[key]) if tree[key] else None
+             for key in ("SSLCertificate", "SSLPrivateKey", "SSLAuthorityChain")}
+    return {**files, "SSLMethod": tree["SSLMethod"], "SSLCiphers": tree["SSLCiphers"],
+            "RedirectHTTPToHTTPS": tree["RedirectHTTPToHTTPS"]}
 
 
 def _directory(tree: Mapping[str, Any], config_root: Path) -> DirectoryService:

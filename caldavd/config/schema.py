@@ -275,7 +275,24 @@ CONFIG = Section({
         "403 with caldavd:max-expand-property; 0 = no limit."),
     "SyncTokenLifetimeDays": Scalar(INT, 14,
         "Days deletions are remembered for sync-collection; older tokens must resync."),
-    "SSLPort": Scalar(INT, 0, "TCP port for HTTPS; 0 = disabled."),
+    "SSLPort": Scalar(INT, 0,
+        "TCP port for HTTPS (needs SSLCertificate and SSLPrivateKey); 0 = disabled."),
+    "SSLCertificate": Scalar(STR, "",
+        "PEM certificate for SSLPort (reloaded on SIGHUP); relative = under ConfigRoot."),
+    "SSLPrivateKey": Scalar(STR, "",
+        "PEM private key of SSLCertificate, unencrypted; relative = under ConfigRoot."),
+    "SSLAuthorityChain": Scalar(STR, "",
+        "PEM intermediate certificates sent after SSLCertificate; '' = none; relative = under "
+        "ConfigRoot."),
+    "SSLMethod": Scalar(STR, "SSLv23_METHOD",
+        "Oldest TLS version accepted: TLSv1_2_METHOD or TLSv1_3_METHOD; SSLv23_METHOD = "
+        "TLS 1.2 (older versions are refused, RFC 8996)."),
+    "SSLCiphers": Scalar(STR, "",
+        "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's); '' = Python's "
+        "default."),
+    "RedirectHTTPToHTTPS": Scalar(BOOL, False,
+        "Answer HTTP requests with a redirect to https://ServerHostName:SSLPort/ (same path); "
+        "/health, /stats and /metrics stay on HTTP."),
     "BindAddresses": Scalar(STRS, [], "Addresses to listen on; [] = all."),
     "ServerRoot": Scalar(STR, "/var/db/caldavd",
         "Base of the other *Root paths; relative = against the main plist's directory."),

@@ -32,6 +32,11 @@ from caldavd.config.schema import (
 )
 
 DB_TYPES = ("", "postgres")
+# SSLMethod (CCS's names, with or without _METHOD) -> the oldest TLS version accepted.
+SSL_METHODS = {"SSLv23": "TLSv1_2", "TLS": "TLSv1_2", "TLSv1_2": "TLSv1_2",
+               "TLSv1_3": "TLSv1_3"}
+_METHOD_NAMES = ("SSLv23_METHOD", "TLSv1_2_METHOD", "TLSv1_3_METHOD")
+_RETIRED_METHODS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1_1")
 LDAP_SCHEMES = ("ldap://", "ldaps://")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$")
 
@@ -311,6 +316,28 @@ def _check_network(tree: Mapping[str, Any], report: Report) -> None:
         if not _is_address(address):
             report.problem(f"BindAddresses[{index}]",
                            f"{address!r} is not an IP address or host name")
+    _check_tls(tree, report)
+
+
+def tls_minimum(method: str) -> str | None:
+    """``SSLMethod`` as the oldest TLS version accepted (an ``ssl.TLSVersion`` name);
+    None for a name that is not accepted."""
+    return SSL_METHODS.get(method.removesuffix("_METHOD"))
+
+
+def _check_tls(tree: Mapping[str, Any], report: Report) -> None:
+    method = tree["SSLMethod"]
+    if report.ok("SSLMethod") and tls_minimum(method) is None:
+        why = ("is no longer offered (RFC 8996)" if method.removesuffix("_METHOD") in
+               _RETIRED_METHODS else "is not a method caldavd knows")
+        report.problem("SSLMethod", f"{method!r} {why}; use one of {', '.join(_METHOD_NAMES)}")
+    if not tree["SSLPort"] or not report.ok("SSLPort"):
+        if tree["RedirectHTTPToHTTPS"] and report.ok("RedirectHTTPToHTTPS"):
+            report.problem("RedirectHTTPToHTTPS", "needs SSLPort: there is no HTTPS to redirect to")
+        return
+    for key in ("SSLCertificate", "SSLPrivateKey"):
+        if not tree[key] and report.ok(key):
+            report.problem(key, f"must be set when SSLPort is ({tree['SSLPort']})")
 
 
 def _check_stats(stats: Mapping[str, Any], report: Report) -> None:

@@ -36,6 +36,7 @@ from caldavd.http.keys import (
     WORKER,
 )
 from caldavd.http.limits import limited
+from caldavd.http.redirect import https_redirect
 from caldavd.http.stats import WorkerStats
 from caldavd.http.statsview import metrics, publishing, stats_json
 from caldavd.http.upkeep import upkeep
@@ -66,7 +67,8 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     """The application; ``worker`` is its number under the master (0: run in-process)."""
     # Request bodies are decoded by the handlers (``target.body_chunks``), not by aiohttp.
     app = web.Application(client_max_size=CLIENT_MAX_SIZE,
-                          handler_args={"auto_decompress": False})
+                          handler_args={"auto_decompress": False},
+                          middlewares=[https_redirect] if config.RedirectHTTPToHTTPS else [])
     app[CONFIG] = config
     app[WORKER] = worker
     app[STATS] = WorkerStats()

@@ -16,7 +16,7 @@ is one worker process too: one code path for every count.
 
 SIGTERM and SIGINT: the workers stop accepting and finish their in-flight
 requests, then PostgreSQL stops, then memcached, the last.  SIGHUP is passed
-on to the workers (they reopen the access log).
+on to the workers (they reopen the access log and reload the TLS certificate).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from caldavd.tools.budget import check_connection_budget
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
 from caldavd.tools.dbcommon import describe_status, read_schema_status
 from caldavd.tools.errors import ToolError
+from caldavd.tools.tls import tls_context
 from caldavd.tools.worker import on_signals, stop_event
 from caldavd.tools.workers import Supervisor, listening_sockets
 
@@ -84,9 +85,7 @@ async def serve(config: Config, worker_args: Sequence[str]) -> int:
     if not config.UseDatabase:
         raise ToolError("UseDatabase is false, but caldavd stores data only in PostgreSQL; "
                         "set UseDatabase to true", exit_code=2)
-    if config.HTTPPort == 0:
-        raise ToolError("HTTPPort is 0, and this caldavd serves plain HTTP only (SSLPort is "
-                        "not implemented; put TLS in the load balancer)", exit_code=2)
+    tls_context(config)  # its files are named now, before anything starts
     # Handlers go in first: a signal during start-up (initdb can take seconds) must still
     # lead to an orderly stop of what has started, not to the default abrupt exit.
     with stop_event(signal.SIGTERM, signal.SIGINT) as stop:

@@ -7,7 +7,8 @@ The listening sockets are the master's (inherited fds): a worker never binds,
 and never starts PostgreSQL or memcached.  It runs the aiohttp application
 with its own database pool (``MaxDBConnectionsPerPool``) and says "ready" on
 the ``--ready`` socket once it serves.  SIGTERM: stop accepting, let in-flight
-requests finish (``SHUTDOWN_GRACE``), exit.  SIGHUP: reopen the access log.
+requests finish (``SHUTDOWN_GRACE``), exit.  SIGHUP: reopen the access log and
+reload the TLS certificate (``caldavd.tools.tls``).
 SIGINT is ignored: a Ctrl-C on the terminal reaches the whole process group,
 and the master, not the terminal, decides when workers stop.  Should the master
 die without stopping it, the worker gets SIGTERM from the kernel
@@ -25,6 +26,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
@@ -39,6 +41,7 @@ from caldavd.http.limits import REQUEST_GATE
 from caldavd.proxy import ProxyDBError
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
 from caldavd.tools.errors import ToolError
+from caldavd.tools.tls import ReloadableContext, tls_context
 
 log = logging.getLogger("caldavd")
 
@@ -89,8 +92,9 @@ def _die_with_parent(parent: int) -> None:
 
 async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.socket,
                index: int = 1) -> int:
+    tls = tls_context(config)
     with stop_event(signal.SIGTERM) as stop:
-        async with _access_log(config) as sink:
+        async with _access_log(config, tls) as sink:
             app = create_app(config, worker=index)
             logger = access_logger_class(sink, config.NodeName, index, app[STATS])
             runner = GuardedRunner(app, ConnectionLimits.of(config),
@@ -102,7 +106,8 @@ async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.s
             try:
                 if not stop.is_set():
                     for sock in sockets:
-                        await web.SockSite(runner, sock).start()
+                        await web.SockSite(runner, sock,
+                                           ssl_context=_context_for(sock, config, tls)).start()
                     _settle_garbage_collector()
                     _say_ready(ready)
                 await stop.wait()
@@ -150,9 +155,19 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
+def _context_for(sock: socket.socket, config: Config,
+                 tls: ReloadableContext | None) -> ssl.SSLContext | None:
+    """The master binds SSLPort like HTTPPort; the port tells them apart."""
+    if tls is None or sock.getsockname()[1] != config.SSLPort:
+        return None
+    return tls.context
+
+
 @contextlib.asynccontextmanager
-async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
-    """The access log, reopened on SIGHUP (for logrotate), flushed at the end."""
+async def _access_log(config: Config,
+                      tls: ReloadableContext | None) -> AsyncIterator[AccessLogSink]:
+    """The access log, reopened on SIGHUP (for logrotate) like the TLS certificate is
+    reloaded, flushed at the end."""
     try:
         sink = AccessLogSink(config.AccessLogFile,
                              Rotation(config.AccessLogMaxBytes, config.AccessLogBackups))
@@ -160,10 +175,16 @@ async def _access_log(config: Config) -> AsyncIterator[AccessLogSink]:
         raise ToolError(f"AccessLogFile {config.AccessLogFile}: "
                         f"{exc.strerror or exc}") from None
     try:
-        with on_signals([signal.SIGHUP], sink.reopen):
+        with on_signals([signal.SIGHUP], _hang_up, sink, tls):
             yield sink
     finally:
         sink.close()
+
+
+def _hang_up(sink: AccessLogSink, tls: ReloadableContext | None) -> None:
+    sink.reopen()
+    if tls is not None:
+        tls.reload()
 
 
 @contextlib.contextmanager

@@ -53,9 +53,11 @@ BACKLOG = 1024
 
 
 def listening_sockets(config: Config, workers: int) -> list[list[socket.socket]]:
-    """For each worker, one SO_REUSEPORT socket on every address it serves."""
+    """For each worker, one SO_REUSEPORT socket on every address and port (HTTPPort,
+    SSLPort) it serves."""
     hosts: Sequence[str | None] = config.BindAddresses or (None,)
-    addresses = [info for host in hosts for info in _resolve(host, config.HTTPPort)]
+    ports = [port for port in (config.HTTPPort, config.SSLPort) if port]
+    addresses = [info for port in ports for host in hosts for info in _resolve(host, port)]
     per_worker: list[list[socket.socket]] = []
     try:
         for _ in range(workers):
@@ -66,7 +68,8 @@ def listening_sockets(config: Config, workers: int) -> list[list[socket.socket]]
         close_all(sock for group in per_worker for sock in group)
         raise
     for family, address in addresses:
-        log.info("listening on http://%s/", _shown(family, address))
+        scheme = "https" if address[1] == config.SSLPort else "http"
+        log.info("listening on %s://%s/", scheme, _shown(family, address))
     return per_worker
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import plistlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -89,3 +92,10 @@ def reachable_tempdir() -> Path:
 def remove_tree(path: Path) -> None:
     scan(path)  # its logs go with it: look for passwords first
     shutil.rmtree(path, ignore_errors=True)
+
+
+def stop_embedded_clusters(root: Path) -> None:
+    """A failed test may leave caldavd's embedded cluster under ``root`` running."""
+    for pid_file in root.glob("Data/*/postmaster.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)

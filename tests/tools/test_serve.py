@@ -7,7 +7,6 @@ with SIGTERM as an init system would (issue #2, items 4-6).
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import signal
@@ -15,7 +14,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,17 +66,6 @@ def _terminate(proc: subprocess.Popen[bytes], log: Path) -> int:
     except subprocess.TimeoutExpired:
         proc.kill()
         raise AssertionError(f"caldavd ignored SIGTERM:\n{log.read_text()}") from None
-
-
-@pytest.fixture
-def server_root() -> Iterator[Path]:
-    root = reachable_tempdir()
-    yield root
-    # A failed test may leave the embedded cluster running: stop it.
-    for pid_file in root.glob("Data/*/postmaster.pid"):
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
-    remove_tree(root)
 
 
 def test_embedded_default_serves_and_stops_its_cluster(server_root: Path) -> None:

@@ -93,6 +93,15 @@ def test_wrong_types_name_key_path_expected_and_got(overrides: dict[str, Any],
         ({"SSLPort": 65536}, "SSLPort: port 65536 is out of range (0-65535)"),
         ({"HTTPPort": 0}, "HTTPPort: HTTPPort and SSLPort are both 0: nothing to listen on"),
         ({"SSLPort": 8008}, "SSLPort: same port as HTTPPort (8008)"),
+        ({"SSLPort": 8443, "SSLPrivateKey": "k.pem"},
+         "SSLCertificate: must be set when SSLPort is (8443)"),
+        ({"SSLPort": 8443, "SSLCertificate": "c.pem"},
+         "SSLPrivateKey: must be set when SSLPort is (8443)"),
+        ({"SSLMethod": "TLSv1_METHOD"}, "SSLMethod: 'TLSv1_METHOD' is no longer offered "
+         "(RFC 8996); use one of SSLv23_METHOD, TLSv1_2_METHOD, TLSv1_3_METHOD"),
+        ({"SSLMethod": "TLSv9"}, "SSLMethod: 'TLSv9' is not a method caldavd knows"),
+        ({"RedirectHTTPToHTTPS": True},
+         "RedirectHTTPToHTTPS: needs SSLPort: there is no HTTPS to redirect to"),
         ({"BindAddresses": ["not an address"]},
          "BindAddresses[0]: 'not an address' is not an IP address or host name"),
         ({"Memcached": {"MaxClients": 0}}, "Memcached.MaxClients: must be at least 1, got 0"),
@@ -277,8 +286,13 @@ def test_bind_addresses_accept_ips_and_names(address: str) -> None:
 
 
 def test_https_only_is_allowed() -> None:
-    cfg = build_config({"HTTPPort": 0, "SSLPort": 8443}, base_dir=BASE)
+    cfg = build_config({"HTTPPort": 0, "SSLPort": 8443, "SSLCertificate": "tls/cert.pem",
+                        "SSLPrivateKey": "/etc/ssl/private/caldavd.key",
+                        "SSLMethod": "TLSv1_3"}, base_dir=BASE)
     assert (cfg.HTTPPort, cfg.SSLPort) == (0, 8443)
+    assert cfg.SSLCertificate == cfg.ConfigRoot / "tls" / "cert.pem"
+    assert cfg.SSLPrivateKey == Path("/etc/ssl/private/caldavd.key")
+    assert (cfg.SSLAuthorityChain, cfg.SSLMethod) == (None, "TLSv1_3")
 
 
 def test_postgres_dbtype_with_dsn_parses_it() -> None:

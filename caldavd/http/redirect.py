@@ -1,0 +1,40 @@
+"""``RedirectHTTPToHTTPS``: a request that came in over plain HTTP is sent to HTTPS.
+
+The target is ``https://ServerHostName:SSLPort`` (the request's own host name when
+ServerHostName is empty; no port when it is 443) with the same path and query.
+GET and HEAD get 301; every other method gets 308 (RFC 9110 §15.4.2, RFC 7538:
+the client repeats the same method with the same body, which a PUT or PROPFIND
+needs; after a 301 a client may turn it into a GET).  The monitoring paths
+(``/health``, ``/stats``, ``/metrics``) answer on HTTP as before, so a load
+balancer's health check keeps working without a certificate.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from caldavd.config import Config
+from caldavd.http.accesslog import UNCOUNTED
+from caldavd.http.keys import CONFIG
+
+_MAY_BECOME_GET = frozenset({"GET", "HEAD"})
+
+
+@web.middleware
+async def https_redirect(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.secure or request.path in UNCOUNTED:
+        return await handler(request)
+    location = https_location(request.app[CONFIG], request.url.raw_host or "",
+                              request.raw_path)
+    if request.method in _MAY_BECOME_GET:
+        raise web.HTTPMovedPermanently(location)
+    raise web.HTTPPermanentRedirect(location)
+
+
+def https_location(config: Config, request_host: str, raw_path: str) -> str:
+    host = config.ServerHostName or request_host or "localhost"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    port = "" if config.SSLPort == 443 else f":{config.SSLPort}"
+    return f"https://{host}{port}{raw_path}"
