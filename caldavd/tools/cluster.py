@@ -38,6 +38,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -720,8 +721,9 @@ class Cluster:
             directory.mkdir(parents=True, exist_ok=True)
         layout.root.chmod(0o755)  # PostgreSQL's unprivileged user must get through
         if not layout.accounts.exists():
-            shutil.copyfile(Path(__file__).resolve().parents[2] / "conf" / "auth"
-                            / "accounts.xml", layout.accounts)
+            # conf/auth/accounts.xml, shipped in the package (it is linked there).
+            sample = resources.files("caldavd.tools") / "sample_accounts.xml"
+            layout.accounts.write_bytes(sample.read_bytes())
         layout.plist.write_bytes(plistlib.dumps(shared_plist(layout, self.settings)))
         layout.state.write_text(json.dumps(asdict(self.settings), indent=2) + "\n")
         layout.state.chmod(0o600)
