@@ -131,6 +131,7 @@ class Config:
     SSLMethod: str
     SSLCiphers: str
     RedirectHTTPToHTTPS: bool
+    BehindTLSProxy: bool
     BindAddresses: tuple[str, ...]
     ServerRoot: Path
     DataRoot: Path
@@ -277,7 +278,8 @@ def _tls(tree: Mapping[str, Any], config_root: Path) -> dict[str, Any]:
     files = {key: under(config_root, tree[key]) if tree[key] else None
              for key in ("SSLCertificate", "SSLPrivateKey", "SSLAuthorityChain")}
     return {**files, "SSLMethod": tree["SSLMethod"], "SSLCiphers": tree["SSLCiphers"],
-            "RedirectHTTPToHTTPS": tree["RedirectHTTPToHTTPS"]}
+            "RedirectHTTPToHTTPS": tree["RedirectHTTPToHTTPS"],
+            "BehindTLSProxy": tree["BehindTLSProxy"]}
 
 
 def _directory(tree: Mapping[str, Any], config_root: Path) -> DirectoryService:

@@ -290,6 +290,9 @@ CONFIG = Section({
     "SSLCiphers": Scalar(STR, "",
         "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's); '' = Python's "
         "default."),
+    "BehindTLSProxy": Scalar(BOOL, False,
+        "TLS ends at a proxy in front, which sets X-Forwarded-Proto: caldavd builds its URLs "
+        "with that scheme (without this key the header is ignored)."),
     "RedirectHTTPToHTTPS": Scalar(BOOL, False,
         "Answer HTTP requests with a redirect to https://ServerHostName:SSLPort/ (same path); "
         "/health, /stats and /metrics stay on HTTP."),

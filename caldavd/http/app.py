@@ -36,7 +36,7 @@ from caldavd.http.keys import (
     WORKER,
 )
 from caldavd.http.limits import limited
-from caldavd.http.redirect import https_redirect
+from caldavd.http.scheme import scheme_middlewares
 from caldavd.http.stats import WorkerStats
 from caldavd.http.statsview import metrics, publishing, stats_json
 from caldavd.http.upkeep import upkeep
@@ -68,7 +68,7 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     # Request bodies are decoded by the handlers (``target.body_chunks``), not by aiohttp.
     app = web.Application(client_max_size=CLIENT_MAX_SIZE,
                           handler_args={"auto_decompress": False},
-                          middlewares=[https_redirect] if config.RedirectHTTPToHTTPS else [])
+                          middlewares=scheme_middlewares(config))
     app[CONFIG] = config
     app[WORKER] = worker
     app[STATS] = WorkerStats()

@@ -1,6 +1,7 @@
 """caldavd-cluster: the multi-host deployment on one machine, for trying it and for tests.
 
     caldavd-cluster start  [--dir DIR] [--hosts N] [--workers N] [--port PORT]
+                           [--tls-port PORT]
     caldavd-cluster stop   [--dir DIR]
     caldavd-cluster status [--dir DIR]
 
@@ -9,8 +10,10 @@ caldavd: its pool has ServerEnabled false), one PostgreSQL listening on
 127.0.0.1 with the schema applied by ``caldavd-bootstrap-db --create``, N
 caldavd hosts on 127.0.0.2, 127.0.0.3, ... that all read the same
 ``DIR/conf/caldavd.plist``, and haproxy on one port doing round-robin over
-them with ``GET /health`` checks.  ``stop`` goes the other way: haproxy, the
-hosts, PostgreSQL, memcached last.  Both are idempotent.
+them with ``GET /health`` checks (with ``--tls-port``, haproxy also serves HTTPS
+with a self-signed certificate: TLS ends there, and X-Forwarded-Proto tells caldavd
+how each request came).  ``stop`` goes the other way: haproxy, the hosts,
+PostgreSQL, memcached last.  Both are idempotent.
 
 The tests in tests/cluster drive this module's ``Cluster`` class, so they
 exercise what the script runs.  ``docker-compose.yml`` describes the same
@@ -59,7 +62,7 @@ MEMCACHED_POOL: dict[str, Any] = {
 }
 # Keys every host reads from the one shared plist; never set per host.
 IDENTICAL_KEYS = ("DBType", "DSN", "ServerHostName", "HTTPPort", "AttachmentsRoot",
-                  "Memcached", "DirectoryService", "MultiProcessCount")
+                  "Memcached", "DirectoryService", "MultiProcessCount", "BehindTLSProxy")
 # What differs between hosts on one machine, given on each host's command line.
 # NodeName: in docker-compose.yml each container's host name, which is its default.
 PER_HOST_KEYS = ("BindAddresses", "RunRoot", "LogRoot", "NodeName")
@@ -76,6 +79,13 @@ HAPROXY_BACKEND = (
     "default-server inter 500ms fastinter 250ms downinter 1s fall 2 rise 2",
 )
 HAPROXY_BACKEND_NAME = "caldavd"
+# The frontend: TLS ends at haproxy (its "bind ... ssl crt" line), and every request
+# tells caldavd how the client came (BehindTLSProxy: caldavd builds https URLs then).
+HAPROXY_FRONTEND = (
+    "http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+    "http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
+    f"default_backend {HAPROXY_BACKEND_NAME}",
+)
 HAPROXY_DEFAULTS = (
     "mode http",
     "log global",
@@ -110,6 +120,7 @@ class Settings:
     hosts: int = 2
     workers: int = 1
     port: int = 8008
+    tls_port: int = 0  # haproxy's HTTPS port (a self-signed certificate); 0 = none
     listen: str = "127.0.0.1"
     host_port: int = 8008
     pg_port: int = 15432
@@ -155,6 +166,8 @@ class Layout:
         self.logs = self.root / "logs"
         self.state = self.root / "cluster.json"
         self.haproxy_cfg = self.conf / "haproxy.cfg"
+        self.tls_pem = self.conf / "haproxy.pem"  # certificate and key, for haproxy
+        self.tls_certificate = self.conf / "tls-certificate.pem"  # for clients to trust
         self.haproxy_socket = self.run / "haproxy.sock"
 
     def pid_file(self, name: str) -> Path:
@@ -189,6 +202,7 @@ def shared_plist(layout: Layout, settings: Settings) -> dict[str, Any]:
         "Memcached": {"Pools": {"Default": {
             **MEMCACHED_POOL, "BindAddress": "127.0.0.1", "Port": settings.memcached_port}}},
         "DirectoryService": {"type": "xml", "params": {"xmlFile": str(layout.accounts)}},
+        "BehindTLSProxy": True,
     }
 
 
@@ -228,7 +242,9 @@ def haproxy_config(layout: Layout, settings: Settings, hosts: Sequence[Host]) ->
         "",
         "frontend caldav",
         f"    bind {settings.listen}:{settings.port}",
-        f"    default_backend {HAPROXY_BACKEND_NAME}",
+        *([f"    bind {settings.listen}:{settings.tls_port} ssl crt {layout.tls_pem}"]
+          if settings.tls_port else []),
+        *(f"    {line}" for line in HAPROXY_FRONTEND),
         "",
         f"backend {HAPROXY_BACKEND_NAME}",
         *(f"    {line}" for line in HAPROXY_BACKEND),
@@ -455,6 +471,11 @@ class Cluster:
     @property
     def haproxy_url(self) -> str:
         return f"http://{self.settings.listen}:{self.settings.port}"
+
+    @property
+    def haproxy_tls_url(self) -> str:
+        """haproxy's HTTPS address (``tls_port``); its certificate is ``tls_certificate``."""
+        return f"https://{self.settings.server_name}:{self.settings.tls_port}"
 
     def host_url(self, host: Host | int) -> str:
         address = host.address if isinstance(host, Host) else self.host(host).address
@@ -709,10 +730,12 @@ class Cluster:
                                                                      self.settings.host_port):
                 raise ClusterFailed(f"{host.name}: port {host.address}:{self.settings.host_port}"
                                     " is already in use; choose another with --host-port")
-        if not self.pid("haproxy", "haproxy") and not _port_free(self.settings.listen,
-                                                                 self.settings.port):
-            raise ClusterFailed(f"haproxy: port {self.settings.listen}:{self.settings.port} "
-                                "is already in use; choose another with --port")
+        for port, option in ((self.settings.port, "--port"),
+                             (self.settings.tls_port, "--tls-port")):
+            if port and not self.pid("haproxy", "haproxy") and not _port_free(
+                    self.settings.listen, port):
+                raise ClusterFailed(f"haproxy: port {self.settings.listen}:{port} "
+                                    f"is already in use; choose another with {option}")
 
     def _prepare(self) -> None:
         layout = self.layout
@@ -751,6 +774,8 @@ class Cluster:
         if self.pid("haproxy", "haproxy"):
             return
         haproxy = _binary("haproxy", "haproxy")
+        if self.settings.tls_port and not self.layout.tls_pem.exists():
+            self_signed_certificate(self.layout, self.settings.server_name)
         cfg = self.layout.haproxy_cfg
         cfg.write_text(haproxy_config(self.layout, self.settings, self.hosts))
         check = subprocess.run([haproxy, "-c", "-q", "-f", str(cfg)], capture_output=True,
@@ -761,6 +786,24 @@ class Cluster:
         log = self.layout.log_file("haproxy")
         pid = _spawn([haproxy, "-db", "-f", str(cfg)], log, self.layout.pid_file("haproxy"))
         self._wait(self.layout.haproxy_socket.exists, "haproxy", log, pid)
+
+
+def self_signed_certificate(layout: Layout, server_name: str) -> None:
+    """haproxy's certificate for ``server_name`` (and 127.0.0.1), made by openssl."""
+    openssl = _binary("openssl", "openssl")
+    key = layout.conf / "tls-key.pem"
+    result = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "825", "-subj", f"/CN={server_name}",
+         "-addext", f"subjectAltName=DNS:{server_name},IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(layout.tls_certificate)],
+        capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise ClusterFailed("openssl could not make haproxy's certificate: "
+                            + result.stderr.strip().replace("\n", " "))
+    layout.tls_pem.touch(mode=0o600)
+    layout.tls_pem.write_bytes(layout.tls_certificate.read_bytes() + key.read_bytes())
+    key.unlink()
 
 
 # -- command line ---------------------------------------------------------------------------
@@ -781,6 +824,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"MultiProcessCount of each host (default {defaults.workers})")
     parser.add_argument("--port", type=int, default=defaults.port,
                         help=f"haproxy's port on {defaults.listen} (default {defaults.port})")
+    parser.add_argument("--tls-port", type=int, default=defaults.tls_port,
+                        help="haproxy's HTTPS port on the same address, with a self-signed "
+                             "certificate (DIR/conf/tls-certificate.pem); default: no HTTPS")
     parser.add_argument("--host-port", type=int, default=defaults.host_port,
                         help="HTTPPort of every host, each on its own loopback address "
                              f"(default {defaults.host_port})")
@@ -798,7 +844,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _settings_from(args: argparse.Namespace, saved: Settings | None) -> Settings:
     settings = Settings(hosts=args.hosts, workers=args.workers, port=args.port,
-                        host_port=args.host_port, pg_port=args.pg_port,
+                        tls_port=args.tls_port, host_port=args.host_port, pg_port=args.pg_port,
                         memcached_port=args.memcached_port)
     if saved is not None:  # the database role keeps its password, the cluster its settings
         settings.password, settings.durable = saved.password, saved.durable
@@ -836,6 +882,9 @@ def _run(args: argparse.Namespace) -> int:
     cluster.start()
     print(f"caldavd cluster: {cluster.haproxy_url}/ (haproxy) over "
           + ", ".join(cluster.host_url(h) for h in cluster.hosts))
+    if settings.tls_port:
+        print(f"HTTPS: {cluster.haproxy_tls_url}/ (certificate: "
+              f"{cluster.layout.tls_certificate})")
     print(f"accounts user01..user10, password = user name; logs in {cluster.layout.logs} "
           f"and {cluster.layout.root / 'hosts'}/*/logs")
     return 0

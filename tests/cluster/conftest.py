@@ -42,8 +42,9 @@ def free_host_port(addresses: int = 4) -> int:
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     root = reachable_tempdir()
-    settings = Settings(hosts=2, workers=2, port=free_port(), host_port=free_host_port(),
-                        pg_port=free_port(), memcached_port=free_port(), durable=False)
+    settings = Settings(hosts=2, workers=2, port=free_port(), tls_port=free_port(),
+                        host_port=free_host_port(), pg_port=free_port(),
+                        memcached_port=free_port(), durable=False)
     try:
         with running_cluster(root, settings) as started:
             yield started

@@ -28,8 +28,10 @@ from caldavd.tools.cluster import (
     haproxy_config,
     host_arguments,
     host_settings,
+    self_signed_certificate,
     shared_plist,
 )
+from tests.tlscerts import CertificateAuthority
 from tests.tools.helpers import REPO
 
 COMPOSE = REPO / "docker-compose.yml"
@@ -69,7 +71,7 @@ def sections(text: str) -> dict[str, list[str]]:
 
 def test_the_same_services(services: dict[str, Any]) -> None:
     assert set(services) == {"postgres", "memcached", "openldap", "bootstrap-db", *CALDAVD,
-                             "haproxy"}
+                             "tls-cert", "haproxy"}
 
 
 def test_every_caldavd_runs_the_same_image_command_and_plist(services: dict[str, Any]) -> None:
@@ -122,9 +124,10 @@ def test_cluster_script_shares_the_same_keys(tmp_path: Path) -> None:
 def test_haproxy_checks_and_balances_the_same_way(tmp_path: Path, plist: dict[str, Any],
                                                   services: dict[str, Any]) -> None:
     compose = sections(HAPROXY_CFG.read_text())
-    settings = Settings()
+    settings = Settings(tls_port=8443)
     ours = sections(haproxy_config(Layout(tmp_path), settings, [Host(1, "127.0.0.2")]))
     assert compose["defaults"] == ours["defaults"]
+    assert _not_bind(compose["frontend caldav"]) == _not_bind(ours["frontend caldav"])
 
     def directives(lines: list[str]) -> list[str]:
         return [line for line in lines if not line.startswith("server ")]
@@ -138,9 +141,56 @@ def test_haproxy_checks_and_balances_the_same_way(tmp_path: Path, plist: dict[st
         services["haproxy"]["volumes"]
 
 
+def _not_bind(lines: list[str]) -> list[str]:
+    return [line for line in lines if not line.startswith("bind ")]
+
+
+def test_tls_ends_at_haproxy_on_both(tmp_path: Path, plist: dict[str, Any],
+                                     services: dict[str, Any]) -> None:
+    """One plain and one TLS bind in each; the certificate compose's haproxy reads is in
+    the volume its tls-cert service fills; caldavd trusts X-Forwarded-Proto."""
+    layout = Layout(tmp_path)
+    ours = sections(haproxy_config(layout, Settings(tls_port=8443), []))["frontend caldav"]
+    assert f"bind 127.0.0.1:8443 ssl crt {layout.tls_pem}" in ours
+    binds = [line.split() for line in sections(HAPROXY_CFG.read_text())["frontend caldav"]
+             if line.startswith("bind ")]
+    assert [b[1] for b in binds] == [":8008", ":8443"] and binds[1][2:4] == ["ssl", "crt"]
+    certs = Path(binds[1][4]).parent
+    assert f"certs:{certs}:ro" in services["haproxy"]["volumes"]
+    assert "certs:/certs" in services["tls-cert"]["volumes"]
+    assert f"/certs/{Path(binds[1][4]).name}" in " ".join(services["tls-cert"]["command"])
+    assert "8443:8443" in services["haproxy"]["ports"]
+    assert services["haproxy"]["depends_on"]["tls-cert"]["condition"] == \
+        "service_completed_successfully"
+    assert plist["BehindTLSProxy"] is True
+    assert shared_plist(layout, Settings())["BehindTLSProxy"] is True
+
+
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
-def test_haproxy_accepts_the_compose_config() -> None:
-    result = subprocess.run(["haproxy", "-c", "-f", str(HAPROXY_CFG)], capture_output=True,
+def test_haproxy_accepts_the_compose_config(tmp_path: Path) -> None:
+    """With a certificate where the compose file's tls-cert service would put one."""
+    ca = CertificateAuthority(tmp_path)
+    issued = ca.issue("haproxy")
+    pem = tmp_path / "caldavd.pem"
+    pem.write_bytes(issued.certificate.read_bytes() + issued.private_key.read_bytes())
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(HAPROXY_CFG.read_text().replace("/usr/local/etc/haproxy/certs/caldavd.pem",
+                                                   str(pem)))
+    result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True,
+                            text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None or shutil.which("openssl") is None,
+                    reason="haproxy or openssl is not installed")
+def test_haproxy_accepts_the_cluster_config_with_tls(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    layout.conf.mkdir()
+    self_signed_certificate(layout, "localhost")
+    assert layout.tls_pem.stat().st_mode & 0o077 == 0, "the key is haproxy's alone"
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(haproxy_config(layout, Settings(tls_port=8443), [Host(1, "127.0.0.2")]))
+    result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True,
                             text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
 

@@ -80,6 +80,9 @@ def _check_redirects(http_port: int, https_port: int) -> None:
                                  headers={"Authorization": USER01, "Depth": "0"})
     assert (status, headers["Location"]) == (308, target)
     assert request(http_port, "GET", "/health")[0] == 200
+    # Without BehindTLSProxy a client's X-Forwarded-Proto changes nothing.
+    status, _, _ = request(http_port, "GET", "/", headers={"X-Forwarded-Proto": "https"})
+    assert status == 301
 
 
 def _check_reload(ca: CertificateAuthority, port: int, proc: subprocess.Popen[bytes]) -> None:

@@ -1,4 +1,12 @@
-"""``RedirectHTTPToHTTPS``: a request that came in over plain HTTP is sent to HTTPS.
+"""The scheme a request came in with, and plain HTTP sent on to HTTPS.
+
+``BehindTLSProxy``: TLS ends at a proxy in front (haproxy in the cluster and in
+docker-compose.yml), which says in ``X-Forwarded-Proto`` how the client came; the
+request then carries that scheme, so the URLs caldavd builds (managed attachments,
+RFC 8607 §3.3) name https.  Without the key the header is ignored: a client could
+set it.
+
+``RedirectHTTPToHTTPS``: a request that came in over plain HTTP is sent to HTTPS.
 
 The target is ``https://ServerHostName:SSLPort`` (the request's own host name when
 ServerHostName is empty; no port when it is 443) with the same path and query.
@@ -12,13 +20,30 @@ balancer's health check keeps working without a certificate.
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from caldavd.config import Config
 from caldavd.http.accesslog import UNCOUNTED
 from caldavd.http.keys import CONFIG
 
 _MAY_BECOME_GET = frozenset({"GET", "HEAD"})
+
+
+def scheme_middlewares(config: Config) -> list[Middleware]:
+    middlewares: list[Middleware] = []
+    if config.BehindTLSProxy:
+        middlewares.append(forwarded_scheme)
+    if config.RedirectHTTPToHTTPS:
+        middlewares.append(https_redirect)
+    return middlewares
+
+
+@web.middleware
+async def forwarded_scheme(request: web.Request, handler: Handler) -> web.StreamResponse:
+    proto = request.headers.get("X-Forwarded-Proto", "").strip().lower()
+    if proto in ("http", "https") and proto != request.scheme:
+        return await handler(request.clone(scheme=proto))
+    return await handler(request)
 
 
 @web.middleware
