@@ -66,6 +66,7 @@ __all__ = [
     "serialize",
     "validate_calendar_object",
     "validate_object",
+    "without_repeated_timezones",
 ]
 
 PRODID = "-//caldavd//caldavd//EN"
@@ -289,17 +290,92 @@ def _tzids(component: Component) -> set[str]:
     return found
 
 
-def _check_timezones(cal: Calendar, main: list[Component], zones: Zones) -> None:
-    seen: set[str] = set()
+# -- VTIMEZONE copies ----------------------------------------------------------------
+
+_Form = tuple[str, tuple[str, ...], tuple[Any, ...]]
+
+
+def _form(component: Component) -> _Form:
+    """A component's content whatever its property order and line folding: name, sorted
+    content lines (parameters sorted), sorted subcomponents."""
+    lines = sorted(component.content_line(name, value).to_ical().decode()
+                   for name, value in component.property_items(recursive=False)
+                   if name not in ("BEGIN", "END"))
+    return (str(component.name), tuple(lines),
+            tuple(sorted(_form(sub) for sub in component.subcomponents)))
+
+
+def _repeated_timezones(cal: Calendar) -> list[Component]:
+    """The VTIMEZONEs that repeat an earlier one exactly (khal writes one per VEVENT).
+
+    RFC 5545 §3.6.5: each VTIMEZONE of an object "MUST represent a unique time zone
+    definition", so two that differ under one TZID are refused (valid-calendar-data).
+    """
+    seen: dict[str, _Form] = {}
+    repeats = []
     for component in cal.subcomponents:
         if component.name != "VTIMEZONE":
             continue
         tzid = str(component.get("TZID", "")).strip()
         if not tzid:
             raise ValidCalendarData("VTIMEZONE without TZID")
-        if tzid in seen:
-            raise ValidCalendarObjectResource(f"VTIMEZONE {tzid} is defined twice")
-        seen.add(tzid)
+        try:
+            form = _form(component)
+        except Exception as exc:  # icalendar on untrusted values: any failure
+            raise ValidCalendarData(f"VTIMEZONE {tzid}: {exc}") from None
+        if tzid not in seen:
+            seen[tzid] = form
+        elif seen[tzid] == form:
+            repeats.append(component)
+        else:
+            raise ValidCalendarData(f"VTIMEZONE {tzid} is defined twice, differently "
+                                    "(RFC 5545 §3.6.5: one definition per TZID)")
+    return repeats
+
+
+def _top_level_blocks(text: str, name: str) -> list[tuple[int, int]]:
+    """(first, last + 1) physical line indices (0-based) of each ``name`` component
+    directly inside the VCALENDAR, with the blank lines that follow it."""
+    blocks: list[tuple[int, int]] = []
+    depth, begin = 0, -1
+    lines = _logical_lines(text)
+    for index, (number, line) in enumerate(lines):
+        key, _, value = line.partition(":")
+        key = key.split(";", 1)[0].strip().upper()
+        if key == "BEGIN":
+            depth += 1
+            if depth == 2 and value.strip().upper() == name:
+                begin = number - 1
+        elif key == "END":
+            if depth == 2 and begin >= 0:
+                after = lines[index + 1][0] - 1 if index + 1 < len(lines) else text.count("\n") + 1
+                blocks.append((begin, after))
+                begin = -1
+            depth -= 1
+    return blocks
+
+
+def without_repeated_timezones(text: str, cal: Calendar) -> str:
+    """``text`` with the exact copies of a VTIMEZONE left out (``cal`` loses them too);
+    ``text`` itself when there are none.  Refuses differing definitions of one TZID."""
+    repeats = _repeated_timezones(cal)
+    if not repeats:
+        return text
+    repeated = {id(component) for component in repeats}
+    timezones = [c for c in cal.subcomponents if c.name == "VTIMEZONE"]
+    blocks = _top_level_blocks(text, "VTIMEZONE")
+    dropped = [blocks[i] for i, c in enumerate(timezones) if id(c) in repeated]
+    cal.subcomponents[:] = [c for c in cal.subcomponents if id(c) not in repeated]
+    lines = text.split("\n")
+    kept = [line for i, line in enumerate(lines)
+            if not any(first <= i < end for first, end in dropped)]
+    return "\n".join(kept)
+
+
+def _check_timezones(cal: Calendar, main: list[Component], zones: Zones) -> None:
+    _repeated_timezones(cal)  # a TZID twice is fine only as an exact copy
+    seen = {str(c.get("TZID", "")).strip() for c in cal.subcomponents
+            if c.name == "VTIMEZONE"}
     for component in main:
         for tzid in sorted(_tzids(component)):
             if recurrence.iana_zone(tzid) is not None:

@@ -40,6 +40,7 @@ async def object_write(config: Config, calendar: Calendar, name: str, body: byte
     check_size(config, len(body))
     text = ical.decode_body(body)  # ValidCalendarData for anything not UTF-8 iCalendar
     cal = ical.parse_text(text)
+    text = ical.without_repeated_timezones(text, cal)  # stored with one copy of each
     info = ical.validate_object(cal, limits(config, calendar))
     rows, until = await _index(cal, info.has_recurrence, gate)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,

@@ -68,8 +68,10 @@ def conditions(request: web.Request) -> tuple[list[str] | None, bool]:
 async def store_object(ctx: Context, calendar: CalendarResource, name: str, body: bytes,
                        content_type: str | None, *, if_match: list[str] | None = None,
                        if_none_match: bool = False,
-                       sources: Sequence[int] = ()) -> tuple[str, bool]:
-    """Validate and store; (etag, created).
+                       sources: Sequence[int] = ()) -> tuple[str | None, bool]:
+    """Validate and store; (etag, created).  The etag is None when the data stored is
+    not the body octet for octet (repeated VTIMEZONEs dropped, a byte order mark):
+    RFC 4791 §5.3.4 forbids an ETag in the answer then, the client must fetch it.
 
     Data with managed attachments (RFC 8607) links them in the same write;
     ``sources``: objects whose attachments it may name (a COPY's source).
@@ -83,7 +85,11 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
            else ctx.store.put_object)
     obj, created = await put(the_calendar, write, if_match=if_match,
                              if_none_match=if_none_match, quota=ctx.config.UserQuota)
-    return obj.etag, created
+    return (obj.etag if write.icalendar.encode() == body else None), created
+
+
+def etag_header(etag: str | None) -> dict[str, str]:
+    return {"ETag": f'"{etag}"'} if etag is not None else {}
 
 
 async def read_calendar_body(ctx: Context, request: web.Request) -> bytes:
@@ -113,7 +119,7 @@ async def put(request: web.Request) -> web.StreamResponse:
                                        if_match=if_match, if_none_match=if_none)
     if had_attachments(resource):  # links the new data dropped went with the write
         await collect_files(ctx)
-    return web.Response(status=201 if created else 204, headers={"ETag": f'"{etag}"'})
+    return web.Response(status=201 if created else 204, headers=etag_header(etag))
 
 
 @method("POST")
@@ -130,5 +136,5 @@ async def post(request: web.Request) -> web.StreamResponse:
     name = f"{uuid.uuid4()}.ics"
     etag, _ = await store_object(ctx, resource, name, body, request.headers.get("Content-Type"),
                                  if_none_match=True)
-    return web.Response(status=201, headers={"ETag": f'"{etag}"',
+    return web.Response(status=201, headers={**etag_header(etag),
                                              "Location": quote_path(resource.path + name)})

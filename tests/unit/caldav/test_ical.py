@@ -12,9 +12,11 @@ from caldavd.caldav.ical import (
     check_media_type,
     check_size,
     parse_calendar,
+    parse_text,
     serialize,
     validate_calendar_object,
     validate_object,
+    without_repeated_timezones,
 )
 from caldavd.dav.errors import (
     DAVError,
@@ -292,8 +294,56 @@ def test_tzid_needs_vtimezone_unless_iana():
     _refused(ValidCalendarObjectResource,
              vevent("DTSTART:20240105T100000Z", "EXDATE;TZID=Mars/Olympus:20240105T100000"),
              fragment="Mars/Olympus")
-    _refused(ValidCalendarObjectResource, NEW_YORK_VTIMEZONE, NEW_YORK_VTIMEZONE,
-             vevent("DTSTART;TZID=Custom Eastern:20240105T100000"), fragment="twice")
+
+# A copy of NEW_YORK_VTIMEZONE as another client writes it: properties in another
+# order, a line folded, DAYLIGHT before STANDARD.
+NEW_YORK_REORDERED = """BEGIN:VTIMEZONE
+TZID:Custom Eastern
+BEGIN:DAYLIGHT
+TZOFFSETTO:-0400
+TZOFFSETFROM:-0500
+DTSTART:19700308T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;
+ BYDAY=2SU
+END:DAYLIGHT
+BEGIN:STANDARD
+DTSTART:19701101T020000
+RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU
+TZOFFSETFROM:-0400
+TZOFFSETTO:-0500
+END:STANDARD
+END:VTIMEZONE
+"""
+EASTERN = vevent("DTSTART;TZID=Custom Eastern:20240105T100000")
+
+
+def test_a_vtimezone_repeated_exactly_is_kept_once():
+    """khal writes one VTIMEZONE per VEVENT: exact copies (whatever the property order
+    and folding) are one definition; the stored text keeps the first, as written."""
+    body = ics(NEW_YORK_VTIMEZONE, EASTERN, NEW_YORK_REORDERED, vevent(
+        "RECURRENCE-ID;TZID=Custom Eastern:20240112T100000",
+        "DTSTART;TZID=Custom Eastern:20240112T110000"), NEW_YORK_VTIMEZONE).decode()
+    parsed = parse_text(body)
+    validate_object(parsed, LIMITS)  # the copies are no error
+    text = without_repeated_timezones(body, parsed)
+    assert text.count("BEGIN:VTIMEZONE") == 1 and text.count("BEGIN:VEVENT") == 2
+    assert text == ics(NEW_YORK_VTIMEZONE, EASTERN, vevent(
+        "RECURRENCE-ID;TZID=Custom Eastern:20240112T100000",
+        "DTSTART;TZID=Custom Eastern:20240112T110000")).decode()
+    assert [c.name for c in parsed.subcomponents] == ["VTIMEZONE", "VEVENT", "VEVENT"]
+    assert parse_text(text).to_ical() == parsed.to_ical()
+    single = ics(NEW_YORK_VTIMEZONE, EASTERN).decode()
+    assert without_repeated_timezones(single, parse_text(single)) is single
+
+
+def test_differing_definitions_of_one_tzid_are_refused():
+    """RFC 5545 §3.6.5: each VTIMEZONE "MUST represent a unique time zone definition"."""
+    other = NEW_YORK_VTIMEZONE.replace("TZOFFSETTO:-0500", "TZOFFSETTO:-0600")
+    _refused(ValidCalendarData, NEW_YORK_VTIMEZONE, other, EASTERN,
+             fragment="VTIMEZONE Custom Eastern is defined twice, differently")
+    body = ics(NEW_YORK_VTIMEZONE, EASTERN, other).decode()
+    with pytest.raises(ValidCalendarData):
+        without_repeated_timezones(body, parse_text(body))
 
 
 @pytest.mark.parametrize(("lines", "fragment"), [
