@@ -241,8 +241,9 @@ CONFIG = Section({
     "ReadHeaderTimeOut": Scalar(INT, 10,
         "Seconds a request's whole head (request line and header fields) may take to arrive "
         "once it has begun; then 408 and the connection is closed."),
-    "IdleConnectionTimeOut": Scalar(INT, 15,
-        "Seconds a client connection may wait for its next request before it is closed."),
+    "IdleConnectionTimeOut": Scalar(INT, 60,
+        "Seconds a client connection may wait for its next request before it is closed (longer "
+        "than clients keep idle connections, e.g. aiohttp's 15 s, so they close first)."),
     "ServerHostName": Scalar(STR, "",
         "Host name clients use, the same on every host behind a load balancer; '' = this host's "
         "FQDN."),
