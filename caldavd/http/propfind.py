@@ -9,6 +9,7 @@ nor elements nor dates.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 
 from aiohttp import web
@@ -52,6 +53,7 @@ Plan = list[tuple[str, LiveProperty | None]]
 # never have.
 ListingPlan = tuple[list[Member], tuple[str, ...]]
 _NO_DEAD: Mapping[str, str] = {}
+DEAD_PROPERTY_SLICE = 200
 
 
 def needs_data(request: Propfind) -> bool:
@@ -149,9 +151,25 @@ def _needs_dead(resources: Sequence[Resource], request: Propfind) -> bool:
 async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Resource],
                         request: Propfind) -> None:
     """A response per resource with the properties ``request`` asks for: live ones as
-    fragments where they have a text form, else as elements; then dead ones; then 404."""
-    dead = await dead_properties(ctx, resources) if _needs_dead(resources, request) else {}
+    fragments where they have a text form, else as elements; then dead ones; then 404.
+
+    Many resources go ``DEAD_PROPERTY_SLICE`` at a time, each slice's dead properties
+    read on its own and the loop given back in between, so a home full of them (each
+    resource's bounded, MaxDeadPropertyBytesPerResource) never holds the worker at once.
+    """
+    needs_dead = _needs_dead(resources, request)
     plans: dict[type[Resource], Plan] = {}
+    for start in range(0, len(resources), DEAD_PROPERTY_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        part = resources[start:start + DEAD_PROPERTY_SLICE]
+        dead = await dead_properties(ctx, part) if needs_dead else {}
+        await _add_slice(ctx, body, part, request, dead, plans)
+
+
+async def _add_slice(ctx: Context, body: Multistatus, resources: Sequence[Resource],
+                     request: Propfind, dead: Mapping[int, Mapping[str, str]],
+                     plans: dict[type[Resource], Plan]) -> None:
     for resource in resources:
         rid = resource.resource_id
         own = dead.get(rid, _NO_DEAD) if dead and rid is not None else _NO_DEAD
