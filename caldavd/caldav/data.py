@@ -28,6 +28,7 @@ import icalendar
 from lxml import etree
 
 from caldavd.caldav import recurrence
+from caldavd.caldav.budget import Budget
 from caldavd.caldav.filter import TimeRange, parse_utc_datetime
 from caldavd.dav import errors, names
 
@@ -194,19 +195,19 @@ def _parse_range(element: etree._Element) -> TimeRange:
 
 
 def render(ics_text: str | bytes, request: DataRequest, *, floating_tz: tzinfo = UTC,
-           max_instances: int | None = None) -> str:
+           budget: Budget | None = None) -> str:
     """The calendar-data text for one stored object, with CRLF line endings.
 
-    ``floating_tz`` decides which floating instances fall in an expand or
-    limit-recurrence-set range (RFC 4791 §9.9); ``max_instances`` bounds
-    ``expand`` to the earliest instances.
+    ``floating_tz`` decides which floating and all-day instances fall in an
+    expand or limit-recurrence-set range (RFC 4791 §9.6.5, §9.9: the request's
+    CALDAV:timezone, else the calendar's calendar-timezone); ``expand`` spends
+    its instances from ``budget`` (OverBudget when they are more than it has).
     """
     if request.is_identity:
         return ics_text.decode("utf-8") if isinstance(ics_text, bytes) else ics_text
     cal = icalendar.Calendar.from_ical(ics_text)
     if request.expand is not None:
-        cal = recurrence.expand_calendar(cal, request.expand.start, request.expand.end,
-                                         floating_tz=floating_tz, max_instances=max_instances)
+        cal = _expanded(cal, request.expand, floating_tz, budget)
     elif request.limit_recurrence_set is not None:
         limit = request.limit_recurrence_set
         cal = recurrence.limit_recurrence_set(cal, limit.start, limit.end,
@@ -217,6 +218,16 @@ def render(ics_text: str | bytes, request: DataRequest, *, floating_tz: tzinfo =
         cal = _select_calendar(cal, request.comp)
     output: bytes = cal.to_ical(sorted=False)
     return output.decode("utf-8")
+
+
+def _expanded(cal: icalendar.Calendar, tr: TimeRange, floating_tz: tzinfo,
+              budget: Budget | None) -> icalendar.Calendar:
+    expanded = recurrence.expand_calendar(cal, tr.start, tr.end, floating_tz=floating_tz,
+                                          max_instances=budget.ask if budget else None)
+    if budget is not None:
+        budget.spend(sum(1 for sub in expanded.subcomponents
+                         if sub.name in recurrence.COMPONENTS))
+    return expanded
 
 
 def _limit_freebusy(cal: icalendar.Calendar, tr: TimeRange) -> None:

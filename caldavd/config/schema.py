@@ -254,7 +254,7 @@ CONFIG = Section({
         "Most attendees one instance may have (RFC 4791 §5.2.10)."),
     "MaxAllowedInstances": Scalar(INT, 3000,
         "Most instances a bounded recurrence may have (CALDAV:max-instances, RFC 4791 §5.2.8)."),
-    "MaxInstancesPerReport": Scalar(INT, 20000,
+    "MaxInstancesPerReport": Scalar(INT, 10000,
         "Most recurrence instances one REPORT may expand (calendar-data expand, free-busy-query) "
         "or add to the index; see Security and limits."),
     "UserQuota": Scalar(INT, 104857600,

@@ -3,25 +3,28 @@ opaque calendar of a home, as one VFREEBUSY."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 
 import icalendar
 from aiohttp import web
 from lxml import etree
 
 from caldavd.caldav import recurrence
+from caldavd.caldav.budget import Budget, OverBudget
 from caldavd.caldav.filter import parse_utc_datetime
 from caldavd.caldav.freebusy import freebusy
 from caldavd.dav import names
-from caldavd.dav.errors import BadRequest
+from caldavd.dav.errors import BadRequest, NumberOfMatchesWithinLimits
 from caldavd.dav.xml import expect_root
 from caldavd.http.context import Context
+from caldavd.http.offload import off_loop
 from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import report
+from caldavd.http.reports.common import budget_for, calendar_zone, check_range, stored_zone
 from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, Resource
 from caldavd.store import Calendar
-
-MAX_INSTANCES_PER_OBJECT = 10_000
 
 
 def _range(root: etree._Element) -> tuple[datetime, datetime]:
@@ -36,6 +39,7 @@ def _range(root: etree._Element) -> tuple[datetime, datetime]:
         raise BadRequest("time-range start and end must be UTC date-times") from None
     if end <= start:
         raise BadRequest("time-range end must be after its start")
+    check_range(start, end)
     return start, end
 
 
@@ -47,26 +51,51 @@ async def free_busy_query(ctx: Context, resource: Resource,
         raise BadRequest("free-busy-query applies to calendar collections")
     assert isinstance(resource, HomeResource)
     if isinstance(resource, CalendarResource):
-        calendars = [resource.the_calendar]
+        calendar = resource.the_calendar
+        calendars = [(calendar, await calendar_zone(ctx, calendar))]
     else:
         calendars = await _opaque_calendars(ctx, resource)
-    batches = []
-    for calendar in calendars:
-        for candidate in await ctx.store.query(calendar, None, start, end):
-            cal = icalendar.Calendar.from_ical(candidate.object.icalendar or "")
-            batches.append(recurrence.expand(cal, start, end,
-                                             max_instances=MAX_INSTANCES_PER_OBJECT))
+    budget = budget_for(ctx)
+    batches: list[list[recurrence.Instance]] = []
+    for calendar, zone in calendars:
+        texts = [c.object.icalendar or "" for c in await ctx.store.query(calendar, None,
+                                                                          start, end)]
+        batches += await off_loop(ctx, budget, functools.partial(
+            _instances, texts, start, end, zone or UTC, budget))
     body = freebusy(batches, start, end)
     return web.Response(status=200, body=body, content_type="text/calendar", charset="utf-8")
 
 
-async def _opaque_calendars(ctx: Context, home: HomeResource) -> list[Calendar]:
-    """Calendars whose schedule-calendar-transp is not transparent (RFC 6638 §9.1)."""
+def _instances(texts: Sequence[str], start: datetime, end: datetime, zone: tzinfo,
+               budget: Budget) -> list[list[recurrence.Instance]]:
+    """Each object's instances in the range, floating ones in ``zone`` (on the executor).
+    A truncated free-busy answer would show busy time as free, so going over the budget
+    refuses the request (see README, Security and limits)."""
+    result = []
+    for text in texts:
+        budget.check()
+        cal = icalendar.Calendar.from_ical(text)
+        instances = recurrence.expand(cal, start, end, floating_tz=zone,
+                                      max_instances=budget.ask)
+        try:
+            budget.spend(len(instances))
+        except OverBudget:
+            raise NumberOfMatchesWithinLimits(
+                "more recurrence instances than MaxInstancesPerReport in this range; "
+                "ask for a shorter one", status=403) from None
+        result.append(instances)
+    return result
+
+
+async def _opaque_calendars(ctx: Context,
+                            home: HomeResource) -> list[tuple[Calendar, tzinfo | None]]:
+    """Calendars whose schedule-calendar-transp is not transparent (RFC 6638 §9.1), with
+    the zone of their floating times (calendar-timezone, RFC 4791 §7.10)."""
     calendars = await ctx.store.calendars(home.the_home)
     props = await ctx.store.properties_for([c.id for c in calendars])
     result = []
     for calendar in calendars:
         stored = props[calendar.id].get(names.SCHEDULE_CALENDAR_TRANSP)
         if stored is None or from_stored(stored).find(names.TRANSPARENT) is None:
-            result.append(calendar)
+            result.append((calendar, stored_zone(props[calendar.id])))
     return result

@@ -11,7 +11,7 @@ from caldavd.dav.requests import parse_calendar_multiget
 from caldavd.http.context import Context
 from caldavd.http.propfind import multistatus_for, multistatus_response
 from caldavd.http.registry import report
-from caldavd.http.reports.common import rendered, wants_data
+from caldavd.http.reports.common import add_truncated, check_data_ranges, rendered, wants_data
 from caldavd.http.resources import CalendarResource, ObjectResource, Resource
 
 
@@ -29,8 +29,13 @@ async def calendar_multiget(ctx: Context, resource: Resource,
               and href != calendar.path}
     objects = await ctx.store.objects(calendar.the_calendar, sorted(set(wanted.values())),
                                       with_data=wants_data(request.prop))
-    found = rendered(calendar, objects, parse_calendar_data_request(request.calendar_data))
+    data = parse_calendar_data_request(request.calendar_data)
+    check_data_ranges(data)
+    found, truncated = await rendered(ctx, calendar, objects, data)
     body = await multistatus_for(ctx, found, request.prop)
+    if truncated:
+        add_truncated(body, calendar.path)
+        return multistatus_response(body)
     present = {r.path for r in found}
     for href in request.hrefs:
         if href not in present:

@@ -10,17 +10,17 @@ general property machinery.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
 import icalendar
 from aiohttp import web
 from lxml import etree
 
-from caldavd.caldav.data import DataRequest, render
+from caldavd.caldav.budget import Budget
+from caldavd.caldav.data import DataRequest
 from caldavd.caldav.filter import Filter, parse_filter, parse_timezone_element
 from caldavd.dav import names
 from caldavd.dav.errors import ValidFilter
@@ -29,17 +29,24 @@ from caldavd.dav.multistatus import Multistatus
 from caldavd.dav.requests import Propfind, prop_request
 from caldavd.http.context import Context
 from caldavd.http.indexing import index_rows
-from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.liveprops import calendar_data_text
+from caldavd.http.offload import off_loop
 from caldavd.http.propfind import (
     joined,
     member_columns,
     multistatus_for,
     multistatus_response,
 )
-from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import Member, report
-from caldavd.http.reports.common import calendar_data_request, rendered
+from caldavd.http.reports.common import (
+    add_truncated,
+    budget_for,
+    calendar_data_request,
+    calendar_zone,
+    check_data_ranges,
+    rendered,
+    rendered_texts,
+)
 from caldavd.http.resources import CalendarResource, ObjectResource, Resource
 from caldavd.store import CalendarObject, Matches
 
@@ -61,13 +68,17 @@ async def calendar_query(ctx: Context, resource: Resource,
     zone = _floating_zone(root)
     matcher = parse_filter(filter_element, floating_tz=zone)
     data = calendar_data_request(root)
+    check_data_ranges(data)
+    recheck = Recheck(ctx, resource, matcher, zone)
     plan = row_plan(wanted)
     if plan is not None:
-        return multistatus_response(
-            await _answer_from_rows(ctx, resource, matcher, data, plan, own_zone=zone is None))
-    objects = await matching_objects(ctx, resource, matcher, own_zone=zone is None)
-    found = rendered(resource, objects, data)
-    return multistatus_response(await multistatus_for(ctx, found, wanted))
+        return multistatus_response(await _answer_from_rows(ctx, resource, recheck, data, plan))
+    objects = await matching_objects(ctx, resource, recheck)
+    found, truncated = await rendered(ctx, resource, objects, data, zone=await recheck.zone())
+    body = await multistatus_for(ctx, found, wanted)
+    if truncated:
+        add_truncated(body, resource.path)
+    return multistatus_response(body)
 
 
 def _floating_zone(root: etree._Element) -> tzinfo | None:
@@ -75,82 +86,107 @@ def _floating_zone(root: etree._Element) -> tzinfo | None:
     return parse_timezone_element(timezone) if timezone is not None else None
 
 
-async def calendar_zone(ctx: Context, resource: CalendarResource) -> tzinfo | None:
-    """The calendar's calendar-timezone applies to floating times (RFC 4791 §7.3)."""
-    stored = (await ctx.store.properties(resource.the_calendar.id)).get(names.CALENDAR_TIMEZONE)
-    return parse_timezone_element(from_stored(stored)) if stored else None
+# What a recheck needs of a candidate: its data, id, ETag and where its index stops.
+Pending = tuple[str, int, str, datetime | None]
 
 
 class Recheck:
-    """The in-memory check of candidates the index cannot decide.  ``own_zone``:
-    floating times are in the calendar's calendar-timezone, read at the first
-    recheck (the index answers the rest, and a floating instance always needs one)."""
+    """The in-memory check of the candidates the index cannot decide, on the executor
+    (``offload``).  Floating times are in the request's CALDAV:timezone, else in the
+    calendar's calendar-timezone (RFC 4791 §9.8), read when first needed."""
 
     def __init__(self, ctx: Context, resource: CalendarResource, matcher: Filter,
-                 *, own_zone: bool) -> None:
-        self._ctx, self._resource, self._matcher = ctx, resource, matcher
+                 zone: tzinfo | None) -> None:
+        self._ctx, self._resource, self.matcher = ctx, resource, matcher
         self._end = matcher.index_query().end
-        self._zone: tzinfo | None = None  # None: the filter's own (CALDAV:timezone or UTC)
-        self._zone_known = not own_zone
+        self._zone = zone
+        self._zone_known = zone is not None
 
-    async def matches(self, text: str, object_id: int, etag: str,
-                      indexed_until: datetime | None) -> bool:
-        """Whether the object matches; its index is extended first when it stops
-        before the range does, so the next such query is exact."""
+    async def zone(self) -> tzinfo | None:
         if not self._zone_known:
-            self._zone, self._zone_known = await calendar_zone(self._ctx, self._resource), True
-        cal = icalendar.Calendar.from_ical(text)
-        found = self._matcher.match(cal, floating_tz=self._zone)
+            self._zone = await calendar_zone(self._ctx, self._resource.the_calendar)
+            self._zone_known = True
+        return self._zone
+
+    async def kept(self, pending: Sequence[Pending]) -> list[int]:
+        """The indices of the ``pending`` candidates that match; then the index of those
+        that stop before the range does is extended, so the next such query is exact."""
+        if not pending:
+            return []
+        zone = await self.zone()
+        budget = budget_for(self._ctx)
+        kept, short = await off_loop(self._ctx, budget,
+                                     lambda: self._check(pending, zone, budget))
+        await self._extend(short)
+        return kept
+
+    def _check(self, pending: Sequence[Pending], zone: tzinfo | None, budget: Budget,
+               ) -> tuple[list[int], list[tuple[int, str, icalendar.Calendar]]]:
+        kept, short = [], []
         end = self._end
-        if end is not None and indexed_until is not None and indexed_until < end:
-            await extend_index(self._ctx, self._resource, object_id, etag, cal, end)
-        return found
+        for i, (text, object_id, etag, indexed_until) in enumerate(pending):
+            budget.check()
+            cal = icalendar.Calendar.from_ical(text)
+            if self.matcher.match(cal, floating_tz=zone):
+                kept.append(i)
+            if end is not None and indexed_until is not None and indexed_until < end:
+                short.append((object_id, etag, cal))
+        return kept, short
+
+    async def _extend(self, short: Sequence[tuple[int, str, icalendar.Calendar]]) -> None:
+        """At most MaxInstancesPerReport new index rows per request: the rest were
+        rechecked all the same, and a later query extends them."""
+        left = self._ctx.config.MaxInstancesPerReport
+        for object_id, etag, cal in short:
+            if left <= 0 or self._end is None:
+                return
+            left -= await extend_index(self._ctx, self._resource, object_id, etag, cal,
+                                       self._end)
 
 
-async def matching_objects(ctx: Context, resource: CalendarResource, matcher: Filter, *,
-                           own_zone: bool = False) -> list[CalendarObject]:
-    """The objects ``matcher`` selects (see ``Recheck`` for ``own_zone``)."""
-    query = matcher.index_query()
+async def matching_objects(ctx: Context, resource: CalendarResource,
+                           recheck: Recheck) -> list[CalendarObject]:
+    """The objects ``recheck.matcher`` selects."""
+    query = recheck.matcher.index_query()
     candidates = await ctx.store.query(resource.the_calendar, query.component_type,
                                        query.start, query.end)
-    recheck = Recheck(ctx, resource, matcher, own_zone=own_zone)
-    result = []
-    for candidate in candidates:
-        obj = candidate.object
-        if (query.exact and candidate.exact) or await recheck.matches(
-                obj.icalendar or "", obj.id, obj.etag, candidate.indexed_until):
-            result.append(obj)
-    return result
+    unsure = [i for i, c in enumerate(candidates) if not (query.exact and c.exact)]
+    kept = await recheck.kept([(candidates[i].object.icalendar or "", candidates[i].object.id,
+                                candidates[i].object.etag, candidates[i].indexed_until)
+                               for i in unsure])
+    chosen = set(_chosen(len(candidates), unsure, kept))
+    return [c.object for i, c in enumerate(candidates) if i in chosen]
 
 
-async def matching_rows(ctx: Context, resource: CalendarResource, matcher: Filter, *,
-                        own_zone: bool = False, with_data: bool = True,
-                        ) -> tuple[Matches, list[int]]:
+async def matching_rows(ctx: Context, resource: CalendarResource, recheck: Recheck, *,
+                        with_data: bool = True) -> tuple[Matches, list[int]]:
     """``matching_objects`` as the candidates' columns and the indices of the rows
     that match (``with_data``: see ``Store.query_listing``; a filter the index cannot
     decide rechecks every row, so then every row comes with its data)."""
-    query = matcher.index_query()
+    query = recheck.matcher.index_query()
     matches = await ctx.store.query_listing(resource.the_calendar, query.component_type,
                                             query.start, query.end,
                                             with_data=with_data or not query.exact)
-    if query.exact and all(matches.exact):
-        return matches, list(range(len(matches)))
-    recheck = Recheck(ctx, resource, matcher, own_zone=own_zone)
-    kept = []
-    for i, text in enumerate(matches.icalendars):
-        if (query.exact and matches.exact[i]) or await recheck.matches(
-                text or "", matches.ids[i], matches.etags[i], matches.indexed_until[i]):
-            kept.append(i)
-    return matches, kept
+    unsure = [i for i in range(len(matches)) if not (query.exact and matches.exact[i])]
+    kept = await recheck.kept([(matches.icalendars[i] or "", matches.ids[i], matches.etags[i],
+                                matches.indexed_until[i]) for i in unsure])
+    return matches, _chosen(len(matches), unsure, kept)
+
+
+def _chosen(count: int, unsure: Sequence[int], kept: Sequence[int]) -> list[int]:
+    """The candidates that match: those the index decided, and the ``kept`` of ``unsure``."""
+    rechecked = set(unsure)
+    return sorted({unsure[i] for i in kept} | {i for i in range(count) if i not in rechecked})
 
 
 async def extend_index(ctx: Context, resource: CalendarResource, object_id: int, etag: str,
-                       cal: icalendar.Calendar, end: datetime) -> None:
-    """Expand the object's index up to ``end`` so the next such query is exact."""
-    async with ctx.request.app[EXPANSION_GATE]:
-        rows, until = await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(index_rows, cal, extend_to=end))
+                       cal: icalendar.Calendar, end: datetime) -> int:
+    """Expand the object's index up to ``end`` so the next such query is exact; the
+    number of rows it now has."""
+    rows, until = await off_loop(ctx, budget_for(ctx),
+                                 functools.partial(index_rows, cal, extend_to=end))
     await ctx.store.reindex(resource.the_calendar, object_id, etag, rows, until)
+    return len(rows)
 
 
 def row_plan(request: Propfind) -> RowPlan | None:
@@ -185,38 +221,55 @@ class Fragments:
 FRAGMENTS = Fragments(4096)  # ~1.3 kB each for the typical object
 
 
-async def _answer_from_rows(ctx: Context, resource: CalendarResource, matcher: Filter,
-                            data: DataRequest, plan: RowPlan, *,
-                            own_zone: bool) -> Multistatus:
+async def _answer_from_rows(ctx: Context, resource: CalendarResource, recheck: Recheck,
+                            data: DataRequest, plan: RowPlan) -> Multistatus:
     """The answer from candidate rows: the whole data (identity) from ``FRAGMENTS`` where
-    they hold it, so fetched only when some row's is missing (a second statement)."""
+    they hold it, so fetched only for the rows whose fragment is missing."""
     wants_data = None in plan[0]
     cached = wants_data and data.is_identity
-    matches, kept = await matching_rows(ctx, resource, matcher, own_zone=own_zone,
+    matches, kept = await matching_rows(ctx, resource, recheck,
                                         with_data=wants_data and not cached)
     if not wants_data:
         return answer_rows(resource, matches, kept, plan, ())
     if not cached:
-        texts = [render(matches.icalendars[i] or "", data) for i in kept]
-        return answer_rows(resource, matches, kept, plan,
+        texts, truncated = await rendered_texts(
+            ctx, resource.the_calendar, [matches.icalendars[i] or "" for i in kept], data,
+            zone=await recheck.zone())
+        body = answer_rows(resource, matches, kept[:len(texts)], plan,
                            [calendar_data_text(text) for text in texts])
-    fragments = cached_fragments(matches, kept)
-    if fragments is None:
-        matches, kept = await matching_rows(ctx, resource, matcher, own_zone=own_zone)
+        if truncated:
+            add_truncated(body, resource.path)
+        return body
+    fragments = cached_fragments(matches, kept, await _missing_data(ctx, resource, matches,
+                                                                    kept))
+    if fragments is None:  # changed since the query: ask again, data and all
+        matches, kept = await matching_rows(ctx, resource, recheck)
         fragments = cached_fragments(matches, kept)
         assert fragments is not None  # every row has its data
     return answer_rows(resource, matches, kept, plan, fragments)
 
 
-def cached_fragments(matches: Matches, kept: Sequence[int]) -> list[str] | None:
+async def _missing_data(ctx: Context, resource: CalendarResource, matches: Matches,
+                        kept: Sequence[int]) -> dict[str, str]:
+    """The data by ETag of the kept rows that have neither data nor a cached fragment."""
+    names_ = [matches.names[i] for i in kept
+              if matches.icalendars[i] is None and FRAGMENTS.get(matches.etags[i]) is None]
+    if not names_:
+        return {}
+    objects = await ctx.store.objects(resource.the_calendar, names_, with_data=True)
+    return {obj.etag: obj.icalendar for obj in objects if obj.icalendar is not None}
+
+
+def cached_fragments(matches: Matches, kept: Sequence[int],
+                     fetched: Mapping[str, str] | None = None) -> list[str] | None:
     """The calendar-data fragment of each kept row, from ``FRAGMENTS`` or made from the
-    row's data (and kept there); None when a row has neither."""
+    row's data or ``fetched`` (by ETag; and kept there); None when a row has none."""
     result = []
     for i in kept:
         etag = matches.etags[i]
         text = FRAGMENTS.get(etag)
         if text is None:
-            ics = matches.icalendars[i]
+            ics = matches.icalendars[i] or (fetched or {}).get(etag)
             if ics is None:
                 return None
             text = FRAGMENTS.add(etag, calendar_data_text(ics))

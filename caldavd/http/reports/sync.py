@@ -19,7 +19,7 @@ from caldavd.http.propfind import (
     multistatus_response,
 )
 from caldavd.http.registry import report
-from caldavd.http.reports.common import rendered, wants_data
+from caldavd.http.reports.common import check_data_ranges, rendered, wants_data
 from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, Resource
 from caldavd.http.tokens import make_token, parse_token
 from caldavd.store import Change
@@ -54,8 +54,9 @@ async def sync_collection(ctx: Context, resource: Resource,
     changes, token, truncated = _truncate(changes, request.limit, token)
     live = {c.name for c in changes if not c.deleted}
     body = Multistatus(sync_token=make_token(collection_id, token))
-    await _add_members(ctx, body, resource, live, request.prop,
-                       parse_calendar_data_request(request.calendar_data))
+    data = parse_calendar_data_request(request.calendar_data)
+    check_data_ranges(data)
+    await _add_members(ctx, body, resource, live, request.prop, data)
     for change in changes:
         if change.deleted:
             body.add_status(resource.path + change.name + _slash(resource), 404)
@@ -106,5 +107,9 @@ async def _members(ctx: Context, resource: HomeResource, live: set[str],
     if isinstance(resource, CalendarResource):
         objects = await ctx.store.objects(resource.the_calendar, sorted(live),
                                           with_data=with_data)
-        return list(rendered(resource, objects, data))
+        found, truncated = await rendered(ctx, resource, objects, data)
+        if truncated:
+            raise NumberOfMatchesWithinLimits(
+                "more recurrence instances than MaxInstancesPerReport", status=403)
+        return list(found)
     return await children(ctx, resource)

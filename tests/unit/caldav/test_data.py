@@ -9,6 +9,7 @@ import icalendar
 import pytest
 from lxml import etree
 
+from caldavd.caldav.budget import Budget, Cancelled, OverBudget
 from caldavd.caldav.data import (
     FULL,
     CompSelection,
@@ -314,9 +315,15 @@ def test_expand_reads_floating_times_in_the_floating_zone() -> None:
     assert [str(e["SUMMARY"]) for e in events] == ["Déjeuner"]
 
 
-def test_expand_can_be_bounded() -> None:
+def test_expand_spends_its_budget() -> None:
     expand = request('<C:expand start="20060101T000000Z" end="20070101T000000Z"/>')
     assert len(components(render(SAMPLES["weekly"], expand), "VEVENT")) == 51
-    bounded = render(SAMPLES["weekly"], expand, max_instances=2)
-    assert sorted(e["DTSTART"].dt for e in components(bounded, "VEVENT")) == [
-        datetime(2006, 1, 2, 14, tzinfo=UTC), datetime(2006, 1, 9, 14, tzinfo=UTC)]
+    budget = Budget(60)
+    render(SAMPLES["weekly"], expand, budget=budget)
+    assert budget.remaining == 9
+    with pytest.raises(OverBudget):
+        render(SAMPLES["weekly"], expand, budget=budget)
+    assert budget.remaining == 9, "an expansion over budget takes nothing"
+    budget.cancel()
+    with pytest.raises(Cancelled):
+        render(SAMPLES["weekly"], expand, budget=budget)
