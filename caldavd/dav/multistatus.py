@@ -194,15 +194,19 @@ class Multistatus:
                            _error_text(p.error, p.description))
             for p in propstats) or _EMPTY_OK)
 
-    def add_props(self, href: str, found: Sequence[Value], missing: Sequence[str] = ()) -> None:
-        """A response for ``href``: ``found`` values under 200, ``missing`` names under 404.
+    def add_props(self, href: str, found: Sequence[Value], missing: Sequence[str] = (),
+                  forbidden: Sequence[str] = ()) -> None:
+        """A response for ``href``: ``found`` values under 200, ``missing`` names under 404,
+        ``forbidden`` ones (not readable by this principal) under 403.
 
-        The same as ``add_propstat(href, found, {404: missing})``, for values
-        that are fragments already (see ``fragments``) as well as elements.
+        The same as ``add_propstat(href, found, {404: missing, 403: forbidden})``, for
+        values that are fragments already (see ``fragments``) as well as elements.
         """
         text = _propstat_text(values_text(found), _OK) if found else ""
         if missing:
             text += self._missing_propstat(tuple(missing))
+        if forbidden:
+            text += _propstat_text("".join(empty_element(n) for n in forbidden), _status(403))
         self._add(href, text or _EMPTY_OK)
 
     def add_members(self, base: str, names: Iterable[str], found: Iterable[str],

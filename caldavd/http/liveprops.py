@@ -106,7 +106,7 @@ async def principal_collection_set(ctx: Context, res: Resource) -> etree._Elemen
     return element(names.PRINCIPAL_COLLECTION_SET, children=[href(PRINCIPALS)])
 
 
-@live(names.CURRENT_USER_PRIVILEGE_SET, ANY)
+@live(names.CURRENT_USER_PRIVILEGE_SET, ANY, privilege=names.READ_CURRENT_USER_PRIVILEGE_SET)
 async def current_user_privilege_set(ctx: Context, res: Resource) -> etree._Element | None:
     return acl.privilege_set_element(names.CURRENT_USER_PRIVILEGE_SET,
                                      await acl.privileges(ctx, res))
@@ -123,7 +123,7 @@ async def owner(ctx: Context, res: Resource) -> etree._Element | None:
     return element(names.OWNER, children=[href(principal_path(who))] if who else [])
 
 
-@live(names.ACL, ANY)
+@live(names.ACL, ANY, privilege=names.READ_ACL)
 async def acl_property(ctx: Context, res: Resource) -> etree._Element | None:
     """RFC 3744 §5.5: the owner holds all, its write delegates read and write, its read
     delegates read; authenticated principals read the rest."""

@@ -20,6 +20,7 @@ from caldavd.dav.fragments import href_text
 from caldavd.dav.multistatus import Multistatus, Value
 from caldavd.dav.requests import Propfind
 from caldavd.dav.xml import element
+from caldavd.http.acl import privileges
 from caldavd.http.context import Context
 from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import (
@@ -111,11 +112,19 @@ async def value_of(ctx: Context, resource: Resource, name: str,
     """One property as an element: live, else dead, else None (the lxml path)."""
     prop = live_property(name, resource)
     if prop is not None:
+        if not await readable(ctx, resource, prop):
+            return None
         value = await prop.get(ctx, resource)
         if value is not None:
             return value
     stored = dead.get(name)
     return from_stored(stored) if stored is not None else None
+
+
+async def readable(ctx: Context, resource: Resource, prop: LiveProperty) -> bool:
+    """Whether the principal holds what reading ``prop`` needs beyond DAV:read (the
+    method checked that): DAV:read-acl for DAV:acl (RFC 3744 §5.5), say."""
+    return prop.privilege is None or prop.privilege in await privileges(ctx, resource)
 
 
 def _wanted(resource: Resource, request: Propfind, dead: Mapping[str, str]) -> Sequence[str]:
@@ -185,8 +194,12 @@ async def _add_slice(ctx: Context, body: Multistatus, resources: Sequence[Resour
         # Inline, not a helper coroutine per resource: this runs for every member.
         found: list[Value] = []
         missing: list[str] = []
+        forbidden: list[str] = []
         for name, prop in plan:
             if prop is not None:
+                if prop.privilege is not None and not await readable(ctx, resource, prop):
+                    forbidden.append(name)
+                    continue
                 text = prop.text(ctx, resource) if prop.text is not None else None
                 value = text if text is not None else await prop.get(ctx, resource)
                 if value is not None:
@@ -197,7 +210,7 @@ async def _add_slice(ctx: Context, body: Multistatus, resources: Sequence[Resour
                 missing.append(name)
             else:
                 found.append(stored)  # a standalone element's XML (propvalues): a fragment
-        body.add_props(resource.path, found, missing)
+        body.add_props(resource.path, found, missing, forbidden)
 
 
 async def multistatus_for(ctx: Context, resources: Sequence[Resource],

@@ -53,6 +53,9 @@ class LiveProperty:
     needs_data: bool = False  # the resource's iCalendar text must be loaded
     text: TextForm | None = None
     member: Member | Literal["absent"] | None = None
+    # A privilege beyond DAV:read that reading the property needs (RFC 3744 §5.4, §5.5);
+    # without it the property is answered 403 in its propstat.
+    privilege: str | None = None
 
 
 ANY_DEPTH = frozenset({"0", "1", "infinity"})
@@ -73,14 +76,15 @@ METHODS: dict[str, MethodHandler] = {}
 
 def live(name: str, applies: tuple[type[Resource], ...], *, allprop: bool = False,
          needs_data: bool = False, text: TextForm | None = None,
-         member: Member | Literal["absent"] | None = None) -> Callable[[Getter], Getter]:
+         member: Member | Literal["absent"] | None = None,
+         privilege: str | None = None) -> Callable[[Getter], Getter]:
     """Register a getter; ``text`` defaults to ``member`` applied to an object resource's object."""
     if text is None and isinstance(member, Member):
         text = _of_object(member)
 
     def register(get: Getter) -> Getter:
         PROPERTIES.setdefault(name, []).append(
-            LiveProperty(name, applies, get, allprop, needs_data, text, member))
+            LiveProperty(name, applies, get, allprop, needs_data, text, member, privilege))
         _BY_CLASS.clear()
         return get
     return register

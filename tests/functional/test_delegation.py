@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PgDatabase
-from tests.functional.conftest import CAL01, HOME01, NS, USER01_UID, USER02_UID, Dav, event, serving
+from tests.functional.conftest import (
+    CAL01,
+    HOME01,
+    NS,
+    USER01_UID,
+    USER02_UID,
+    Dav,
+    Reply,
+    event,
+    serving,
+)
 
 P01 = f"/principals/__uids__/{USER01_UID}/"
 P02 = f"/principals/__uids__/{USER02_UID}/"
@@ -194,6 +204,43 @@ async def test_the_acl_names_the_proxy_groups(seeded: Dav) -> None:
     reply = await seeded.propfind(CAL01, "{DAV:}acl")
     principals = reply.texts(".//D:ace/D:principal/D:href")
     assert WRITE_GROUP in principals and READ_GROUP in principals
+
+
+def _statuses(reply: Reply, path: str) -> dict[str, int]:
+    """Each property of the response for ``path``: the status of its propstat."""
+    found = {}
+    response = reply.responses()[path]
+    for propstat in response.iterfind("D:propstat", NS):
+        status = int(propstat.findtext("D:status", namespaces=NS).split()[1])
+        for prop in propstat.find("D:prop", NS):
+            found[prop.tag] = status
+    return found
+
+
+async def test_delegates_do_not_read_the_acl(seeded: Dav) -> None:
+    """RFC 3744 §5.5: DAV:acl needs DAV:read-acl, which delegates do not hold (their
+    current-user-privilege-set says so): 403 in its propstat, the rest answered."""
+    await set_members(seeded, READ_GROUP, P02)
+    await set_members(seeded, WRITE_GROUP, "/principals/__uids__/"
+                      "10000000-0000-0000-0000-000000000003/")
+    asked = ("{DAV:}acl", "{DAV:}owner", "{DAV:}current-user-privilege-set",
+             "{DAV:}supported-privilege-set", "{DAV:}displayname")
+    for user in ("user02", "user03"):
+        for path in (HOME01, CAL01, CAL01 + "e1.ics"):
+            reply = await seeded.propfind(path, *asked, user=user)
+            assert reply.status == 207
+            statuses = _statuses(reply, path)
+            assert statuses.pop("{DAV:}acl") == 403, (user, path)
+            assert reply.find(".//D:ace") is None
+            assert statuses["{DAV:}owner"] == 200
+            assert statuses["{DAV:}current-user-privilege-set"] == 200
+            assert statuses["{DAV:}supported-privilege-set"] == 200
+        listing = await seeded.propfind(CAL01, "{DAV:}acl", "{DAV:}getetag", depth="1",
+                                        user=user)
+        assert all(_statuses(listing, href)["{DAV:}acl"] == 403
+                   for href in listing.responses()), user
+    owner = await seeded.propfind(CAL01, *asked)
+    assert _statuses(owner, CAL01)["{DAV:}acl"] == 200
 
 
 @pytest.fixture

@@ -1,9 +1,14 @@
 """COPY and MOVE (RFC 4918 §9.8, §9.9).
 
 Calendar objects move and copy between calendars (Apple clients MOVE events);
-a COPY inside one home always collides with the source's UID (RFC 4791
+a copy into the same calendar collides with the source's UID (RFC 4791
 §5.3.2.1 no-uid-conflict).  Calendars themselves are not copied or moved (403).
 Plain files and folders copy and move within their home (``methods.plain``).
+Between the two: a plain file copied or moved into a calendar is stored as a
+PUT of its content would be, with every precondition of RFC 4791 §5.3.2; a
+calendar object copied or moved into a plain folder becomes a plain file of
+its text (same home).  The two kinds live in different tables: a MOVE writes
+the destination, then deletes the source (a failure in between leaves a copy).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from caldavd.dav.errors import (
 )
 from caldavd.dav.requests import parse_destination, parse_overwrite
 from caldavd.http.acl import require
+from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context
-from caldavd.http.methods.plain import copy_or_move
+from caldavd.http.methods.plain import UNTYPED, copy_or_move, home_of, plain_parent, put_file
 from caldavd.http.methods.put import store_object
 from caldavd.http.registry import method
 from caldavd.http.resources import (
@@ -30,6 +36,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    home_relative,
     object_slot,
     resolve,
 )
@@ -72,12 +79,58 @@ async def _object_checks(ctx: Context, source: ObjectResource, dest: Resource,
     return calendar, name
 
 
+async def _file_into_calendar(ctx: Context, source: PlainItem, dest: Resource,
+                              overwrite: bool, *, move: bool) -> web.StreamResponse:
+    """The file's content as a PUT to the destination would store it (RFC 4791 §5.3.2)."""
+    item = source.the_item
+    if item.is_collection:
+        raise Forbidden("a calendar collection contains no collections (RFC 4791 §4.2)")
+    calendar, name = _calendar_target(dest)
+    await require(ctx, source, names.UNBIND if move else names.READ)
+    await require(ctx, dest, names.WRITE_CONTENT if dest.exists else names.BIND)
+    if dest.exists and not overwrite:
+        raise PreconditionFailed("the destination exists and Overwrite is F")
+    # A file PUT without a Content-Type was stored as octet-stream: judged by its content.
+    media_type = None if item.content_type == UNTYPED else item.content_type
+    _, created = await store_object(ctx, calendar, name, item.content or b"", media_type)
+    if move:
+        home = home_of(source)
+        await ctx.store.plain_delete(home.the_home, home_relative(source, home))
+    return web.Response(status=201 if created else 204)
+
+
+async def _object_into_folder(ctx: Context, source: ObjectResource, dest: Resource,
+                              overwrite: bool, *, move: bool) -> web.StreamResponse:
+    """The object's text as a plain file of the destination's folder, in its home."""
+    holder = dest if isinstance(dest, PlainItem) else plain_parent(dest)
+    if holder is None or holder.the_home.id != source.the_home.id:
+        raise Forbidden("calendar objects become plain files only within their home")
+    await require(ctx, source, names.UNBIND if move else names.READ)
+    if dest.exists and not overwrite:
+        raise PreconditionFailed("the destination exists and Overwrite is F")
+    data = (source.the_object.icalendar or "").encode()
+    reply = await put_file(ctx, dest, data, "text/calendar; charset=utf-8")
+    if move:
+        await ctx.store.delete_object(source.the_calendar, source.the_object.name)
+        if had_attachments(source):
+            await collect_files(ctx)
+    return reply
+
+
+def _into_plain(dest: Resource) -> bool:
+    return isinstance(dest, PlainItem) or plain_parent(dest) is not None
+
+
 @method("MOVE")
 async def move(request: web.Request) -> web.StreamResponse:
     ctx, source, dest, overwrite = await _begin(request)
     if isinstance(source, PlainItem):
+        if object_slot(dest) is not None:
+            return await _file_into_calendar(ctx, source, dest, overwrite, move=True)
         return await copy_or_move(ctx, request, source, dest, move=True)
     assert isinstance(source, ObjectResource)
+    if _into_plain(dest):
+        return await _object_into_folder(ctx, source, dest, overwrite, move=True)
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.UNBIND)
     _, created = await ctx.store.move_object(
         source.the_calendar, source.the_object.name, calendar.the_calendar, name,
@@ -89,8 +142,12 @@ async def move(request: web.Request) -> web.StreamResponse:
 async def copy(request: web.Request) -> web.StreamResponse:
     ctx, source, dest, overwrite = await _begin(request)
     if isinstance(source, PlainItem):
+        if object_slot(dest) is not None:
+            return await _file_into_calendar(ctx, source, dest, overwrite, move=False)
         return await copy_or_move(ctx, request, source, dest, move=False)
     assert isinstance(source, ObjectResource)
+    if _into_plain(dest):
+        return await _object_into_folder(ctx, source, dest, overwrite, move=False)
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.READ)
     data = (source.the_object.icalendar or "").encode()
     # Attachments are shared with the copy, not copied (RFC 8607).

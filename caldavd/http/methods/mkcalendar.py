@@ -35,7 +35,9 @@ def _home_target(resource: Resource) -> tuple[HomeResource, str]:
     parent = resource.parent
     if parent is None:
         raise Conflict("the parent collection does not exist")
-    if isinstance(parent, CalendarResource) or not isinstance(parent, HomeResource):
+    # Calendars are bound at the top of a home only: not in a calendar (RFC 4791 §4.2,
+    # §5.3.1), nor in a plain folder (the store's model; it used to make it at the top).
+    if type(parent) is not HomeResource:
         raise CalendarCollectionLocationOk("calendars can only be created in a calendar home")
     if resource.name in _RESERVED or resource.name.startswith("."):
         raise CalendarCollectionLocationOk(f"{resource.name!r} is a reserved name")

@@ -13,9 +13,18 @@ from caldavd.dav.errors import BadGateway, Conflict, Forbidden, PreconditionFail
 from caldavd.dav.requests import parse_depth, parse_overwrite
 from caldavd.http.acl import require
 from caldavd.http.context import Context
-from caldavd.http.resources import HomeResource, Missing, PlainItem, Resource, home_relative
+from caldavd.http.resources import (
+    CalendarResource,
+    HomeResource,
+    Missing,
+    PlainItem,
+    Resource,
+    home_relative,
+)
 
 MAX_PLAIN_FILE = 10 * 1024 * 1024
+# The type of a file PUT without a Content-Type.
+UNTYPED = "application/octet-stream"
 
 
 def plain_parent(resource: Resource) -> HomeResource | None:
@@ -53,6 +62,8 @@ async def put_file(ctx: Context, resource: Resource, body: bytes,
 
 async def make_folder(ctx: Context, resource: Resource) -> web.StreamResponse:
     parent = plain_parent(resource)
+    if isinstance(resource, Missing) and isinstance(resource.parent, CalendarResource):
+        raise Forbidden("a calendar collection contains no collections (RFC 4791 §4.2)")
     if parent is None:
         raise Conflict("the parent collection does not exist")
     await require(ctx, resource, names.BIND)

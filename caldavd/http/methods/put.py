@@ -22,7 +22,7 @@ from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.context import Context
 from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.methods.attachments import attachment_post
-from caldavd.http.methods.plain import MAX_PLAIN_FILE, plain_parent, put_file
+from caldavd.http.methods.plain import MAX_PLAIN_FILE, UNTYPED, plain_parent, put_file
 from caldavd.http.registry import method
 from caldavd.http.resources import (
     CalendarResource,
@@ -108,8 +108,7 @@ async def put(request: web.Request) -> web.StreamResponse:
     ctx, resource = await target(request)
     if isinstance(resource, PlainItem) or plain_parent(resource) is not None:
         body = await read_body(request, MAX_PLAIN_FILE)
-        return await put_file(ctx, resource, body, request.headers.get(
-            "Content-Type", "application/octet-stream"))
+        return await put_file(ctx, resource, body, request.headers.get("Content-Type", UNTYPED))
     calendar, name = _calendar_of(resource)
     await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
     body = await read_calendar_body(ctx, request)
