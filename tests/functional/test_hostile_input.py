@@ -197,6 +197,17 @@ async def test_a_gzip_body_is_read(dav: Dav) -> None:
     assert reply.status == 207
 
 
+async def test_a_body_that_decodes_past_the_limit_is_refused_without_decoding_it_all(
+        dav: Dav) -> None:
+    """50 KB of gzip that would be 50 MB: 413 once the decoded bytes pass the XML limit."""
+    bomb = gzip.compress(PROPFIND_BODY[:-len(b"</D:propfind>")] + b" " * 50_000_000
+                         + b"</D:propfind>", compresslevel=9)
+    assert len(bomb) < 100_000
+    reply = await dav.request("PROPFIND", CAL01, bomb,
+                              headers={"Depth": "0", "Content-Encoding": "gzip"})
+    assert reply.status == 413
+
+
 # -- names a client spells (RFC 3253 §3.8) ------------------------------------------------
 
 @pytest.mark.parametrize("attributes", ["name='-1'", "name='a b'", "name='x:y'",
