@@ -129,10 +129,10 @@ class GuardedHandler(web_protocol.RequestHandler):
     """aiohttp's connection protocol with a head deadline, quiet refusals, and a
     refusing mode (the worker is full).
 
-    Uses these non-public parts of aiohttp's ``RequestHandler``: ``_waiter`` (pending
-    while the connection waits for a request), ``_messages`` (parsed heads not yet
-    handled), ``_request_in_progress``, ``_keepalive_handle`` and ``_process_keepalive``
-    (its idle timer), ``_loop``; tests/tools/test_connections.py covers each use.
+    Uses these non-public parts of aiohttp's ``RequestHandler``: ``_messages`` (parsed
+    heads not yet handled), ``_request_in_progress``, ``_keepalive_handle`` and
+    ``_process_keepalive`` (its idle timer), ``_loop``; and of ``Server``: ``_kwargs``,
+    ``_connections``, ``_loop``.  tests/tools/test_connections.py covers each use.
     """
 
     def __init__(self, manager: GuardedServer, *, refuse: bool = False, **kwargs: Any) -> None:
@@ -143,9 +143,7 @@ class GuardedHandler(web_protocol.RequestHandler):
 
     def waiting_for_request(self) -> bool:
         """Idle, or receiving a request head: nothing to lose by closing it."""
-        waiter = self._waiter
-        return (waiter is not None and not waiter.done() and not self._messages
-                and not self._request_in_progress)
+        return not self._messages and not self._request_in_progress
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._refusing:
@@ -166,8 +164,7 @@ class GuardedHandler(web_protocol.RequestHandler):
     def data_received(self, data: bytes) -> None:
         if self._refusing:
             return
-        if data and self._head_timer is None and self._waiter is not None \
-                and not self._waiter.done():
+        if data and self._head_timer is None and self.waiting_for_request():
             self._head_timer = self._loop.call_later(self._guard.limits.header_seconds,
                                                      self._head_timed_out)
         super().data_received(data)
@@ -190,7 +187,7 @@ class GuardedHandler(web_protocol.RequestHandler):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self.transport is None or self._waiter is None or self._waiter.done():
+        if self.transport is None or not self.waiting_for_request():
             return
         self._guard.refusals.note("closed a connection from %s: request head not complete "
                                   "within %g s (ReadHeaderTimeOut)", _peer(self.transport),
