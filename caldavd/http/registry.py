@@ -67,6 +67,12 @@ class Report:
     applies: tuple[type[Resource], ...]
     run: ReportRunner
     depths: frozenset[str] = ANY_DEPTH
+    # Subclasses of ``applies`` it does not apply to (a home's objects and plain files
+    # are HomeResources too).
+    excludes: tuple[type[Resource], ...] = ()
+
+    def applies_to(self, resource: Resource) -> bool:
+        return isinstance(resource, self.applies) and not isinstance(resource, self.excludes)
 
 
 PROPERTIES: dict[str, list[LiveProperty]] = {}
@@ -101,10 +107,11 @@ def _of_object(member: Member) -> TextForm:
 
 
 def report(name: str, applies: tuple[type[Resource], ...], *,
-           depths: frozenset[str] = ANY_DEPTH) -> Callable[[ReportRunner], ReportRunner]:
+           depths: frozenset[str] = ANY_DEPTH,
+           excludes: tuple[type[Resource], ...] = ()) -> Callable[[ReportRunner], ReportRunner]:
     """Register a report; ``depths``: the Depth values it is defined for (others are 400)."""
     def register(run: ReportRunner) -> ReportRunner:
-        REPORTS[name] = Report(name, applies, run, depths)
+        REPORTS[name] = Report(name, applies, run, depths, excludes)
         return run
     return register
 
@@ -150,4 +157,4 @@ def is_live(name: str) -> bool:
 
 
 def reports_for(resource: Resource) -> list[str]:
-    return sorted(r.name for r in REPORTS.values() if isinstance(resource, r.applies))
+    return sorted(r.name for r in REPORTS.values() if r.applies_to(resource))

@@ -118,6 +118,29 @@ async def test_unsupported_report_is_refused(dav: Dav) -> None:
     assert reply.error() == names.SUPPORTED_REPORT_ERROR
 
 
+async def test_reports_on_resources_they_do_not_apply_to(dav: Dav) -> None:
+    """403 supported-report (RFC 3253 §3.6), and supported-report-set does not claim
+    them: sync-collection and free-busy-query on a calendar object or a plain folder (a
+    folder used to answer for the whole home), calendar-query on an object (it was
+    valid-filter, and sync-collection 400)."""
+    assert (await dav.put(CAL01 + "r.ics", event("r-1"))).status == 201
+    assert (await dav.request("MKCOL", HOME01 + "folder/")).status == 201
+    sync = SYNC.format(token="", limit="")
+    busy = FREEBUSY.format(start="20260101T000000Z", end="20260201T000000Z")
+    query = QUERY.format(data="", start="20260101T000000Z", end="20260201T000000Z")
+    for path, body in ((CAL01 + "r.ics", sync), (CAL01 + "r.ics", busy),
+                       (CAL01 + "r.ics", query), (HOME01 + "folder/", sync),
+                       (HOME01 + "folder/", busy)):
+        reply = await dav.report(path, body, depth="0" if body is busy else "1")
+        assert (reply.status, reply.error()) == (403, names.SUPPORTED_REPORT_ERROR), (
+            path, body[:30])
+    for path in (CAL01 + "r.ics", HOME01 + "folder/"):
+        props = await dav.propfind(path, names.SUPPORTED_REPORT_SET)
+        claimed = {e.tag for e in props.findall(".//D:supported-report/D:report/*")}
+        assert claimed.isdisjoint({names.SYNC_COLLECTION, names.FREE_BUSY_QUERY,
+                                   names.CALENDAR_QUERY}), (path, claimed)
+
+
 async def test_sync_collection_initial_then_changes_then_deletions(dav: Dav) -> None:
     await _fill(dav)
     first = await dav.report(CAL01, SYNC.format(token="", limit=""))

@@ -25,7 +25,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     facts.kind = etree.QName(root).localname
     facts.depth = _DEPTHS.get(request.headers.get("Depth", "0").strip().lower(), "-")
     handler = REPORTS.get(root.tag)
-    if handler is None or not isinstance(resource, handler.applies):
+    if handler is None or not handler.applies_to(resource):
         raise SupportedReport(f"{root.tag} is not supported on {resource.path}")
     if (handler.depths != ANY_DEPTH
             and parse_depth(request.headers.get("Depth"), "0") not in handler.depths):

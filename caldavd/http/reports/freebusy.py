@@ -23,7 +23,13 @@ from caldavd.http.offload import off_loop
 from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import report
 from caldavd.http.reports.common import budget_for, calendar_zone, check_range, stored_zone
-from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, Resource
+from caldavd.http.resources import (
+    CalendarResource,
+    HomeResource,
+    ObjectResource,
+    PlainItem,
+    Resource,
+)
 from caldavd.store import Calendar
 
 
@@ -43,12 +49,11 @@ def _range(root: etree._Element) -> tuple[datetime, datetime]:
     return start, end
 
 
-@report(names.FREE_BUSY_QUERY, (HomeResource,))
+# Calendars and homes (RFC 4791 §7.10); not objects nor plain files and folders.
+@report(names.FREE_BUSY_QUERY, (HomeResource,), excludes=(ObjectResource, PlainItem))
 async def free_busy_query(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     start, end = _range(root)
-    if isinstance(resource, ObjectResource):
-        raise BadRequest("free-busy-query applies to calendar collections")
     assert isinstance(resource, HomeResource)
     if isinstance(resource, CalendarResource):
         calendar = resource.the_calendar

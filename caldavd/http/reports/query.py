@@ -55,12 +55,11 @@ from caldavd.store import CalendarObject, Matches
 RowPlan = tuple[list[Member | None], tuple[str, ...]]
 
 
-@report(names.CALENDAR_QUERY, (CalendarResource,))
+# On calendar collections only (on an object: 403 supported-report, not valid-filter).
+@report(names.CALENDAR_QUERY, (CalendarResource,), excludes=(ObjectResource,))
 async def calendar_query(ctx: Context, resource: Resource,
                          root: etree._Element) -> web.StreamResponse:
     assert isinstance(resource, CalendarResource)
-    if isinstance(resource, ObjectResource):
-        raise ValidFilter("calendar-query applies to calendar collections")
     wanted = prop_request(root) or Propfind("allprop")
     filter_element = root.find(names.FILTER)
     if filter_element is None:

@@ -20,7 +20,13 @@ from caldavd.http.propfind import (
 )
 from caldavd.http.registry import report
 from caldavd.http.reports.common import check_data_ranges, rendered, wants_data
-from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, Resource
+from caldavd.http.resources import (
+    CalendarResource,
+    HomeResource,
+    ObjectResource,
+    PlainItem,
+    Resource,
+)
 from caldavd.http.tokens import make_token, parse_token
 from caldavd.store import Change
 
@@ -34,14 +40,13 @@ def _truncate(changes: list[Change], limit: int | None,
     return kept, kept[-1].revision if kept else token, True
 
 
-@report(names.SYNC_COLLECTION, (HomeResource,))
+# Homes and calendars; not their objects nor plain files and folders (RFC 6578 §3.2).
+@report(names.SYNC_COLLECTION, (HomeResource,), excludes=(ObjectResource, PlainItem))
 async def sync_collection(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     request = parse_sync_collection(root)
     if request.level != "1":
         raise BadRequest("only sync-level 1 is supported")
-    if isinstance(resource, ObjectResource):
-        raise BadRequest("sync-collection applies to collections")
     assert isinstance(resource, HomeResource)
     if isinstance(resource, CalendarResource):
         collection_id = resource.the_calendar.id
