@@ -124,6 +124,25 @@ async def test_a_tab_in_a_value_is_fine(dav: Dav) -> None:
     assert reply.status == 201, reply.body
 
 
+@pytest.mark.parametrize("method", ["PROPPATCH", "MKCALENDAR"])
+async def test_a_property_value_with_a_control_character_is_a_400(dav: Dav, method: str) -> None:
+    """XML 1.0 §2.2: a character reference to a control is not well-formed, so a
+    displayname or dead property can never hold one; C1 controls (U+0085) are characters."""
+    wrap = ("<D:propertyupdate xmlns:D='DAV:' xmlns:x='urn:x'><D:set><D:prop>{}</D:prop>"
+            "</D:set></D:propertyupdate>") if method == "PROPPATCH" else (
+            "<C:mkcalendar xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav' "
+            "xmlns:x='urn:x'><D:set><D:prop>{}</D:prop></D:set></C:mkcalendar>")
+    for n, (value, status) in enumerate([("a&#x0B;b", 400), ("a&#xFFFE;b", 400),
+                                         ("a&#x85;b", 201 if method == "MKCALENDAR" else 207)]):
+        target = HOME01 + f"ctl{n}/" if method == "MKCALENDAR" else CAL01
+        body = wrap.format(f"<D:displayname>{value}</D:displayname><x:note>{value}</x:note>")
+        reply = await dav.request(method, target, body)
+        assert reply.status == status, (value, reply.body)
+    names_back = (await dav.propfind(CAL01 if method == "PROPPATCH" else HOME01 + "ctl2/",
+                                     names.DISPLAYNAME)).texts(".//D:displayname")
+    assert names_back == ["a\x85b"]
+
+
 MULTIGET = (
     "<C:calendar-multiget xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav'>"
     "<D:prop><D:getetag/><C:calendar-data/></D:prop><D:href>{href}</D:href>"
