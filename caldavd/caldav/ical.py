@@ -16,6 +16,9 @@ Leniency, decided to match what real clients send:
   XML 1.0 cannot carry any of them into a REPORT).
 - Values of X- properties that do not parse are kept as they are.
 - A TZID may name an IANA zone without a VTIMEZONE; any other TZID needs one.
+  A VTIMEZONE repeated exactly (khal writes one per VEVENT) is one definition, and
+  :func:`without_repeated_timezones` drops the copies from the text to store; two
+  different definitions of one TZID are refused.
 - DTEND equal to DTSTART is a zero-length event; DTEND before DTSTART is
   refused.
 - max-date-time/min-date-time (RFC 4791 §5.2.6, §5.2.7) are checked against
