@@ -10,7 +10,8 @@ time zone), which is the caller's choice of ``floating_tz``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from icalendar import Calendar, FreeBusy, Parameters, vCalAddress, vPeriod
@@ -18,12 +19,14 @@ from icalendar import Calendar, FreeBusy, Parameters, vCalAddress, vPeriod
 from caldavd.caldav.ical import PRODID, serialize
 from caldavd.caldav.recurrence import Instance
 
-__all__ = ["BUSY_TYPES", "busy_periods", "freebusy"]
+__all__ = ["BUSY_TYPES", "BusyPeriod", "busy_periods", "freebusy"]
 
 BUSY_TYPES = ("BUSY", "BUSY-UNAVAILABLE", "BUSY-TENTATIVE")
 """FBTYPEs reported, in output order for periods that start together."""
 
 Period = tuple[datetime, datetime]
+BusyPeriod = tuple[datetime, datetime, str]
+"""Start, end and FBTYPE of an opaque instance (as the time-range index holds them)."""
 
 
 def _merge(periods: list[Period]) -> list[Period]:
@@ -38,18 +41,24 @@ def _merge(periods: list[Period]) -> list[Period]:
     return merged
 
 
-def busy_periods(instances: Iterable[Instance], start: datetime,
-                 end: datetime) -> dict[str, list[Period]]:
-    """Merged busy periods per FBTYPE within [start, end), in UTC."""
-    found: dict[str, list[Period]] = {fbtype: [] for fbtype in BUSY_TYPES}
+def _busy(instances: Iterable[Instance]) -> Iterator[BusyPeriod]:
     for instance in instances:
-        if instance.transparent or instance.fbtype not in found:
+        if not instance.transparent:
+            yield instance.start, instance.end, instance.fbtype
+
+
+def busy_periods(instances: Iterable[Instance], start: datetime, end: datetime,
+                 indexed: Iterable[BusyPeriod] = ()) -> dict[str, list[Period]]:
+    """Merged busy periods per FBTYPE within [start, end), in UTC, of ``instances`` and
+    of ``indexed`` periods."""
+    found: dict[str, list[Period]] = {fbtype: [] for fbtype in BUSY_TYPES}
+    for begins, ends, fbtype in itertools.chain(_busy(instances), indexed):
+        if fbtype not in found:
             continue
-        clipped_start = max(instance.start, start)
-        clipped_end = min(instance.end, end)
+        clipped_start = max(begins, start)
+        clipped_end = min(ends, end)
         if clipped_start < clipped_end:
-            found[instance.fbtype].append((clipped_start.astimezone(UTC),
-                                           clipped_end.astimezone(UTC)))
+            found[fbtype].append((clipped_start.astimezone(UTC), clipped_end.astimezone(UTC)))
     return {fbtype: _merge(periods) for fbtype, periods in found.items() if periods}
 
 
@@ -58,15 +67,17 @@ def _utc(value: datetime) -> datetime:
 
 
 def freebusy(instances_by_object: Iterable[list[Instance]], start: datetime, end: datetime,
-             *, organizer: str | None = None, attendees: Iterable[str] = (),
-             uid: str | None = None, dtstamp: datetime | None = None) -> bytes:
-    """A VCALENDAR with one VFREEBUSY for [start, end) (RFC 4791 §7.10).
+             *, indexed: Iterable[BusyPeriod] = (), organizer: str | None = None,
+             attendees: Iterable[str] = (), uid: str | None = None,
+             dtstamp: datetime | None = None) -> bytes:
+    """A VCALENDAR with one VFREEBUSY for [start, end) (RFC 4791 §7.10), of the
+    instances and of ``indexed`` busy periods.
 
     ``organizer``, ``attendees`` and ``uid`` are for scheduling replies
     (RFC 6638); a free-busy-query report leaves them out.
     """
     instances = (instance for batch in instances_by_object for instance in batch)
-    periods = busy_periods(instances, start, end)
+    periods = busy_periods(instances, start, end, indexed)
     component = FreeBusy()
     component.add("DTSTAMP", _utc(dtstamp or datetime.now(UTC)))
     component.add("DTSTART", _utc(start))

@@ -24,6 +24,7 @@ from caldavd.store.interface import Store
 from caldavd.store.model import (
     Attachment,
     BindMode,
+    BusyTime,
     Calendar,
     CalendarObject,
     Candidate,
@@ -43,6 +44,7 @@ __all__ = [
     "AlreadyExists",
     "Attachment",
     "BindMode",
+    "BusyTime",
     "Calendar",
     "CalendarObject",
     "Candidate",

@@ -11,6 +11,7 @@ from typing import Protocol
 from caldavd.store.model import (
     NO_PROPERTY_LIMITS,
     Attachment,
+    BusyTime,
     Calendar,
     CalendarObject,
     Candidate,
@@ -117,6 +118,14 @@ class Store(Protocol):
     async def query(self, calendar: Calendar, component_type: str | None,
                     start: datetime | None, end: datetime | None) -> list[Candidate]:
         """Objects that may match a time-range, with their data."""
+        ...
+
+    async def busy_time(self, calendar: Calendar, start: datetime, end: datetime, *,
+                        limit: int) -> BusyTime:
+        """What free-busy needs of [start, end): the opaque busy rows (FBTYPE not FREE)
+        overlapping it of the objects whose index decides (no floating instance,
+        indexed past ``end``), at most ``limit`` + 1 of them, and the data of every
+        other candidate (to expand in memory)."""
         ...
 
     async def query_listing(self, calendar: Calendar, component_type: str | None,

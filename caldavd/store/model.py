@@ -173,6 +173,15 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class BusyTime:
+    """A free-busy query's candidates (``Store.busy_time``): the busy index rows (start,
+    end, FBTYPE) of the objects the index decides, and the data of the others."""
+
+    periods: Sequence[tuple[datetime, datetime, str]]
+    to_expand: Sequence[str]
+
+
+@dataclass(frozen=True)
 class Matches(Listing):
     """A calendar-query prefilter's candidates (``Store.query_listing``) as a listing with
     each object's data, column by column like ``Listing``: ``exact[i]`` says the index

@@ -168,3 +168,22 @@ async def test_a_wide_expand_leaves_the_loop_free_and_stops_when_the_client_goes
             assert put.status == 201
             assert time.monotonic() - started < 15, "the hung-up expands gave their slots back"
         assert any("closed the connection" in r.getMessage() for r in caplog.records)
+
+
+async def test_free_busy_from_the_index_keeps_fbtype_and_transp(dav: Dav) -> None:
+    """RFC 4791 §7.10 from index rows: TENTATIVE is BUSY-TENTATIVE, CANCELLED and
+    TRANSPARENT are not busy; an event past the index horizon is expanded instead."""
+    for uid, extra in (("tentative", "STATUS:TENTATIVE\r\n"), ("cancelled", "STATUS:CANCELLED\r\n"),
+                       ("free", "TRANSP:TRANSPARENT\r\n"), ("busy", "")):
+        hour = {"tentative": "10", "cancelled": "12", "free": "14", "busy": "16"}[uid]
+        body = event(uid, f"20260105T{hour}0000Z", f"20260105T{hour}3000Z", extra=extra)
+        assert (await dav.put(f"{CAL01}{uid}.ics", body)).status == 201
+    weekly = event("weekly", "20260105T180000Z", "20260105T183000Z",
+                   extra="RRULE:FREQ=WEEKLY\r\n")
+    assert (await dav.put(CAL01 + "weekly.ics", weekly)).status == 201
+    text = (await _ask(dav, FREEBUSY, "20260105T000000Z", "20290101T000000Z")).body.decode()
+    assert "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20260105T100000Z/20260105T103000Z" in text
+    assert "20260105T120000Z" not in text and "20260105T140000Z" not in text
+    assert "FREEBUSY:20260105T160000Z/20260105T163000Z" in text \
+        or "FBTYPE=BUSY:20260105T160000Z/20260105T163000Z" in text
+    assert "20281225T180000Z/20281225T183000Z" in text, "past the index horizon, expanded"

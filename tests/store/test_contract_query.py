@@ -12,7 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from caldavd.store.model import Calendar, Candidate, Home, Listing, Matches, NewCalendar
+from caldavd.store.model import (
+    Calendar,
+    Candidate,
+    Home,
+    InstanceRow,
+    Listing,
+    Matches,
+    NewCalendar,
+)
 from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import DAY, HOUR, T0, count, event, row
 
@@ -292,3 +300,26 @@ async def test_reindex_only_when_the_index_reaches_further(
     assert not await store.reindex(cal, obj.id, obj.etag, two, None)  # complete already
     assert await count(db, "time_range") == 1
     assert not await store.reindex(cal, obj.id, "other etag", two, T0 + 9 * DAY)
+
+
+async def test_busy_time_reads_the_rows_the_index_decides(store: PostgresStore,
+                                                          cal: Calendar) -> None:
+    """Free-busy (RFC 4791 §7.10) from index rows: opaque busy rows of objects indexed
+    past the range and without floating instances; the others' data, to expand."""
+    transparent = InstanceRow(start=T0 + HOUR, end=T0 + 2 * HOUR, floating=False,
+                              transparent=True, fbtype="BUSY")
+    await store.put_object(cal, event("busy", T0 + HOUR))
+    await store.put_object(cal, event("tentative", T0 + 3 * HOUR, instances=(
+        row(T0 + 3 * HOUR, T0 + 4 * HOUR, fbtype="BUSY-TENTATIVE"),)))
+    await store.put_object(cal, event("see-through", T0 + HOUR, instances=(transparent,)))
+    await store.put_object(cal, event("cancelled", T0 + HOUR, instances=(
+        row(T0 + HOUR, T0 + 2 * HOUR, fbtype="FREE"),)))
+    await store.put_object(cal, event("floating", T0 + 5 * HOUR, floating=True))
+    await store.put_object(cal, event("short", T0 - DAY, indexed_until=T0 + HOUR))
+    await store.put_object(cal, event("outside", T0 + 3 * DAY))
+    found = await store.busy_time(cal, START, END, limit=10)
+    assert sorted(found.periods) == [(T0 + HOUR, T0 + 2 * HOUR, "BUSY"),
+                                     (T0 + 3 * HOUR, T0 + 4 * HOUR, "BUSY-TENTATIVE")]
+    assert sorted(text.split("UID:")[1].split("\r\n")[0] for text in found.to_expand) == [
+        "floating", "short"]
+    assert len((await store.busy_time(cal, START, END, limit=1)).periods) == 2, "limit + 1"

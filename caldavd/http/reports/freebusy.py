@@ -1,5 +1,11 @@
 """CALDAV:free-busy-query (RFC 4791 §7.10): busy time of a calendar, or of every
-opaque calendar of a home, as one VFREEBUSY."""
+opaque calendar of a home, as one VFREEBUSY.
+
+Objects the time-range index decides give their busy rows (FBTYPE and TRANSP are
+stored with each instance); only the others (floating instances, recurrences
+indexed short of the range) are expanded, off the loop and within the request's
+instance budget.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from lxml import etree
 from caldavd.caldav import recurrence
 from caldavd.caldav.budget import Budget, OverBudget
 from caldavd.caldav.filter import parse_utc_datetime
-from caldavd.caldav.freebusy import freebusy
+from caldavd.caldav.freebusy import BusyPeriod, freebusy
 from caldavd.dav import names
 from caldavd.dav.errors import BadRequest, NumberOfMatchesWithinLimits
 from caldavd.dav.xml import expect_root
@@ -62,34 +68,40 @@ async def free_busy_query(ctx: Context, resource: Resource,
         calendars = await _opaque_calendars(ctx, resource)
     budget = budget_for(ctx)
     batches: list[list[recurrence.Instance]] = []
+    indexed: list[BusyPeriod] = []
     for calendar, zone in calendars:
-        texts = [c.object.icalendar or "" for c in await ctx.store.query(calendar, None,
-                                                                          start, end)]
+        found = await ctx.store.busy_time(calendar, start, end, limit=budget.remaining)
+        _spend(budget, len(found.periods))
+        indexed += found.periods
         batches += await off_loop(ctx, budget, functools.partial(
-            _instances, texts, start, end, zone or UTC, budget))
-    body = freebusy(batches, start, end)
+            _instances, found.to_expand, start, end, zone or UTC, budget))
+    body = freebusy(batches, start, end, indexed=indexed)
     return web.Response(status=200, body=body, content_type="text/calendar", charset="utf-8")
 
 
 def _instances(texts: Sequence[str], start: datetime, end: datetime, zone: tzinfo,
                budget: Budget) -> list[list[recurrence.Instance]]:
-    """Each object's instances in the range, floating ones in ``zone`` (on the executor).
-    A truncated free-busy answer would show busy time as free, so going over the budget
-    refuses the request (see README, Security and limits)."""
+    """Each object's instances in the range, floating ones in ``zone`` (on the executor)."""
     result = []
     for text in texts:
         budget.check()
         cal = icalendar.Calendar.from_ical(text)
         instances = recurrence.expand(cal, start, end, floating_tz=zone,
                                       max_instances=budget.ask)
-        try:
-            budget.spend(len(instances))
-        except OverBudget:
-            raise NumberOfMatchesWithinLimits(
-                "more recurrence instances than MaxInstancesPerReport in this range; "
-                "ask for a shorter one", status=403) from None
+        _spend(budget, len(instances))
         result.append(instances)
     return result
+
+
+def _spend(budget: Budget, count: int) -> None:
+    """A truncated free-busy answer would show busy time as free: going over the budget
+    refuses the request (see README, Security and limits)."""
+    try:
+        budget.spend(count)
+    except OverBudget:
+        raise NumberOfMatchesWithinLimits(
+            "more recurrence instances than MaxInstancesPerReport in this range; "
+            "ask for a shorter one", status=403) from None
 
 
 async def _opaque_calendars(ctx: Context,

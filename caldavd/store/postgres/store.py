@@ -26,6 +26,7 @@ from caldavd.store.errors import (
 )
 from caldavd.store.model import (
     NO_PROPERTY_LIMITS,
+    BusyTime,
     Calendar,
     CalendarObject,
     Candidate,
@@ -375,6 +376,17 @@ class PostgresStore(PlainStore, AttachmentStore):
                                     FLOATING_SLACK)
         return [_candidate(row) for row in rows]
 
+    async def busy_time(self, calendar: Calendar, start: datetime, end: datetime, *,
+                        limit: int) -> BusyTime:
+        async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read"):
+            objects = await conn.fetch(_BUSY_OBJECTS_SQL, calendar.id, None, start, end,
+                                       FLOATING_SLACK)
+            decided = [row[0] for row in objects if row[1]]
+            rows = await conn.fetch(_BUSY_ROWS_SQL, calendar.id, decided, start, end,
+                                    limit + 1) if decided else []
+        return BusyTime([(row[0], row[1], row[2]) for row in rows],
+                        [row[2] for row in objects if not row[1]])
+
     async def query_listing(self, calendar: Calendar, component_type: str | None,
                             start: datetime | None, end: datetime | None, *,
                             with_data: bool = True) -> Matches:
@@ -583,6 +595,23 @@ _QUERY_SQL = f"""
 SELECT {_OBJECT_COLUMNS}, o.icalendar, o.indexed_until, e.exact
 {_QUERY_FROM}
 ORDER BY o.name
+"""
+
+# Free-busy's candidates: the index decides an object without floating instances that
+# is indexed past the range (whatever its component: the rows carry FBTYPE and
+# TRANSP); the others come with their data, to be expanded.
+_BUSY_OBJECTS_SQL = f"""
+SELECT q.id, q.decided, CASE WHEN q.decided THEN NULL ELSE q.icalendar END
+FROM (SELECT o.id, o.icalendar,
+             NOT h.any_floating AND (o.indexed_until IS NULL OR o.indexed_until >= $4)
+             AS decided
+      {_QUERY_FROM}) AS q
+"""
+_BUSY_ROWS_SQL = """
+SELECT start_utc, end_utc, fbtype FROM time_range
+WHERE calendar_id = $1 AND calendar_object_id = ANY($2::bigint[])
+  AND start_utc < $4 AND end_utc > $3 AND NOT transparent AND fbtype <> 'FREE'
+LIMIT $5
 """
 
 # The same candidates as columns (see Matches): only what an answer and a recheck
