@@ -18,7 +18,7 @@ MAX_XML_BODY = 2 * 1024 * 1024
 
 # Content codings of request bodies, decoded here (aiohttp's own decoding is off, see
 # ``app``: it refuses br and zstd inside its parser, before any handler could answer).
-CONTENT_CODINGS = frozenset({"identity", "gzip", "deflate"})
+CONTENT_CODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})  # x-gzip: §8.4.1.3
 ACCEPT_ENCODING = "gzip, deflate"
 _CHUNK = 65536
 
@@ -79,10 +79,10 @@ class _Decoder:
         if self._zlib is None:
             if not data:
                 return
-            gzip_or_zlib = self.coding == "gzip" or data[0] & 0x0F == 8
+            gzipped = self.coding in ("gzip", "x-gzip")
             self._zlib = zlib.decompressobj(
-                16 + zlib.MAX_WBITS if self.coding == "gzip"
-                else zlib.MAX_WBITS if gzip_or_zlib else -zlib.MAX_WBITS)
+                16 + zlib.MAX_WBITS if gzipped
+                else zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS)
         while data:
             try:
                 piece = self._zlib.decompress(data, _CHUNK)
