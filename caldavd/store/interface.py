@@ -101,6 +101,10 @@ class Store(Protocol):
         """Create or replace; True when created.  One transaction with index and revision.
 
         ``quota``: bytes the owning home may hold (0 = unlimited); QuotaExceeded beyond.
+        UIDConflict when another object of the calendar has the UID or the object replaced
+        has another; SchedulingUIDConflict when ``write.scheduling`` and another
+        scheduling object of the owner's home has it (MOVE: the same, and the object it
+        replaces must have the UID).
         """
         ...
 
@@ -112,7 +116,8 @@ class Store(Protocol):
         ...
 
     async def find_uid(self, home: Home, uid: str) -> tuple[str, str] | None:
-        """(calendar name, object name) of the object with this UID in the home."""
+        """(calendar name, object name) of an object with this UID in the home (the first
+        by name when several calendars hold it)."""
         ...
 
     async def query(self, calendar: Calendar, component_type: str | None,

@@ -4,7 +4,8 @@ Every write takes the owning home's row lock first (``FOR NO KEY UPDATE``):
 writes to one home are serialised across hosts, so a UID check and the insert
 that follows cannot race, and revisions of one home commit in the order they
 were drawn from the global sequence (a sync client never skips a change).
-The unique index on (home_id, uid) stands behind the lock.  Calendar object
+The unique indexes on (calendar_id, uid), and (home_id, uid) of scheduling
+objects, stand behind the lock (migration 0012).  Calendar object
 PUT, DELETE and MOVE do all of that in one statement each, server-side
 (``object_writes``, the functions of migration 0005); PUTs to one home that
 arrive together share one statement and one commit (``put_batch``, 0006).
@@ -362,7 +363,8 @@ class PostgresStore(PlainStore, AttachmentStore):
             row = await conn.fetchrow(
                 "SELECT b.name AS calendar_name, o.name FROM calendar_object o "
                 "JOIN calendar_bind b ON b.calendar_id = o.calendar_id AND b.home_id = o.home_id "
-                "WHERE o.home_id = $1 AND o.uid = $2", home.id, uid)
+                "WHERE o.home_id = $1 AND o.uid = $2 ORDER BY b.name, o.name LIMIT 1",
+                home.id, uid)
         return (row["calendar_name"], row["name"]) if row else None
 
     async def query(self, calendar: Calendar, component_type: str | None,
