@@ -41,7 +41,7 @@ from caldavd.store.postgres.embedded import EmbeddedDatabase
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
 from caldavd.tools.budget import check_connection_budget
-from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
+from caldavd.tools.common import add_config_argument, fail, load_or_exit, run_tool
 from caldavd.tools.dbcommon import describe_status, read_schema_status
 from caldavd.tools.errors import ToolError
 from caldavd.tools.tls import tls_context
@@ -56,7 +56,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_config_argument(parser)
     parser.add_argument("--check-config", action="store_true",
                         help="print the effective configuration (passwords masked) and exit; "
-                             "exit status 2 names every bad key")
+                             "exit status 2 names every bad key (and a bad TLS file)")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser.parse_args(argv)
@@ -66,11 +66,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     config = load_or_exit(args.config, args.overrides)
     if args.check_config:
+        _check_files(config)
         print(json.dumps(effective_config(config, mask_passwords=True), indent=2, default=str))
         return 0
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return run_tool(serve(config, worker_arguments(config, args)))
+
+
+def _check_files(config: Config) -> None:
+    """What the configuration names on disk and only the start would read otherwise."""
+    try:
+        tls_context(config)
+    except ToolError as exc:
+        fail(str(exc), exc.exit_code)
 
 
 def worker_arguments(config: Config, args: argparse.Namespace) -> list[str]:

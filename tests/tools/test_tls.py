@@ -117,13 +117,18 @@ def _wait_for_serial(ca: CertificateAuthority, port: int, serial: int) -> None:
 
 
 def _refused(directory: Path, settings: dict[str, Any]) -> str:
+    """The one line caldavd exits with (status 2); --check-config says the same."""
     plist = write_plist(directory, {"DBType": "", "HTTPPort": free_port(), **settings})
-    result = run_tool("caldavd", "-f", str(plist), timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0].removeprefix("caldavd: error: ")
+    said = []
+    for extra in ((), ("--check-config",)):
+        result = run_tool("caldavd", "-f", str(plist), *extra, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and not result.stdout
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        said.append(lines[0].removeprefix("caldavd: error: "))
+    assert said[0] == said[1]
+    return said[0]
 
 
 def test_missing_certificate_is_named(tmp_path: Path) -> None:
