@@ -15,11 +15,15 @@ with.  SSLMethod and SSLCiphers are read at start only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiohttp import web
 
 from caldavd.config import Config
 from caldavd.config.validate import tls_minimum
@@ -148,3 +152,21 @@ class ReloadableContext:
 def tls_context(config: Config) -> ReloadableContext | None:
     """The reloadable context for ``SSLPort``; None when HTTPS is off."""
     return ReloadableContext(TLSFiles.of(config)) if config.SSLPort else None
+
+
+class TLSSite(web.SockSite):
+    """``web.SockSite`` serving TLS whose handshakes end within ``handshake_seconds``
+    (aiohttp passes no handshake timeout to asyncio, which then allows 60 s)."""
+
+    def __init__(self, runner: web.BaseRunner, sock: socket.socket,
+                 context: ssl.SSLContext, handshake_seconds: float) -> None:
+        super().__init__(runner, sock, ssl_context=context)
+        self._handshake_seconds = handshake_seconds
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            server, sock=self._sock, ssl=self._ssl_context, backlog=self._backlog,
+            ssl_handshake_timeout=self._handshake_seconds)

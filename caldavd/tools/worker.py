@@ -26,7 +26,6 @@ import logging
 import os
 import signal
 import socket
-import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
@@ -41,7 +40,7 @@ from caldavd.http.limits import REQUEST_GATE
 from caldavd.proxy import ProxyDBError
 from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
 from caldavd.tools.errors import ToolError
-from caldavd.tools.tls import ReloadableContext, tls_context
+from caldavd.tools.tls import ReloadableContext, TLSSite, tls_context
 
 log = logging.getLogger("caldavd")
 
@@ -106,8 +105,7 @@ async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.s
             try:
                 if not stop.is_set():
                     for sock in sockets:
-                        await web.SockSite(runner, sock,
-                                           ssl_context=_context_for(sock, config, tls)).start()
+                        await _site(runner, sock, config, tls).start()
                     _settle_garbage_collector()
                     _say_ready(ready)
                 await stop.wait()
@@ -155,12 +153,12 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
-def _context_for(sock: socket.socket, config: Config,
-                 tls: ReloadableContext | None) -> ssl.SSLContext | None:
+def _site(runner: web.AppRunner, sock: socket.socket, config: Config,
+          tls: ReloadableContext | None) -> web.SockSite:
     """The master binds SSLPort like HTTPPort; the port tells them apart."""
     if tls is None or sock.getsockname()[1] != config.SSLPort:
-        return None
-    return tls.context
+        return web.SockSite(runner, sock)
+    return TLSSite(runner, sock, tls.context, config.IdleConnectionTimeOut)
 
 
 @contextlib.asynccontextmanager

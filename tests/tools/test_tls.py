@@ -10,6 +10,7 @@ start (exit status 2, one line, no traceback) before anything is started.
 from __future__ import annotations
 
 import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -43,7 +44,8 @@ def test_https_redirect_minimum_version_and_reload(server_root: Path) -> None:
     ca = CertificateAuthority(server_root)
     http_port, https_port = free_port(), free_port()
     settings = tls_settings(ca, https_port, SSLMethod="TLSv1_3_METHOD",
-                            RedirectHTTPToHTTPS=True, ServerHostName="localhost")
+                            RedirectHTTPToHTTPS=True, ServerHostName="localhost",
+                            IdleConnectionTimeOut=2)
     plist = write_plist(server_root, {"DBType": "", "HTTPPort": http_port,
                                       "BindAddresses": ["127.0.0.1"], "MultiProcessCount": 2,
                                       **settings})
@@ -52,6 +54,7 @@ def test_https_redirect_minimum_version_and_reload(server_root: Path) -> None:
     try:
         _wait_for_health(proc, f"http://127.0.0.1:{http_port}/", log)
         _check_https(ca, https_port)
+        _check_stalled_handshake_closed(https_port)
         _check_redirects(http_port, https_port)
         _check_reload(ca, https_port, proc)
     finally:
@@ -68,6 +71,15 @@ def _check_https(ca: CertificateAuthority, port: int) -> None:
     old.maximum_version = ssl.TLSVersion.TLSv1_2
     with pytest.raises(ssl.SSLError):
         peer_certificate_serial(port, old)
+
+
+def _check_stalled_handshake_closed(port: int) -> None:
+    """A client that never sends its ClientHello is dropped after IdleConnectionTimeOut
+    (2 s here), as an idle plain connection is; asyncio alone would wait 60 s."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as silent:
+        started = time.monotonic()
+        assert silent.recv(1) == b""  # closed by the server
+        assert time.monotonic() - started < 10
 
 
 def _check_redirects(http_port: int, https_port: int) -> None:
