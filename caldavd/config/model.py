@@ -132,6 +132,7 @@ class Config:
     SSLCiphers: str
     RedirectHTTPToHTTPS: bool
     BehindTLSProxy: bool
+    StrictTransportSecuritySeconds: int
     BindAddresses: tuple[str, ...]
     ServerRoot: Path
     DataRoot: Path
@@ -279,7 +280,8 @@ def _tls(tree: Mapping[str, Any], config_root: Path) -> dict[str, Any]:
              for key in ("SSLCertificate", "SSLPrivateKey", "SSLAuthorityChain")}
     return {**files, "SSLMethod": tree["SSLMethod"], "SSLCiphers": tree["SSLCiphers"],
             "RedirectHTTPToHTTPS": tree["RedirectHTTPToHTTPS"],
-            "BehindTLSProxy": tree["BehindTLSProxy"]}
+            "BehindTLSProxy": tree["BehindTLSProxy"],
+            "StrictTransportSecuritySeconds": tree["StrictTransportSecuritySeconds"]}
 
 
 def _directory(tree: Mapping[str, Any], config_root: Path) -> DirectoryService:

@@ -291,6 +291,9 @@ CONFIG = Section({
     "SSLCiphers": Scalar(STR, "",
         "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's); '' = Python's "
         "default."),
+    "StrictTransportSecuritySeconds": Scalar(INT, 604800,
+        "max-age of the Strict-Transport-Security header on HTTPS responses (RFC 6797); "
+        "0 = not sent."),
     "BehindTLSProxy": Scalar(BOOL, False,
         "TLS ends at a proxy in front, which sets X-Forwarded-Proto: caldavd builds its URLs "
         "with that scheme (without this key the header is ignored)."),

@@ -326,6 +326,7 @@ def tls_minimum(method: str) -> str | None:
 
 
 def _check_tls(tree: Mapping[str, Any], report: Report) -> None:
+    _at_least(tree, "StrictTransportSecuritySeconds", 0, report)
     method = tree["SSLMethod"]
     if report.ok("SSLMethod") and tls_minimum(method) is None:
         why = ("is no longer offered (RFC 8996)" if method.removesuffix("_METHOD") in

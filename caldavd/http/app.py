@@ -36,7 +36,7 @@ from caldavd.http.keys import (
     WORKER,
 )
 from caldavd.http.limits import limited
-from caldavd.http.scheme import scheme_middlewares
+from caldavd.http.scheme import add_strict_transport_security, scheme_middlewares
 from caldavd.http.stats import WorkerStats
 from caldavd.http.statsview import metrics, publishing, stats_json
 from caldavd.http.upkeep import upkeep
@@ -70,6 +70,7 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
                           handler_args={"auto_decompress": False},
                           middlewares=scheme_middlewares(config))
     app[CONFIG] = config
+    add_strict_transport_security(app, config)
     app[WORKER] = worker
     app[STATS] = WorkerStats()
     app[EXPANSION_GATE] = asyncio.Semaphore(2)

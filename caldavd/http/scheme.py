@@ -6,6 +6,9 @@ request then carries that scheme, so the URLs caldavd builds (managed attachment
 RFC 8607 §3.3) name https.  Without the key the header is ignored: a client could
 set it.
 
+``StrictTransportSecuritySeconds`` (CCS's key): responses over HTTPS tell clients to
+use HTTPS only for that long (RFC 6797).
+
 ``RedirectHTTPToHTTPS``: a request that came in over plain HTTP is sent to HTTPS.
 
 The target is ``https://ServerHostName:SSLPort`` (the request's own host name when
@@ -38,12 +41,32 @@ def scheme_middlewares(config: Config) -> list[Middleware]:
     return middlewares
 
 
+def add_strict_transport_security(app: web.Application, config: Config) -> None:
+    if config.StrictTransportSecuritySeconds:
+        app.on_response_prepare.append(_strict_transport_security)
+
+
+async def _strict_transport_security(request: web.Request,
+                                     response: web.StreamResponse) -> None:
+    """RFC 6797 §7.2: on responses over secure transport only."""
+    if _scheme(request) == "https":
+        seconds = request.app[CONFIG].StrictTransportSecuritySeconds
+        response.headers["Strict-Transport-Security"] = f"max-age={seconds}"
+
+
+def _scheme(request: web.Request) -> str:
+    """How the client came: the connection's scheme, or the proxy's word for it."""
+    if request.app[CONFIG].BehindTLSProxy:
+        proto = request.headers.get("X-Forwarded-Proto", "").strip().lower()
+        if proto in ("http", "https"):
+            return proto
+    return request.scheme
+
+
 @web.middleware
 async def forwarded_scheme(request: web.Request, handler: Handler) -> web.StreamResponse:
-    proto = request.headers.get("X-Forwarded-Proto", "").strip().lower()
-    if proto in ("http", "https") and proto != request.scheme:
-        return await handler(request.clone(scheme=proto))
-    return await handler(request)
+    scheme = _scheme(request)
+    return await handler(request if scheme == request.scheme else request.clone(scheme=scheme))
 
 
 @web.middleware

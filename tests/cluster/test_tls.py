@@ -27,6 +27,8 @@ async def test_caldav_over_tls_at_haproxy(healthy_cluster: Cluster) -> None:
         assert (await tls.put(path, event("tls-" + cal[-9:-1]))).status == 201
         got = await tls.request("GET", path)
         assert got.status == 200 and b"UID:tls-" in got.body
+        assert got.headers["Strict-Transport-Security"].startswith("max-age=")  # RFC 6797
+        assert "Strict-Transport-Security" not in (await plain.request("GET", path)).headers
 
         # RFC 8607 §3.3: the managed attachment's URL, as the client can reach it.
         added = await add(tls, path, b"over TLS")

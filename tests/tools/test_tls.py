@@ -64,8 +64,9 @@ def test_https_redirect_minimum_version_and_reload(server_root: Path) -> None:
 
 def _check_https(ca: CertificateAuthority, port: int) -> None:
     caldav_round_trip(port, ca.client_context())
-    status, _, _ = request(port, "GET", "/health", ca.client_context())
+    status, headers, _ = request(port, "GET", "/health", ca.client_context())
     assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=604800"  # RFC 6797 §6.1
     # SSLMethod TLSv1_3_METHOD: a client that offers at most TLS 1.2 is refused.
     old = ca.client_context()
     old.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -91,7 +92,9 @@ def _check_redirects(http_port: int, https_port: int) -> None:
     status, headers, _ = request(http_port, "PROPFIND", "/calendars/users/user01/?x=1",
                                  headers={"Authorization": USER01, "Depth": "0"})
     assert (status, headers["Location"]) == (308, target)
-    assert request(http_port, "GET", "/health")[0] == 200
+    status, headers, _ = request(http_port, "GET", "/health")
+    assert status == 200
+    assert "Strict-Transport-Security" not in headers  # RFC 6797 §7.2: never over HTTP
     # Without BehindTLSProxy a client's X-Forwarded-Proto changes nothing.
     status, _, _ = request(http_port, "GET", "/", headers={"X-Forwarded-Proto": "https"})
     assert status == 301

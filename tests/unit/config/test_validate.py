@@ -100,6 +100,8 @@ def test_wrong_types_name_key_path_expected_and_got(overrides: dict[str, Any],
         ({"SSLMethod": "TLSv1_METHOD"}, "SSLMethod: 'TLSv1_METHOD' is no longer offered "
          "(RFC 8996); use one of SSLv23_METHOD, TLSv1_2_METHOD, TLSv1_3_METHOD"),
         ({"SSLMethod": "TLSv9"}, "SSLMethod: 'TLSv9' is not a method caldavd knows"),
+        ({"StrictTransportSecuritySeconds": -1},
+         "StrictTransportSecuritySeconds: must be at least 0, got -1"),
         ({"RedirectHTTPToHTTPS": True},
          "RedirectHTTPToHTTPS: needs SSLPort: there is no HTTPS to redirect to"),
         ({"BindAddresses": ["not an address"]},
