@@ -18,7 +18,9 @@ from caldavd.store.model import InstanceRow
 HORIZON_DAYS = 365
 MAX_INDEXED = 5000
 # When a query reaches past an object's horizon the index is extended to cover
-# it (``extend_to``), up to this many rows and this far from now.
+# it (``extend_to``), up to this many rows and this far from now (a daily event
+# since 2010 has more than MAX_INDEXED instances before now: the first query
+# that reaches now extends its index past it).
 MAX_EXTENDED = 20000
 MAX_EXTENSION_YEARS = 20
 
@@ -36,9 +38,10 @@ def index_rows(cal: Any, *, now: datetime | None = None, extend_to: datetime | N
     now = now or datetime.now(UTC)
     horizon = now + timedelta(days=HORIZON_DAYS)
     limit = MAX_INDEXED
-    if extend_to is not None and extend_to > horizon:
-        horizon = min(extend_to, now + timedelta(days=365 * MAX_EXTENSION_YEARS))
+    if extend_to is not None:  # also a recurrence from long ago that MAX_INDEXED cut short
         limit = MAX_EXTENDED
+        if extend_to > horizon:
+            horizon = min(extend_to, now + timedelta(days=365 * MAX_EXTENSION_YEARS))
     instances = recurrence.expand(cal, None, horizon, max_instances=limit + 1)
     rows = _rows(instances[:limit])
     if len(instances) > limit:

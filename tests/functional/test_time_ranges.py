@@ -209,3 +209,21 @@ async def test_undated_todo_is_indexed_with_finite_bounds(dav: Dav,
     assert row is not None and row["finite"] and row["long"]
     data = await dav.request("GET", ALL + "todo-undated.ics")
     assert data.status == 200 and b"SUMMARY:plain to-do" in data.body
+
+
+async def test_a_long_running_daily_event_is_indexed_past_now_by_its_first_query(
+        dav: Dav, pg_database: PgDatabase) -> None:
+    """Daily since 2010: the PUT indexes 5,000 instances (to 2023); the first query about
+    now finds it and extends its index past now, so the next one is answered by the index."""
+    daily = _one("VEVENT", "d1", "DTSTART:20100104T090000Z\r\nDURATION:PT15M\r\n"
+                 "RRULE:FREQ=DAILY\r\n")
+    await _fill(dav, {"standup": (daily, EVERY)})
+    conn = await pg_database.connect()
+    try:
+        before = await conn.fetchval("SELECT indexed_until FROM calendar_object")
+        assert await _found(dav, *RANGES["jan5"]) == {"standup"}
+        after = await conn.fetchval("SELECT indexed_until FROM calendar_object")
+        now = await conn.fetchval("SELECT now()")
+    finally:
+        await conn.close()
+    assert before < now < after

@@ -43,3 +43,13 @@ def test_recurring_objects_still_stop_at_the_horizon() -> None:
     rows, until = index_rows(_event(NOW, "RRULE:FREQ=DAILY\r\n"), now=NOW)
     assert until == NOW + timedelta(days=HORIZON_DAYS)
     assert all(r.start < until for r in rows) and len(rows) >= HORIZON_DAYS
+
+
+def test_a_recurrence_cut_short_by_the_instance_limit_is_extended_past_now() -> None:
+    """Daily since 2010: the PUT indexes the first MAX_INDEXED instances (to 2023); a query
+    about now extends the index up to the horizon, so the next one is exact."""
+    cal = _event(datetime(2010, 1, 4, 9, tzinfo=UTC), "RRULE:FREQ=DAILY\r\n")
+    rows, until = index_rows(cal, now=NOW)
+    assert len(rows) == 5000 and until is not None and until < NOW
+    rows, until = index_rows(cal, now=NOW, extend_to=NOW + timedelta(days=7))
+    assert until == NOW + timedelta(days=HORIZON_DAYS) and rows[-1].start < until
