@@ -110,6 +110,7 @@ class Config:
     MaxRequests: int
     MaxConnectionsPerWorker: int
     ReadHeaderTimeOut: int  # seconds
+    ReadBodyTimeOut: int  # seconds
     IdleConnectionTimeOut: int  # seconds
     MaxResourceSize: int
     MaxAttendeesPerInstance: int
@@ -205,6 +206,7 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         MaxRequests=tree["MaxRequests"],
         MaxConnectionsPerWorker=tree["MaxConnectionsPerWorker"],
         ReadHeaderTimeOut=tree["ReadHeaderTimeOut"],
+        ReadBodyTimeOut=tree["ReadBodyTimeOut"],
         IdleConnectionTimeOut=tree["IdleConnectionTimeOut"],
         MaxResourceSize=tree["MaxResourceSize"],
         MaxAttendeesPerInstance=tree["MaxAttendeesPerInstance"],

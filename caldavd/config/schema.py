@@ -241,6 +241,9 @@ CONFIG = Section({
     "ReadHeaderTimeOut": Scalar(INT, 10,
         "Seconds a request's whole head (request line and header fields) may take to arrive "
         "once it has begun; then 408 and the connection is closed."),
+    "ReadBodyTimeOut": Scalar(INT, 30,
+        "Seconds a request body may take, plus one per 8 KiB received (64 kbit/s at the "
+        "slowest); then 408."),
     "IdleConnectionTimeOut": Scalar(INT, 60,
         "Seconds a client connection may wait for its next request before it is closed (longer "
         "than clients keep idle connections, e.g. aiohttp's 15 s, so they close first)."),

@@ -256,7 +256,8 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
     _at_least(tree, "MaxDBConnectionsPerPool", 1, report)
     _at_least(tree, "MultiProcessCount", 0, report)
     _at_least(tree, "MaxRequests", 1, report)
-    for key in ("MaxConnectionsPerWorker", "ReadHeaderTimeOut", "IdleConnectionTimeOut"):
+    for key in ("MaxConnectionsPerWorker", "ReadHeaderTimeOut", "ReadBodyTimeOut",
+                "IdleConnectionTimeOut"):
         _at_least(tree, key, 1, report)
     for key in ("MaxResourceSize", "MaxAttendeesPerInstance", "MaxAllowedInstances",
                 "MaxInstancesPerReport", "DBPoolWaitSeconds", "SyncTokenLifetimeDays"):

@@ -125,6 +125,12 @@ class BadGateway(DAVError):
     status = 502
 
 
+class RequestTimeout(DAVError):
+    """The request did not arrive in time (RFC 9110 §15.5.9)."""
+
+    status = 408
+
+
 class ServiceUnavailable(DAVError):
     """A backend is temporarily unavailable."""
 

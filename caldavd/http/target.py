@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from aiohttp import web
 
-from caldavd.dav.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from caldavd.dav.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from caldavd.dav.hrefs import decode_path
 from caldavd.http.context import Context, context_of
+from caldavd.http.keys import CONFIG
 from caldavd.http.resources import Resource, resolve
 
 # Bodies of XML requests (PROPFIND, REPORT, PROPPATCH, MKCALENDAR).
@@ -21,6 +29,8 @@ MAX_XML_BODY = 2 * 1024 * 1024
 CONTENT_CODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})  # x-gzip: §8.4.1.3
 ACCEPT_ENCODING = "gzip, deflate"
 _CHUNK = 65536
+# Slowest pace a body may arrive at, after ReadBodyTimeOut's grace (64 kbit/s).
+MIN_BODY_RATE = 8192
 
 
 def request_path(request: web.Request) -> str:
@@ -57,14 +67,35 @@ async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
     limit); a body that is not in its coding is a 400."""
     coding = (request.headers.get("Content-Encoding") or "identity").strip().lower()
     if coding == "identity":
-        async for chunk in request.content.iter_chunked(_CHUNK):
+        async for chunk in _paced(request):
             yield chunk
         return
     decoder = _Decoder(coding)
-    async for chunk in request.content.iter_chunked(_CHUNK):
+    async for chunk in _paced(request):
         for piece in decoder.feed(chunk):
             yield piece
     decoder.finish()
+
+
+async def _paced(request: web.Request) -> AsyncIterator[bytes]:
+    """The body as it arrives, while it keeps coming: within ``ReadBodyTimeOut`` plus a
+    second for every ``MIN_BODY_RATE`` bytes received so far, else 408 (RFC 9110
+    §15.5.9).  A body trickled a byte at a time would otherwise hold one of the
+    worker's MaxRequests slots for as long as the client likes."""
+    loop = asyncio.get_running_loop()
+    grace = request.app[CONFIG].ReadBodyTimeOut
+    started, received = loop.time(), 0
+    while True:
+        try:
+            async with asyncio.timeout_at(started + grace + received / MIN_BODY_RATE):
+                chunk = await request.content.read(_CHUNK)
+        except TimeoutError:
+            raise RequestTimeout(f"the request body stopped coming ({received} bytes in "
+                                 f"{loop.time() - started:.0f} s)") from None
+        if not chunk:
+            return
+        received += len(chunk)
+        yield chunk
 
 
 class _Decoder:
