@@ -28,20 +28,23 @@ class Issued:
 
 
 class CertificateAuthority:
-    """A certificate authority in ``directory`` (``ca.pem``)."""
+    """A certificate authority in ``directory`` (``<name>.pem``): the root, or an
+    intermediate signed by ``parent``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, name: str = "ca",
+                 parent: CertificateAuthority | None = None) -> None:
         self.directory = directory
         self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "caldavd test CA")])
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"caldavd test {name}")])
         now = datetime.datetime.now(datetime.UTC)
         self.certificate = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            x509.CertificateBuilder().subject_name(subject)
+            .issuer_name(parent.certificate.subject if parent else subject)
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - _DAY).not_valid_after(now + _DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self.key, hashes.SHA256()))
-        self.path = directory / "ca.pem"
+            .sign(parent.key if parent else self.key, hashes.SHA256()))
+        self.path = directory / f"{name}.pem"
         self.path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
 
     def issue(self, name: str, host: str = "localhost") -> Issued:

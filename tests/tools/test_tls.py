@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import free_port
 from tests.tlscerts import (
@@ -41,9 +42,13 @@ def tls_settings(ca: CertificateAuthority, ssl_port: int, **extra: Any) -> dict[
 
 
 def test_https_redirect_minimum_version_and_reload(server_root: Path) -> None:
+    """The client trusts the root only: the intermediate must come from
+    SSLAuthorityChain, sent after the certificate (RFC 8446 §4.4.2)."""
     ca = CertificateAuthority(server_root)
+    intermediate = CertificateAuthority(server_root, "intermediate", parent=ca)
     http_port, https_port = free_port(), free_port()
-    settings = tls_settings(ca, https_port, SSLMethod="TLSv1_3_METHOD",
+    settings = tls_settings(intermediate, https_port, SSLMethod="TLSv1_3_METHOD",
+                            SSLAuthorityChain=str(intermediate.path),
                             RedirectHTTPToHTTPS=True, ServerHostName="localhost",
                             IdleConnectionTimeOut=2)
     plist = write_plist(server_root, {"DBType": "", "HTTPPort": http_port,
@@ -104,7 +109,7 @@ def _check_reload(ca: CertificateAuthority, port: int, proc: subprocess.Popen[by
     """After SIGHUP every worker shows new connections the certificate now on disk,
     with SNI and without; a certificate that fails to load keeps the previous one."""
     before = peer_certificate_serial(port, ca.client_context())
-    renewed = ca.issue("server")  # the same file names, new contents
+    renewed = ca.issue("server")  # the same file names, new contents (the chain stays)
     assert renewed.serial != before
     proc.send_signal(signal.SIGHUP)
     _wait_for_serial(ca, port, renewed.serial)
@@ -168,6 +173,17 @@ def test_key_of_another_certificate_is_named(tmp_path: Path) -> None:
     line = _refused(tmp_path, settings)
     assert line.startswith(f"SSLPrivateKey {other.private_key}: does not match")
     assert settings["SSLCertificate"] in line
+
+
+def test_an_encrypted_key_is_named_without_asking_for_a_pass_phrase(tmp_path: Path) -> None:
+    settings = tls_settings(CertificateAuthority(tmp_path), free_port())
+    key_path = Path(settings["SSLPrivateKey"])
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret")))
+    line = _refused(tmp_path, settings)
+    assert line == f"SSLPrivateKey {key_path}: the key is encrypted; caldavd needs it unencrypted"
 
 
 def test_files_that_are_not_pem_are_named(tmp_path: Path) -> None:
