@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -144,6 +145,14 @@ def _shift(path: Path, backups: int) -> None:
             os.replace(older, path.with_name(f"{path.name}.{n}"))
 
 
+# The user:password@ of a URL (RFC 3986 §3.2.1): never written to the log.
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
+
+
+def _referer(value: str | None) -> str:
+    return _quoted(_USERINFO.sub(r"\1", value) if value and "@" in value else value)
+
+
 def _quoted(value: str | None) -> str:
     if not value:
         return "-"
@@ -201,7 +210,7 @@ def format_line(request: web.BaseRequest, response: web.StreamResponse, seconds:
     return (f'{request.remote or "-"} - {user} [{stamp}] '
             f'"{request.method} {_quoted(request.raw_path)} HTTP/{version.major}.{version.minor}" '
             f'{response.status} {size} '
-            f'"{_quoted(headers.get("Referer"))}" "{_quoted(headers.get("User-Agent"))}" '
+            f'"{_referer(headers.get("Referer"))}" "{_quoted(headers.get("User-Agent"))}" '
             f'{seconds * 1000:.2f} {worker} in={request.content.total_bytes} '
             f'type={facts.kind} depth={depth} cache={facts.cache} '
             f'db={facts.db.seconds * 1000:.2f}\n')

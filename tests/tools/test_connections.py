@@ -37,6 +37,10 @@ def _read_until_closed(sock: socket.socket, seconds: float) -> tuple[bytes, floa
 
 def _health(sock: socket.socket) -> bytes:
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    return _health_answer(sock)
+
+
+def _health_answer(sock: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -135,6 +139,11 @@ def test_refused_requests_log_one_quiet_line_and_no_header_value(start_host: obj
                       + token + b"\r\n\r\n")
     assert answer.split(b" ", 2)[1] == b"400", answer[:200]
     assert token[:40] not in answer and b"user01" not in answer
+    sock = _connect(host.port)
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n"
+                 b"Referer: http://user01:user01@elsewhere.example/\r\n\r\n")
+    assert _health_answer(sock).startswith(b"HTTP/1.1 200 ")
+    sock.close()
     for i in range(60):
         _garbage(host.port, b"GET / HTTP/1.1\r\nBad Header " + str(i).encode() + b"\r\n\r\n")
     time.sleep(1.5)  # the summary line comes when the second is over
@@ -142,6 +151,7 @@ def test_refused_requests_log_one_quiet_line_and_no_header_value(start_host: obj
                                     for p in tmp_path.rglob("*.log"))]
     for text in logs:
         assert token[:40].decode() not in text and "user01user01" not in text
+        assert "user01:user01@" not in text
         assert "Traceback" not in text and " ERROR " not in text
     refusals = [line for line in logs[0].splitlines() if "refused a request" in line]
     assert 1 <= len(refusals) <= 20, len(refusals)  # 61 refused in a few seconds
