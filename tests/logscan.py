@@ -5,7 +5,9 @@ their Base64 form (``dXNlcjAxOnVzZXIwMQ==`` for user01:user01) or its start (aio
 used to log a header's first 100 bytes).  ``scan`` reads every log-like file under a
 directory: the session fixture in tests/conftest.py scans pytest's temporary
 directories at the end, and ``tests.tools.helpers.remove_tree`` scans the /tmp
-directories the tests remove themselves.
+directories the tests remove themselves.  A client's own files (litmus writes every
+request it sends, credentials included, to ``debug.log``) are not the server's logs:
+a directory made with ``client_dir`` is left out.
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ ACCOUNTS = [f"user{n:02d}" for n in range(1, 11)]
 MARKERS = {base64.b64encode(f"{name}:{name}".encode()).decode()[:16]: name for name in ACCOUNTS}
 _LOG_NAME = re.compile(r"(\.(log|out|err)(\.\d+)?|stderr|stdout)$")
 FOUND: list[str] = []
+CLIENT_MARKER = ".client-files"
+
+
+def client_dir(path: Path) -> Path:
+    """Make ``path`` as a client's working directory, which ``scan`` skips."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / CLIENT_MARKER).touch()
+    return path
+
+
+def _in_client_dir(path: Path, root: Path) -> bool:
+    return any((parent / CLIENT_MARKER).exists()
+               for parent in path.parents if parent.is_relative_to(root))
 
 
 def leaks_in(text: str) -> list[str]:
@@ -34,6 +49,8 @@ def scan(root: Path) -> list[str]:
         return found
     for path in root.rglob("*"):
         if not _LOG_NAME.search(path.name) or not path.is_file():
+            continue
+        if _in_client_dir(path, root):
             continue
         try:
             text = path.read_text(errors="replace")

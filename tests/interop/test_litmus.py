@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PgDatabase, free_port
+from tests.logscan import client_dir
 from tests.tools.helpers import external_db_plist, run_tool, start_tool
 from tests.tools.test_serve import _terminate, _wait_for_health
 
@@ -27,13 +28,14 @@ def test_litmus_groups_pass(pg_database: PgDatabase, tmp_path: Path) -> None:
                               BindAddresses=["127.0.0.1"])
     assert run_tool("caldavd-bootstrap-db", "-f", str(plist)).returncode == 0
     log = tmp_path / "caldavd.out"
+    workdir = client_dir(tmp_path / "litmus")
     proc = start_tool("caldavd", ["-f", str(plist)], log)
     try:
         base = f"http://127.0.0.1:{port}/"
         _wait_for_health(proc, base, log)
         result = subprocess.run(
             ["litmus", f"{base}calendars/users/user01/", "user01", "user01"],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False,
+            capture_output=True, text=True, timeout=300, cwd=workdir, check=False,
             env={"TESTS": " ".join(GROUPS), "PATH": "/usr/bin:/bin"})
     finally:
         assert _terminate(proc, log) == 0
