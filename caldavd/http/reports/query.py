@@ -73,7 +73,7 @@ async def calendar_query(ctx: Context, resource: Resource,
     if plan is not None:
         return multistatus_response(await _answer_from_rows(ctx, resource, recheck, data, plan))
     objects = await matching_objects(ctx, resource, recheck)
-    found, truncated = await rendered(ctx, resource, objects, data, zone=await recheck.zone())
+    found, truncated = await rendered(ctx, resource, objects, data, zone=recheck.known_zone)
     body = await multistatus_for(ctx, found, wanted)
     if truncated:
         add_truncated(body, resource.path)
@@ -100,6 +100,11 @@ class Recheck:
         self._end = matcher.index_query().end
         self._zone = zone
         self._zone_known = zone is not None
+
+    @property
+    def known_zone(self) -> tzinfo | None:
+        """The zone if the request named one or a recheck has read the calendar's."""
+        return self._zone
 
     async def zone(self) -> tzinfo | None:
         if not self._zone_known:
@@ -233,7 +238,7 @@ async def _answer_from_rows(ctx: Context, resource: CalendarResource, recheck: R
     if not cached:
         texts, truncated = await rendered_texts(
             ctx, resource.the_calendar, [matches.icalendars[i] or "" for i in kept], data,
-            zone=await recheck.zone())
+            zone=recheck.known_zone)
         body = answer_rows(resource, matches, kept[:len(texts)], plan,
                            [calendar_data_text(text) for text in texts])
         if truncated:
