@@ -25,7 +25,7 @@ async def open_proxy_db(config: Config, main_pool: asyncpg.Pool) -> ProxyDB:
         return PostgresProxyDB(main_pool, main_store=True)
     if service.type == "ProxySqliteDB":
         return SqliteProxyDB(Path(service.params["dbpath"]))
-    return await open_postgres_proxy_db(service.params)
+    return await open_postgres_proxy_db(service.params, wait=config.DBPoolWaitSeconds)
 
 
 async def check_proxy_db(config: Config) -> None:
@@ -59,9 +59,10 @@ def describe_proxy_db(params: Any) -> str:
             f"user {params['user']})")
 
 
-async def open_postgres_proxy_db(params: Any) -> ProxyDB:
+async def open_postgres_proxy_db(params: Any, *, wait: float | None = None) -> ProxyDB:
+    """``wait``: how long a request waits for a pooled connection (DBPoolWaitSeconds)."""
     try:
-        pool = await create_pool(proxy_connect_kwargs(params), PROXY_POOL_SIZE)
+        pool = await create_pool(proxy_connect_kwargs(params), PROXY_POOL_SIZE, wait=wait)
     except (OSError, asyncpg.PostgresError) as exc:
         raise ProxyDBError(f"{describe_proxy_db(params)}: cannot connect: {exc}") from None
     try:
