@@ -39,6 +39,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from caldavd.dav.chars import log_text
 from caldavd.http.facts import RequestFacts, elapsed, logged_facts
 from caldavd.http.keys import PRINCIPAL
 from caldavd.http.stats import WorkerStats, op_key
@@ -156,7 +157,7 @@ def _referer(value: str | None) -> str:
 def _quoted(value: str | None) -> str:
     if not value:
         return "-"
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+    return log_text(value).replace('"', '\\"')
 
 
 class _Clock:

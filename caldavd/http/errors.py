@@ -15,6 +15,7 @@ from aiohttp import web
 
 from caldavd.attachments import errors as attachments
 from caldavd.dav import errors as dav
+from caldavd.dav.chars import log_text
 from caldavd.dav.hrefs import quote_path
 from caldavd.directory import DirectoryUnavailable
 from caldavd.http.resources import CALENDARS, UIDS
@@ -116,15 +117,16 @@ def guarded(handler: Handler) -> Handler:
             raise
         except ConnectionResetError:
             # The client hung up while sending its body: nobody to answer, nothing broken.
-            log.info("%s %s: the client closed the connection", request.method, request.path)
+            log.info("%s %s: the client closed the connection", request.method,
+                     log_text(request.path))
             return web.Response(status=400, text="connection closed by the client\n")
         except Exception as exc:
             error = to_dav_error(exc)
             if error is None:
-                log.exception("unhandled error in %s %s", request.method, request.path)
+                log.exception("unhandled error in %s %s", request.method, log_text(request.path))
                 return web.Response(status=500, text="internal server error\n")
             if error.status >= 500:  # the cause's own words (e.g. a path), not the client's
-                log.warning("%s %s: %s", request.method, request.path, exc)
+                log.warning("%s %s: %s", request.method, log_text(request.path), exc)
             return error_response(error)
 
     return guarded_handler

@@ -159,8 +159,8 @@ class TLSSite(web.SockSite):
     (aiohttp passes no handshake timeout to asyncio, which then allows 60 s)."""
 
     def __init__(self, runner: web.BaseRunner, sock: socket.socket,
-                 context: ssl.SSLContext, handshake_seconds: float) -> None:
-        super().__init__(runner, sock, ssl_context=context)
+                 context: ssl.SSLContext, handshake_seconds: float, backlog: int) -> None:
+        super().__init__(runner, sock, ssl_context=context, backlog=backlog)
         self._handshake_seconds = handshake_seconds
 
     async def start(self) -> None:

@@ -48,6 +48,9 @@ log = logging.getLogger("caldavd")
 SHUTDOWN_GRACE = 30.0
 # Then aiohttp's shutdown: for what is left (requests not behind the gate, e.g. /health).
 CLOSE_SECONDS = 5.0
+# Each listening socket's queue of connections not yet accepted.  asyncio calls listen()
+# again with the backlog the site passes (aiohttp's default is 128), so it is passed.
+BACKLOG = 1024
 # Allocations between two collections of the youngest generation (CPython's default: 700).
 GC_THRESHOLD = 20_000
 READY = b"ready\n"
@@ -157,8 +160,8 @@ def _site(runner: web.AppRunner, sock: socket.socket, config: Config,
           tls: ReloadableContext | None) -> web.SockSite:
     """The master binds SSLPort like HTTPPort; the port tells them apart."""
     if tls is None or sock.getsockname()[1] != config.SSLPort:
-        return web.SockSite(runner, sock)
-    return TLSSite(runner, sock, tls.context, config.IdleConnectionTimeOut)
+        return web.SockSite(runner, sock, backlog=BACKLOG)
+    return TLSSite(runner, sock, tls.context, config.IdleConnectionTimeOut, backlog=BACKLOG)
 
 
 @contextlib.asynccontextmanager

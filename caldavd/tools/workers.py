@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from caldavd.config import Config
 from caldavd.tools.common import describe_exit
 from caldavd.tools.errors import ToolError
-from caldavd.tools.worker import CLOSE_SECONDS, READY, SHUTDOWN_GRACE
+from caldavd.tools.worker import BACKLOG, CLOSE_SECONDS, READY, SHUTDOWN_GRACE
 
 log = logging.getLogger("caldavd")
 
@@ -49,7 +49,6 @@ STOP_SECONDS = SHUTDOWN_GRACE + CLOSE_SECONDS + 5.0  # then SIGKILL
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
 STABLE_SECONDS = 30.0  # a worker that ran this long starts its next backoff afresh
-BACKLOG = 1024
 
 
 def listening_sockets(config: Config, workers: int) -> list[list[socket.socket]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import socket
 import subprocess
 import time
 import urllib.error
@@ -304,3 +305,26 @@ def test_caldavd_stats_names_a_bad_argument() -> None:
         result = run_tool("caldavd-stats", *args)
         assert result.returncode == 2, (args, result.stderr)
         assert named in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_request_cannot_forge_or_break_access_log_lines(pg_database: PgDatabase,
+                                                          tmp_path: Path) -> None:
+    """A C1 control in a header (aiohttp lets U+0085, NEXT LINE, through) and a
+    percent-encoded newline in the path stay inside their own line, escaped so
+    that logparse gives back what the client sent."""
+    with running_host(pg_database, tmp_path, MultiProcessCount=1) as host:
+        port = int(host.base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /forged%0A1.2.3.4%20-%20- HTTP/1.1\r\nHost: x\r\n"
+                         b"User-Agent: evil\xc2\x85\"agent\\\r\nConnection: close\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 404")
+
+        def forged() -> list[AccessRecord]:
+            return [r for r in map(parse_line, host.access_lines())
+                    if r.target.startswith("/forged")]
+
+        wait_until(lambda: len(forged()) == 1, what="the request's line")
+        (record,) = forged()
+        assert record.target == "/forged%0A1.2.3.4%20-%20-"
+        assert record.agent == 'evil\x85"agent\\'
+        assert "\x85" not in host.logs.joinpath("access.log").read_text()

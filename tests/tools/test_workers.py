@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from caldavd.tools.worker import BACKLOG
 from tests.conftest import PgDatabase, free_port
 from tests.functional.conftest import event
 from tests.tools.helpers import external_db_plist, run_tool, start_tool
@@ -128,12 +129,22 @@ def _answering_workers(host: Host, connections: int = 16) -> set[int]:
             conn.close()
 
 
+def listen_backlogs(port: int) -> list[int]:
+    """The accept-queue length (``ss``'s Send-Q) of each socket listening on ``port``."""
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True,
+                         text=True, check=True).stdout
+    return [int(line.split()[2]) for line in out.splitlines()]
+
+
 def test_two_workers_serve_and_stop_everything(start_host: object) -> None:
     host = start_host(MultiProcessCount=2)  # type: ignore[operator]
     workers = host.workers()
     assert len(workers) == 2, host.log.read_text()
     assert host.propfind() == 207
     assert _answering_workers(host) == set(workers), "the kernel spreads connections"
+    # One SO_REUSEPORT socket per worker, each with the master's queue (aiohttp's
+    # default of 128 would be set again by asyncio's listen() otherwise).
+    assert listen_backlogs(host.port) == [BACKLOG, BACKLOG]
     assert _terminate(host.proc, host.log) == 0, host.log.read_text()
     assert not any(running(pid) for pid in workers), "a worker outlived its master"
     assert not answers(HOST, host.port)

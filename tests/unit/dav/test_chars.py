@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from caldavd.dav.chars import comment_text, is_xml_chars, xml_chars
+from caldavd.dav.chars import comment_text, is_xml_chars, log_text, xml_chars
 from caldavd.dav.errors import BadRequest
 from caldavd.dav.xml import clark_name
+from caldavd.tools.logparse import _unescape
 
 CARRIED = ["", "plain", "tab\tlf\ncr\r", "é 日本 😀 \x7f \x85 \u2028 \ufffd"]
 
@@ -36,3 +37,11 @@ def test_clark_names_from_client_strings_are_checked() -> None:
                              ("\x01", "x"), ("DAV:", "\x01")]:
         with pytest.raises(BadRequest):
             clark_name(namespace, local)
+
+
+@pytest.mark.parametrize("text", ["plain", "a\nb", "tab\there", "\x00\x1b[31m", "nel\x85",
+                                  "back\\slash", "\\x41 stays"])
+def test_log_text_is_one_printable_line_logparse_reads_back(text: str) -> None:
+    logged = log_text(text)
+    assert logged.isprintable()
+    assert _unescape(logged) == text
