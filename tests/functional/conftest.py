@@ -14,12 +14,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import BaseRunner, TestServer
 from lxml import etree
 
 from caldavd.config import build_config
 from caldavd.dav import names
 from caldavd.http.app import create_app
+from caldavd.http.connections import ConnectionLimits, GuardedRunner
+from caldavd.http.keys import CONFIG
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
 from tests.tools.helpers import ACCOUNTS
@@ -109,12 +111,20 @@ def config_for(db: PgDatabase, tmp: Path, **overrides: Any) -> Any:
     return build_config(settings, base_dir=tmp)
 
 
+class GuardedTestServer(TestServer):
+    """The app behind a worker's own connection layer (``caldavd.http.connections``)."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return GuardedRunner(self.app, ConnectionLimits.of(self.app[CONFIG]), **kwargs)
+
+
 @contextlib.asynccontextmanager
 async def serving(db: PgDatabase, tmp: Path, **overrides: Any) -> AsyncIterator[Dav]:
     """The app with ``overrides`` over the test configuration, on a loopback socket."""
     await upgrade_to_head(db.connect_kwargs)
     app = create_app(config_for(db, tmp, **overrides))
-    async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
+    async with GuardedTestServer(app, host="127.0.0.1") as server, \
+            aiohttp.ClientSession() as session:
         yield Dav(session, str(server.make_url("")).rstrip("/"))
 
 
