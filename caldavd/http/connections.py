@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -227,21 +226,14 @@ class GuardedServer(web.Server):
                          **plain._kwargs)  # the handler arguments aiohttp gathered
         self.limits = limits
         self.refusals = RefusalLog()
-        # Made but not yet connected (the loop calls connection_made later).
-        self._pending: weakref.WeakSet[GuardedHandler] = weakref.WeakSet()
 
     def __call__(self) -> GuardedHandler:
-        refuse = (len(self._connections) + len(self._pending) >= self.limits.max_connections
+        """Counted are the connections made: one the loop has accepted but not yet handed
+        over (a burst of accepts, a TLS handshake under way) is not, so a burst can go
+        over by what the loop accepts at once, and a slow handshake blocks nobody."""
+        refuse = (len(self._connections) >= self.limits.max_connections
                   and not self._close_one_waiting())
-        handler = GuardedHandler(self, refuse=refuse, loop=self._loop, **self._kwargs)
-        if not refuse:
-            self._pending.add(handler)
-        return handler
-
-    def connection_made(self, handler: web_protocol.RequestHandler,
-                        transport: asyncio.Transport) -> None:
-        self._pending.discard(handler)  # type: ignore[arg-type]
-        super().connection_made(handler, transport)
+        return GuardedHandler(self, refuse=refuse, loop=self._loop, **self._kwargs)
 
     def _close_one_waiting(self) -> bool:
         """Close the oldest connection that is idle or still sending its head."""
