@@ -297,6 +297,14 @@ class CalendarCollectionLocationOk(DAVError):
     element = names.CALENDAR_COLLECTION_LOCATION_OK
 
 
+class ValidResourceName(DAVError):
+    """No resource may be created under this name (``hrefs.check_new_name``): 403, the
+    request can never succeed (RFC 4791 §1.3)."""
+
+    status = 403
+    element = names.VALID_RESOURCE_NAME
+
+
 class ValidFilter(DAVError):
     """The calendar-query filter is not valid (RFC 4791 §7.8)."""
 

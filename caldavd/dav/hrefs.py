@@ -74,6 +74,20 @@ def decode_path(path: str) -> str:
     return normalise_path(decoded)
 
 
+# C0 controls, DEL, C1 controls, and the noncharacters XML 1.0 cannot carry.
+_NOT_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def check_new_name(name: str) -> None:
+    """The one rule for the name of a resource about to be created or renamed (PUT, POST,
+    MKCOL, MKCALENDAR, the destination of COPY and MOVE): no control character.  A
+    name clients show and type; one stored before the rule can still be read and
+    deleted."""
+    if not name.isprintable() and _NOT_IN_NAMES.search(name):
+        raise errors.ValidResourceName(
+            f"resource names may not contain control characters: {quote_path(name)!r}")
+
+
 def normalise_path(path: str) -> str:
     """Drop empty and '.' segments and resolve '..' (RFC 3986 §5.2.4).
 

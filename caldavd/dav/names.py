@@ -222,6 +222,8 @@ CALENDAR_PROXY_WRITE = cs("calendar-proxy-write")
 MAX_PROPERTIES_PER_REQUEST = caldavd("max-properties-per-request")
 MAX_EXPAND_PROPERTY = caldavd("max-expand-property")
 MAX_DEAD_PROPERTIES = caldavd("max-dead-properties")
+# A resource may not be created or renamed to a name with a control character.
+VALID_RESOURCE_NAME = caldavd("valid-resource-name")
 
 # -- XML itself and unqualified attributes --------------------------------------
 XML_NS = "http://www.w3.org/XML/1998/namespace"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from caldavd.dav.hrefs import check_new_name
 from caldavd.directory import Record, RecordType
 from caldavd.store import Calendar, CalendarObject, Home, NewCalendar, PlainResource
 
@@ -235,6 +236,13 @@ async def _plain(ctx: Context, path: str, base: str, home: HomeResource,
             parent = PlainItem(base + "/".join(parts[:-1]) + "/", record=home.record,
                                home=home.home, item=folder)
     return Missing(path, parent=parent, name=parts[-1])
+
+
+def check_creatable(resource: Resource) -> None:
+    """A resource about to be made here (or renamed to here) needs a name that
+    ``hrefs.check_new_name`` accepts; one that exists is not made anew."""
+    if isinstance(resource, Missing):
+        check_new_name(resource.name)
 
 
 def object_slot(resource: Resource) -> tuple[CalendarResource, str] | None:

@@ -124,6 +124,47 @@ async def test_a_tab_in_a_value_is_fine(dav: Dav) -> None:
     assert reply.status == 201, reply.body
 
 
+NAME_CONTROLS = ["%01", "%1F", "%7F", "%C2%85", "%EF%BF%BE"]
+
+
+async def _create_named(dav: Dav, method: str, name: str) -> tuple[Reply, str]:
+    """``method`` making a resource called ``name`` (percent-encoded); (reply, its path)."""
+    if method == "MKCALENDAR":
+        return await dav.request("MKCALENDAR", HOME01 + name + "/"), HOME01 + name + "/"
+    if method == "MKCOL":
+        return await dav.request("MKCOL", HOME01 + name + "/"), HOME01 + name + "/"
+    if method == "PUT file":
+        path = HOME01 + "folder/" + name
+        return await dav.request("PUT", path, "text", headers={"Content-Type": "text/plain"}), path
+    if method == "PUT":
+        return await dav.put(CAL01 + name + ".ics", event("named")), CAL01 + name + ".ics"
+    verb, source = method.split()
+    source_path = {"object": CAL01 + "source.ics", "folder": HOME01 + "folder/"}[source]
+    dest = HOME01 + ("other/" + name + ".ics" if source == "object" else name + "/")
+    reply = await dav.request(verb, source_path, headers={"Destination": dav.base + dest})
+    return reply, dest
+
+
+@pytest.mark.parametrize("method", ["PUT", "PUT file", "MKCOL", "MKCALENDAR", "COPY object",
+                                    "MOVE object", "COPY folder", "MOVE folder"])
+async def test_a_name_with_a_control_character_is_refused_by_every_method(
+        dav: Dav, method: str) -> None:
+    """One rule for every method that creates or renames a resource: no C0 or C1 control
+    in its name, nor U+FFFE (XML 1.0 §2.2), 403 caldavd:valid-resource-name, nothing made;
+    a space or an accented letter is fine (RFC 3986 §2.1 only says how they are sent)."""
+    assert (await dav.request("MKCOL", HOME01 + "folder/")).status == 201
+    assert (await dav.request("MKCALENDAR", HOME01 + "other/")).status == 201
+    assert (await dav.put(CAL01 + "source.ics", event("source"))).status == 201
+    for char in NAME_CONTROLS:
+        reply, path = await _create_named(dav, method, f"a{char}b")
+        assert reply.status == 403, (char, reply.status, reply.body)
+        assert reply.error() == names.VALID_RESOURCE_NAME, (char, reply.body)
+        assert (await dav.propfind(path, names.RESOURCETYPE)).status == 404, char
+    reply, path = await _create_named(dav, method, "a%20%C3%A9b")
+    assert reply.status == 201, reply.body
+    assert (await dav.propfind(path, names.RESOURCETYPE)).status == 207
+
+
 @pytest.mark.parametrize("method", ["PROPPATCH", "MKCALENDAR"])
 async def test_a_property_value_with_a_control_character_is_a_400(dav: Dav, method: str) -> None:
     """XML 1.0 §2.2: a character reference to a control is not well-formed, so a

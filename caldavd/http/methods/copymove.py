@@ -36,6 +36,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    check_creatable,
     home_relative,
     object_slot,
     resolve,
@@ -59,6 +60,7 @@ async def _begin(request: web.Request) -> tuple[Context, Resource, Resource, boo
                                                 own_authorities(request)))
     if dest.path.rstrip("/") == source.path.rstrip("/"):
         raise Forbidden("source and destination are the same")
+    check_creatable(dest)
     overwrite = parse_overwrite(request.headers.get("Overwrite"))
     if not isinstance(source, PlainItem | ObjectResource):
         raise Forbidden("only calendar objects and plain resources can be copied or moved")

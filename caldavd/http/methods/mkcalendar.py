@@ -19,7 +19,13 @@ from caldavd.http.acl import require
 from caldavd.http.context import Context
 from caldavd.http.methods.plain import make_folder
 from caldavd.http.registry import method
-from caldavd.http.resources import CalendarResource, HomeResource, Missing, Resource
+from caldavd.http.resources import (
+    CalendarResource,
+    HomeResource,
+    Missing,
+    Resource,
+    check_creatable,
+)
 from caldavd.http.target import read_body, target
 from caldavd.http.writable import check_operations
 from caldavd.store import NewCalendar
@@ -32,6 +38,7 @@ def _home_target(resource: Resource) -> tuple[HomeResource, str]:
     if resource.exists:
         raise ResourceMustBeNull(f"{resource.path} already exists")
     assert isinstance(resource, Missing)
+    check_creatable(resource)
     parent = resource.parent
     if parent is None:
         raise Conflict("the parent collection does not exist")

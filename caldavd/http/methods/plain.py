@@ -19,6 +19,7 @@ from caldavd.http.resources import (
     Missing,
     PlainItem,
     Resource,
+    check_creatable,
     home_relative,
 )
 
@@ -61,6 +62,7 @@ async def put_file(ctx: Context, resource: Resource, body: bytes,
 
 
 async def make_folder(ctx: Context, resource: Resource) -> web.StreamResponse:
+    check_creatable(resource)
     parent = plain_parent(resource)
     if isinstance(resource, Missing) and isinstance(resource.parent, CalendarResource):
         raise Forbidden("a calendar collection contains no collections (RFC 4791 §4.2)")

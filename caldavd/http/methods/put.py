@@ -30,6 +30,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    check_creatable,
     object_slot,
 )
 from caldavd.http.target import read_body, target
@@ -106,6 +107,7 @@ async def read_calendar_body(ctx: Context, request: web.Request) -> bytes:
 @method("PUT")
 async def put(request: web.Request) -> web.StreamResponse:
     ctx, resource = await target(request)
+    check_creatable(resource)
     if isinstance(resource, PlainItem) or plain_parent(resource) is not None:
         body = await read_body(request, MAX_PLAIN_FILE)
         return await put_file(ctx, resource, body, request.headers.get("Content-Type", UNTYPED))

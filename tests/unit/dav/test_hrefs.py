@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from caldavd.dav import errors
-from caldavd.dav.hrefs import decode_path, normalise_path, quote_path, unquote_path
+from caldavd.dav.hrefs import (
+    check_new_name,
+    decode_path,
+    normalise_path,
+    quote_path,
+    unquote_path,
+)
 
 
 @pytest.mark.parametrize(("path", "href"), [
@@ -98,3 +104,16 @@ def test_unquote_path_fast_path_agrees_with_urlsplit(href: str) -> None:
 @pytest.mark.parametrize("path", [h.strip() for h in HREFS if h.strip().startswith("/")])
 def test_normalise_path_fast_path_agrees(path: str) -> None:
     assert normalise_path(path) == reference_normalise(path)
+
+
+@pytest.mark.parametrize("name", ["a\x00", "\t", "a\nb", "\x1f", "\x7f", "\x85", "\x9f",
+                                  "x\ufffe", "\uffff"])
+def test_a_new_name_with_a_control_character_is_refused(name: str) -> None:
+    with pytest.raises(errors.ValidResourceName):
+        check_new_name(name)
+
+
+@pytest.mark.parametrize("name", ["a b.ics", "é", "\u00a0", "\u200b", "\ue000", "日本.ics",
+                                  "x\U0001f600"])
+def test_a_new_name_without_one_is_fine(name: str) -> None:
+    check_new_name(name)
