@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from caldavd.dav import names
 from tests.conftest import PgDatabase
-from tests.functional.conftest import CAL01, HOME01, NS, Dav, Reply, event, todo
+from tests.functional.conftest import CAL01, HOME01, HOME02, NS, Dav, Reply, event, todo
 
 MULTIGET = """<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"""
@@ -41,6 +41,37 @@ async def test_multiget_returns_data_and_404_for_missing(dav: Dav) -> None:
                                                                namespaces=NS) or "")
     assert responses[CAL01 + "mar.ics"].findtext(".//D:getetag", namespaces=NS)
     assert responses[CAL01 + "nope.ics"].findtext("D:status", namespaces=NS) == \
+        "HTTP/1.1 404 Not Found"
+
+
+async def test_multiget_on_the_home_reaches_objects_in_its_calendars(dav: Dav) -> None:
+    """RFC 4791 §7.9: on a collection the hrefs "MAY refer to calendar object resources
+    at any depth within the collection" (it was 403 supported-report on a home).  Hrefs
+    outside the Request-URI, into another user's home or to nothing are 404."""
+    await _fill(dav)
+    tasks = HOME01 + "tasks/"
+    assert (await dav.put(tasks + "t.ics", todo("t-1"))).status == 201
+    assert (await dav.put(HOME02 + "calendar/other.ics", event("other-1"),
+                          user="user02")).status == 201
+    wanted = (CAL01 + "jan.ics", tasks + "t.ics", CAL01 + "nope.ics", HOME01 + "nope/x.ics",
+              HOME02 + "calendar/other.ics")
+    reply = await dav.report(HOME01, MULTIGET.format(
+        hrefs="".join(f"<D:href>{h}</D:href>" for h in wanted)))
+    assert reply.status == 207
+    responses = reply.responses()
+    assert set(responses) == set(wanted)
+    assert "UID:jan" in (responses[CAL01 + "jan.ics"].findtext(".//C:calendar-data",
+                                                               namespaces=NS) or "")
+    assert "UID:t-1" in (responses[tasks + "t.ics"].findtext(".//C:calendar-data",
+                                                            namespaces=NS) or "")
+    for href in wanted[2:]:
+        assert responses[href].findtext("D:status", namespaces=NS) == \
+            "HTTP/1.1 404 Not Found", href
+    # A plain folder of the home is a collection too: nothing of the calendars is below it.
+    assert (await dav.request("MKCOL", HOME01 + "folder/")).status == 201
+    below = await dav.report(HOME01 + "folder/", MULTIGET.format(
+        hrefs=f"<D:href>{CAL01}jan.ics</D:href>"))
+    assert below.responses()[CAL01 + "jan.ics"].findtext("D:status", namespaces=NS) == \
         "HTTP/1.1 404 Not Found"
 
 
@@ -113,7 +144,8 @@ async def test_invalid_filter_is_valid_filter_error(dav: Dav) -> None:
 
 
 async def test_unsupported_report_is_refused(dav: Dav) -> None:
-    reply = await dav.report(HOME01, MULTIGET.format(hrefs=""))
+    reply = await dav.report(HOME01, QUERY.format(data="", start="20260101T000000Z",
+                                                  end="20260201T000000Z"))
     assert reply.status == 403
     assert reply.error() == names.SUPPORTED_REPORT_ERROR
 
