@@ -296,7 +296,7 @@ def parse_timezone_element(element: etree._Element) -> tzinfo:
         zones = [sub for sub in cal.subcomponents if isinstance(sub, icalendar.Timezone)]
         if len(zones) != 1:
             raise ValueError("expected exactly one VTIMEZONE")
-        zone: tzinfo = zones[0].to_tz()
+        zone = recurrence.zone_of_vtimezone(zones[0], lookup_tzid=True)
     except errors.DAVError:
         raise
     except Exception as exc:

@@ -172,6 +172,45 @@ def iana_zone(tzid: str) -> tzinfo | None:
     return None
 
 
+# A zone's offset at an instant is found by walking its observances' onsets from their
+# DTSTART: a definition with more onsets than this before 2101 (FREQ=SECONDLY, or
+# every hour of a year) would hold a worker for minutes, and describes no real zone.
+# Yearly rules from 1601 (Outlook's DTSTART) have 500.
+MAX_OBSERVANCE_ONSETS = 1000
+_ONSETS_UNTIL = datetime(2101, 1, 1)
+
+
+def zone_of_vtimezone(component: Component, *, lookup_tzid: bool = False) -> tzinfo:
+    """The tzinfo a VTIMEZONE defines; ValueError for one that cannot be used."""
+    if not isinstance(component, Timezone):
+        raise ValueError("not a VTIMEZONE")
+    for observance in component.subcomponents:
+        _check_onsets(observance)
+    zone = component.to_tz(lookup_tzid=lookup_tzid)
+    if not isinstance(zone, tzinfo):
+        raise ValueError("the VTIMEZONE defines no zone")
+    return zone
+
+
+def _check_onsets(observance: Component) -> None:
+    """At most ``MAX_OBSERVANCE_ONSETS`` onsets per RRULE of a STANDARD/DAYLIGHT
+    (RFC 5545 §3.6.5), counted without walking further than that."""
+    start = observance.get("DTSTART")
+    rules = observance.get("RRULE")
+    if start is None or rules is None:
+        return
+    first = start.dt if isinstance(start.dt, datetime) else datetime.combine(start.dt, time())
+    for rule in rules if isinstance(rules, list) else [rules]:
+        onsets = du.rrulestr(rule.to_ical().decode(), dtstart=first.replace(tzinfo=None),
+                             cache=False)
+        for count, onset in enumerate(onsets):
+            if onset >= _ONSETS_UNTIL:
+                break
+            if count >= MAX_OBSERVANCE_ONSETS:
+                raise ValueError(f"an observance of the VTIMEZONE has more than "
+                                 f"{MAX_OBSERVANCE_ONSETS} onsets")
+
+
 @functools.lru_cache(maxsize=256)
 def _vtimezone_zone(ical: bytes) -> tzinfo | None:
     """A tzinfo built from one VTIMEZONE's text (cached by content, not by TZID).
@@ -180,11 +219,9 @@ def _vtimezone_zone(ical: bytes) -> tzinfo | None:
     differently.
     """
     try:
-        component = Timezone.from_ical(ical)
-        zone = component.to_tz(lookup_tzid=False) if isinstance(component, Timezone) else None
+        return zone_of_vtimezone(Timezone.from_ical(ical))
     except Exception:  # any failure means "unusable definition"
         return None
-    return zone if isinstance(zone, tzinfo) else None
 
 
 class Zones:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from caldavd.caldav import ical
+from caldavd.caldav import ical, recurrence
 from caldavd.dav import names
 from caldavd.dav.errors import (
     BadRequest,
@@ -52,6 +52,10 @@ def _check_timezone(prop: etree._Element) -> None:
     zones = [c for c in cal.subcomponents if c.name == "VTIMEZONE"]
     if len(zones) != 1 or len(cal.subcomponents) != 1:
         raise ValidCalendarTimezone("calendar-timezone must hold exactly one VTIMEZONE")
+    try:
+        recurrence.zone_of_vtimezone(zones[0])
+    except Exception:  # any failure means "unusable definition"
+        raise ValidCalendarTimezone("calendar-timezone defines no usable zone") from None
 
 
 # A value a property cannot take is 409 in its propstat (RFC 4918 §9.2.1), not 400.
