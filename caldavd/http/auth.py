@@ -8,7 +8,6 @@ Every request but the health check and the well-known redirect must authenticate
 from __future__ import annotations
 
 import base64
-import binascii
 
 from aiohttp import web
 
@@ -32,7 +31,7 @@ def parse_basic(header: str) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not Base64 (binascii.Error, or non-ASCII text), not UTF-8
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None

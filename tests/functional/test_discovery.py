@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import urlsplit
+
+import pytest
+
 from caldavd.dav import names
 from tests.functional.conftest import CAL01, HOME01, NS, USER01_UID, Dav
 
@@ -31,6 +36,23 @@ async def test_wrong_password_is_401(dav: Dav) -> None:
     reply = await dav.request("PROPFIND", "/", user=None,
                               headers={"Authorization": "Basic dXNlcjAxOndyb25n"})
     assert reply.status == 401
+
+
+@pytest.mark.parametrize("credentials", ["Basic \u00e9".encode(), b"Basic \xff\xfe",
+                                         "Basic dXNlcjAx\u00e9".encode(), b"Basic \x80"])
+async def test_credentials_that_are_not_base64_text_are_401(dav: Dav, credentials: bytes,
+                                                             ) -> None:
+    """RFC 7617 §2: a token that is not Base64 is no credentials, so 401 with the
+    challenge; non-ASCII bytes in it answered 500 (found by the fuzz suite).  Raw bytes on
+    a socket: aiohttp's client would not send them."""
+    url = urlsplit(dav.base)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    writer.write(b"PROPFIND / HTTP/1.1\r\nHost: x\r\nDepth: 0\r\nAuthorization: "
+                 + credentials + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:300]
+    assert b"WWW-Authenticate: Basic" in answer
 
 
 async def test_well_known_redirects_to_root(dav: Dav) -> None:
