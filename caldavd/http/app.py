@@ -88,8 +88,24 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     app.router.add_get("/stats", guarded(stats_json))
     app.router.add_get("/metrics", guarded(metrics))
     app.router.add_route("*", "/{path:.*}",
-                         observed(limited(app, guarded(authenticated(dispatch)))))
+                         observed(limited(app, guarded(authenticated(dispatch)))),
+                         expect_handler=continue_expected)
     return app
+
+
+async def continue_expected(request: web.Request) -> None:
+    """``Expect: 100-continue`` (RFC 9110 §10.1.1): the interim answer, as aiohttp's own
+    handler sends it, except that a client already gone is the hang-up it is (the
+    handler then finds the body cut short), not an ERROR traceback."""
+    if request.version < (1, 1):
+        return
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        raise web.HTTPExpectationFailed(text="only 100-continue is understood")
+    try:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    except ConnectionResetError:
+        return
+    request.writer.output_size = 0
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -49,3 +49,41 @@ async def test_a_body_cut_short_is_one_info_line(pg_database: PgDatabase, tmp_pa
         del reader
     finally:
         await runner.cleanup()
+
+
+async def test_a_client_gone_before_100_continue_is_no_error(
+        pg_database: PgDatabase, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``Expect: 100-continue`` from a client that has already half-closed: the interim
+    answer (RFC 9110 §10.1.1) cannot be written, which aiohttp's own handler logged as an
+    ERROR traceback (found by the fuzz suite).  Now it is the hang-up it is."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    runner = web.AppRunner(create_app(config_for(pg_database, tmp_path)))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        with caplog.at_level(logging.INFO):
+            for _ in range(5):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write((f"PUT {CAL01}expect.ics HTTP/1.1\r\nHost: x\r\n{AUTH}"
+                              "Content-Type: text/calendar\r\nExpect: 100-continue\r\n"
+                              "Content-Length: 5000\r\n\r\n").encode())
+                writer.write_eof()
+                await reader.read()
+                writer.close()
+            await asyncio.sleep(0.2)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        # A client that waits for the interim answer still gets it, then stores.
+        body = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:e\r\n"
+                b"DTSTAMP:20260101T000000Z\r\nDTSTART:20260105T100000Z\r\nEND:VEVENT\r\n"
+                b"END:VCALENDAR\r\n")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write((f"PUT {CAL01}expect.ics HTTP/1.1\r\nHost: x\r\n{AUTH}"
+                      "Content-Type: text/calendar\r\nExpect: 100-continue\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n").encode())
+        assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(body)
+        assert (await reader.readline()).split()[1] == b"201"
+        writer.close()
+    finally:
+        await runner.cleanup()
