@@ -25,6 +25,7 @@ from caldavd.dav.fragments import (
     detached,
     elements_text,
     empty_element,
+    escape,
     href_text,
     text_element,
 )
@@ -235,6 +236,12 @@ class Multistatus:
     ) -> None:
         """A response for ``href`` with a status and no properties."""
         self._add(href, _status(status) + _error_text(error, description))
+
+    def add_refused(self, sent: str, error: DAVError) -> None:
+        """A response for an href of the request that names no resource (``sent`` as the
+        client wrote it: it may not decode), with ``error``'s status and message."""
+        self._parts.append(f"<D:response><D:href>{escape(sent)}</D:href>{_status(error.status)}"
+                           f"{_error_text(error, error.message)}</D:response>")
 
     def _missing_propstat(self, missing: tuple[str, ...]) -> str:
         text = self._missing.get(missing)

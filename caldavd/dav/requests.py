@@ -74,14 +74,36 @@ def parse_destination(value: str | None, own: Iterable[str]) -> str:
     """
     if value is None or not value.strip():
         raise errors.BadRequest("Destination header is missing")
-    try:
-        parts = urlsplit(value.strip())
-        same = not (parts.scheme or parts.netloc) or _names_this_server(parts, own)
-    except ValueError:
-        raise errors.BadRequest(f"Destination is not a valid URL: {value!r}") from None
-    if not same:
+    parts = _on_this_server(value.strip(), own)
+    if parts is None:
         raise errors.BadGateway(f"Destination {value!r} is on another server")
     return decode_path(parts.path or "/")
+
+
+def parse_href(text: str, own: Iterable[str]) -> str:
+    """A DAV:href of a request body (an absolute path, or an absolute URL naming this
+    server by one of ``own``, RFC 4918 §8.3) as a decoded, normalised path.
+    ``BadRequest`` for any other: relative, not a URL, not UTF-8 once decoded, or
+    another server's."""
+    text = text.strip()
+    if text.startswith("/") and not text.startswith("//"):
+        return unquote_path(text)  # the common case
+    parts = _on_this_server(text, own)
+    if parts is None:
+        raise errors.BadRequest(f"{text!r} is not on this server")
+    if not (parts.scheme or parts.netloc):
+        return decode_path(text)  # relative: refused
+    return decode_path(parts.path or "/")
+
+
+def _on_this_server(value: str, own: Iterable[str]) -> SplitResult | None:
+    """``value`` split as a URL, None when it names another server."""
+    try:
+        parts = urlsplit(value)
+        same = not (parts.scheme or parts.netloc) or _names_this_server(parts, own)
+    except ValueError:
+        raise errors.BadRequest(f"not a valid URL: {value!r}") from None
+    return parts if same else None
 
 
 def _names_this_server(parts: SplitResult, own: Iterable[str]) -> bool:
@@ -491,22 +513,33 @@ class Multiget:
     """C:calendar-multiget (RFC 4791 §7.9).
 
     ``calendar_data`` is the C:calendar-data request element from DAV:prop,
-    untouched; ``hrefs`` are decoded paths, duplicates dropped.
+    untouched; ``hrefs`` are decoded paths, duplicates dropped; ``refused`` the
+    hrefs (as sent) that ``parse_href`` refuses, each with its error: each gets a
+    DAV:response of its own, the rest are still answered (RFC 4918 §9.1.2, §13).
     """
 
     prop: Propfind
     calendar_data: etree._Element | None
     hrefs: tuple[str, ...]
+    refused: tuple[tuple[str, errors.DAVError], ...] = ()
 
 
-def parse_calendar_multiget(root: etree._Element) -> Multiget:
+def parse_calendar_multiget(root: etree._Element, own: Iterable[str] = ()) -> Multiget:
+    """``own``: the authorities that name this server (see ``parse_href``)."""
     expect_root(root, names.CALENDAR_MULTIGET)
     # The DTD makes the property request optional; without one, act as PROPFIND does.
     propfind = prop_request(root) or Propfind("allprop")
     prop = root.find(names.PROP)  # lxml's own filters: a multiget has many children
-    hrefs = (unquote_path(text_of(c)) for c in root.iterchildren(names.HREF))
+    hrefs: dict[str, None] = {}
+    refused: dict[str, errors.DAVError] = {}
+    for child in root.iterchildren(names.HREF):
+        text = text_of(child)
+        try:
+            hrefs[parse_href(text, own)] = None
+        except errors.DAVError as exc:
+            refused[text.strip()] = exc
     return Multiget(
         prop=propfind,
         calendar_data=prop.find(names.CALENDAR_DATA) if prop is not None else None,
-        hrefs=tuple(dict.fromkeys(hrefs)),
+        hrefs=tuple(hrefs), refused=tuple(refused.items()),
     )

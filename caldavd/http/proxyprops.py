@@ -10,11 +10,11 @@ from lxml import etree
 
 from caldavd.dav import names
 from caldavd.dav.errors import Conflict, DAVError
-from caldavd.dav.hrefs import unquote_path
 from caldavd.dav.multistatus import Propstat
-from caldavd.dav.requests import PropOp
+from caldavd.dav.requests import PropOp, parse_href
 from caldavd.dav.xml import element
 from caldavd.directory import Record
+from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context, uids_acting_as
 from caldavd.http.liveprops import href, hrefs
 from caldavd.http.registry import live
@@ -138,7 +138,7 @@ async def _principal_at(ctx: Context, href_text: str) -> Record | None:
     if href_text.startswith(("mailto:", "urn:uuid:")):
         return await ctx.directory.record_by_address(href_text)
     try:
-        path = unquote_path(href_text)
+        path = parse_href(href_text, own_authorities(ctx.request))
     except DAVError:
         return None
     resource = await resolve(ctx, path if path.endswith("/") else path + "/")

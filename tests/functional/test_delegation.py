@@ -106,11 +106,18 @@ async def test_someone_else_may_not_change_the_membership(seeded: Dav) -> None:
 
 
 @pytest.mark.parametrize("bad", ["/principals/__uids__/nobody/", "relative/path",
-                                 P01, "/calendars/"])
+                                 P01, "/calendars/", "http://elsewhere.example" + P02])
 async def test_bad_members_change_nothing(seeded: Dav, bad: str) -> None:
     await set_members(seeded, WRITE_GROUP, P02)
     assert await set_members(seeded, WRITE_GROUP, P02, bad) == 409
     assert await members(seeded, WRITE_GROUP) == [P02], "all or nothing (RFC 4918 §9.2)"
+
+
+async def test_a_member_may_be_named_by_this_servers_url(seeded: Dav) -> None:
+    """RFC 4918 §8.3: an absolute URL of this server names the same principal (another
+    server's is a 409 above: it names no principal here)."""
+    assert await set_members(seeded, WRITE_GROUP, seeded.base + P02) == 200
+    assert await members(seeded, WRITE_GROUP) == [P02]
 
 
 async def test_other_properties_cannot_be_stored_on_a_proxy_group(seeded: Dav) -> None:

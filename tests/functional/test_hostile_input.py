@@ -71,8 +71,6 @@ BROKEN_XML = [
     b"start='yesterday'/></C:comp-filter></C:comp-filter></C:filter></D:calendar-query>",
     b"<C:calendar-query xmlns:C='urn:ietf:params:xml:ns:caldav'/>",
     b"<D:sync-collection xmlns:D='DAV:'><D:sync-token>x</D:sync-token></D:sync-collection>",
-    b"<C:calendar-multiget xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav'><D:href>"
-    b"%zz</D:href></C:calendar-multiget>",
     b"<D:expand-property xmlns:D='DAV:'><D:property/></D:expand-property>",
     b"<x:unknown-report xmlns:x='urn:x'/>",
 ]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from caldavd.dav import names
 from tests.conftest import PgDatabase
 from tests.functional.conftest import CAL01, HOME01, HOME02, NS, Dav, Reply, event, todo
@@ -73,6 +75,39 @@ async def test_multiget_on_the_home_reaches_objects_in_its_calendars(dav: Dav) -
         hrefs=f"<D:href>{CAL01}jan.ics</D:href>"))
     assert below.responses()[CAL01 + "jan.ics"].findtext("D:status", namespaces=NS) == \
         "HTTP/1.1 404 Not Found"
+
+
+BAD_HREFS = {
+    CAL01 + "%ED%A0%80.ics": 400,  # a surrogate once decoded: no UTF-8
+    CAL01 + "%ff.ics": 400,
+    "http://elsewhere.example/calendars/x.ics": 400,  # another server (RFC 4918 §8.3)
+    "relative.ics": 400,
+    "/calendars/../../x.ics": 400,
+    HOME01 + "other/jan.ics": 404,  # outside the collection
+    CAL01 + "sub/jan.ics": 404,
+}
+
+
+@pytest.mark.parametrize("target", [CAL01, HOME01])
+async def test_multiget_answers_each_bad_href_on_its_own(dav: Dav, target: str) -> None:
+    """RFC 4791 §7.9, RFC 4918 §9.1.2/§13: a 207 with a DAV:response for every href, each
+    refused one with its own status (400: no path of this server; 404: no member); the
+    good ones still answered, by an absolute URL naming this server too."""
+    await _fill(dav)
+    good = [CAL01 + "jan.ics", dav.base + CAL01 + "mar.ics"]
+    hrefs = "".join(f"<D:href>{h}</D:href>" for h in [good[0], *BAD_HREFS, good[1]])
+    reply = await dav.report(target, MULTIGET.format(hrefs=hrefs))
+    assert reply.status == 207, reply.body
+    responses = reply.responses()
+    assert set(responses) == {CAL01 + "jan.ics", CAL01 + "mar.ics", *BAD_HREFS}
+    for href in (CAL01 + "jan.ics", CAL01 + "mar.ics"):
+        assert responses[href].findtext(".//D:propstat/D:status", namespaces=NS) == \
+            "HTTP/1.1 200 OK", href
+        assert "BEGIN:VCALENDAR" in (responses[href].findtext(".//C:calendar-data",
+                                                              namespaces=NS) or "")
+    for href, status in BAD_HREFS.items():
+        assert (responses[href].findtext("D:status", namespaces=NS) or "").startswith(
+            f"HTTP/1.1 {status} "), (href, responses[href].findtext("D:status", namespaces=NS))
 
 
 async def test_time_range_query_finds_events_and_recurrences(dav: Dav) -> None:

@@ -18,6 +18,7 @@ from caldavd.dav import names
 from caldavd.dav.errors import DAVError
 from caldavd.dav.requests import parse_calendar_multiget
 from caldavd.http.acl import privileges
+from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context
 from caldavd.http.propfind import multistatus_for, multistatus_response
 from caldavd.http.registry import report
@@ -34,7 +35,7 @@ from caldavd.http.resources import (
 @report(names.CALENDAR_MULTIGET, (HomeResource,))
 async def calendar_multiget(ctx: Context, resource: Resource,
                             root: etree._Element) -> web.StreamResponse:
-    request = parse_calendar_multiget(root)
+    request = parse_calendar_multiget(root, own_authorities(ctx.request))
     data = parse_calendar_data_request(request.calendar_data)
     check_data_ranges(data)
     found: list[ObjectResource] = []
@@ -47,6 +48,8 @@ async def calendar_multiget(ctx: Context, resource: Resource,
         if truncated:
             break
     body = await multistatus_for(ctx, found, request.prop)
+    for sent, error in request.refused:
+        body.add_refused(sent, error)
     if truncated:
         add_truncated(body, resource.path)
         return multistatus_response(body)

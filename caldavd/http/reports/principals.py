@@ -10,18 +10,19 @@ from lxml import etree
 
 from caldavd.dav import names
 from caldavd.dav.errors import DAVError
-from caldavd.dav.hrefs import unquote_path
 from caldavd.dav.multistatus import Multistatus, Propstat, group_propstats, propstat_element
 from caldavd.dav.requests import (
     ExpandProperty,
     Propfind,
     parse_expand_property,
+    parse_href,
     parse_principal_property_search,
 )
 from caldavd.dav.xml import element, serialize
 from caldavd.directory import RecordType
 from caldavd.directory.base import MatchType, SearchField
 from caldavd.http.acl import privileges
+from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context
 from caldavd.http.propfind import (
     dead_properties,
@@ -96,7 +97,7 @@ async def _expand_hrefs(ctx: Context, value: etree._Element,
 
 async def _readable(ctx: Context, href: str) -> Resource | None:
     try:
-        target = await resolve(ctx, unquote_path(href))
+        target = await resolve(ctx, parse_href(href, own_authorities(ctx.request)))
     except DAVError:
         return None
     if not target.exists or names.READ not in await privileges(ctx, target):

@@ -175,7 +175,7 @@ def test_calendar_multiget() -> None:
         '<C:expand start="20060103T000000Z" end="20060105T000000Z"/></C:calendar-data>'
         "</D:prop><D:href>/bernard/work/abcd1.ics</D:href>"
         "<D:href>http://cal.example.com/bernard/work/a%20b.ics</D:href>"
-        "<D:href> /bernard/work/abcd1.ics </D:href></C:calendar-multiget>"))
+        "<D:href> /bernard/work/abcd1.ics </D:href></C:calendar-multiget>"), ["cal.example.com"])
     assert multiget.prop == Propfind("prop", (names.GETETAG, names.CALENDAR_DATA))
     assert multiget.hrefs == ("/bernard/work/abcd1.ics", "/bernard/work/a b.ics")
     assert multiget.calendar_data is not None
@@ -197,11 +197,17 @@ def test_calendar_multiget_without_hrefs_is_empty() -> None:
     assert multiget.hrefs == ()
 
 
-@pytest.mark.parametrize("href", ["", "relative.ics", "/../x.ics", "/%ff.ics"])
-def test_calendar_multiget_bad_href(href: str) -> None:
-    with pytest.raises(errors.BadRequest):
-        parse_calendar_multiget(root(
-            f"<C:calendar-multiget {DC}><D:href>{href}</D:href></C:calendar-multiget>"))
+@pytest.mark.parametrize("href", ["", "relative.ics", "/../x.ics", "/%ff.ics", "/%ED%A0%80",
+                                  "http://elsewhere.example/a.ics", "mailto:a@example.com",
+                                  "http://[::1/a.ics"])
+def test_calendar_multiget_bad_href_is_refused_alone(href: str) -> None:
+    """RFC 4918 §9.1.2: each href gets its own response, the others are still answered."""
+    multiget = parse_calendar_multiget(root(
+        f"<C:calendar-multiget {DC}><D:href>{href}</D:href><D:href>/a.ics</D:href>"
+        "</C:calendar-multiget>"), ["cal.example.com"])
+    assert multiget.hrefs == ("/a.ics",)
+    [(sent, error)] = multiget.refused
+    assert sent == href and isinstance(error, errors.BadRequest)
 
 
 def test_calendar_multiget_wrong_root() -> None:
