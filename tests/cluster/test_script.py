@@ -37,7 +37,8 @@ def test_status_and_start_again(healthy_cluster: Cluster) -> None:
     again = cluster_tool("start", "--dir", str(cluster.layout.root), "--hosts", str(s.hosts),
                          "--workers", str(s.workers), "--port", str(s.port),
                          "--host-port", str(s.host_port), "--pg-port", str(s.pg_port),
-                         "--memcached-port", str(s.memcached_port))
+                         "--memcached-port", str(s.memcached_port),
+                         "--tls-port", str(s.tls_port))
     assert again.returncode == 0, again.stderr
     assert cluster.haproxy_url in again.stdout
 

@@ -365,8 +365,8 @@ async def test_analyze_all_on_the_interval_and_changed_tables_sooner(
     analysed = await _stats(db)
     assert all(analysed[t]["last_analyze"] is not None for t in first.result["tables"])
 
-    await db.execute("INSERT INTO dead_property (resource_id, name, value) "
-                     "SELECT g, 'p', 'v' FROM generate_series(1, 2000) AS g")
+    await db.execute("INSERT INTO dead_property (resource_id, name, value, home_id) "
+                     "SELECT g, 'p', 'v', 0 FROM generate_series(1, 2000) AS g")
     await db.execute("SELECT pg_stat_force_next_flush()")
 
     async def counted() -> bool:
