@@ -5,11 +5,18 @@ authenticated principal may read principals and the top collections.  A write
 delegate (calendar-proxy-write, directly or through a group) may read and write
 in the delegator's home, a read delegate only read; a delegator (and an
 administrator, ``AdminPrincipals``) may change the membership of its proxy
-groups.  Administrators hold every privilege in every home.  Nobody else gets
-anything.
+groups.  Administrators hold every privilege in every home, and read-acl
+everywhere; a principal reads the ACL of its own principal and proxy groups.
+Nobody else gets anything.
+
+``access_control_list`` is what DAV:acl shows (RFC 3744 §5.5); outside homes the
+privileges are computed from it, in homes from the owner and the delegations it
+names, so DAV:acl and DAV:current-user-privilege-set always agree.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -26,6 +33,9 @@ from caldavd.http.resources import (
     ProxyGroup,
     Resource,
     Root,
+    principal_alternate_paths,
+    principal_path,
+    proxy_group_path,
 )
 
 # RFC 3744 §3.12 aggregation, as this server supports it.
@@ -41,20 +51,51 @@ OWNER = READ_ONLY | WRITE_ALL | {names.ALL, names.READ_ACL}
 # A write delegate reads and writes, but neither reads nor changes access control.
 DELEGATE_WRITE = READ_ONLY | WRITE_ALL
 NONE: frozenset[str] = frozenset()
-MEMBERSHIP_EDITOR = READ_ONLY | {names.WRITE_PROPERTIES}
+READ_WITH_ACL = READ_ONLY | {names.READ_ACL}
+MEMBERSHIP_EDITOR = READ_WITH_ACL | {names.WRITE_PROPERTIES}
+
+
+@dataclass(frozen=True)
+class Ace:
+    """A grant of DAV:acl: ``principal`` is a principal's path, None for
+    DAV:authenticated (every principal that has signed in)."""
+
+    principal: str | None
+    granted: frozenset[str]
+
+
+def access_control_list(ctx: Context, resource: Resource) -> list[Ace]:
+    """The grants on ``resource`` (all protected: no ACL method changes them)."""
+    admin = OWNER if isinstance(resource, HomeResource) else (
+        MEMBERSHIP_EDITOR if isinstance(resource, ProxyGroup) else READ_WITH_ACL)
+    admins = [Ace(path, admin) for path in ctx.config.AdminPrincipals]
+    if isinstance(resource, HomeResource):
+        owner = resource.owner
+        if owner is None:
+            return admins
+        aces = [Ace(principal_path(owner), OWNER),
+                Ace(proxy_group_path(owner.uid, True), DELEGATE_WRITE),
+                Ace(proxy_group_path(owner.uid, False), READ_ONLY), *admins]
+        return [Ace(a.principal, _read_only_binding(resource, a.granted)) for a in aces]
+    if isinstance(resource, Principal):
+        own = [Ace(principal_path(resource.principal), READ_WITH_ACL)]
+    elif isinstance(resource, ProxyGroup):
+        own = [Ace(principal_path(resource.delegator), MEMBERSHIP_EDITOR)]
+    elif isinstance(resource, Root | PrincipalCollection | HomeCollection):
+        own = []
+    else:
+        return []
+    return [Ace(None, READ_ONLY), *own, *admins]
 
 
 async def privileges(ctx: Context, resource: Resource) -> frozenset[str]:
     if isinstance(resource, Missing):
         return await privileges(ctx, resource.parent) if resource.parent else NONE
-    if isinstance(resource, Root | PrincipalCollection | HomeCollection | Principal):
-        return READ_ONLY
-    if isinstance(resource, ProxyGroup):
-        editor = resource.delegator.uid == ctx.principal.uid or ctx.is_admin
-        return MEMBERSHIP_EDITOR if editor else READ_ONLY
     if isinstance(resource, HomeResource):
         return _read_only_binding(resource, await _in_home(ctx, resource))
-    return NONE
+    mine = {principal_path(ctx.principal), *principal_alternate_paths(ctx.principal)}
+    return frozenset().union(*(ace.granted for ace in access_control_list(ctx, resource)
+                               if ace.principal is None or ace.principal in mine))
 
 
 async def _in_home(ctx: Context, resource: HomeResource) -> frozenset[str]:
@@ -93,6 +134,20 @@ def privilege_set_element(tag: str, granted: frozenset[str]) -> etree._Element:
     """DAV:current-user-privilege-set (RFC 3744 §5.4)."""
     return element(tag, children=[element(names.PRIVILEGE, children=[element(p)])
                                   for p in sorted(granted)])
+
+
+def aggregated(granted: frozenset[str]) -> list[str]:
+    """``granted`` without what an aggregate privilege in it already contains
+    (RFC 3744 §3.12), in order: DAV:all alone for an owner."""
+    contained = {c for parent, children in PRIVILEGE_TREE if parent in granted
+                 for c in children}
+    while True:
+        more = {c for parent, children in PRIVILEGE_TREE if parent in contained
+                for c in children} - contained
+        if not more:
+            break
+        contained |= more
+    return sorted(granted - contained)
 
 
 def supported_privilege_set() -> etree._Element:

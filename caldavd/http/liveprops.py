@@ -125,23 +125,18 @@ async def owner(ctx: Context, res: Resource) -> etree._Element | None:
 
 @live(names.ACL, ANY, privilege=names.READ_ACL)
 async def acl_property(ctx: Context, res: Resource) -> etree._Element | None:
-    """RFC 3744 §5.5: the owner holds all, its write delegates read and write, its read
-    delegates read; authenticated principals read the rest."""
-    who = res.owner
-    if who is not None and isinstance(res, HomeResource):
-        aces = [_ace(href(principal_path(who)), names.ALL),
-                _ace(href(proxy_group_path(who.uid, True)), names.READ),
-                _ace(href(proxy_group_path(who.uid, True)), names.WRITE),
-                _ace(href(proxy_group_path(who.uid, False)), names.READ)]
-    else:
-        aces = [_ace(element(names.AUTHENTICATED), names.READ)]
-    return element(names.ACL, children=aces)
+    """RFC 3744 §5.5, from ``acl.access_control_list`` (the owner holds all, its write
+    delegates read and write, its read delegates read, administrators what
+    ``AdminPrincipals`` gives them)."""
+    return element(names.ACL, children=[_ace(a) for a in acl.access_control_list(ctx, res)])
 
 
-def _ace(principal: etree._Element, privilege: str) -> etree._Element:
+def _ace(ace: acl.Ace) -> etree._Element:
+    who = element(names.AUTHENTICATED) if ace.principal is None else href(ace.principal)
     return element(names.ACE, children=[
-        element(names.PRINCIPAL, children=[principal]),
-        element(names.GRANT, children=[element(names.PRIVILEGE, children=[element(privilege)])]),
+        element(names.PRINCIPAL, children=[who]),
+        element(names.GRANT, children=[element(names.PRIVILEGE, children=[element(p)])
+                                       for p in acl.aggregated(ace.granted)]),
         element(names.PROTECTED),
     ])
 

@@ -261,3 +261,58 @@ async def test_an_administrator_may_delegate_for_anyone(with_admin: Dav) -> None
     assert await set_members(with_admin, WRITE_GROUP, P02, user="user10") == 200
     assert await members(with_admin, WRITE_GROUP) == [P02]
     assert (await with_admin.put(CAL01 + "by10.ics", event("by10"), user="user10")).status == 201
+
+
+P10 = "/principals/__uids__/10000000-0000-0000-0000-000000000010/"
+ADMIN = "/principals/users/user10/"
+AGGREGATES = {"all": {"read", "write", "read-acl", "read-current-user-privilege-set",
+                      "write-properties", "write-content", "bind", "unbind"},
+              "write": {"write-properties", "write-content", "bind", "unbind"}}
+ACL_ASKED = ("{DAV:}acl", "{DAV:}current-user-privilege-set")
+
+
+def _granted_to(reply: Reply, mine: set[str]) -> set[str]:
+    """What the DAV:acl in ``reply`` grants a principal known by the paths ``mine``
+    (DAV:authenticated matches anyone signed in), aggregates expanded (RFC 3744 §3.12)."""
+    granted: set[str] = set()
+    for ace in reply.xml.iterfind(".//D:acl/D:ace", NS):
+        who = ace.find("D:principal/*", NS)
+        assert who is not None
+        if who.tag == "{DAV:}authenticated" or (who.text or "") in mine:
+            for privilege in ace.iterfind("D:grant/D:privilege/*", NS):
+                name = privilege.tag.split("}")[1]
+                granted |= {name, *AGGREGATES.get(name, ())}
+    return granted
+
+
+async def _acl_agrees(dav: Dav, path: str, user: str, mine: set[str]) -> bool:
+    """Whether ``user`` reads DAV:acl on ``path``; asserts that it may exactly when its
+    current-user-privilege-set has read-acl (RFC 3744 §5.5), and then that the ACL
+    grants it what that set claims."""
+    reply = await dav.propfind(path, *ACL_ASKED, user=user)
+    assert reply.status == 207, reply.body
+    readable = _statuses(reply, path)["{DAV:}acl"] == 200
+    held = await privileges(dav, path, user)
+    assert readable == ("read-acl" in held), (path, user, held)
+    if readable:
+        assert _granted_to(reply, mine) == held, (path, user, reply.body)
+    return readable
+
+
+async def test_principals_read_their_own_acl_and_administrators_every_acl(
+        with_admin: Dav) -> None:
+    """RFC 3744 §5.5: DAV:acl needs read-acl, so somebody must hold it: a principal on its
+    own principal resource and proxy groups, an administrator (AdminPrincipals) on every
+    resource, the root and principal collections included; the ACL shown there names
+    those grants, and says what DAV:current-user-privilege-set says."""
+    dav = with_admin
+    user01 = {P01, "/principals/users/user01/"}
+    for path in (P01, WRITE_GROUP, READ_GROUP, HOME01, CAL01):
+        assert await _acl_agrees(dav, path, "user01", user01), path
+    for path in ("/", "/principals/", "/principals/users/", "/calendars/", P02):
+        assert not await _acl_agrees(dav, path, "user01", user01), path
+    assert await _acl_agrees(dav, P02, "user02", {P02})
+    assert not await _acl_agrees(dav, WRITE_GROUP, "user02", {P02})
+    for path in ("/", "/principals/", "/principals/__uids__/", "/calendars/__uids__/", P01,
+                 WRITE_GROUP, P02, HOME01, CAL01):
+        assert await _acl_agrees(dav, path, "user10", {ADMIN, P10}), path
