@@ -1,9 +1,9 @@
 """Heavy calendar work off the event loop: the bounded executor, and giving up on it.
 
 Expansion and recheck of stored objects (REPORTs) run on the executor, at most
-``EXPANSION_GATE`` of them at once per worker (PUT's recurrence indexing shares
-the gate), so the loop keeps answering every other request, ``/health``
-included. aiohttp does not cancel a handler whose client hung up
+``EXPANSION_GATE`` of them at once per worker (a write's parsing, validation and
+indexing share the gate, ``caldavd.http.writes``), so the loop keeps answering
+every other request, ``/health`` included. aiohttp does not cancel a handler whose client hung up
 (``handler_cancellation`` is off), so while the work runs the loop looks at the
 connection every ``POLL_SECONDS``: once it is gone (or the handler is
 cancelled) the work's ``Budget`` is cancelled, the thread stops at its next
@@ -38,7 +38,7 @@ async def off_loop(ctx: Context, budget: Budget, work: Callable[[], T]) -> T:
     hung up meanwhile (``work`` must ``budget.check()`` between its steps)."""
     async with ctx.request.app[EXPANSION_GATE]:
         if client_gone(ctx.request):  # while waiting for the gate, or during earlier work
-            raise ConnectionResetError("the client hung up during the report")
+            raise ConnectionResetError("the client hung up during the request")
         future = asyncio.get_running_loop().run_in_executor(None, work)
         try:
             while not future.done():
@@ -52,4 +52,4 @@ async def off_loop(ctx: Context, budget: Budget, work: Callable[[], T]) -> T:
         try:
             return future.result()
         except Cancelled:
-            raise ConnectionResetError("the client hung up during the report") from None
+            raise ConnectionResetError("the client hung up during the request") from None

@@ -8,12 +8,14 @@ stored as dead properties once their value passes the check below.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from caldavd.caldav import ical, recurrence
+from caldavd.caldav.budget import Budget
 from caldavd.dav import names
 from caldavd.dav.errors import (
     BadRequest,
@@ -26,6 +28,8 @@ from caldavd.dav.errors import (
 from caldavd.dav.multistatus import Propstat
 from caldavd.dav.requests import PropOp
 from caldavd.dav.xml import element
+from caldavd.http.context import Context
+from caldavd.http.offload import off_loop
 from caldavd.http.propvalues import to_stored
 from caldavd.http.registry import is_live, live_property
 from caldavd.http.resources import Resource
@@ -72,6 +76,9 @@ def _check_order(prop: etree._Element) -> None:
         raise Conflict("calendar-order must be an integer")
 
 
+# Properties whose check parses iCalendar.
+PARSED = frozenset({names.CALENDAR_TIMEZONE})
+
 CHECKS: dict[str, Check] = {
     names.CALENDAR_TIMEZONE: _check_timezone,
     names.SCHEDULE_CALENDAR_TRANSP: _check_transp,
@@ -117,6 +124,16 @@ class PropertyChanges:
         return failed + ([Propstat(424, rest)] if rest else [])
 
 
+async def checked_operations(ctx: Context, ops: Sequence[PropOp], resource: Resource, *,
+                             creating: bool) -> PropertyChanges:
+    """:func:`check_operations`, on the bounded executor when it parses iCalendar
+    (calendar-timezone, up to MAX_DEAD_PROPERTY each, as often as the body names it)."""
+    work = functools.partial(check_operations, ops, resource, creating=creating)
+    if not any(op.name in PARSED and op.kind != "remove" for op in ops):
+        return work()
+    return await off_loop(ctx, Budget(0), work)
+
+
 def check_operations(ops: Sequence[PropOp], resource: Resource, *,
                      creating: bool) -> PropertyChanges:
     """Check every operation against ``resource`` (for MKCALENDAR: the calendar to be)."""
@@ -149,12 +166,12 @@ def _apply(changes: PropertyChanges, op: PropOp, resource: Resource, creating: b
         changes.remove.append(op.name)
         return
     assert op.element is not None
+    value = to_stored(op.element)
+    if len(value) > MAX_DEAD_PROPERTY:  # before a check parses it
+        raise InsufficientStorage(f"property values are limited to {MAX_DEAD_PROPERTY} bytes")
     check = CHECKS.get(op.name)
     if check is not None:
         check(op.element)
-    value = to_stored(op.element)
-    if len(value) > MAX_DEAD_PROPERTY:
-        raise InsufficientStorage(f"property values are limited to {MAX_DEAD_PROPERTY} bytes")
     changes.set[op.name] = value
     if op.name in changes.remove:
         changes.remove.remove(op.name)

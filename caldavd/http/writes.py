@@ -1,18 +1,36 @@
-"""Turning a PUT body into a validated ObjectWrite (RFC 4791 §5.3.2.1)."""
+"""Turning a PUT body into a validated ObjectWrite (RFC 4791 §5.3.2.1).
+
+Parsing, validation (which counts instances up to ``MaxAllowedInstances``) and
+index extraction are one job (:func:`prepare_write`); it runs on the bounded
+executor (``caldavd.http.offload``) unless the body is light: small, with no
+recurrence and no time zone rules to expand, where the executor hop would cost
+more than the work (README, Security and limits).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
-from typing import Any
+import re
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from caldavd.attachments.ical import managed_ids
 from caldavd.caldav import ical
+from caldavd.caldav.budget import Budget
 from caldavd.config import Config
 from caldavd.dav.errors import MaxResourceSize
+from caldavd.http.context import Context
 from caldavd.http.indexing import index_rows
 from caldavd.http.liveprops import MAX_DATE_TIME, MIN_DATE_TIME
+from caldavd.http.offload import off_loop
 from caldavd.store import Calendar, ObjectWrite
+
+T = TypeVar("T")
+
+LIGHT_BYTES = 8192
+# A folded line unfolds as icalendar unfolds it (RFC 5545 §3.1); property names are
+# case-insensitive. Any of these sends the work to the executor.
+_FOLD = re.compile(rb"(?:\r?\n)+[ \t]")
+_HEAVY_NAMES = (b"RRULE", b"RDATE", b"RECURRENCE-ID", b"EXRULE")
 
 
 def limits(config: Config, calendar: Calendar) -> ical.Limits:
@@ -32,26 +50,40 @@ def check_size(config: Config, size: int) -> None:
         raise MaxResourceSize(f"calendar objects are limited to {config.MaxResourceSize} bytes")
 
 
-async def object_write(config: Config, calendar: Calendar, name: str, body: bytes,
-                       content_type: str | None, gate: asyncio.Semaphore,
+def is_light(data: bytes) -> bool:
+    """Small and without recurrence (nor VTIMEZONE rules): cheaper on the loop."""
+    if len(data) > LIGHT_BYTES:
+        return False
+    unfolded = _FOLD.sub(b"", data).upper()
+    return not any(name in unfolded for name in _HEAVY_NAMES)
+
+
+async def heavy(ctx: Context, data: bytes, work: Callable[[], T]) -> T:
+    """``work`` (on ``data``) inline when ``data`` is light, else on the executor."""
+    if is_light(data):
+        return work()
+    return await off_loop(ctx, Budget(0), work)
+
+
+async def object_write(ctx: Context, calendar: Calendar, name: str, body: bytes,
+                       content_type: str | None,
                        owner_addresses: Iterable[str] = ()) -> ObjectWrite:
     """``owner_addresses``: the calendar owner's, which make it a scheduling object."""
     ical.check_media_type(content_type)
+    return await heavy(ctx, body, lambda: prepare_write(ctx.config, calendar, name, body,
+                                                        owner_addresses))
+
+
+def prepare_write(config: Config, calendar: Calendar, name: str, body: bytes,
+                  owner_addresses: Iterable[str] = ()) -> ObjectWrite:
+    """Parse, validate and index ``body`` (on the executor, or inline when light)."""
     check_size(config, len(body))
     text = ical.decode_body(body)  # ValidCalendarData for anything not UTF-8 iCalendar
     cal = ical.parse_text(text)
     text = ical.without_repeated_timezones(text, cal)  # stored with one copy of each
     info = ical.validate_object(cal, limits(config, calendar))
-    rows, until = await _index(cal, info.has_recurrence, gate)
+    rows, until = index_rows(cal, recurring=info.has_recurrence)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,
                        icalendar=text, instances=rows, indexed_until=until,
                        organizer=info.organizer, managed_ids=managed_ids(cal),
                        scheduling=ical.is_scheduling_object(info, owner_addresses))
-
-
-async def _index(cal: Any, recurring: bool, gate: asyncio.Semaphore) -> tuple[Any, Any]:
-    """Recurrences are expanded off the event loop, a few at a time (``gate``)."""
-    if not recurring:
-        return index_rows(cal, recurring=False)
-    async with gate:
-        return await asyncio.get_running_loop().run_in_executor(None, index_rows, cal)

@@ -33,11 +33,10 @@ from caldavd.dav.hrefs import quote_path
 from caldavd.http.acl import require
 from caldavd.http.attachments import attachment_url, collect_files, files_of, media_type
 from caldavd.http.context import Context
-from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.resources import ObjectResource, Resource
 from caldavd.http.target import body_chunks
-from caldavd.http.writes import object_write
-from caldavd.store import CalendarObject, NewAttachment
+from caldavd.http.writes import heavy, prepare_write
+from caldavd.store import CalendarObject, NewAttachment, ObjectWrite
 
 Change = Callable[[Calendar], None]
 
@@ -77,8 +76,8 @@ def _answer(request: web.Request, resource: ObjectResource, done: Done) -> web.R
 async def _add(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
     rids = attach.parse_rids(request.query.get("rid"))
     limit = ctx.config.MaximumAttachmentsPerInstance
-    attach.check_room(attach.select(_parsed(resource.the_object), rids, instance_override),
-                      limit)
+    attach.check_room(attach.select(await _parsed(ctx, resource.the_object), rids,
+                                    instance_override), limit)
     stored = await _upload(ctx, resource, request)
     info, row = _described(request, resource, stored)
 
@@ -92,7 +91,7 @@ async def _add(ctx: Context, resource: ObjectResource, request: web.Request) -> 
 
 
 async def _update(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
-    managed_id = _managed_id(request, resource.the_object)
+    managed_id = await _managed_id(ctx, request, resource.the_object)
     stored = await _upload(ctx, resource, request)
     info, row = _described(request, resource, stored)
 
@@ -106,7 +105,7 @@ async def _update(ctx: Context, resource: ObjectResource, request: web.Request) 
 
 async def _remove(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:
     rids = attach.parse_rids(request.query.get("rid"))
-    managed_id = _managed_id(request, resource.the_object)
+    managed_id = await _managed_id(ctx, request, resource.the_object)
 
     def change(cal: Calendar) -> None:
         attach.replace(attach.select(cal, rids, instance_override), managed_id, None)
@@ -119,14 +118,17 @@ async def _remove(ctx: Context, resource: ObjectResource, request: web.Request) 
 ACTIONS = {"attachment-add": _add, "attachment-update": _update, "attachment-remove": _remove}
 
 
-def _parsed(obj: CalendarObject) -> Calendar:
-    return ical.parse_text(obj.icalendar or "")
+async def _parsed(ctx: Context, obj: CalendarObject) -> Calendar:
+    """The stored event, parsed on the executor unless it is light."""
+    text = obj.icalendar or ""
+    return await heavy(ctx, text.encode(), lambda: ical.parse_text(text))
 
 
-def _managed_id(request: web.Request, obj: CalendarObject) -> str:
+async def _managed_id(ctx: Context, request: web.Request, obj: CalendarObject) -> str:
     """The managed-id parameter, which must name an attachment of the resource."""
     managed_id = request.query.get("managed-id", "")
-    if not valid_managed_id(managed_id) or not attach.carries(_parsed(obj), managed_id):
+    if not valid_managed_id(managed_id) or not attach.carries(await _parsed(ctx, obj),
+                                                               managed_id):
         raise NotInResource("managed-id names no attachment of this resource")
     return managed_id
 
@@ -194,8 +196,12 @@ async def _rewrite(ctx: Context, resource: ObjectResource, change: Change,
     async with ctx.store.editing(calendar, resource.the_object.name) as edit:
         if edit.current is None:
             raise NotFound("the resource was deleted meanwhile")
-        cal = _parsed(edit.current)
-        change(cal)
-        write = await object_write(ctx.config, calendar, edit.current.name, cal.to_ical(),
-                                   "text/calendar", ctx.request.app[EXPANSION_GATE])
+        current = edit.current
+
+        def work() -> ObjectWrite:  # one job: parse, change, validate and index
+            cal = ical.parse_text(current.icalendar or "")
+            change(cal)
+            return prepare_write(ctx.config, calendar, current.name, cal.to_ical())
+
+        write = await heavy(ctx, (current.icalendar or "").encode(), work)
         return await edit.put(write, quota=ctx.config.UserQuota, new=new)

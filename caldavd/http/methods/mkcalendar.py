@@ -27,7 +27,7 @@ from caldavd.http.resources import (
     check_creatable,
 )
 from caldavd.http.target import read_body, target
-from caldavd.http.writable import check_operations
+from caldavd.http.writable import checked_operations
 from caldavd.store import NewCalendar
 
 # Names that would shadow something else or confuse clients.
@@ -55,7 +55,8 @@ async def _create(ctx: Context, resource: Resource, ops: tuple[PropOp, ...],
                   response_tag: str) -> web.StreamResponse:
     home, name = _home_target(resource)
     await require(ctx, resource, names.BIND)
-    changes = check_operations(ops, CalendarResource(resource.path), creating=True)
+    changes = await checked_operations(ctx, ops, CalendarResource(resource.path),
+                                       creating=True)
     if changes.failures:
         return web.Response(status=403, body=propstat_body(response_tag, changes.propstats()),
                             content_type="application/xml", charset="utf-8")

@@ -14,7 +14,7 @@ from caldavd.http.proxyprops import patch_proxy_group
 from caldavd.http.registry import method
 from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, ProxyGroup
 from caldavd.http.target import existing, read_body
-from caldavd.http.writable import check_operations
+from caldavd.http.writable import checked_operations
 from caldavd.store import QuotaExceeded, TooManyProperties
 
 
@@ -26,7 +26,7 @@ async def proppatch(request: web.Request) -> web.StreamResponse:
     ctx.bounds.check_names(len({op.name for op in ops}))
     if isinstance(resource, ProxyGroup):
         return _answer(resource.path, await patch_proxy_group(ctx, resource, ops))
-    changes = check_operations(ops, resource, creating=False)
+    changes = await checked_operations(ctx, ops, resource, creating=False)
     resource_id = resource.resource_id
     if not changes.failures and isinstance(resource, HomeResource) and resource_id is not None:
         calendar = resource.calendar if isinstance(resource, CalendarResource) else None

@@ -20,7 +20,6 @@ from caldavd.dav.requests import parse_etag_list
 from caldavd.http.acl import require
 from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.context import Context
-from caldavd.http.keys import EXPANSION_GATE
 from caldavd.http.methods.attachments import attachment_post
 from caldavd.http.methods.plain import MAX_PLAIN_FILE, UNTYPED, plain_parent, put_file
 from caldavd.http.registry import method
@@ -79,8 +78,7 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
     """
     the_calendar: Calendar = calendar.the_calendar
     owner = calendar.owner
-    write = await object_write(ctx.config, the_calendar, name, body, content_type,
-                               ctx.request.app[EXPANSION_GATE],
+    write = await object_write(ctx, the_calendar, name, body, content_type,
                                owner.calendar_user_addresses if owner else ())
     put = (functools.partial(ctx.store.put_linked, sources=sources) if write.managed_ids
            else ctx.store.put_object)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from caldavd.config.load import build_config
 from caldavd.dav.errors import ValidCalendarData
-from caldavd.http.writes import object_write
+from caldavd.http.writes import is_light, prepare_write
 from caldavd.store import Calendar, ObjectWrite
 
 CALENDAR = Calendar(id=1, home_id=1, owner_home_id=1, name="work", mode="own",
@@ -24,29 +23,37 @@ def _body(start: datetime, extra: str = "") -> str:
             f"DURATION:PT1H\r\nSUMMARY:caf\u00e9\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
-async def _write(body: bytes) -> ObjectWrite:
+def _write(body: bytes) -> ObjectWrite:
     config = build_config({}, base_dir=Path("/tmp"))
-    return await object_write(config, CALENDAR, "e.ics", body, "text/calendar",
-                              asyncio.Semaphore(1))
+    return prepare_write(config, CALENDAR, "e.ics", body)
 
 
-async def test_the_stored_text_is_the_body_without_its_byte_order_mark() -> None:
+def test_the_stored_text_is_the_body_without_its_byte_order_mark() -> None:
     text = _body(datetime.now(UTC) + timedelta(days=2))
     for body in (text.encode(), b"\xef\xbb\xbf" + text.encode()):
-        write = await _write(body)
+        write = _write(body)
         assert write.icalendar == text
 
 
-async def test_single_and_recurring_events_are_indexed() -> None:
+def test_single_and_recurring_events_are_indexed() -> None:
     start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
-    single = await _write(_body(start).encode())
+    single = _write(_body(start).encode())
     assert single.indexed_until is None
     assert [r.start for r in single.instances] == [start]
-    daily = await _write(_body(start, "RRULE:FREQ=DAILY\r\n").encode())
+    daily = _write(_body(start, "RRULE:FREQ=DAILY\r\n").encode())
     assert daily.indexed_until is not None
     assert len(daily.instances) > 300
 
 
-async def test_a_body_that_is_not_utf8_is_invalid_calendar_data() -> None:
+def test_a_body_that_is_not_utf8_is_invalid_calendar_data() -> None:
     with pytest.raises(ValidCalendarData):
-        await _write(_body(datetime.now(UTC)).encode("latin-1"))
+        _write(_body(datetime.now(UTC)).encode("latin-1"))
+
+
+def test_only_small_bodies_without_recurrence_or_zone_rules_are_light() -> None:
+    start = datetime.now(UTC)
+    assert is_light(_body(start).encode())
+    assert not is_light(_body(start, "RRULE:FREQ=DAILY\r\n").encode())
+    assert not is_light(_body(start, "rr\r\n ule:FREQ=DAILY\r\n").encode()), "folded, lower"
+    assert not is_light(_body(start, "RD\n\tATE:20260101T000000Z\r\n").encode())
+    assert not is_light(_body(start, "X-PAD:" + "x" * 9000 + "\r\n").encode())
