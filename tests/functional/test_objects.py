@@ -162,6 +162,37 @@ async def test_add_member_post_creates_with_server_chosen_name(dav: Dav) -> None
     assert (await dav.request("GET", location)).status == 200
 
 
+async def test_prefer_return_representation_answers_with_the_stored_object(dav: Dav) -> None:
+    """RFC 7240 §4.2: with Prefer: return=representation a PUT or an add-member POST
+    answers with the object as stored, its ETag and Content-Location (CalDAVTester's
+    managed-attachments.xml stopped on the empty answer).  A body the server changes
+    (here a byte order mark dropped) comes back as stored, with the ETag of that."""
+    prefer = {"Prefer": "return=representation"}
+    created = await dav.put(CAL01 + "rep.ics", event("rep-1"), headers=prefer)
+    assert created.status == 201
+    assert created.headers["Preference-Applied"] == "return=representation"
+    assert created.headers["Content-Location"] == CAL01 + "rep.ics"
+    stored = await dav.request("GET", CAL01 + "rep.ics")
+    assert created.body == stored.body
+    assert created.headers["ETag"] == stored.headers["ETag"]
+    changed = await dav.request("PUT", CAL01 + "rep.ics",
+                                b"\xef\xbb\xbf" + event("rep-1", summary="Moved").encode(),
+                                headers={"Content-Type": "text/calendar", **prefer})
+    assert changed.status == 200
+    again = await dav.request("GET", CAL01 + "rep.ics")
+    assert changed.body == again.body and not changed.body.startswith(b"\xef")
+    assert changed.headers["ETag"] == again.headers["ETag"]
+    url = (await dav.propfind(CAL01, names.ADD_MEMBER)).texts(".//D:add-member/D:href")[0]
+    posted = await dav.request("POST", url, event("rep-2"),
+                               headers={"Content-Type": "text/calendar", **prefer})
+    assert posted.status == 201 and b"UID:rep-2" in posted.body
+    assert posted.headers["Content-Location"] == posted.headers["Location"]
+    # Without the preference the answers stay empty.
+    plain = await dav.put(CAL01 + "rep.ics", event("rep-1"))
+    assert plain.status == 204 and plain.body == b""
+    assert "Preference-Applied" not in plain.headers
+
+
 async def test_depth_1_lists_objects_with_etags(dav: Dav) -> None:
     etags = {}
     for n in range(3):

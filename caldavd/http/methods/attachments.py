@@ -29,10 +29,10 @@ from caldavd.dav.errors import (
     QuotaNotExceeded,
     ValidActionParameter,
 )
-from caldavd.dav.hrefs import quote_path
 from caldavd.http.acl import require
 from caldavd.http.attachments import attachment_url, collect_files, files_of, media_type
 from caldavd.http.context import Context
+from caldavd.http.represent import written
 from caldavd.http.resources import ObjectResource, Resource
 from caldavd.http.target import body_chunks
 from caldavd.http.writes import heavy, prepare_write
@@ -59,18 +59,7 @@ async def attachment_post(ctx: Context, resource: Resource,
     if action is None:
         raise ValidActionParameter("action must be attachment-add, -update or -remove")
     done = await action(ctx, resource, request)
-    return _answer(request, resource, done)
-
-
-def _answer(request: web.Request, resource: ObjectResource, done: Done) -> web.Response:
-    """Prefer: return=representation (RFC 7240) gets the event as it now is."""
-    if "return=representation" not in request.headers.get("Prefer", ""):
-        return web.Response(status=done.status, headers=done.headers)
-    return web.Response(
-        status=201 if done.status == 201 else 200, body=(done.obj.icalendar or "").encode(),
-        headers={**done.headers, "ETag": f'"{done.obj.etag}"',
-                 "Content-Location": quote_path(resource.path),
-                 "Content-Type": "text/calendar; charset=utf-8"})
+    return written(request, resource.path, done.obj, done.status, done.headers)
 
 
 async def _add(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:

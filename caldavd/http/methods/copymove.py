@@ -94,7 +94,7 @@ async def _file_into_calendar(ctx: Context, source: PlainItem, dest: Resource,
         raise PreconditionFailed("the destination exists and Overwrite is F")
     # A file PUT without a Content-Type was stored as octet-stream: judged by its content.
     media_type = None if item.content_type == UNTYPED else item.content_type
-    _, created = await store_object(ctx, calendar, name, item.content or b"", media_type)
+    _, _, created = await store_object(ctx, calendar, name, item.content or b"", media_type)
     if move:
         home = home_of(source)
         await ctx.store.plain_delete(home.the_home, home_relative(source, home))
@@ -153,6 +153,6 @@ async def copy(request: web.Request) -> web.StreamResponse:
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.READ)
     data = (source.the_object.icalendar or "").encode()
     # Attachments are shared with the copy, not copied (RFC 8607).
-    _, created = await store_object(ctx, calendar, name, data, "text/calendar",
-                                    sources=[source.the_object.id])
+    _, _, created = await store_object(ctx, calendar, name, data, "text/calendar",
+                                       sources=[source.the_object.id])
     return web.Response(status=201 if created else 204)

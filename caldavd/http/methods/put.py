@@ -23,6 +23,7 @@ from caldavd.http.context import Context
 from caldavd.http.methods.attachments import attachment_post
 from caldavd.http.methods.plain import MAX_PLAIN_FILE, UNTYPED, plain_parent, put_file
 from caldavd.http.registry import method
+from caldavd.http.represent import written
 from caldavd.http.resources import (
     CalendarResource,
     Missing,
@@ -34,7 +35,7 @@ from caldavd.http.resources import (
 )
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write
-from caldavd.store import Calendar
+from caldavd.store import Calendar, CalendarObject
 
 
 def _calendar_of(resource: Resource) -> tuple[CalendarResource, str]:
@@ -68,8 +69,8 @@ def conditions(request: web.Request) -> tuple[list[str] | None, bool]:
 async def store_object(ctx: Context, calendar: CalendarResource, name: str, body: bytes,
                        content_type: str | None, *, if_match: list[str] | None = None,
                        if_none_match: bool = False,
-                       sources: Sequence[int] = ()) -> tuple[str | None, bool]:
-    """Validate and store; (etag, created).  The etag is None when the data stored is
+                       sources: Sequence[int] = ()) -> tuple[CalendarObject, str | None, bool]:
+    """Validate and store; (object, etag, created).  The etag is None when the data stored is
     not the body octet for octet (repeated VTIMEZONEs dropped, a byte order mark):
     RFC 4791 §5.3.4 forbids an ETag in the answer then, the client must fetch it.
 
@@ -84,7 +85,7 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
            else ctx.store.put_object)
     obj, created = await put(the_calendar, write, if_match=if_match,
                              if_none_match=if_none_match, quota=ctx.config.UserQuota)
-    return (obj.etag if write.icalendar.encode() == body else None), created
+    return obj, (obj.etag if write.icalendar.encode() == body else None), created
 
 
 def etag_header(etag: str | None) -> dict[str, str]:
@@ -113,12 +114,12 @@ async def put(request: web.Request) -> web.StreamResponse:
     await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
     body = await read_calendar_body(ctx, request)
     if_match, if_none = conditions(request)
-    etag, created = await store_object(ctx, calendar, name, body,
-                                       request.headers.get("Content-Type"),
-                                       if_match=if_match, if_none_match=if_none)
+    obj, etag, created = await store_object(ctx, calendar, name, body,
+                                            request.headers.get("Content-Type"),
+                                            if_match=if_match, if_none_match=if_none)
     if had_attachments(resource):  # links the new data dropped went with the write
         await collect_files(ctx)
-    return web.Response(status=201 if created else 204, headers=etag_header(etag))
+    return written(request, resource.path, obj, 201 if created else 204, etag_header(etag))
 
 
 @method("POST")
@@ -133,7 +134,7 @@ async def post(request: web.Request) -> web.StreamResponse:
     await require(ctx, resource, names.BIND)
     body = await read_calendar_body(ctx, request)
     name = f"{uuid.uuid4()}.ics"
-    etag, _ = await store_object(ctx, resource, name, body, request.headers.get("Content-Type"),
-                                 if_none_match=True)
-    return web.Response(status=201, headers={**etag_header(etag),
-                                             "Location": quote_path(resource.path + name)})
+    obj, etag, _ = await store_object(ctx, resource, name, body,
+                                      request.headers.get("Content-Type"), if_none_match=True)
+    return written(request, resource.path + name, obj, 201,
+                   {**etag_header(etag), "Location": quote_path(resource.path + name)})
