@@ -15,7 +15,7 @@ def wants_representation(request: web.Request) -> bool:
     return "return=representation" in request.headers.get("Prefer", "")
 
 
-def written(request: web.Request, path: str, obj: CalendarObject, status: int,
+def write_answer(request: web.Request, path: str, obj: CalendarObject, status: int,
             headers: Mapping[str, str]) -> web.Response:
     """The write's answer; with the preference, the object as stored, its ETag and
     Content-Location (200, or 201 for a new one) instead of an empty body.  The ETag is

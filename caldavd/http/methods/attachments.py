@@ -32,7 +32,7 @@ from caldavd.dav.errors import (
 from caldavd.http.acl import require
 from caldavd.http.attachments import attachment_url, collect_files, files_of, media_type
 from caldavd.http.context import Context
-from caldavd.http.represent import written
+from caldavd.http.represent import write_answer
 from caldavd.http.resources import ObjectResource, Resource
 from caldavd.http.target import body_chunks
 from caldavd.http.writes import heavy, prepare_write
@@ -59,7 +59,7 @@ async def attachment_post(ctx: Context, resource: Resource,
     if action is None:
         raise ValidActionParameter("action must be attachment-add, -update or -remove")
     done = await action(ctx, resource, request)
-    return written(request, resource.path, done.obj, done.status, done.headers)
+    return write_answer(request, resource.path, done.obj, done.status, done.headers)
 
 
 async def _add(ctx: Context, resource: ObjectResource, request: web.Request) -> Done:

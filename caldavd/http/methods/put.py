@@ -23,7 +23,7 @@ from caldavd.http.context import Context
 from caldavd.http.methods.attachments import attachment_post
 from caldavd.http.methods.plain import MAX_PLAIN_FILE, UNTYPED, plain_parent, put_file
 from caldavd.http.registry import method
-from caldavd.http.represent import written
+from caldavd.http.represent import write_answer
 from caldavd.http.resources import (
     CalendarResource,
     Missing,
@@ -119,7 +119,7 @@ async def put(request: web.Request) -> web.StreamResponse:
                                             if_match=if_match, if_none_match=if_none)
     if had_attachments(resource):  # links the new data dropped went with the write
         await collect_files(ctx)
-    return written(request, resource.path, obj, 201 if created else 204, etag_header(etag))
+    return write_answer(request, resource.path, obj, 201 if created else 204, etag_header(etag))
 
 
 @method("POST")
@@ -136,5 +136,5 @@ async def post(request: web.Request) -> web.StreamResponse:
     name = f"{uuid.uuid4()}.ics"
     obj, etag, _ = await store_object(ctx, resource, name, body,
                                       request.headers.get("Content-Type"), if_none_match=True)
-    return written(request, resource.path + name, obj, 201,
+    return write_answer(request, resource.path + name, obj, 201,
                    {**etag_header(etag), "Location": quote_path(resource.path + name)})
