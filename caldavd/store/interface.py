@@ -188,8 +188,11 @@ class Store(Protocol):
         ...
 
     async def plain_copy(self, home: Home, source: str, target: str, *, recursive: bool,
-                         overwrite: bool, move: bool) -> bool:
-        """Copy or move (dead properties included); True when the target was created."""
+                         overwrite: bool, move: bool,
+                         limits: PropertyLimits = NO_PROPERTY_LIMITS) -> bool:
+        """Copy or move (dead properties included); True when the target was created.  The
+        properties a copy adds are held to ``limits`` as a write of them would be
+        (TooManyProperties, QuotaExceeded, nothing copied)."""
         ...
 
     # -- managed attachments (RFC 8607) ----------------------------------------------

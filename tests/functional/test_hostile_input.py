@@ -401,6 +401,35 @@ async def test_dead_properties_count_in_the_quota(pg_database: PgDatabase,
         assert await _quota_used(dav) == used
 
 
+async def test_copying_a_folder_holds_its_properties_to_the_bounds_and_quota(
+        pg_database: PgDatabase, tmp_path: Path) -> None:
+    """A COPY copies dead properties (RFC 4918 §9.8.2): each copy is held to
+    MaxDeadPropertiesPerResource and MaxDeadPropertyBytesPerResource, the home to its
+    quota (507, RFC 4918 §9.8.5; RFC 4331 §6), and nothing is copied when refused.
+    Before, copying a folder doubled its properties' bytes past any quota."""
+    async with serving(pg_database, tmp_path, UserQuota=30000,
+                       MaxDeadPropertyBytesPerResource=0) as dav:
+        assert (await dav.request("MKCOL", HOME01 + "folder/")).status == 201
+        assert set(_statuses(await dav.request(
+            "PROPPATCH", HOME01 + "folder/", _proppatch(1, size=12000))).values()) == {"200"}
+        assert set(_statuses(await dav.request(
+            "PROPPATCH", HOME01 + "folder/", _proppatch(1, start=1))).values()) == {"200"}
+        used = await _quota_used(dav)
+        copy = await dav.request("COPY", HOME01 + "folder/",
+                                 headers={"Destination": dav.base + HOME01 + "one/"})
+        assert copy.status == 201, copy.body
+        assert await _quota_used(dav) >= used + 12000
+        reply = await dav.request("COPY", HOME01 + "folder/",
+                                  headers={"Destination": dav.base + HOME01 + "two/"})
+        assert reply.status == 507 and reply.error() == names.QUOTA_NOT_EXCEEDED, reply.body
+        assert (await dav.propfind(HOME01 + "two/", names.RESOURCETYPE)).status == 404
+    async with serving(pg_database, tmp_path, MaxDeadPropertiesPerResource=1) as dav:
+        reply = await dav.request("COPY", HOME01 + "folder/",
+                                  headers={"Destination": dav.base + HOME01 + "three/"})
+        assert reply.status == 507 and reply.error() == names.MAX_DEAD_PROPERTIES, reply.body
+        assert (await dav.propfind(HOME01 + "three/", names.RESOURCETYPE)).status == 404
+
+
 async def _quota_used(dav: Dav) -> int:
     reply = await dav.propfind(HOME01, names.QUOTA_USED_BYTES)
     return int(reply.texts(".//D:quota-used-bytes")[0])

@@ -95,3 +95,34 @@ async def test_a_resource_over_a_lowered_bound_may_still_shrink(
     await store.update_properties(home, cal, cal.id, {"{urn:x}p0": value("w", "{urn:x}p0")},
                                   ["{urn:x}p1"], limits=lowered)
     assert len(await store.properties(cal.id)) == 4
+
+
+async def test_a_copied_folder_brings_its_properties_within_the_bounds(
+        store: PostgresStore, home: Home) -> None:
+    """RFC 4918 §9.8.2: a COPY copies the dead properties; the copies are new resources,
+    held to the bounds and the quota as a write of their properties would be."""
+    await store.plain_mkcol(home, "folder")
+    await store.plain_put(home, "folder/f", b"text", "text/plain")
+    folder = await store.plain(home, "folder")
+    member = await store.plain(home, "folder/f")
+    assert folder is not None and member is not None
+    stored = value("x" * 1000)
+    await store.update_properties(home, None, folder.id, {NAME: stored}, ())
+    props = {f"{{urn:x}}p{i}": value("v", f"{{urn:x}}p{i}") for i in range(3)}
+    await store.update_properties(home, None, member.id, props, ())
+    used = await store.home_usage(home)
+    for limits in (PropertyLimits(count=2), PropertyLimits(bytes=1000),
+                   PropertyLimits(quota=used + cost(NAME, stored))):
+        with pytest.raises((TooManyProperties, QuotaExceeded)):
+            await store.plain_copy(home, "folder", "copy", recursive=True, overwrite=False,
+                                   move=False, limits=limits)
+        assert await store.plain(home, "copy") is None, limits
+        assert await store.home_usage(home) == used
+    roomy = PropertyLimits(count=3, bytes=2000, quota=2 * used)
+    assert await store.plain_copy(home, "folder", "copy", recursive=True, overwrite=False,
+                                  move=False, limits=roomy)
+    assert await store.home_usage(home) == 2 * used
+    # Over the quota now, a copy that replaces one as large does not add and is fine.
+    assert not await store.plain_copy(home, "folder", "copy", recursive=True, overwrite=True,
+                                      move=False, limits=PropertyLimits(quota=used))
+    assert await store.home_usage(home) == 2 * used

@@ -96,5 +96,5 @@ async def copy_or_move(ctx: Context, request: web.Request, source: PlainItem,
     await require(ctx, dest, names.WRITE_CONTENT if dest.exists else names.BIND)
     created = await ctx.store.plain_copy(home.the_home, origin, target,
                                          recursive=depth == "infinity", overwrite=overwrite,
-                                         move=move)
+                                         move=move, limits=ctx.property_limits)
     return web.Response(status=201 if created else 204)

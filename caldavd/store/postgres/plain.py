@@ -12,9 +12,10 @@ import hashlib
 import asyncpg
 
 from caldavd.store.errors import AlreadyExists, DestinationExists, NotFound
-from caldavd.store.model import Home, PlainResource
+from caldavd.store.model import NO_PROPERTY_LIMITS, Home, PlainResource, PropertyLimits
 from caldavd.store.postgres.homes import lock_home
 from caldavd.store.postgres.pool import connection, transaction
+from caldavd.store.postgres.properties import check_copied, home_usage
 
 _COLUMNS = "id, path, is_collection, content_type, etag, size, created, modified"
 
@@ -127,10 +128,12 @@ class PlainStore:
             await _delete_tree(conn, home, path)
 
     async def plain_copy(self, home: Home, source: str, target: str, *, recursive: bool,
-                         overwrite: bool, move: bool) -> bool:
+                         overwrite: bool, move: bool,
+                         limits: PropertyLimits = NO_PROPERTY_LIMITS) -> bool:
         async with transaction(self._pool) as conn:
             await _lock(conn, home)
             await _require_folder(conn, home, _parent(target))
+            used_before = await home_usage(conn, home.id)
             existed = await _taken(conn, home, target)
             if existed:
                 if not overwrite:
@@ -139,7 +142,8 @@ class PlainStore:
             if move:
                 await _move_tree(conn, home, source, target)
             else:
-                await _copy_tree(conn, home, source, target, recursive)
+                copies = await _copy_tree(conn, home, source, target, recursive)
+                await check_copied(conn, home.id, copies, used_before, limits)
         return not existed
 
 
@@ -152,7 +156,8 @@ async def _move_tree(conn: asyncpg.Connection, home: Home, source: str, target: 
 
 
 async def _copy_tree(conn: asyncpg.Connection, home: Home, source: str, target: str,
-                     recursive: bool) -> None:
+                     recursive: bool) -> list[int]:
+    """The ids of the copies (their dead properties copied too)."""
     scope = "(path = $2 OR left(path, length($2) + 1) = $2 || '/')" if recursive else "path = $2"
     rows = await conn.fetch(
         "INSERT INTO dav_resource (home_id, path, is_collection, content, content_type, etag, "
@@ -171,3 +176,4 @@ async def _copy_tree(conn: asyncpg.Connection, home: Home, source: str, target: 
             "JOIN unnest($1::bigint[], $2::bigint[]) AS m(old_id, new_id) "
             "ON p.resource_id = m.old_id",
             [a for a, _ in pairs], [b for _, b in pairs])
+    return [b for _, b in pairs]

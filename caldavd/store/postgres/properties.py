@@ -41,6 +41,45 @@ async def write_properties(conn: asyncpg.Connection, home_id: int, resource_id: 
         await _check(conn, home_id, resource_id, before, limits)
 
 
+async def check_copied(conn: asyncpg.Connection, home_id: int, resource_ids: list[int],
+                       used_before: int, limits: PropertyLimits) -> None:
+    """Dead properties just copied onto new resources (COPY, RFC 4918 §9.8.2): each copy
+    within the bounds per resource, as a PROPPATCH that set them would be, and the home
+    within its quota if the copy made it grow (``used_before``: its usage before)."""
+    if not resource_ids or not (limits.count or limits.bytes or limits.quota):
+        return
+    if limits.count or limits.bytes:
+        worst = await conn.fetchrow(
+            "SELECT coalesce(max(count), 0) AS count, coalesce(max(bytes), 0) AS bytes "
+            "FROM (SELECT count(*) AS count, sum(octet_length(name) + octet_length(value)) "
+            "AS bytes FROM dead_property WHERE resource_id = ANY($1) GROUP BY resource_id) t",
+            resource_ids)
+        _check_bounds(worst["count"], worst["bytes"], limits)
+    if limits.quota:
+        await _check_quota(conn, home_id, used_before, limits.quota)
+
+
+def _check_bounds(count: int, size: int, limits: PropertyLimits) -> None:
+    if limits.count and count > limits.count:
+        raise TooManyProperties(f"{count} dead properties; a resource may carry "
+                                f"{limits.count}")
+    if limits.bytes and size > limits.bytes:
+        raise TooManyProperties(f"{size} bytes of dead properties; a resource may "
+                                f"carry {limits.bytes}")
+
+
+async def _check_quota(conn: asyncpg.Connection, home_id: int, used_before: int,
+                       quota: int) -> None:
+    used = await home_usage(conn, home_id)
+    if used > used_before and used > quota:
+        raise QuotaExceeded(f"{used} bytes would exceed the quota of {quota}")
+
+
+async def home_usage(conn: asyncpg.Connection, home_id: int) -> int:
+    return int(await conn.fetchval("SELECT quota_used FROM calendar_home WHERE id = $1",
+                                   home_id))
+
+
 async def _check(conn: asyncpg.Connection, home_id: int, resource_id: int,
                  before: asyncpg.Record, limits: PropertyLimits) -> None:
     after = await conn.fetchrow(_USAGE, resource_id)
@@ -52,7 +91,6 @@ async def _check(conn: asyncpg.Connection, home_id: int, resource_id: int,
         raise TooManyProperties(f"{after['bytes']} bytes of dead properties; a resource may "
                                 f"carry {limits.bytes}")
     if limits.quota and grew:
-        used = await conn.fetchval("SELECT quota_used FROM calendar_home WHERE id = $1",
-                                   home_id)
+        used = await home_usage(conn, home_id)
         if used > limits.quota:
             raise QuotaExceeded(f"{used} bytes would exceed the quota of {limits.quota}")
