@@ -5,6 +5,7 @@
     bin/bench --scale --json out.json  also the week query at 50,000 events vs 2,000
     bin/bench --cluster                through haproxy: 1 host, 2 hosts, MultiProcessCount 2
     bin/bench --sim                    most caldavd-sim users passing: 1 host, 2 hosts
+    bin/bench --fairness               a probe's latency while hostile requests run
 
 Starts a throwaway PostgreSQL cluster (durable settings), bootstraps the schema,
 starts ``caldavd -f plist`` pinned to the first core, loads user01's calendar by
@@ -15,7 +16,8 @@ Exit status: 0 when every run produced valid responses (targets missed or not),
 with the response cache off and, as *_cached and *_memcached, against caldavd
 processes with it on; the table ends with cached / uncached.  ``--cluster``
 is issue 5's scaling run (``bench.cluster``); ``--sim`` is issue 8's simulated-client
-capacity (``bench.sim``).
+capacity (``bench.sim``); ``--fairness`` is issue 16's probe under hostile requests
+(``bench.fairness``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import cluster as cluster_mode
+from bench import fairness as fairness_mode
 from bench import sim as sim_mode
 from bench.data import history_events
 from bench.load import Client, LoadStats
@@ -114,9 +117,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="with --cluster: the hosts' response cache, on memcached (default, "
                              "the PROPFINDs are then the *_memcached operations) or off")
     sim_mode.add_arguments(parser)
+    fairness_mode.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.sim and (args.cluster or args.scale or args.profile):
         parser.error("--sim does not combine with --cluster, --scale or --profile")
+    if args.fairness and (args.sim or args.cluster or args.scale or args.profile):
+        parser.error("--fairness does not combine with --sim, --cluster, --scale or --profile")
     if args.attempts < 1:
         parser.error("--attempts must be at least 1")
     wanted = [o.strip() for o in args.only.split(",") if o.strip()]
@@ -333,14 +339,18 @@ def _version(argv: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        if args.sim:
+        if args.fairness:
+            report = {"machine": machine_info(), "fairness": fairness_mode.run_fairness(args)}
+        elif args.sim:
             report = {"machine": machine_info(), "sim": sim_mode.run_sim(args)}
         else:
             report = run_cluster(args) if args.cluster else run(args)
     except BenchError as exc:
         print(f"bench: FAILED: {exc}", file=sys.stderr)
         return 1
-    if args.sim:
+    if args.fairness:
+        print(fairness_mode.fairness_table(report["fairness"]))
+    elif args.sim:
         print(sim_mode.sim_table(report["sim"]))
     elif args.cluster:
         print(cluster_table(report["cluster"], report["machine"]["cores"]))

@@ -21,6 +21,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 from lxml import etree
 
 from caldavd.dav import errors, names
@@ -75,8 +77,9 @@ def _precondition_applies(request: Request, status: int) -> bool:
     if status == 409 and request.method in ("MKCOL", "MKCALENDAR"):
         return False  # no parent collection: RFC 4918 §9.3.1 defines it without a code
     if request.method == "PUT":
-        parent = request.target.rsplit(b"/", 1)[0] + b"/"
-        return parent.decode("latin-1") in CALENDARS
+        # The server's view of the path: percent-decoded (%2F is a slash), no query.
+        path = unquote_to_bytes(request.target.split(b"?")[0].split(b"#")[0])
+        return path.rsplit(b"/", 1)[0].decode("latin-1") + "/" in CALENDARS
     return request.method in PRECONDITION_METHODS
 
 
