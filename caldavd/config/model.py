@@ -116,6 +116,7 @@ class Config:
     MaxAttendeesPerInstance: int
     MaxAllowedInstances: int
     MaxInstancesPerReport: int
+    MaxFreeBusyRows: int
     SyncTokenLifetimeDays: int
     UserQuota: int
     MaxDeadPropertiesPerResource: int
@@ -212,6 +213,7 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         MaxAttendeesPerInstance=tree["MaxAttendeesPerInstance"],
         MaxAllowedInstances=tree["MaxAllowedInstances"],
         MaxInstancesPerReport=tree["MaxInstancesPerReport"],
+        MaxFreeBusyRows=tree["MaxFreeBusyRows"],
         SyncTokenLifetimeDays=tree["SyncTokenLifetimeDays"],
         UserQuota=tree["UserQuota"],
         MaxDeadPropertiesPerResource=tree["MaxDeadPropertiesPerResource"],

@@ -260,6 +260,9 @@ CONFIG = Section({
     "MaxInstancesPerReport": Scalar(INT, 10000,
         "Most recurrence instances one REPORT may expand (calendar-data expand, free-busy-query) "
         "or add to the index; see Security and limits."),
+    "MaxFreeBusyRows": Scalar(INT, 100000,
+        "Most busy periods one free-busy-query may read from the time-range index (cheaper "
+        "than expansion, so an allowance of its own); see Security and limits."),
     "UserQuota": Scalar(INT, 104857600,
         "Bytes of calendar data and attachments per user (RFC 4331 quota); 0 = unlimited."),
     "MaxDeadPropertiesPerResource": Scalar(INT, 100,

@@ -260,7 +260,8 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
                 "IdleConnectionTimeOut"):
         _at_least(tree, key, 1, report)
     for key in ("MaxResourceSize", "MaxAttendeesPerInstance", "MaxAllowedInstances",
-                "MaxInstancesPerReport", "DBPoolWaitSeconds", "SyncTokenLifetimeDays"):
+                "MaxInstancesPerReport", "MaxFreeBusyRows", "DBPoolWaitSeconds",
+                "SyncTokenLifetimeDays"):
         _at_least(tree, key, 1, report)
     for key in ("UserQuota", "MaximumAttachmentSize", "MaximumAttachmentsPerInstance",
                 "MaxDeadPropertiesPerResource", "MaxDeadPropertyBytesPerResource",

@@ -93,6 +93,43 @@ async def test_free_busy_over_the_instance_limit_is_refused(pg_database: PgDatab
         assert years.error() == names.NUMBER_OF_MATCHES_WITHIN_LIMITS
 
 
+async def _staggered_dailies(dav: Dav, count: int) -> None:
+    """``count`` daily events of five minutes, ten minutes apart from midnight."""
+    for i in range(count):
+        hour, minute = divmod(10 * i, 60)
+        start, end = f"20260105T{hour:02}{minute:02}00Z", f"20260105T{hour:02}{minute + 5:02}00Z"
+        body = event(f"staggered-{i:03}", start, end, extra=DAILY)
+        assert (await dav.put(f"{CAL01}staggered-{i:03}.ics", body)).status == 201
+
+
+async def test_free_busy_reads_many_index_rows_within_their_own_allowance(dav: Dav) -> None:
+    """RFC 4791 §7.10: 100 daily events over a year are 36,100 busy periods from the
+    index, more than MaxInstancesPerReport (10,000, for expansion) but within
+    MaxFreeBusyRows (100,000): all of them, none merged away."""
+    await _staggered_dailies(dav, 100)
+    reply = await _ask(dav, FREEBUSY, "20260101T000000Z", "20270101T000000Z")
+    assert reply.status == 200
+    text = reply.body.decode().replace("\r\n ", "")
+    periods = [line for line in text.splitlines() if line.startswith("FREEBUSY")]
+    assert len(periods) == 100 * 361, "Jan 5 to Dec 31: 361 days"
+    assert "20260105T000000Z/20260105T000500Z" in text
+    assert "20261231T163000Z/20261231T163500Z" in text
+    assert "20260105T000500Z/" not in text, "the five minutes after each are free"
+
+
+async def test_free_busy_beyond_its_row_allowance_is_refused(pg_database: PgDatabase,
+                                                             tmp_path: Path) -> None:
+    """Past MaxFreeBusyRows a truncated answer would show busy time as free: 403
+    DAV:number-of-matches-within-limits (RFC 5323 §5.2), as for instances."""
+    async with serving(pg_database, tmp_path, MaxFreeBusyRows=1000) as dav:
+        await _staggered_dailies(dav, 100)
+        week = await _ask(dav, FREEBUSY, "20260105T000000Z", "20260112T000000Z")
+        assert week.status == 200, "700 rows"
+        month = await _ask(dav, FREEBUSY, "20260105T000000Z", "20260205T000000Z")
+        assert month.status == 403
+        assert month.error() == names.NUMBER_OF_MATCHES_WITHIN_LIMITS
+
+
 async def test_ranges_outside_the_advertised_dates_are_refused(dav: Dav) -> None:
     """RFC 4791 §7.8: min-date-time and max-date-time, as PROPFIND advertises them."""
     await _dailies(dav, 1)

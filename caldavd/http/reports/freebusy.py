@@ -4,7 +4,9 @@ opaque calendar of a home, as one VFREEBUSY.
 Objects the time-range index decides give their busy rows (FBTYPE and TRANSP are
 stored with each instance); only the others (floating instances, recurrences
 indexed short of the range) are expanded, off the loop and within the request's
-instance budget.
+instance budget (MaxInstancesPerReport). Index rows are cheap to read and merge,
+so they have an allowance of their own (MaxFreeBusyRows); merging runs off the
+loop too.
 """
 
 from __future__ import annotations
@@ -66,16 +68,17 @@ async def free_busy_query(ctx: Context, resource: Resource,
         calendars = [(calendar, await calendar_zone(ctx, calendar))]
     else:
         calendars = await _opaque_calendars(ctx, resource)
-    budget = budget_for(ctx)
+    budget, rows = budget_for(ctx), Budget(ctx.config.MaxFreeBusyRows)
     batches: list[list[recurrence.Instance]] = []
     indexed: list[BusyPeriod] = []
     for calendar, zone in calendars:
-        found = await ctx.store.busy_time(calendar, start, end, limit=budget.remaining)
-        _spend(budget, len(found.periods))
+        found = await ctx.store.busy_time(calendar, start, end, limit=rows.remaining)
+        _spend(rows, len(found.periods), "busy periods than MaxFreeBusyRows")
         indexed += found.periods
         batches += await off_loop(ctx, budget, functools.partial(
             _instances, found.to_expand, start, end, zone or UTC, budget))
-    body = freebusy(batches, start, end, indexed=indexed)
+    body = await off_loop(ctx, budget, functools.partial(
+        freebusy, batches, start, end, indexed=indexed))
     return web.Response(status=200, body=body, content_type="text/calendar", charset="utf-8")
 
 
@@ -88,20 +91,19 @@ def _instances(texts: Sequence[str], start: datetime, end: datetime, zone: tzinf
         cal = icalendar.Calendar.from_ical(text)
         instances = recurrence.expand(cal, start, end, floating_tz=zone,
                                       max_instances=budget.ask)
-        _spend(budget, len(instances))
+        _spend(budget, len(instances), "recurrence instances than MaxInstancesPerReport")
         result.append(instances)
     return result
 
 
-def _spend(budget: Budget, count: int) -> None:
+def _spend(budget: Budget, count: int, what: str) -> None:
     """A truncated free-busy answer would show busy time as free: going over the budget
     refuses the request (see README, Security and limits)."""
     try:
         budget.spend(count)
     except OverBudget:
         raise NumberOfMatchesWithinLimits(
-            "more recurrence instances than MaxInstancesPerReport in this range; "
-            "ask for a shorter one", status=403) from None
+            f"more {what} in this range; ask for a shorter one", status=403) from None
 
 
 async def _opaque_calendars(ctx: Context,
