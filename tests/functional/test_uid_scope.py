@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from caldavd.dav import names
 from tests.functional.conftest import CAL01, HOME01, HOME02, Dav, event
+from tests.functional.test_attachments import add
 
 OTHER = HOME01 + "other/"
 ME = "mailto:user01@example.com"
@@ -69,6 +70,17 @@ async def test_scheduling_object_twice_in_a_home_is_refused(dav: Dav) -> None:
     assert copied.texts(".//D:href") == [CAL01 + "m.ics"]
     # Moving it is fine: it is still one object.
     assert await _copy(dav, CAL01 + "m.ics", OTHER + "m.ics", "MOVE") == 201
+
+
+async def test_an_attachment_action_keeps_a_scheduling_object_one(dav: Dav) -> None:
+    """RFC 8607 §3.4 rewrites the event; RFC 6638 §3.2.4.1 still holds for it (the
+    rewrite marked it a plain object, and a second one with its UID got in)."""
+    await _second_calendar(dav)
+    assert (await dav.put(CAL01 + "m.ics", meeting("meet-2"))).status == 201
+    assert (await add(dav, CAL01 + "m.ics", b"agenda")).status == 201
+    reply = await dav.put(OTHER + "m.ics", meeting("meet-2"))
+    assert reply.status == 403
+    assert reply.error() == names.UNIQUE_SCHEDULING_OBJECT_RESOURCE
 
 
 async def test_an_attendees_copy_is_a_scheduling_object_too(dav: Dav) -> None:

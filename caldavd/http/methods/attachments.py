@@ -182,6 +182,8 @@ async def _rewrite(ctx: Context, resource: ObjectResource, change: Change,
                    new: Sequence[NewAttachment]) -> CalendarObject:
     """``change`` applied to the event as it is under its home's lock, and written."""
     calendar = resource.the_calendar
+    owner = resource.owner  # whose addresses make it a scheduling object, as at PUT
+    addresses = owner.calendar_user_addresses if owner else ()
     async with ctx.store.editing(calendar, resource.the_object.name) as edit:
         if edit.current is None:
             raise NotFound("the resource was deleted meanwhile")
@@ -190,7 +192,7 @@ async def _rewrite(ctx: Context, resource: ObjectResource, change: Change,
         def work() -> ObjectWrite:  # one job: parse, change, validate and index
             cal = ical.parse_text(current.icalendar or "")
             change(cal)
-            return prepare_write(ctx.config, calendar, current.name, cal.to_ical())
+            return prepare_write(ctx.config, calendar, current.name, cal.to_ical(), addresses)
 
         write = await heavy(ctx, (current.icalendar or "").encode(), work)
         return await edit.put(write, quota=ctx.config.UserQuota, new=new)
