@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from icalendar import Component
 from lxml import etree
 
 from caldavd.caldav import ical, recurrence
@@ -76,13 +77,29 @@ def _check_order(prop: etree._Element) -> None:
         raise Conflict("calendar-order must be an integer")
 
 
+def _check_alarms(prop: etree._Element) -> None:
+    """Apple's default alarms: empty, or VALARM components (each with the ACTION and
+    TRIGGER RFC 5545 §3.6.6 requires), which clients copy into new events."""
+    text = _text(prop)
+    if not text:
+        return
+    try:
+        parsed = Component.from_ical(text, multiple=True)
+    except Exception:  # untrusted input into a third-party parser: any failure
+        parsed = []
+    if not parsed or any(c.name != "VALARM" or "ACTION" not in c or "TRIGGER" not in c
+                         for c in parsed):
+        raise Conflict(f"{etree.QName(prop).localname} must hold VALARM components")
+
+
 # Properties whose check parses iCalendar.
-PARSED = frozenset({names.CALENDAR_TIMEZONE})
+PARSED = frozenset({names.CALENDAR_TIMEZONE, *names.DEFAULT_ALARMS})
 
 CHECKS: dict[str, Check] = {
     names.CALENDAR_TIMEZONE: _check_timezone,
     names.SCHEDULE_CALENDAR_TRANSP: _check_transp,
     names.CALENDAR_ORDER: _check_order,
+    **dict.fromkeys(names.DEFAULT_ALARMS, _check_alarms),
 }
 
 

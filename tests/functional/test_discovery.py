@@ -177,3 +177,26 @@ async def test_default_alarms_are_kept_on_home_and_calendar(dav: Dav) -> None:
         # XML parsing turns the CRLFs into LFs (XML 1.0 §2.11).
         assert got.texts(".//C:default-alarm-vevent-datetime") == [
             alarm.replace("\r\n", "\n")], path
+
+
+async def test_default_alarms_must_be_valarms(dav: Dav) -> None:
+    """A default-alarm property holds VALARM components (each with ACTION and TRIGGER,
+    RFC 5545 §3.6.6) or nothing: clients copy it into the events they make, so anything
+    else is 409 in its propstat and nothing changes (it was stored; CalDAVTester's
+    default-alarms.xml).  Every one of the four properties is checked, on homes and
+    calendars alike."""
+    body = ('<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            "<D:set><D:prop><C:{name}>{value}</C:{name}></D:prop></D:set></D:propertyupdate>")
+    no_trigger = "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:x\r\nEND:VALARM\r\n"
+    for kind in ("vevent-datetime", "vevent-date", "vtodo-datetime", "vtodo-date"):
+        name = f"default-alarm-{kind}"
+        for path in (HOME01, CAL01):
+            for value in ("Not\nCalendar\nData", no_trigger,
+                          "BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n"):
+                reply = await dav.request("PROPPATCH", path, body.format(name=name,
+                                                                         value=value))
+                assert reply.texts(".//D:status") == ["HTTP/1.1 409 Conflict"], (path, name)
+            got = await dav.propfind(path, "{urn:ietf:params:xml:ns:caldav}" + name)
+            assert got.texts(".//D:status") == ["HTTP/1.1 404 Not Found"], (path, name)
+            cleared = await dav.request("PROPPATCH", path, body.format(name=name, value=""))
+            assert cleared.texts(".//D:status") == ["HTTP/1.1 200 OK"], (path, name)
