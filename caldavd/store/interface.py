@@ -112,7 +112,10 @@ class Store(Protocol):
                             if_match: Sequence[str] | None = None) -> None: ...
 
     async def move_object(self, source: Calendar, name: str, target: Calendar,
-                          target_name: str, *, overwrite: bool) -> tuple[CalendarObject, bool]:
+                          target_name: str, *, overwrite: bool,
+                          quota: int = 0) -> tuple[CalendarObject, bool]:
+        """``quota``: bytes the target's owning home may hold (0 = unlimited): a move into
+        another home past it is QuotaExceeded, and nothing moves."""
         ...
 
     async def find_uid(self, home: Home, uid: str) -> tuple[str, str] | None:

@@ -316,3 +316,26 @@ async def test_principals_read_their_own_acl_and_administrators_every_acl(
     for path in ("/", "/principals/", "/principals/__uids__/", "/calendars/__uids__/", P01,
                  WRITE_GROUP, P02, HOME01, CAL01):
         assert await _acl_agrees(dav, path, "user10", {ADMIN, P10}), path
+
+
+async def test_a_move_into_another_home_counts_in_its_quota(pg_database: PgDatabase,
+                                                            tmp_path: Path) -> None:
+    """RFC 4331 §6 (quota-not-exceeded), RFC 4918 §9.9.4 (507): an object moved into a
+    calendar of another home (an administrator's or a write delegate's MOVE) counts in
+    that home's quota, as a PUT there would; refused, nothing moves.  Before, only PUT and
+    COPY checked it."""
+    home10 = "/calendars/__uids__/10000000-0000-0000-0000-000000000010/calendar/"
+    async with serving(pg_database, tmp_path, AdminPrincipals=[ADMIN], UserQuota=1500) as dav:
+        big = event("big", extra="DESCRIPTION:" + "x" * 900 + "\r\n")
+        assert (await dav.put(CAL01 + "big.ics", big)).status == 201
+        bulky = event("bulky", extra="DESCRIPTION:" + "y" * 600 + "\r\n")
+        assert (await dav.put(home10 + "bulky.ics", bulky, user="user10")).status == 201
+        assert (await dav.put(home10 + "small.ics", event("small"), user="user10")).status == 201
+        reply = await dav.request("MOVE", home10 + "bulky.ics", user="user10",
+                                  headers={"Destination": dav.base + CAL01 + "bulky.ics"})
+        assert reply.status == 507 and reply.error() == "{DAV:}quota-not-exceeded", reply.body
+        assert (await dav.request("GET", home10 + "bulky.ics", user="user10")).status == 200
+        assert (await dav.request("GET", CAL01 + "bulky.ics")).status == 404
+        reply = await dav.request("MOVE", home10 + "small.ics", user="user10",
+                                  headers={"Destination": dav.base + CAL01 + "small.ics"})
+        assert reply.status == 201, reply.body

@@ -126,3 +126,20 @@ async def test_a_copied_folder_brings_its_properties_within_the_bounds(
     assert not await store.plain_copy(home, "folder", "copy", recursive=True, overwrite=True,
                                       move=False, limits=PropertyLimits(quota=used))
     assert await store.home_usage(home) == 2 * used
+
+
+async def test_a_move_into_another_home_is_held_to_its_quota(
+        store: PostgresStore, home: Home, cal: Calendar) -> None:
+    bob = await store.ensure_home("bob")
+    theirs = await store.create_calendar(bob, NewCalendar("theirs"))
+    obj, _ = await store.put_object(cal, event("a"))
+    stored = value("x" * 100)
+    await store.update_properties(home, None, obj.id, {NAME: stored}, ())
+    with pytest.raises(QuotaExceeded):
+        await store.move_object(cal, obj.name, theirs, obj.name, overwrite=False,
+                                quota=obj.size + cost(NAME, stored) - 1)
+    assert await store.home_usage(bob) == 0
+    assert await store.object(cal, obj.name) is not None
+    await store.move_object(cal, obj.name, theirs, obj.name, overwrite=False,
+                            quota=obj.size + cost(NAME, stored))
+    assert await store.home_usage(bob) == obj.size + cost(NAME, stored)

@@ -136,7 +136,7 @@ async def move(request: web.Request) -> web.StreamResponse:
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.UNBIND)
     _, created = await ctx.store.move_object(
         source.the_calendar, source.the_object.name, calendar.the_calendar, name,
-        overwrite=overwrite)
+        overwrite=overwrite, quota=ctx.config.UserQuota)
     return web.Response(status=201 if created else 204)
 
 

@@ -56,7 +56,7 @@ async def check_copied(conn: asyncpg.Connection, home_id: int, resource_ids: lis
             resource_ids)
         _check_bounds(worst["count"], worst["bytes"], limits)
     if limits.quota:
-        await _check_quota(conn, home_id, used_before, limits.quota)
+        await check_quota(conn, home_id, used_before, limits.quota)
 
 
 def _check_bounds(count: int, size: int, limits: PropertyLimits) -> None:
@@ -68,8 +68,10 @@ def _check_bounds(count: int, size: int, limits: PropertyLimits) -> None:
                                 f"carry {limits.bytes}")
 
 
-async def _check_quota(conn: asyncpg.Connection, home_id: int, used_before: int,
-                       quota: int) -> None:
+async def check_quota(conn: asyncpg.Connection, home_id: int, used_before: int,
+                      quota: int) -> None:
+    """QuotaExceeded if the home grew from ``used_before`` past ``quota`` (a home over it
+    may still shrink or stay)."""
     used = await home_usage(conn, home_id)
     if used > used_before and used > quota:
         raise QuotaExceeded(f"{used} bytes would exceed the quota of {quota}")

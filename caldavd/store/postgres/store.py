@@ -56,7 +56,7 @@ from caldavd.store.postgres.object_writes import (
 from caldavd.store.postgres.objects_batch import NamedObjectReader, NamedRead
 from caldavd.store.postgres.plain import PlainStore
 from caldavd.store.postgres.pool import connection, read, transaction
-from caldavd.store.postgres.properties import write_properties
+from caldavd.store.postgres.properties import check_quota, home_usage, write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
 from caldavd.store.postgres.rows import OBJECT_FIELDS, built, calendar_object
 from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST, row_arrays
@@ -347,15 +347,21 @@ class PostgresStore(PlainStore, AttachmentStore):
             raise refusal(status, calendar, name)
 
     async def move_object(self, source: Calendar, name: str, target: Calendar,
-                          target_name: str, *, overwrite: bool) -> tuple[CalendarObject, bool]:
+                          target_name: str, *, overwrite: bool,
+                          quota: int = 0) -> tuple[CalendarObject, bool]:
         if "read" in (source.mode, target.mode):
             raise ReadOnly(source.name if source.mode == "read" else target.name)
-        async with connection(self._pool) as conn:
+        into_another = bool(quota) and source.owner_home_id != target.owner_home_id
+        # One statement, unless the quota of another home is to be checked after it.
+        async with (transaction if into_another else connection)(self._pool) as conn:
+            before = await home_usage(conn, target.owner_home_id) if into_another else 0
             row = await conn.fetchrow(
                 MOVE_SQL, *move_args(source, name, target, target_name, overwrite))
-        status = row["status"]
-        if status not in MOVE_DONE:
-            raise move_refusal(status, row, target, name, target_name)
+            status = row["status"]
+            if status not in MOVE_DONE:
+                raise move_refusal(status, row, target, name, target_name)
+            if into_another:  # the object, and its dead properties, now count there
+                await check_quota(conn, target.owner_home_id, before, quota)
         return _object(row), status == "moved"
 
     async def find_uid(self, home: Home, uid: str) -> tuple[str, str] | None:
