@@ -87,7 +87,8 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     # Loopback, Stats.AllowedAddresses or administrators.
     app.router.add_get("/stats", guarded(stats_json))
     app.router.add_get("/metrics", guarded(metrics))
-    app.router.add_route("*", "/{path:.*}",
+    # [\s\S], not ".": a decoded path may hold a newline (%0A), which "." does not match.
+    app.router.add_route("*", r"/{path:[\s\S]*}",
                          observed(limited(app, guarded(authenticated(dispatch)))),
                          expect_handler=continue_expected)
     return app

@@ -122,7 +122,7 @@ async def test_a_tab_in_a_value_is_fine(dav: Dav) -> None:
     assert reply.status == 201, reply.body
 
 
-NAME_CONTROLS = ["%01", "%1F", "%7F", "%C2%85", "%EF%BF%BE"]
+NAME_CONTROLS = ["%01", "%0A", "%0D", "%1F", "%7F", "%C2%85", "%EF%BF%BE"]
 
 
 async def _create_named(dav: Dav, method: str, name: str) -> tuple[Reply, str]:
