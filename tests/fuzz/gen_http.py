@@ -24,6 +24,8 @@ MULTIGET = (b'<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:n
             b"<D:prop><D:getetag/><C:calendar-data/></D:prop>"
             + b"".join(b"<D:href>" + h.encode() + b"</D:href>" for h in t.SEEDS)
             + b"</C:calendar-multiget>")
+DISPOSITIONS = [b'attachment; filename="a.txt"', b"", b"attachment; filename*=UTF-8''%C3%A9",
+                b'inline; filename="../../x"', b"attachment; filename=" + b"n" * 3000]
 PROPPATCH = (b'<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>h'
              b"</D:displayname></D:prop></D:set></D:propertyupdate>")
 
@@ -43,10 +45,26 @@ def _base(rng: random.Random, index: int) -> Request:
         ("PROPPATCH", t.CAL2, [("Content-Type", b"application/xml")], PROPPATCH),
         ("MKCALENDAR", f"{t.HOME}h-{index}/", [], b""),
         ("OPTIONS", "/", [], b""),
+        ("POST", pick(rng, t.SEEDS) + _attachment_query(rng),
+         [("Content-Type", b"text/plain"), ("Content-Disposition", pick(rng, DISPOSITIONS))],
+         pick(rng, [b"hello", b"", b"x" * 70_000])),
     ]
     method, path, headers, body = pick(rng, kinds)
     return Request(method, path.encode(), [("Authorization", basic("fuzz01")), *headers], body,
                    index=index)
+
+
+def _attachment_query(rng: random.Random) -> str:
+    """RFC 8607 §3.x: action, rid and managed-id, valid or not."""
+    parts = [pick(rng, ["action=attachment-add", "action=attachment-add",
+                        "action=attachment-update", "action=attachment-remove",
+                        "action=nonsense", "action="])]
+    if rng.random() < 0.4:
+        parts.append("rid=" + pick(rng, ["M", "20260107T100000Z", "20260107T100000Z,M",
+                                         "garbage", "", "19000101T000000Z"]))
+    if rng.random() < 0.5:
+        parts.append("managed-id=" + pick(rng, ["x", "", "%00", "../x", "a" * 300]))
+    return "?" + "&".join(parts)
 
 
 def _dest(path: str) -> bytes:

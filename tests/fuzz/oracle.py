@@ -9,7 +9,8 @@
 3. A 403 or 409 answer where a precondition applies is a DAV:error whose first child
    is a precondition element (RFC 4918 §16): to PROPFIND, PROPPATCH, REPORT,
    MKCALENDAR, MKCOL and ACL (RFC 4918 §9, RFC 4791 §5.3.1 and §7, RFC 3744 §8.1,
-   RFC 6578 §3), and to a PUT into a calendar collection (RFC 4791 §5.3.2).  A PUT
+   RFC 6578 §3), to a PUT into a calendar collection (RFC 4791 §5.3.2) and to a
+   managed-attachment POST (RFC 8607 §3).  A PUT
    elsewhere (plain WebDAV resources) and COPY/MOVE/DELETE are not held to it: RFC 4918
    defines their 403/409 answers without a precondition code.  A failed MKCALENDAR or
    extended MKCOL may instead answer its mkcalendar-response/mkcol-response, whose
@@ -76,6 +77,8 @@ def _explained(root: etree._Element | None) -> bool:
 def _precondition_applies(request: Request, status: int) -> bool:
     if status == 409 and request.method in ("MKCOL", "MKCALENDAR"):
         return False  # no parent collection: RFC 4918 §9.3.1 defines it without a code
+    if request.method == "POST":
+        return b"action=" in request.target  # managed attachments: RFC 8607 §3.x
     if request.method == "PUT":
         # The server's view of the path: percent-decoded (%2F is a slash), no query.
         path = unquote_to_bytes(request.target.split(b"?")[0].split(b"#")[0])
