@@ -47,7 +47,7 @@ from typing import Any, Final, Literal
 import icalendar
 from lxml import etree
 
-from caldavd.caldav import recurrence
+from caldavd.caldav import ical, recurrence
 from caldavd.dav import errors, names
 
 Collation = Literal["i;ascii-casemap", "i;octet", "i;unicode-casemap"]
@@ -285,23 +285,12 @@ def parse_filter(element: etree._Element, *, default_tz: tzinfo = UTC,
 
 
 def parse_timezone_element(element: etree._Element) -> tzinfo:
-    """The time zone of a ``CALDAV:timezone`` element (RFC 4791 §9.8).
-
-    Its text must be a VCALENDAR with exactly one VTIMEZONE; anything else is
-    ``valid-calendar-data`` (RFC 4791 §7.8 preconditions).
-    """
-    text = element.text or ""
+    """The time zone of a ``CALDAV:timezone`` element (RFC 4791 §9.8): see
+    ``ical.timezone_calendar``; anything else is ``valid-calendar-data`` (§7.8)."""
     try:
-        cal = icalendar.Calendar.from_ical(text)
-        zones = [sub for sub in cal.subcomponents if isinstance(sub, icalendar.Timezone)]
-        if len(zones) != 1:
-            raise ValueError("expected exactly one VTIMEZONE")
-        zone = recurrence.zone_of_vtimezone(zones[0], lookup_tzid=True)
-    except errors.DAVError:
-        raise
-    except Exception as exc:
-        raise errors.ValidCalendarData(f"CALDAV:timezone: {exc}") from exc
-    return zone
+        return ical.timezone_calendar(element.text or "")
+    except errors.ValidCalendarData as exc:
+        raise errors.ValidCalendarData(f"CALDAV:timezone: {exc.message}") from None
 
 
 def _children(element: etree._Element) -> list[etree._Element]:

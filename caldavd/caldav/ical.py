@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from icalendar import Calendar, Component
@@ -67,6 +67,7 @@ __all__ = [
     "parse_calendar",
     "parse_text",
     "serialize",
+    "timezone_calendar",
     "validate_calendar_object",
     "validate_object",
     "without_repeated_timezones",
@@ -249,6 +250,20 @@ def parse_text(text: str) -> Calendar:
     if calscale is not None and str(calscale).strip().upper() != "GREGORIAN":
         raise ValidCalendarData("only CALSCALE:GREGORIAN is supported")
     return cal
+
+
+def timezone_calendar(text: str) -> tzinfo:
+    """The zone of a calendar-timezone property (RFC 4791 §5.2.2) or a REPORT's
+    CALDAV:timezone (§9.8): "an iCalendar object with exactly one VTIMEZONE component"
+    and no other; ValidCalendarData says why it is not one."""
+    cal = parse_calendar(text.encode())
+    if [sub.name for sub in cal.subcomponents] != ["VTIMEZONE"]:
+        raise ValidCalendarData("the iCalendar object must hold exactly one VTIMEZONE "
+                                "and no other component")
+    try:
+        return recurrence.zone_of_vtimezone(cal.subcomponents[0], lookup_tzid=True)
+    except Exception as exc:  # untrusted input into a third-party parser: any failure
+        raise ValidCalendarData(f"the VTIMEZONE defines no usable zone: {exc}") from None
 
 
 def serialize(cal: Calendar) -> bytes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from icalendar import Component
 from lxml import etree
 
-from caldavd.caldav import ical, recurrence
+from caldavd.caldav import ical
 from caldavd.caldav.budget import Budget
 from caldavd.dav import names
 from caldavd.dav.errors import (
@@ -49,18 +49,11 @@ def _text(prop: etree._Element) -> str:
 
 
 def _check_timezone(prop: etree._Element) -> None:
-    """RFC 4791 §5.2.2: a VCALENDAR holding exactly one VTIMEZONE."""
+    """RFC 4791 §5.2.2, the rule of ``ical.timezone_calendar``."""
     try:
-        cal = ical.parse_calendar(_text(prop).encode())
-    except DAVError:
-        raise ValidCalendarTimezone("calendar-timezone is not valid iCalendar") from None
-    zones = [c for c in cal.subcomponents if c.name == "VTIMEZONE"]
-    if len(zones) != 1 or len(cal.subcomponents) != 1:
-        raise ValidCalendarTimezone("calendar-timezone must hold exactly one VTIMEZONE")
-    try:
-        recurrence.zone_of_vtimezone(zones[0])
-    except Exception:  # any failure means "unusable definition"
-        raise ValidCalendarTimezone("calendar-timezone defines no usable zone") from None
+        ical.timezone_calendar(_text(prop))
+    except DAVError as exc:
+        raise ValidCalendarTimezone(f"calendar-timezone: {exc.message}") from None
 
 
 # A value a property cannot take is 409 in its propstat (RFC 4918 §9.2.1), not 400.

@@ -118,3 +118,42 @@ async def test_limit_recurrence_set_keeps_the_override_of_the_zone_s_day(dav: Da
     data = '<C:limit-recurrence-set start="20260107T120000Z" end="20260107T130000Z"/>'
     reply = await dav.report(CAL01, MULTIGET.format(data=data, href=CAL01 + "all-day.ics"))
     assert "SUMMARY:Moved" in _data(reply, CAL01 + "all-day.ics")
+
+
+_ZONES = NEW_YORKISH.removesuffix("END:VCALENDAR\r\n")
+_EVENT = FLOATING[FLOATING.index("BEGIN:VEVENT"):]
+_OTHER_ZONE = AUCKLANDISH[AUCKLANDISH.index("BEGIN:VTIMEZONE"):]
+# Not "an iCalendar object with exactly one VTIMEZONE component" (RFC 4791 §5.2.2, §9.8).
+NOT_ONE_ZONE = {
+    "a VEVENT besides": _ZONES + _EVENT,
+    "two zones": _ZONES + _OTHER_ZONE,
+    "no zone": _ZONES[:_ZONES.index("BEGIN:VTIMEZONE")] + "END:VCALENDAR\r\n",
+}
+_PROPPATCH = ('<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+              "<D:set><D:prop><C:calendar-timezone><![CDATA[{zone}]]></C:calendar-timezone>"
+              "</D:prop></D:set></D:propertyupdate>")
+
+
+async def test_one_rule_for_timezone_bodies_everywhere(dav: Dav) -> None:
+    """RFC 4791 §9.8 (CALDAV:timezone: 403 valid-calendar-data, §7.8) and §5.2.2
+    (calendar-timezone: 403 valid-calendar-timezone in PROPPATCH's propstat, §5.3.2.1 of
+    MKCALENDAR) refuse the same bodies; a VEVENT next to the VTIMEZONE was taken by
+    calendar-query (found by CalDAVTester's errors.xml)."""
+    home = CAL01.rsplit("/", 2)[0] + "/"
+    for why, zone in NOT_ONE_ZONE.items():
+        assert zone.count("BEGIN:VCALENDAR") == 1 and zone.endswith("END:VCALENDAR\r\n")
+        timezone = f"<C:timezone><![CDATA[{zone}]]></C:timezone>"
+        query = await dav.report(CAL01, QUERY.format(
+            data="", start="20260105T140000Z", end="20260105T143000Z", timezone=timezone))
+        assert query.status == 403, (why, query.body)
+        assert query.error() == "{urn:ietf:params:xml:ns:caldav}valid-calendar-data", why
+        patched = await dav.request("PROPPATCH", CAL01, _PROPPATCH.format(zone=zone))
+        assert patched.status == 207 and b"valid-calendar-timezone" in patched.body, why
+        made = await dav.request("MKCALENDAR", home + "zoned/", _PROPPATCH.format(
+            zone=zone).replace("D:propertyupdate", "C:mkcalendar"))
+        assert made.status == 403, (why, made.body)
+    good = await dav.report(CAL01, QUERY.format(
+        data="", start="20260105T140000Z", end="20260105T143000Z",
+        timezone=f"<C:timezone><![CDATA[{NEW_YORKISH}]]></C:timezone>"))
+    assert good.status == 207, good.body
+    await _set_zone(dav, NEW_YORKISH)
