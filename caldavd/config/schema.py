@@ -264,7 +264,8 @@ CONFIG = Section({
         "Most busy periods one free-busy-query may read from the time-range index (cheaper "
         "than expansion, so an allowance of its own); see Security and limits."),
     "UserQuota": Scalar(INT, 104857600,
-        "Bytes of calendar data and attachments per user (RFC 4331 quota); 0 = unlimited."),
+        "Bytes of calendar data, attachments, dead properties and plain files per user "
+        "(RFC 4331 quota); 0 = unlimited."),
     "MaxDeadPropertiesPerResource": Scalar(INT, 100,
         "Most dead (client-set) properties one resource may carry; beyond, PROPPATCH answers "
         "507 with caldavd:max-dead-properties; 0 = no limit."),

@@ -166,7 +166,8 @@ class Store(Protocol):
     async def home_revision(self, home: Home) -> int: ...
 
     async def home_usage(self, home: Home) -> int:
-        """Bytes of calendar data (and attachments) the home's calendars hold."""
+        """Bytes the home holds: calendar data (and attachments), dead properties and plain
+        files (RFC 4331 §3)."""
         ...
 
     # -- plain WebDAV resources in a home (paths relative to the home) -------------------
@@ -177,9 +178,10 @@ class Store(Protocol):
         """Direct members of the folder ``path`` ('' = top-level folders of the home)."""
         ...
 
-    async def plain_put(self, home: Home, path: str, content: bytes,
-                        content_type: str) -> tuple[PlainResource, bool]:
-        """Create or replace a file; NotFound when the parent folder is missing."""
+    async def plain_put(self, home: Home, path: str, content: bytes, content_type: str, *,
+                        quota: int = 0) -> tuple[PlainResource, bool]:
+        """Create or replace a file; NotFound when the parent folder is missing.  ``quota``:
+        bytes the home may hold (0 = unlimited); QuotaExceeded beyond, nothing written."""
         ...
 
     async def plain_mkcol(self, home: Home, path: str) -> PlainResource:
@@ -194,8 +196,9 @@ class Store(Protocol):
                          overwrite: bool, move: bool,
                          limits: PropertyLimits = NO_PROPERTY_LIMITS) -> bool:
         """Copy or move (dead properties included); True when the target was created.  The
-        properties a copy adds are held to ``limits`` as a write of them would be
-        (TooManyProperties, QuotaExceeded, nothing copied)."""
+        properties a copy adds are held to ``limits`` as a write of them would be, and the
+        files and properties it adds to ``limits.quota`` (TooManyProperties, QuotaExceeded,
+        nothing copied)."""
         ...
 
     # -- managed attachments (RFC 8607) ----------------------------------------------

@@ -158,3 +158,36 @@ async def test_index_rows_and_horizons_of_older_schemas_are_repaired(
     assert tuple(bounds) == (DISTANT_PAST, DISTANT_FUTURE)
     assert until == {"todo": None, "yearly": DISTANT_PAST, "unindexed": DISTANT_PAST,
                      "plain": None}
+
+
+async def test_files_of_a_home_at_0013_count_in_its_quota_after_the_upgrade(
+        pg_database: PgDatabase) -> None:
+    """0014: plain files written before it count in quota_used (RFC 4331 §3) alongside
+    objects and dead properties, and the trigger keeps it right afterwards."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    await downgrade_to(pg_database.connect_kwargs, "0013")
+    pool = await create_pool(pg_database.connect_kwargs, max_size=1)
+    try:
+        store = PostgresStore(pool)
+        home = await store.ensure_home("alice")
+        obj, _ = await store.put_object(
+            await store.create_calendar(home, NewCalendar("work")), event("u1"))
+        await store.plain_mkcol(home, "files")
+        await store.plain_put(home, "files/a", b"x" * 5000, "text/plain")
+        await store.plain_put(home, "files/b", b"y" * 3000, "text/plain")
+        folder = await store.plain(home, "files")
+        assert folder is not None
+        name, value = "{urn:x}n", '<ns0:n xmlns:ns0="urn:x">v</ns0:n>'
+        await store.update_properties(home, None, folder.id, {name: value}, ())
+        props = len(name) + len(value)
+        assert await store.home_usage(home) == obj.size + props
+        await upgrade_to_head(pg_database.connect_kwargs)
+        assert await store.home_usage(home) == obj.size + props + 8000
+        await store.plain_delete(home, "files")
+        assert await store.home_usage(home) == obj.size
+        await store.plain_mkcol(home, "files")
+        await store.plain_put(home, "files/c", b"z" * 100, "text/plain")
+        await downgrade_to(pg_database.connect_kwargs, "0013")
+        assert await store.home_usage(home) == obj.size
+    finally:
+        await pool.close()

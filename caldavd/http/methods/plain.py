@@ -57,7 +57,7 @@ async def put_file(ctx: Context, resource: Resource, body: bytes,
     await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
     home = home_of(holder)
     item, created = await ctx.store.plain_put(home.the_home, home_relative(resource, home),
-                                              body, content_type)
+                                              body, content_type, quota=ctx.config.UserQuota)
     return web.Response(status=201 if created else 204, headers={"ETag": f'"{item.etag}"'})
 
 

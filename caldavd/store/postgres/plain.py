@@ -1,5 +1,8 @@
 """Plain WebDAV files and folders in a home (litmus, generic WebDAV clients).
 
+A file's bytes count in its home's quota (the trigger of migration 0014); a write that
+makes the home grow past it is refused in its transaction, under the home's lock.
+
 A folder's members share its path as a prefix; recursive copy, move and
 delete are single prefix statements, so a folder of any size costs a few
 queries, not one per member.
@@ -15,7 +18,7 @@ from caldavd.store.errors import AlreadyExists, DestinationExists, NotFound
 from caldavd.store.model import NO_PROPERTY_LIMITS, Home, PlainResource, PropertyLimits
 from caldavd.store.postgres.homes import lock_home
 from caldavd.store.postgres.pool import connection, transaction
-from caldavd.store.postgres.properties import check_copied, home_usage
+from caldavd.store.postgres.properties import check_copied, check_quota, home_usage
 
 _COLUMNS = "id, path, is_collection, content_type, etag, size, created, modified"
 
@@ -86,12 +89,13 @@ class PlainStore:
                     "AND strpos(path, '/') = 0 ORDER BY path", home.id)
         return [_resource(r) for r in rows]
 
-    async def plain_put(self, home: Home, path: str, content: bytes,
-                        content_type: str) -> tuple[PlainResource, bool]:
+    async def plain_put(self, home: Home, path: str, content: bytes, content_type: str, *,
+                        quota: int = 0) -> tuple[PlainResource, bool]:
         etag = hashlib.sha256(content).hexdigest()[:40]
         async with transaction(self._pool) as conn:
             await _lock(conn, home)
             await _require_folder(conn, home, _parent(path))
+            used_before = await home_usage(conn, home.id) if quota else 0
             existing = await conn.fetchrow(
                 "SELECT is_collection FROM dav_resource WHERE home_id = $1 AND path = $2",
                 home.id, path)
@@ -104,6 +108,8 @@ class PlainStore:
                 "content_type = excluded.content_type, etag = excluded.etag, "
                 f"size = excluded.size, modified = now() RETURNING {_COLUMNS}",
                 home.id, path, content, content_type, etag, len(content))
+            if quota:
+                await check_quota(conn, home.id, used_before, quota)
         return _resource(row), existing is None
 
     async def plain_mkcol(self, home: Home, path: str) -> PlainResource:

@@ -1,7 +1,8 @@
 """Writing dead properties within their bounds (``PropertyLimits``).
 
 Every row names the home whose quota it counts in (migration 0013); the trigger there
-keeps ``calendar_home.quota_used`` right.  The bounds are checked after the write, in
+keeps ``calendar_home.quota_used`` right, as 0004 and 0014 do for calendar objects and
+plain files.  The bounds are checked after the write, in
 its transaction under the home's lock, so a refused write leaves nothing behind and two
 writes at once cannot both slip under a bound.
 """
@@ -43,12 +44,11 @@ async def write_properties(conn: asyncpg.Connection, home_id: int, resource_id: 
 
 async def check_copied(conn: asyncpg.Connection, home_id: int, resource_ids: list[int],
                        used_before: int, limits: PropertyLimits) -> None:
-    """Dead properties just copied onto new resources (COPY, RFC 4918 §9.8.2): each copy
+    """Resources just copied (COPY, RFC 4918 §9.8.2): the dead properties of each copy
     within the bounds per resource, as a PROPPATCH that set them would be, and the home
-    within its quota if the copy made it grow (``used_before``: its usage before)."""
-    if not resource_ids or not (limits.count or limits.bytes or limits.quota):
-        return
-    if limits.count or limits.bytes:
+    within its quota if the copy made it grow, by file and property bytes alike
+    (``used_before``: its usage before)."""
+    if resource_ids and (limits.count or limits.bytes):
         worst = await conn.fetchrow(
             "SELECT coalesce(max(count), 0) AS count, coalesce(max(bytes), 0) AS bytes "
             "FROM (SELECT count(*) AS count, sum(octet_length(name) + octet_length(value)) "

@@ -1,0 +1,67 @@
+"""Plain WebDAV files count in the home's quota (a sibling of issue 16 item 2).
+
+With UserQuota=1000, three PUTs of 5,000-byte files were all 201: plain files were
+outside the quota.  Every write of a file is now held to it (RFC 4331 §6: 507 with
+DAV:quota-not-exceeded, nothing written), and quota-used-bytes counts files (§3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caldavd.dav import names
+from tests.conftest import PgDatabase
+from tests.functional.conftest import HOME01, Dav, serving
+
+DIR = HOME01 + "files/"
+FILE = "x" * 5000
+
+
+async def _quota(dav: Dav) -> tuple[int, int]:
+    """quota-used-bytes and quota-available-bytes of the home (RFC 4331 §3, §4)."""
+    reply = await dav.propfind(HOME01, names.QUOTA_USED_BYTES, names.QUOTA_AVAILABLE_BYTES)
+    return (int(reply.texts(".//D:quota-used-bytes")[0]),
+            int(reply.texts(".//D:quota-available-bytes")[0]))
+
+
+async def test_a_put_past_the_quota_is_507_and_a_delete_frees_the_space(
+        pg_database: PgDatabase, tmp_path: Path) -> None:
+    async with serving(pg_database, tmp_path, UserQuota=12000) as dav:
+        used, _ = await _quota(dav)
+        assert (await dav.request("MKCOL", DIR)).status == 201
+        assert (await dav.request("PUT", DIR + "a", FILE)).status == 201
+        assert (await dav.request("PUT", DIR + "b", FILE)).status == 201
+        assert await _quota(dav) == (used + 10000, 12000 - used - 10000)
+        reply = await dav.request("PUT", DIR + "c", FILE)
+        assert reply.status == 507 and reply.error() == names.QUOTA_NOT_EXCEEDED, reply.body
+        assert (await dav.request("GET", DIR + "c")).status == 404
+        replaced = await dav.request("PUT", DIR + "a", FILE * 2)
+        assert replaced.status == 507, replaced.body
+        assert (await dav.request("GET", DIR + "a")).body == FILE.encode()
+        assert (await _quota(dav))[0] == used + 10000
+        assert (await dav.request("DELETE", DIR + "a")).status == 204
+        assert (await _quota(dav))[0] == used + 5000
+        assert (await dav.request("PUT", DIR + "c", FILE)).status == 201
+
+
+async def test_a_copy_past_the_quota_is_refused_whole(pg_database: PgDatabase,
+                                                      tmp_path: Path) -> None:
+    """RFC 4918 §9.8.5 (507): a COPY of a folder of files that would not fit copies
+    nothing; a MOVE in the home adds nothing and goes through."""
+    async with serving(pg_database, tmp_path, UserQuota=16000) as dav:
+        assert (await dav.request("MKCOL", DIR)).status == 201
+        for name in ("a", "b"):
+            assert (await dav.request("PUT", DIR + name, FILE)).status == 201
+        used, _ = await _quota(dav)
+        reply = await dav.request("COPY", DIR, headers={"Destination": dav.base + HOME01
+                                                        + "copy/"})
+        assert reply.status == 507 and reply.error() == names.QUOTA_NOT_EXCEEDED, reply.body
+        assert (await dav.propfind(HOME01 + "copy/", names.RESOURCETYPE)).status == 404
+        assert (await dav.propfind(HOME01 + "copy/a", names.RESOURCETYPE)).status == 404
+        assert (await _quota(dav))[0] == used
+        one = await dav.request("COPY", DIR + "a", headers={"Destination": dav.base + DIR + "c"})
+        assert one.status == 201, one.body
+        assert (await _quota(dav))[0] == used + 5000
+        moved = await dav.request("MOVE", DIR, headers={"Destination": dav.base + HOME01
+                                                        + "moved/"})
+        assert moved.status == 201, moved.body
+        assert (await _quota(dav))[0] == used + 5000
