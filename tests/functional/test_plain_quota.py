@@ -10,7 +10,7 @@ from pathlib import Path
 
 from caldavd.dav import names
 from tests.conftest import PgDatabase
-from tests.functional.conftest import HOME01, Dav, serving
+from tests.functional.conftest import CAL01, HOME01, Dav, event, serving
 
 DIR = HOME01 + "files/"
 FILE = "x" * 5000
@@ -45,8 +45,8 @@ async def test_a_put_past_the_quota_is_507_and_a_delete_frees_the_space(
 
 async def test_a_copy_past_the_quota_is_refused_whole(pg_database: PgDatabase,
                                                       tmp_path: Path) -> None:
-    """RFC 4918 §9.8.5 (507): a COPY of a folder of files that would not fit copies
-    nothing; a MOVE in the home adds nothing and goes through."""
+    """RFC 4918 §9.8.5 (507): a COPY of a folder of files, or of an object into a folder,
+    that would not fit copies nothing; a MOVE in the home adds nothing and goes through."""
     async with serving(pg_database, tmp_path, UserQuota=16000) as dav:
         assert (await dav.request("MKCOL", DIR)).status == 201
         for name in ("a", "b"):
@@ -65,3 +65,13 @@ async def test_a_copy_past_the_quota_is_refused_whole(pg_database: PgDatabase,
                                                         + "moved/"})
         assert moved.status == 201, moved.body
         assert (await _quota(dav))[0] == used + 5000
+        available = (await _quota(dav))[1]
+        # A calendar object copied into a folder becomes a file there, held to the quota.
+        summary = "s" * (available * 3 // 5 - len(event("e", summary="")))
+        stored = await dav.request("PUT", CAL01 + "e.ics", event("e", summary=summary),
+                                   headers={"Content-Type": "text/calendar"})
+        assert stored.status == 201, stored.body
+        reply = await dav.request("COPY", CAL01 + "e.ics",
+                                  headers={"Destination": dav.base + HOME01 + "moved/e.ics"})
+        assert reply.status == 507 and reply.error() == names.QUOTA_NOT_EXCEEDED, reply.body
+        assert (await dav.request("GET", HOME01 + "moved/e.ics")).status == 404
