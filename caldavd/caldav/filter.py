@@ -2,9 +2,11 @@
 
 ``parse_filter`` turns a ``CALDAV:filter`` element into a frozen tree of
 ``CompFilter`` / ``PropFilter`` / ``ParamFilter`` / ``TextMatch`` / ``TimeRange``.
-Malformed filters raise ``ValidFilter``, filters this server cannot evaluate
-raise ``SupportedFilter`` and unknown collations raise ``SupportedCollation``
-(RFC 4791 §7.8 preconditions).
+Malformed filters raise ``ValidFilter``, and so do filters that can never match
+(a component filter where RFC 5545 lets no such component be, a time-range on a
+property whose value is no date: ``CHILDREN``, ``NOT_DATE_PROPERTIES``); filters
+this server cannot evaluate raise ``SupportedFilter`` and unknown collations raise
+``SupportedCollation`` (RFC 4791 §7.8 preconditions).
 
 ``Filter.match`` is the exact, in-memory evaluation. ``Filter.index_query``
 is the part a store can evaluate from its index (component type and
@@ -62,6 +64,33 @@ MATCH_TYPES: Final[frozenset[str]] = frozenset({"equals", "contains", "starts-wi
 INSTANCE_COMPONENTS: Final[frozenset[str]] = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"})
 #: Components that may carry a VALARM (RFC 5545 §3.6.6).
 ALARM_PARENTS: Final[frozenset[str]] = frozenset({"VEVENT", "VTODO"})
+#: The components each component may hold (RFC 5545 §3.4, §3.6; VAVAILABILITY and
+#: AVAILABLE RFC 7953 §3; PARTICIPANT, VLOCATION, VRESOURCE RFC 9073 §7; VLOCATION in
+#: VALARM RFC 9074 §8). A comp-filter naming one of these components under one of
+#: these parents that cannot hold it can never match: invalid (RFC 4791 §7.8
+#: valid-filter: "cannot nest a VEVENT in a VEVENT"). X- and other names are not judged.
+_PARTS = frozenset({"PARTICIPANT", "VLOCATION", "VRESOURCE"})
+CHILDREN: Final[dict[str, frozenset[str]]] = {
+    "VCALENDAR": frozenset({*INSTANCE_COMPONENTS, "VTIMEZONE", "VAVAILABILITY"}),
+    **dict.fromkeys(("VEVENT", "VTODO"), frozenset({"VALARM", *_PARTS})),
+    **dict.fromkeys(("VJOURNAL", "VFREEBUSY", "AVAILABLE"), _PARTS),
+    "VAVAILABILITY": frozenset({"AVAILABLE", *_PARTS}),
+    "PARTICIPANT": frozenset({"VLOCATION", "VRESOURCE"}),
+    "VALARM": frozenset({"VLOCATION"}),
+    "VTIMEZONE": frozenset({"STANDARD", "DAYLIGHT"}),
+    **dict.fromkeys(("STANDARD", "DAYLIGHT", "VLOCATION", "VRESOURCE"), frozenset()),
+}
+#: Properties RFC 5545 §3.7-3.8 and RFC 7986 §5 define with a value type other than
+#: DATE, DATE-TIME or PERIOD: a time-range on them is invalid (RFC 4791 §9.9 applies it
+#: to date and date-time values; §7.8 valid-filter: "cannot nest a time-range in a
+#: prop-filter name=SUMMARY"). X- and other properties may hold dates: not judged.
+NOT_DATE_PROPERTIES: Final[frozenset[str]] = frozenset({
+    "CALSCALE", "METHOD", "PRODID", "VERSION", "ATTACH", "CATEGORIES", "CLASS", "COMMENT",
+    "DESCRIPTION", "GEO", "LOCATION", "PERCENT-COMPLETE", "PRIORITY", "RESOURCES", "STATUS",
+    "SUMMARY", "DURATION", "TRANSP", "TZID", "TZNAME", "TZOFFSETFROM", "TZOFFSETTO",
+    "TZURL", "ATTENDEE", "CONTACT", "ORGANIZER", "RELATED-TO", "URL", "UID", "RRULE",
+    "ACTION", "REPEAT", "SEQUENCE", "REQUEST-STATUS", "NAME", "REFRESH-INTERVAL", "SOURCE",
+    "COLOR", "IMAGE", "CONFERENCE"})
 MAX_ALARM_REPEAT: Final = 1000
 MAX_MATCH_INSTANCES: Final = 10_000
 
@@ -308,6 +337,8 @@ def _name(element: etree._Element) -> str:
 
 def _parse_comp_filter(element: etree._Element, *, parent: str | None) -> CompFilter:
     name = _name(element)
+    if parent in CHILDREN and name in CHILDREN and name not in CHILDREN[parent]:
+        raise errors.ValidFilter(f"a {parent} holds no {name}: the comp-filter never matches")
     is_not_defined = False
     time_range: TimeRange | None = None
     props: list[PropFilter] = []
@@ -366,6 +397,8 @@ def _parse_prop_filter(element: etree._Element) -> PropFilter:
             raise errors.ValidFilter(f"prop-filter {name}: unexpected {child.tag}")
     if is_not_defined and (time_range or text_match or params):
         raise errors.ValidFilter(f"prop-filter {name}: is-not-defined must stand alone")
+    if time_range is not None and name in NOT_DATE_PROPERTIES:
+        raise errors.ValidFilter(f"time-range on {name}, whose value is no date or date-time")
     return PropFilter(name, is_not_defined, time_range, text_match, tuple(params))
 
 

@@ -353,6 +353,32 @@ async def test_unknown_collation_is_supported_collation(dav: Dav) -> None:
     assert reply.error() == names.SUPPORTED_COLLATION
 
 
+IMPOSSIBLE_FILTERS = {
+    "time-range on SUMMARY": '<C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY">'
+    '<C:time-range start="20260101T000000Z"/></C:prop-filter></C:comp-filter>',
+    "VEVENT in VEVENT": '<C:comp-filter name="VEVENT"><C:comp-filter name="VEVENT"/>'
+    "</C:comp-filter>",
+    "VALARM in VCALENDAR": '<C:comp-filter name="VALARM"/>',
+    "VEVENT in VALARM": '<C:comp-filter name="VTODO"><C:comp-filter name="VALARM">'
+    '<C:comp-filter name="VEVENT"/></C:comp-filter></C:comp-filter>',
+}
+
+
+async def test_impossible_filters_are_valid_filter(dav: Dav) -> None:
+    """RFC 4791 §7.8 (CALDAV:valid-filter, 403 by §1.3): "a CALDAV:filter cannot nest a
+    VEVENT comp-filter in a VEVENT comp-filter" nor "a time-range in a prop-filter
+    SUMMARY" (§9.9: time-ranges apply to date and date-time values). They answered 207
+    with no match (found by CalDAVTester's errors.xml)."""
+    await _fill(dav)
+    for why, inner in IMPOSSIBLE_FILTERS.items():
+        body = ('<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+                '<D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR">'
+                f"{inner}</C:comp-filter></C:filter></C:calendar-query>")
+        reply = await dav.report(CAL01, body)
+        assert reply.status == 403, (why, reply.body)
+        assert reply.error() == names.VALID_FILTER, why
+
+
 async def test_time_range_on_unsupported_component_is_supported_filter(dav: Dav) -> None:
     body = """<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
       <D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR">

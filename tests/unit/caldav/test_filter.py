@@ -334,14 +334,49 @@ def test_parse_utc_datetime_requires_the_z_form() -> None:
     # Time ranges exist for instance components and alarms only (§9.9).
     (in_calendar('<C:comp-filter name="VTIMEZONE">' + tr("20060104T000000Z", None)
                  + "</C:comp-filter>"), errors.SupportedFilter),
-    (in_event('<C:comp-filter name="VALARM"><C:comp-filter name="VEVENT">'
+    (in_event('<C:comp-filter name="VALARM"><C:comp-filter name="X-PART">'
               + tr("20060104T000000Z", None) + "</C:comp-filter></C:comp-filter>"),
      errors.SupportedFilter),
+    # §7.8 valid-filter: components where none can be, time-ranges on values no date.
+    (in_event('<C:comp-filter name="VEVENT"/>'), errors.ValidFilter),
+    (in_calendar('<C:comp-filter name="VALARM"/>'), errors.ValidFilter),
+    (in_event('<C:comp-filter name="VALARM"><C:comp-filter name="VEVENT"/>'
+              "</C:comp-filter>"), errors.ValidFilter),
+    (in_calendar('<C:comp-filter name="STANDARD"/>'), errors.ValidFilter),
+    (in_calendar('<C:comp-filter name="VCALENDAR"/>'), errors.ValidFilter),
+    (in_calendar('<C:comp-filter name="VTODO"><C:comp-filter name="VTIMEZONE">'
+                 "<C:is-not-defined/></C:comp-filter></C:comp-filter>"), errors.ValidFilter),
+    (in_event('<C:prop-filter name="SUMMARY">' + tr("20060104T000000Z", None)
+              + "</C:prop-filter>"), errors.ValidFilter),
+    (in_event('<C:prop-filter name="rrule">' + tr("20060104T000000Z", None)
+              + "</C:prop-filter>"), errors.ValidFilter),
 ])
 def test_invalid_filters_raise_typed_errors(body: str, error: type[errors.DAVError]) -> None:
     with pytest.raises(error) as raised:
         flt(body)
     assert type(raised.value) is error
+
+
+@pytest.mark.parametrize("body", [
+    in_event('<C:comp-filter name="VALARM"><C:is-not-defined/></C:comp-filter>'),
+    in_event('<C:prop-filter name="X-APPLE-TRAVEL-START">' + tr("20060104T000000Z", None)
+             + "</C:prop-filter>"),
+    in_event('<C:prop-filter name="X-MOZ-LASTACK">' + tr("20060104T000000Z", None)
+             + "</C:prop-filter>"),
+    in_event('<C:prop-filter name="SUMMARY"><C:is-not-defined/></C:prop-filter>'),
+    in_event('<C:prop-filter name="DTSTAMP">' + tr("20060104T000000Z", None)
+             + "</C:prop-filter>"),
+    in_event('<C:comp-filter name="X-COMP"/>'),
+    in_calendar('<C:comp-filter name="VTIMEZONE"><C:comp-filter name="STANDARD"/>'
+                "</C:comp-filter>"),
+    in_calendar('<C:comp-filter name="VAVAILABILITY"><C:comp-filter name="AVAILABLE"/>'
+                "</C:comp-filter>"),
+    in_calendar('<C:comp-filter name="X-WR-THING"/>'),
+])
+def test_possible_filters_still_parse(body: str) -> None:
+    """What clients send: alarms not defined, time-ranges on X- properties (any value
+    type), VTIMEZONE and VAVAILABILITY comp-filters."""
+    flt(body)
 
 
 def test_filter_errors_carry_their_precondition() -> None:
@@ -660,8 +695,9 @@ def test_property_time_range_on_a_date_covers_the_day() -> None:
     assert matching(body) == {"abcd4"}
 
 
-def test_property_time_range_on_a_text_property_never_matches() -> None:
-    body = in_event('<C:prop-filter name="SUMMARY">'
+def test_property_time_range_on_an_x_property_holding_text_never_matches() -> None:
+    """RFC 4791 §9.9 compares dates only; an X- property's text is none."""
+    body = in_event('<C:prop-filter name="X-ABC-GUID">'
                     + tr("20000101T000000Z", None) + "</C:prop-filter>")
     assert matching(body) == set()
 
