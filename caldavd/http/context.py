@@ -73,6 +73,13 @@ class Context:
         return PropertyLimits(config.MaxDeadPropertiesPerResource,
                               config.MaxDeadPropertyBytesPerResource, config.UserQuota)
 
+    def quota(self, freed: int = 0) -> int:
+        """``UserQuota`` for a write after which the request frees ``freed`` bytes of the
+        same home (a MOVE's source, removed once its destination is written: the home ends
+        within the quota); 0 = unlimited."""
+        quota = self.config.UserQuota
+        return quota + freed if quota else 0
+
     @property
     def is_admin(self) -> bool:
         """Named in AdminPrincipals by any of its principal URLs."""

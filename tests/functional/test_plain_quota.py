@@ -75,3 +75,31 @@ async def test_a_copy_past_the_quota_is_refused_whole(pg_database: PgDatabase,
                                   headers={"Destination": dav.base + HOME01 + "moved/e.ics"})
         assert reply.status == 507 and reply.error() == names.QUOTA_NOT_EXCEEDED, reply.body
         assert (await dav.request("GET", HOME01 + "moved/e.ics")).status == 404
+
+
+async def test_a_move_between_a_folder_and_a_calendar_of_a_full_home_goes_through(
+        pg_database: PgDatabase, tmp_path: Path) -> None:
+    """A MOVE frees its source once the destination is written: in one home it adds
+    nothing, so RFC 4331 §6 does not refuse it even with less room left than it moves.
+    Before, the destination was held to the quota with the source still counted (507)."""
+    async with serving(pg_database, tmp_path, UserQuota=8000) as dav:
+        assert (await dav.request("MKCOL", DIR)).status == 201
+        text = event("e", summary="s" * 4000)
+        assert (await dav.request("PUT", DIR + "e.ics", text,
+                                  headers={"Content-Type": "text/calendar"})).status == 201
+        assert (await dav.request("PUT", DIR + "pad", "p" * 2000)).status == 201
+        used, available = await _quota(dav)
+        assert available < len(text)
+        into = await dav.request("MOVE", DIR + "e.ics",
+                                 headers={"Destination": dav.base + CAL01 + "e.ics"})
+        assert into.status == 201, into.body
+        assert (await dav.request("GET", DIR + "e.ics")).status == 404
+        back = await dav.request("MOVE", CAL01 + "e.ics",
+                                 headers={"Destination": dav.base + DIR + "back.ics"})
+        assert back.status == 201, back.body
+        assert (await dav.request("GET", CAL01 + "e.ics")).status == 404
+        assert (await _quota(dav))[0] == used
+        # A COPY adds what it copies, and is refused.
+        copy = await dav.request("COPY", DIR + "back.ics",
+                                 headers={"Destination": dav.base + CAL01 + "e.ics"})
+        assert copy.status == 507 and copy.error() == names.QUOTA_NOT_EXCEEDED, copy.body

@@ -94,7 +94,9 @@ async def _file_into_calendar(ctx: Context, source: PlainItem, dest: Resource,
         raise PreconditionFailed("the destination exists and Overwrite is F")
     # A file PUT without a Content-Type was stored as octet-stream: judged by its content.
     media_type = None if item.content_type == UNTYPED else item.content_type
-    _, _, created = await store_object(ctx, calendar, name, item.content or b"", media_type)
+    same_home = calendar.the_calendar.owner_home_id == source.the_home.id
+    _, _, created = await store_object(ctx, calendar, name, item.content or b"", media_type,
+                                       freed=item.size if move and same_home else 0)
     if move:
         home = home_of(source)
         await ctx.store.plain_delete(home.the_home, home_relative(source, home))
@@ -111,7 +113,8 @@ async def _object_into_folder(ctx: Context, source: ObjectResource, dest: Resour
     if dest.exists and not overwrite:
         raise PreconditionFailed("the destination exists and Overwrite is F")
     data = (source.the_object.icalendar or "").encode()
-    reply = await put_file(ctx, dest, data, "text/calendar; charset=utf-8")
+    reply = await put_file(ctx, dest, data, "text/calendar; charset=utf-8",
+                           freed=source.the_object.size if move else 0)
     if move:
         await ctx.store.delete_object(source.the_calendar, source.the_object.name)
         if had_attachments(source):

@@ -46,8 +46,9 @@ def home_of(resource: HomeResource) -> HomeResource:
                         record=resource.record, home=resource.home)
 
 
-async def put_file(ctx: Context, resource: Resource, body: bytes,
-                   content_type: str) -> web.StreamResponse:
+async def put_file(ctx: Context, resource: Resource, body: bytes, content_type: str, *,
+                   freed: int = 0) -> web.StreamResponse:
+    """``freed``: see ``Context.quota``."""
     if isinstance(resource, PlainItem) and resource.the_item.is_collection:
         raise Forbidden("cannot PUT onto a collection")
     if isinstance(resource, Missing) and type(resource.parent) is HomeResource:
@@ -57,7 +58,7 @@ async def put_file(ctx: Context, resource: Resource, body: bytes,
     await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
     home = home_of(holder)
     item, created = await ctx.store.plain_put(home.the_home, home_relative(resource, home),
-                                              body, content_type, quota=ctx.config.UserQuota)
+                                              body, content_type, quota=ctx.quota(freed))
     return web.Response(status=201 if created else 204, headers={"ETag": f'"{item.etag}"'})
 
 

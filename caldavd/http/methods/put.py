@@ -68,14 +68,15 @@ def conditions(request: web.Request) -> tuple[list[str] | None, bool]:
 
 async def store_object(ctx: Context, calendar: CalendarResource, name: str, body: bytes,
                        content_type: str | None, *, if_match: list[str] | None = None,
-                       if_none_match: bool = False,
-                       sources: Sequence[int] = ()) -> tuple[CalendarObject, str | None, bool]:
+                       if_none_match: bool = False, sources: Sequence[int] = (),
+                       freed: int = 0) -> tuple[CalendarObject, str | None, bool]:
     """Validate and store; (object, etag, created).  The etag is None when the data stored is
     not the body octet for octet (repeated VTIMEZONEs dropped, a byte order mark):
     RFC 4791 §5.3.4 forbids an ETag in the answer then, the client must fetch it.
 
     Data with managed attachments (RFC 8607) links them in the same write;
-    ``sources``: objects whose attachments it may name (a COPY's source).
+    ``sources``: objects whose attachments it may name (a COPY's source); ``freed``: see
+    ``Context.quota``.
     """
     the_calendar: Calendar = calendar.the_calendar
     owner = calendar.owner
@@ -84,7 +85,7 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
     put = (functools.partial(ctx.store.put_linked, sources=sources) if write.managed_ids
            else ctx.store.put_object)
     obj, created = await put(the_calendar, write, if_match=if_match,
-                             if_none_match=if_none_match, quota=ctx.config.UserQuota)
+                             if_none_match=if_none_match, quota=ctx.quota(freed))
     return obj, (obj.etag if write.icalendar.encode() == body else None), created
 
 
