@@ -3,7 +3,7 @@ principal-search-property-set (RFC 3253 §3.8, RFC 3744 §9.4-9.5)."""
 
 from __future__ import annotations
 
-from tests.functional.conftest import NS, USER01_UID, Dav
+from tests.functional.conftest import HOME01, NS, USER01_UID, Dav
 
 PRINCIPAL = f"/principals/__uids__/{USER01_UID}/"
 
@@ -57,3 +57,27 @@ async def test_principal_reports_are_defined_for_depth_0_only(dav: Dav) -> None:
             reply = await dav.report("/principals/users/", body, depth=depth)
             assert reply.status == 400, (body, depth)
         assert (await dav.request("REPORT", "/principals/users/", body)).status in (200, 207)
+
+
+async def test_expand_property_with_depth_1_answers_for_each_member(dav: Dav) -> None:
+    """RFC 3253 §3.6: with a Depth header the report "MUST be applied separately to the
+    collection itself and to all members of the collection that satisfy the Depth
+    value" (§3.8 makes no exception): a principal and its proxy groups, a home and its
+    calendars. Depth 1 answered for the resource alone (found by CalDAVTester's
+    expandproperty.xml); Depth infinity, offered by no PROPFIND here either, is 400."""
+    body = """<D:expand-property xmlns:D="DAV:"><D:property name="displayname"/>
+      <D:property name="owner"><D:property name="displayname"/></D:property>
+      </D:expand-property>"""
+    reply = await dav.report(PRINCIPAL, body, depth="1")
+    assert reply.status == 207, reply.body
+    assert set(reply.responses()) == {PRINCIPAL, PRINCIPAL + "calendar-proxy-read/",
+                                      PRINCIPAL + "calendar-proxy-write/"}
+    alone = await dav.report(PRINCIPAL, body, depth="0")
+    assert set(alone.responses()) == {PRINCIPAL}
+    home = HOME01
+    calendars = await dav.report(home, body, depth="1")
+    assert calendars.status == 207, calendars.body
+    assert home + "calendar/" in calendars.responses() and len(calendars.responses()) > 1
+    owner = calendars.responses()[home + "calendar/"].find(".//D:owner/D:response", NS)
+    assert owner is not None and owner.findtext(".//D:displayname", namespaces=NS) == "User 01"
+    assert (await dav.report(PRINCIPAL, body, depth="infinity")).status == 400

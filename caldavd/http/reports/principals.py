@@ -14,6 +14,7 @@ from caldavd.dav.multistatus import Multistatus, Propstat, group_propstats, prop
 from caldavd.dav.requests import (
     ExpandProperty,
     Propfind,
+    parse_depth,
     parse_expand_property,
     parse_href,
     parse_principal_property_search,
@@ -25,6 +26,7 @@ from caldavd.http.acl import privileges
 from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context
 from caldavd.http.propfind import (
+    children,
     dead_properties,
     multistatus_for,
     multistatus_response,
@@ -54,12 +56,22 @@ DEFAULT_SEARCH_LIMIT = 100
 
 # -- expand-property -------------------------------------------------------------------
 
-@report(names.EXPAND_PROPERTY, (Principal, ProxyGroup, PrincipalCollection, HomeResource))
+# RFC 3253 §3.6: with Depth the report is "applied separately to the collection itself
+# and to all members of the collection that satisfy the Depth value" (§3.8 says nothing
+# else): Depth 1 answers for the resource and each member it may read, as PROPFIND
+# lists them; Depth infinity, which PROPFIND does not offer either, is 400.
+@report(names.EXPAND_PROPERTY, (Principal, ProxyGroup, PrincipalCollection, HomeResource),
+        depths=frozenset({"0", "1"}))
 async def expand_property(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     wanted = parse_expand_property(root)
+    targets = [resource]
+    if parse_depth(ctx.request.headers.get("Depth"), "0") == "1":
+        targets += [member for member in await children(ctx, resource)
+                    if names.READ in await privileges(ctx, member)]
     body = Multistatus()
-    body.add_propstats(resource.path, await _expanded(ctx, resource, wanted, 0))
+    for target in targets:
+        body.add_propstats(target.path, await _expanded(ctx, target, wanted, 0))
     return multistatus_response(body)
 
 
