@@ -90,6 +90,18 @@ TEMPLATES: list[tuple[str, str, str, str]] = [
                             "</D:nresults></D:limit><D:prop><D:getetag/></D:prop>"
                             "</D:sync-collection>"),
     ("REPORT", t.CAL, "1", f"<C:free-busy-query {NS}>{RANGE}</C:free-busy-query>"),
+    ("REPORT", t.CAL, "0", f"<D:sync-collection {NS}><D:sync-token>data:,caldavd/1/1"
+                           "</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/>"
+                           "<C:calendar-data/></D:prop></D:sync-collection>"),
+    ("REPORT", t.CAL2, "1", f"<C:calendar-query {NS}>{DATA}<C:filter><C:comp-filter "
+                            "name='VCALENDAR'><C:comp-filter name='VJOURNAL'><C:prop-filter "
+                            "name='DESCRIPTION'><C:text-match match-type='starts-with'>Line"
+                            "</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter>"
+                            "</C:filter></C:calendar-query>"),
+    ("PROPFIND", t.SEEDS[1], "0", f"<D:propfind {NS}><D:prop>{PROPS}</D:prop></D:propfind>"),
+    ("REPORT", t.SEEDS[2], "0", f"<C:calendar-query {NS}>{DATA}<C:filter><C:comp-filter "
+                                f"name='VCALENDAR'><C:comp-filter name='VEVENT'>{RANGE}"
+                                "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"),
     ("REPORT", t.PRINCIPAL, "0", f"<D:expand-property {NS}><D:property name='calendar-proxy-"
                                  "write-for' namespace='http://calendarserver.org/ns/'>"
                                  "<D:property name='displayname'/><D:property name='principal-"
