@@ -243,6 +243,10 @@ class Multistatus:
         self._parts.append(f"<D:response><D:href>{escape(sent)}</D:href>{_status(error.status)}"
                            f"{_error_text(error, error.message)}</D:response>")
 
+    def extend(self, other: Multistatus) -> None:
+        """The responses of ``other`` after these (one report over several collections)."""
+        self._parts.extend(other._parts)
+
     def _missing_propstat(self, missing: tuple[str, ...]) -> str:
         text = self._missing.get(missing)
         if text is None:

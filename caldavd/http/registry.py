@@ -70,9 +70,12 @@ class Report:
     # Subclasses of ``applies`` it does not apply to (a home's objects and plain files
     # are HomeResources too).
     excludes: tuple[type[Resource], ...] = ()
+    # Only on collections (not on a plain file).
+    collections_only: bool = False
 
     def applies_to(self, resource: Resource) -> bool:
-        return isinstance(resource, self.applies) and not isinstance(resource, self.excludes)
+        return (isinstance(resource, self.applies) and not isinstance(resource, self.excludes)
+                and (resource.is_collection or not self.collections_only))
 
 
 PROPERTIES: dict[str, list[LiveProperty]] = {}
@@ -108,10 +111,11 @@ def _of_object(member: Member) -> TextForm:
 
 def report(name: str, applies: tuple[type[Resource], ...], *,
            depths: frozenset[str] = ANY_DEPTH,
-           excludes: tuple[type[Resource], ...] = ()) -> Callable[[ReportRunner], ReportRunner]:
+           excludes: tuple[type[Resource], ...] = (), collections_only: bool = False,
+           ) -> Callable[[ReportRunner], ReportRunner]:
     """Register a report; ``depths``: the Depth values it is defined for (others are 400)."""
     def register(run: ReportRunner) -> ReportRunner:
-        REPORTS[name] = Report(name, applies, run, depths, excludes)
+        REPORTS[name] = Report(name, applies, run, depths, excludes, collections_only)
         return run
     return register
 

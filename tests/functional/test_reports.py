@@ -7,6 +7,7 @@ import pytest
 
 from caldavd.dav import names
 from tests.conftest import PgDatabase
+from tests.functional import conftest
 from tests.functional.conftest import CAL01, HOME01, HOME02, NS, Dav, Reply, event, todo
 
 MULTIGET = """<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
@@ -75,6 +76,59 @@ async def test_multiget_on_the_home_reaches_objects_in_its_calendars(dav: Dav) -
         hrefs=f"<D:href>{CAL01}jan.ics</D:href>"))
     assert below.responses()[CAL01 + "jan.ics"].findtext("D:status", namespaces=NS) == \
         "HTTP/1.1 404 Not Found"
+
+
+ZONE_MINUS5 = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//caldavd tests//EN\r\n"
+               "BEGIN:VTIMEZONE\r\nTZID:Test/Minus5\r\nBEGIN:STANDARD\r\n"
+               "DTSTART:19700101T000000\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0500\r\n"
+               "END:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n")
+READ_GROUP01 = f"/principals/__uids__/{conftest.USER01_UID}/calendar-proxy-read/"
+P02 = f"/principals/__uids__/{conftest.USER02_UID}/"
+
+
+def _query_paths(reply: Reply) -> set[str]:
+    assert reply.status == 207, reply.body
+    return set(reply.responses())
+
+
+async def test_query_on_the_home_reaches_objects_in_its_calendars(dav: Dav) -> None:
+    """RFC 4791 §7.8 on a collection that is no calendar: with Depth infinity the objects
+    of the calendars below match (it was 403 supported-report on a home), each calendar's
+    floating times in its own calendar-timezone (§5.2.2). Objects lie at depth 2, so
+    Depth 1 (the home's calendars, no calendar objects) and 0 answer none, and a plain
+    folder holds no calendar. A read delegate (calendar-proxy-read) gets the same; someone
+    without read gets 403 (RFC 3744 §7.1.1)."""
+    floating = event("float", start="20260105T090000", end="20260105T100000")
+    work = HOME01 + "work/"
+    assert (await dav.request("MKCALENDAR", work)).status == 201
+    zone = ('<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            f"<D:set><D:prop><C:calendar-timezone><![CDATA[{ZONE_MINUS5}]]>"
+            "</C:calendar-timezone></D:prop></D:set></D:propertyupdate>")
+    assert (await dav.request("PROPPATCH", CAL01, zone)).status == 207
+    for calendar in (CAL01, work):
+        assert (await dav.put(calendar + "float.ics", floating)).status == 201
+    assert (await dav.put(CAL01 + "utc.ics", event("utc"))).status == 201  # 10:00Z
+    at_14z = QUERY.format(data="", start="20260105T140000Z", end="20260105T143000Z")
+    at_09z = QUERY.format(data="<C:calendar-data/>", start="20260105T090000Z",
+                          end="20260105T103000Z")
+    assert _query_paths(await dav.report(HOME01, at_14z, depth="infinity")) == {
+        CAL01 + "float.ics"}
+    nine = await dav.report(HOME01, at_09z, depth="infinity")
+    assert _query_paths(nine) == {work + "float.ics", CAL01 + "utc.ics"}
+    assert "UID:utc" in (nine.responses()[CAL01 + "utc.ics"].findtext(
+        ".//C:calendar-data", namespaces=NS) or "")
+    for depth in ("0", "1"):
+        assert _query_paths(await dav.report(HOME01, at_09z, depth=depth)) == set(), depth
+    assert (await dav.request("MKCOL", HOME01 + "folder/")).status == 201
+    assert _query_paths(await dav.report(HOME01 + "folder/", at_09z,
+                                         depth="infinity")) == set()
+    members = ('<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:group-member-set>'
+               f"<D:href>{P02}</D:href></D:group-member-set></D:prop></D:set>"
+               "</D:propertyupdate>")
+    assert (await dav.request("PROPPATCH", READ_GROUP01, members)).status == 207
+    delegate = await dav.report(HOME01, at_09z, depth="infinity", user="user02")
+    assert _query_paths(delegate) == {work + "float.ics", CAL01 + "utc.ics"}
+    assert (await dav.report(HOME01, at_09z, depth="infinity", user="user03")).status == 403
 
 
 BAD_HREFS = {
@@ -179,8 +233,10 @@ async def test_invalid_filter_is_valid_filter_error(dav: Dav) -> None:
 
 
 async def test_unsupported_report_is_refused(dav: Dav) -> None:
-    reply = await dav.report(HOME01, QUERY.format(data="", start="20260101T000000Z",
-                                                  end="20260201T000000Z"))
+    search = ('<D:principal-property-search xmlns:D="DAV:"><D:property-search><D:prop>'
+              "<D:displayname/></D:prop><D:match>x</D:match></D:property-search>"
+              "</D:principal-property-search>")
+    reply = await dav.report(HOME01, search, depth="0")
     assert reply.status == 403
     assert reply.error() == names.SUPPORTED_REPORT_ERROR
 
@@ -189,7 +245,7 @@ async def test_reports_on_resources_they_do_not_apply_to(dav: Dav) -> None:
     """403 supported-report (RFC 3253 §3.6), and supported-report-set does not claim
     them: sync-collection and free-busy-query on a calendar object or a plain folder (a
     folder used to answer for the whole home), calendar-query on an object (it was
-    valid-filter, and sync-collection 400)."""
+    valid-filter, and sync-collection 400) or a plain file."""
     assert (await dav.put(CAL01 + "r.ics", event("r-1"))).status == 201
     assert (await dav.request("MKCOL", HOME01 + "folder/")).status == 201
     sync = SYNC.format(token="", limit="")
@@ -201,11 +257,17 @@ async def test_reports_on_resources_they_do_not_apply_to(dav: Dav) -> None:
         reply = await dav.report(path, body, depth="0" if body is busy else "1")
         assert (reply.status, reply.error()) == (403, names.SUPPORTED_REPORT_ERROR), (
             path, body[:30])
-    for path in (CAL01 + "r.ics", HOME01 + "folder/"):
+    assert (await dav.request("PUT", HOME01 + "folder/f.txt", "text",
+                              headers={"Content-Type": "text/plain"})).status == 201
+    reply = await dav.report(HOME01 + "folder/f.txt", query)
+    assert (reply.status, reply.error()) == (403, names.SUPPORTED_REPORT_ERROR)
+    for path, refused in ((CAL01 + "r.ics", {names.CALENDAR_QUERY}),
+                          (HOME01 + "folder/", set()),
+                          (HOME01 + "folder/f.txt", {names.CALENDAR_QUERY})):
         props = await dav.propfind(path, names.SUPPORTED_REPORT_SET)
         claimed = {e.tag for e in props.findall(".//D:supported-report/D:report/*")}
-        assert claimed.isdisjoint({names.SYNC_COLLECTION, names.FREE_BUSY_QUERY,
-                                   names.CALENDAR_QUERY}), (path, claimed)
+        assert claimed.isdisjoint({names.SYNC_COLLECTION, names.FREE_BUSY_QUERY, *refused}), (
+            path, claimed)
 
 
 async def test_sync_collection_initial_then_changes_then_deletions(dav: Dav) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 import icalendar
@@ -26,12 +27,14 @@ from caldavd.dav import names
 from caldavd.dav.errors import ValidFilter
 from caldavd.dav.fragments import href_text
 from caldavd.dav.multistatus import Multistatus
-from caldavd.dav.requests import Propfind, prop_request
+from caldavd.dav.requests import Propfind, parse_depth, prop_request
+from caldavd.http.acl import privileges
 from caldavd.http.context import Context
 from caldavd.http.indexing import index_rows
 from caldavd.http.liveprops import calendar_data_text
 from caldavd.http.offload import off_loop
 from caldavd.http.propfind import (
+    children,
     joined,
     member_columns,
     multistatus_for,
@@ -47,7 +50,13 @@ from caldavd.http.reports.common import (
     rendered,
     rendered_texts,
 )
-from caldavd.http.resources import CalendarResource, ObjectResource, Resource
+from caldavd.http.resources import (
+    CalendarResource,
+    HomeResource,
+    ObjectResource,
+    PlainItem,
+    Resource,
+)
 from caldavd.store import CalendarObject, Matches
 
 # How rows answer: per asked property its listing member, or None for calendar-data
@@ -55,12 +64,18 @@ from caldavd.store import CalendarObject, Matches
 RowPlan = tuple[list[Member | None], tuple[str, ...]]
 
 
-# On calendar collections only (on an object: 403 supported-report, not valid-filter).
-@report(names.CALENDAR_QUERY, (CalendarResource,), excludes=(ObjectResource,))
-async def calendar_query(ctx: Context, resource: Resource,
-                         root: etree._Element) -> web.StreamResponse:
-    assert isinstance(resource, CalendarResource)
-    wanted = prop_request(root) or Propfind("allprop")
+@dataclass(frozen=True)
+class Query:
+    """A parsed calendar-query: what to answer, the filter, the request's CALDAV:timezone
+    and the calendar-data asked for."""
+
+    wanted: Propfind
+    matcher: Filter
+    zone: tzinfo | None
+    data: DataRequest
+
+
+def parse_query(root: etree._Element) -> Query:
     filter_element = root.find(names.FILTER)
     if filter_element is None:
         raise ValidFilter("calendar-query needs a CALDAV:filter")
@@ -68,16 +83,61 @@ async def calendar_query(ctx: Context, resource: Resource,
     matcher = parse_filter(filter_element, floating_tz=zone)
     data = calendar_data_request(root)
     check_data_ranges(data)
-    recheck = Recheck(ctx, resource, matcher, zone)
-    plan = row_plan(wanted)
-    if plan is not None:
-        return multistatus_response(await _answer_from_rows(ctx, resource, recheck, data, plan))
-    objects = await matching_objects(ctx, resource, recheck)
-    found, truncated = await rendered(ctx, resource, objects, data, zone=recheck.known_zone)
-    body = await multistatus_for(ctx, found, wanted)
+    return Query(prop_request(root) or Propfind("allprop"), matcher, zone, data)
+
+
+# On collections of a home (on an object or a file: 403 supported-report, not
+# valid-filter).
+@report(names.CALENDAR_QUERY, (HomeResource,), excludes=(ObjectResource,),
+        collections_only=True)
+async def calendar_query(ctx: Context, resource: Resource,
+                         root: etree._Element) -> web.StreamResponse:
+    assert isinstance(resource, HomeResource)
+    query = parse_query(root)
+    if isinstance(resource, CalendarResource):
+        body, truncated = await query_calendar(ctx, resource, query)
+    else:
+        body, truncated = await _query_below(ctx, resource, query)
     if truncated:
         add_truncated(body, resource.path)
     return multistatus_response(body)
+
+
+async def query_calendar(ctx: Context, resource: CalendarResource,
+                         query: Query) -> tuple[Multistatus, bool]:
+    """The responses for the objects of one calendar that match, and whether they were
+    truncated (MaxInstancesPerReport)."""
+    recheck = Recheck(ctx, resource, query.matcher, query.zone)
+    plan = row_plan(query.wanted)
+    if plan is not None:
+        return await _answer_from_rows(ctx, resource, recheck, query.data, plan)
+    objects = await matching_objects(ctx, resource, recheck)
+    found, truncated = await rendered(ctx, resource, objects, query.data,
+                                      zone=recheck.known_zone)
+    return await multistatus_for(ctx, found, query.wanted), truncated
+
+
+async def _query_below(ctx: Context, resource: HomeResource,
+                       query: Query) -> tuple[Multistatus, bool]:
+    """RFC 4791 §7.8 on a collection that is no calendar: the matching objects of the
+    calendars within Depth, each calendar read-checked (a delegate reads only some) and
+    its floating times in its own calendar-timezone unless the request names one.
+    Calendars are members of the home, so their objects lie at depth 2: Depth infinity
+    reaches them, Depth 0 and 1 reach no calendar object (an empty answer). Plain
+    folders hold no calendars (MKCALENDAR makes calendars at the top of a home)."""
+    body = Multistatus()
+    depth = parse_depth(ctx.request.headers.get("Depth"), "0")
+    if isinstance(resource, PlainItem) or depth != "infinity":
+        return body, False
+    for calendar in await children(ctx, resource):
+        if not isinstance(calendar, CalendarResource) or names.READ not in await privileges(
+                ctx, calendar):
+            continue
+        part, truncated = await query_calendar(ctx, calendar, query)
+        body.extend(part)
+        if truncated:
+            return body, True
+    return body, False
 
 
 def _floating_zone(root: etree._Element) -> tzinfo | None:
@@ -226,7 +286,7 @@ FRAGMENTS = Fragments(4096)  # ~1.3 kB each for the typical object
 
 
 async def _answer_from_rows(ctx: Context, resource: CalendarResource, recheck: Recheck,
-                            data: DataRequest, plan: RowPlan) -> Multistatus:
+                            data: DataRequest, plan: RowPlan) -> tuple[Multistatus, bool]:
     """The answer from candidate rows: the whole data (identity) from ``FRAGMENTS`` where
     they hold it, so fetched only for the rows whose fragment is missing."""
     wants_data = None in plan[0]
@@ -234,23 +294,20 @@ async def _answer_from_rows(ctx: Context, resource: CalendarResource, recheck: R
     matches, kept = await matching_rows(ctx, resource, recheck,
                                         with_data=wants_data and not cached)
     if not wants_data:
-        return answer_rows(resource, matches, kept, plan, ())
+        return answer_rows(resource, matches, kept, plan, ()), False
     if not cached:
         texts, truncated = await rendered_texts(
             ctx, resource.the_calendar, [matches.icalendars[i] or "" for i in kept], data,
             zone=recheck.known_zone)
-        body = answer_rows(resource, matches, kept[:len(texts)], plan,
-                           [calendar_data_text(text) for text in texts])
-        if truncated:
-            add_truncated(body, resource.path)
-        return body
+        return answer_rows(resource, matches, kept[:len(texts)], plan,
+                           [calendar_data_text(text) for text in texts]), truncated
     fragments = cached_fragments(matches, kept, await _missing_data(ctx, resource, matches,
                                                                     kept))
     if fragments is None:  # changed since the query: ask again, data and all
         matches, kept = await matching_rows(ctx, resource, recheck)
         fragments = cached_fragments(matches, kept)
         assert fragments is not None  # every row has its data
-    return answer_rows(resource, matches, kept, plan, fragments)
+    return answer_rows(resource, matches, kept, plan, fragments), False
 
 
 async def _missing_data(ctx: Context, resource: CalendarResource, matches: Matches,
