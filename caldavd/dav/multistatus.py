@@ -12,7 +12,7 @@ element is never moved out of its owner.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -260,6 +260,33 @@ class Multistatus:
     def to_bytes(self) -> bytes:
         token = "" if self.sync_token is None else text_element(names.SYNC_TOKEN, self.sync_token)
         return "".join((_HEAD, *self._parts, token, _TAIL)).encode()
+
+    def size(self) -> int:
+        """The body's length in characters (its bytes, but for non-ASCII text)."""
+        token = 0 if self.sync_token is None else len(
+            text_element(names.SYNC_TOKEN, self.sync_token))
+        return len(_HEAD) + sum(map(len, self._parts)) + token + len(_TAIL)
+
+    def pieces(self, size: int) -> Iterator[bytes]:
+        """The body in consecutive pieces of about ``size`` characters or more (a
+        response is never split), for sending one at a time."""
+        batch: list[str] = []
+        gathered = 0
+        for text in self._texts():
+            batch.append(text)
+            gathered += len(text)
+            if gathered >= size:
+                yield "".join(batch).encode()
+                batch, gathered = [], 0
+        if batch:
+            yield "".join(batch).encode()
+
+    def _texts(self) -> Iterator[str]:
+        yield _HEAD
+        yield from self._parts
+        if self.sync_token is not None:
+            yield text_element(names.SYNC_TOKEN, self.sync_token)
+        yield _TAIL
 
 
 def propstat_body(root_tag: str, propstats: Sequence[Propstat]) -> bytes:

@@ -10,9 +10,10 @@ nor elements nor dates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 
 from aiohttp import web
+from aiohttp.payload import AsyncIterablePayload
 from lxml import etree
 
 from caldavd.dav import names
@@ -55,6 +56,13 @@ Plan = list[tuple[str, LiveProperty | None]]
 ListingPlan = tuple[list[Member], tuple[str, ...]]
 _NO_DEAD: Mapping[str, str] = {}
 DEAD_PROPERTY_SLICE = 200
+# Properties rendered between two returns to the event loop: about a millisecond's work,
+# so a PROPFIND of many resources naming many properties shares the worker.
+RENDER_SLICE = 2000
+# A multistatus over a MiB is sent in pieces of 256 KiB: joining and encoding tens of MB
+# at once held the loop for tens of milliseconds (bench --fairness, huge_propfind).
+STREAM_CHARS = 1 << 20
+STREAM_PIECE_CHARS = 1 << 18
 
 
 def needs_data(request: Propfind) -> bool:
@@ -164,7 +172,8 @@ async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Res
 
     Many resources go ``DEAD_PROPERTY_SLICE`` at a time, each slice's dead properties
     read on its own and the loop given back in between, so a home full of them (each
-    resource's bounded, MaxDeadPropertyBytesPerResource) never holds the worker at once.
+    resource's bounded, MaxDeadPropertyBytesPerResource) never holds the worker at once;
+    within a slice the loop is given back every ``RENDER_SLICE`` properties rendered.
     """
     needs_dead = _needs_dead(resources, request)
     plans: dict[type[Resource], Plan] = {}
@@ -179,7 +188,11 @@ async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Res
 async def _add_slice(ctx: Context, body: Multistatus, resources: Sequence[Resource],
                      request: Propfind, dead: Mapping[int, Mapping[str, str]],
                      plans: dict[type[Resource], Plan]) -> None:
+    rendered = 0
     for resource in resources:
+        if rendered >= RENDER_SLICE:
+            rendered = 0
+            await asyncio.sleep(0)
         rid = resource.resource_id
         own = dead.get(rid, _NO_DEAD) if dead and rid is not None else _NO_DEAD
         if request.kind == "propname":
@@ -195,6 +208,7 @@ async def _add_slice(ctx: Context, body: Multistatus, resources: Sequence[Resour
         found: list[Value] = []
         missing: list[str] = []
         forbidden: list[str] = []
+        rendered += len(plan)
         for name, prop in plan:
             if prop is not None:
                 if prop.privilege is not None and not await readable(ctx, resource, prop):
@@ -292,7 +306,18 @@ async def depth1_multistatus(ctx: Context, resource: Resource,
 
 
 def multistatus_response(body: Multistatus) -> web.Response:
-    return xml_response(body.to_bytes())
+    """The answer; one larger than ``STREAM_CHARS`` goes out in pieces (chunked), the
+    loop given back between them, instead of being joined and sent at once."""
+    if body.size() <= STREAM_CHARS:
+        return xml_response(body.to_bytes())
+    return web.Response(status=207, body=AsyncIterablePayload(_streamed(body)),
+                        content_type="application/xml", charset="utf-8")
+
+
+async def _streamed(body: Multistatus) -> AsyncIterator[bytes]:
+    for piece in body.pieces(STREAM_PIECE_CHARS):
+        yield piece
+        await asyncio.sleep(0)
 
 
 def xml_response(body: bytes, status: int = 207) -> web.Response:

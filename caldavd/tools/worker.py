@@ -51,6 +51,7 @@ CLOSE_SECONDS = 5.0
 # Each listening socket's queue of connections not yet accepted.  asyncio calls listen()
 # again with the backlog the site passes (aiohttp's default is 128), so it is passed.
 BACKLOG = 1024
+SWITCH_SECONDS = 0.0001
 # Allocations between two collections of the youngest generation (CPython's default: 700).
 GC_THRESHOLD = 20_000
 READY = b"ready\n"
@@ -110,6 +111,7 @@ async def work(config: Config, sockets: Sequence[socket.socket], ready: socket.s
                     for sock in sockets:
                         await _site(runner, sock, config, tls).start()
                     _settle_garbage_collector()
+                    _share_the_interpreter()
                     _say_ready(ready)
                 await stop.wait()
                 await _drain(runner)
@@ -143,6 +145,14 @@ def _say_ready(ready: socket.socket) -> None:
         raise ToolError(f"cannot tell the master this worker is ready: {exc}") from None
     finally:
         ready.close()
+
+
+def _share_the_interpreter() -> None:
+    """Executor threads (report expansion, a write's iCalendar work) hold the
+    interpreter lock for ``SWITCH_SECONDS`` at a time instead of Python's 5 ms: the event
+    loop thread waits that long each time it wants the lock back (after every poll for
+    I/O), so a cheap request served beside a wide expansion paid 5 ms several times over."""
+    sys.setswitchinterval(SWITCH_SECONDS)
 
 
 def _settle_garbage_collector() -> None:

@@ -448,3 +448,24 @@ async def test_a_home_full_of_dead_properties_answers_propfind(dav: Dav) -> None
     assert a is not None and a.get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
     assert a.text == "Straße & " and a.findtext("{urn:y}b") == "nested"
     assert response.findtext(".//D:displayname", namespaces=NS) == "Work"
+
+
+async def test_a_large_multistatus_goes_out_in_pieces_and_reads_the_same(dav: Dav) -> None:
+    """A PROPFIND answer over a MiB is sent chunked (RFC 9112 §7.1) rather than joined at
+    once on the loop; it is the same document: every resource, every missing name 404."""
+    for n in range(60):
+        assert (await dav.request("MKCOL", HOME01 + f"f{n:02d}/")).status == 201
+    wanted = "".join(f"<x:p{n:04d}/>" for n in range(900))
+    body = (f"<D:propfind xmlns:D='DAV:' xmlns:x='urn:x'><D:prop><D:displayname/>{wanted}"
+            "</D:prop></D:propfind>")
+    reply = await dav.request("PROPFIND", HOME01, body, headers={"Depth": "1"})
+    assert reply.status == 207
+    assert reply.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in reply.headers
+    responses = reply.responses()
+    assert {HOME01 + f"f{n:02d}/" for n in range(60)} <= set(responses)
+    for response in responses.values():
+        missing = response.findall(".//{urn:x}*")
+        assert len(missing) == 900
+    small = await dav.request("PROPFIND", HOME01 + "f00/", body, headers={"Depth": "0"})
+    assert small.status == 207 and "Content-Length" in small.headers

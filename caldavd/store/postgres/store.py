@@ -390,10 +390,9 @@ class PostgresStore(PlainStore, AttachmentStore):
             objects = await conn.fetch(_BUSY_OBJECTS_SQL, calendar.id, None, start, end,
                                        FLOATING_SLACK)
             decided = [row[0] for row in objects if row[1]]
-            rows = await conn.fetch(_BUSY_ROWS_SQL, calendar.id, decided, start, end,
-                                    limit + 1) if decided else []
-        return BusyTime([(row[0], row[1], row[2]) for row in rows],
-                        [row[2] for row in objects if not row[1]])
+            periods = await _busy_rows(conn, calendar.id, decided, start, end,
+                                       limit + 1) if decided else []
+        return BusyTime(periods, [row[2] for row in objects if not row[1]])
 
     async def query_listing(self, calendar: Calendar, component_type: str | None,
                             start: datetime | None, end: datetime | None, *,
@@ -615,12 +614,29 @@ FROM (SELECT o.id, o.icalendar,
              AS decided
       {_QUERY_FROM}) AS q
 """
+
+BUSY_ROW_BATCH = 5000
+Period = tuple[datetime, datetime, str]  # start, end, FBTYPE
 _BUSY_ROWS_SQL = """
 SELECT start_utc, end_utc, fbtype FROM time_range
 WHERE calendar_id = $1 AND calendar_object_id = ANY($2::bigint[])
   AND start_utc < $4 AND end_utc > $3 AND NOT transparent AND fbtype <> 'FREE'
 LIMIT $5
 """
+
+
+async def _busy_rows(conn: asyncpg.Connection, calendar_id: int, decided: list[int],
+                     start: datetime, end: datetime, limit: int) -> list[Period]:
+    """At most ``limit`` busy rows, read through a cursor ``BUSY_ROW_BATCH`` at a time:
+    decoding the 100,000 a free-busy-query may read held the loop for tens of ms at once."""
+    cursor = await conn.cursor(_BUSY_ROWS_SQL, calendar_id, decided, start, end, limit)
+    periods: list[Period] = []
+    while True:
+        batch = await cursor.fetch(BUSY_ROW_BATCH)
+        periods.extend((row[0], row[1], row[2]) for row in batch)
+        if len(batch) < BUSY_ROW_BATCH:
+            return periods
+
 
 # The same candidates as columns (see Matches): only what an answer and a recheck
 # need, and no date for exact rows (asyncpg decodes a timestamptz for ~0.6 µs);

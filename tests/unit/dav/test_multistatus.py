@@ -257,3 +257,16 @@ def test_a_value_that_xml_cannot_hold_is_written_with_u_fffd_as_with_lxml() -> N
                         element(names.DISPLAYNAME, "bad \x0b")])
     assert texts(parse(ms.to_bytes()), ".//D:prop/*") == ["bad \ufffd", "bad \ufffd"]
 
+
+
+@pytest.mark.parametrize("token", [None, "http://example.com/sync/7"])
+def test_pieces_join_to_the_body_and_never_split_a_response(token: str | None) -> None:
+    body = Multistatus(sync_token=token)
+    for n in range(50):
+        body.add_props(f"/c/{n}.ics", [], [names.GETETAG])
+    whole = body.to_bytes()
+    assert body.size() == len(whole)
+    pieces = list(body.pieces(1000))
+    assert len(pieces) > 1 and b"".join(pieces) == whole
+    assert all(p.endswith((b"</D:response>", b"</D:multistatus>", b">")) for p in pieces)
+    assert all(p.count(b"<D:response>") == p.count(b"</D:response>") for p in pieces[1:-1])
