@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from caldavd.caldav.budget import Budget
 from caldavd.config import Config
 from caldavd.dav import names
 from caldavd.dav.requests import RequestBounds
@@ -34,6 +35,7 @@ class Context:
     _homes: dict[str, Home] = field(default_factory=dict)
     _access: dict[str, Access | None] = field(default_factory=dict)
     _as: frozenset[str] | None = None
+    _budget: Budget | None = None
 
     async def home_of(self, record: Record) -> Home:
         """The record's home, created with the default calendars on first access.
@@ -58,6 +60,14 @@ class Context:
         if self._as is None:
             self._as = await uids_acting_as(self.directory, self.principal.uid)
         return self._as
+
+    def instance_budget(self) -> Budget:
+        """The recurrence instances this request may still expand (MaxInstancesPerReport):
+        one budget for all its steps and calendars, so a query over a home of many
+        calendars, or a recheck then a render, is bounded as one request."""
+        if self._budget is None:
+            self._budget = Budget(self.config.MaxInstancesPerReport)
+        return self._budget
 
     @property
     def bounds(self) -> RequestBounds:

@@ -224,3 +224,25 @@ async def test_free_busy_from_the_index_keeps_fbtype_and_transp(dav: Dav) -> Non
     assert "FREEBUSY:20260105T160000Z/20260105T163000Z" in text \
         or "FBTYPE=BUSY:20260105T160000Z/20260105T163000Z" in text
     assert "20281225T180000Z/20281225T183000Z" in text, "past the index horizon, expanded"
+
+
+async def test_one_instance_budget_for_a_query_over_a_whole_home(pg_database: PgDatabase,
+                                                                  tmp_path: Path) -> None:
+    """MaxInstancesPerReport bounds the request, not each calendar it reaches: three
+    calendars of 27 instances each fit a budget of 60 one at a time, not together."""
+    home = CAL01.rsplit("/", 2)[0] + "/"
+    async with serving(pg_database, tmp_path, MaxInstancesPerReport=60) as dav:
+        for n in range(3):
+            calendar = f"{home}cal{n}/"
+            assert (await dav.request("MKCALENDAR", calendar)).status == 201
+            daily = event(f"daily-{n}", "20260105T100000Z", "20260105T110000Z", extra=DAILY)
+            assert (await dav.put(f"{calendar}daily.ics", daily)).status == 201
+        body = EXPAND_QUERY.format(start="20260105T000000Z", end="20260201T000000Z")
+        for n in range(3):
+            alone = await dav.report(f"{home}cal{n}/", body)
+            assert alone.status == 207 and len(alone.responses()) == 1
+        whole = await dav.report(home, body, depth="infinity")
+        assert whole.status == 207
+        responses = whole.responses()
+        assert "507" in (responses[home].findtext("{DAV:}status") or ""), whole.body
+        assert len([href for href in responses if href.endswith("daily.ics")]) == 2

@@ -65,7 +65,7 @@ def check_data_ranges(data: DataRequest) -> None:
 
 
 def budget_for(ctx: Context) -> Budget:
-    return Budget(ctx.config.MaxInstancesPerReport)
+    return ctx.instance_budget()
 
 
 def add_truncated(body: Multistatus, path: str) -> None:
