@@ -4,7 +4,9 @@ not reported as a server error."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +20,24 @@ from tests.functional.conftest import CAL01, config_for
 AUTH = "Authorization: Basic dXNlcjAxOnVzZXIwMQ==\r\n"  # user01:user01
 
 
-async def test_a_body_cut_short_is_one_info_line(pg_database: PgDatabase, tmp_path: Path,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
-    await upgrade_to_head(pg_database.connect_kwargs)
-    # As caldavd serves (aiohttp's TestServer would cancel the handler instead).
-    runner = web.AppRunner(create_app(config_for(pg_database, tmp_path)))
+@contextlib.asynccontextmanager
+async def _served(db: PgDatabase, tmp: Path) -> AsyncIterator[int]:
+    """The app on a real port, as caldavd serves it (aiohttp's TestServer would cancel
+    the handler of a client that hangs up instead); its port."""
+    await upgrade_to_head(db.connect_kwargs)
+    runner = web.AppRunner(create_app(config_for(db, tmp)))
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
+        yield port
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_body_cut_short_is_one_info_line(pg_database: PgDatabase, tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    async with _served(pg_database, tmp_path) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         with caplog.at_level(logging.INFO, logger="caldavd"):
             writer.write((f"PUT {CAL01}cut.ics HTTP/1.1\r\nHost: x\r\n{AUTH}"
@@ -47,8 +58,6 @@ async def test_a_body_cut_short_is_one_info_line(pg_database: PgDatabase, tmp_pa
         writer2.close()
         assert status.split()[1] == b"404", "nothing half-written"
         del reader
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_client_gone_before_100_continue_is_no_error(
@@ -56,12 +65,7 @@ async def test_a_client_gone_before_100_continue_is_no_error(
     """``Expect: 100-continue`` from a client that has already half-closed: the interim
     answer (RFC 9110 §10.1.1) cannot be written, which aiohttp's own handler logged as an
     ERROR traceback (found by the fuzz suite).  Now it is the hang-up it is."""
-    await upgrade_to_head(pg_database.connect_kwargs)
-    runner = web.AppRunner(create_app(config_for(pg_database, tmp_path)))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with _served(pg_database, tmp_path) as port:
         with caplog.at_level(logging.INFO):
             for _ in range(5):
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -85,5 +89,3 @@ async def test_a_client_gone_before_100_continue_is_no_error(
         writer.write(body)
         assert (await reader.readline()).split()[1] == b"201"
         writer.close()
-    finally:
-        await runner.cleanup()
