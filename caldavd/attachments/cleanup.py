@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from caldavd.attachments.files import AttachmentFiles
-from caldavd.store import Store
+from caldavd.store import AttachmentTrash
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ SWEEP_AGE = 3600.0  # seconds: far longer than any upload's write-to-commit
 _BATCH = 500
 
 
-async def collect(store: Store, files: AttachmentFiles) -> int:
+async def collect(store: AttachmentTrash, files: AttachmentFiles) -> int:
     """Unlink the files of deleted attachments; how many."""
     removed = 0
     while paths := await store.take_trash(_BATCH):
@@ -42,7 +42,8 @@ class Swept:
     temporary: int
 
 
-async def sweep(store: Store, files: AttachmentFiles, older_than: float = SWEEP_AGE) -> Swept:
+async def sweep(store: AttachmentTrash, files: AttachmentFiles,
+                older_than: float = SWEEP_AGE) -> Swept:
     trashed = await collect(store, files)
     found = await asyncio.get_running_loop().run_in_executor(
         None, lambda: list(files.files_older_than(older_than)) if files.root.exists() else [])

@@ -29,7 +29,7 @@ from caldavd.attachments.cleanup import SWEEP_AGE, sweep
 from caldavd.config import Config
 from caldavd.http.attachments import files_of
 from caldavd.http.keys import CONFIG, STORE, WORKER
-from caldavd.store import Store
+from caldavd.store import AttachmentTrash
 from caldavd.store.postgres.maintenance import (
     DATABASE_AWAY,
     FAILED,
@@ -61,7 +61,7 @@ def intervals(config: Config) -> dict[str, timedelta]:
             "attachments": timedelta(hours=settings.AttachmentSweepHours)}
 
 
-def tasks_for(config: Config, store: Store,
+def tasks_for(config: Config, store: AttachmentTrash,
               names: Collection[str] = TASK_NAMES) -> list[Task]:
     """The upkeep tasks ``config`` describes, in ``TASK_NAMES`` order."""
     every = intervals(config)
@@ -75,7 +75,7 @@ def tasks_for(config: Config, store: Store,
     return [made[name]() for name in TASK_NAMES if name in names]
 
 
-def attachments_task(every: timedelta, config: Config, store: Store) -> Task:
+def attachments_task(every: timedelta, config: Config, store: AttachmentTrash) -> Task:
     """The cleanup pass of ``attachments.cleanup`` (files no row refers to)."""
     async def run(conn: asyncpg.Connection, complete: bool) -> Result:
         return dataclasses.asdict(await sweep(store, files_of(config), SWEEP_AGE))
@@ -83,7 +83,7 @@ def attachments_task(every: timedelta, config: Config, store: Store) -> Task:
     return Task("attachments", every, run)
 
 
-async def check(config: Config, store: Store) -> Report | None:
+async def check(config: Config, store: AttachmentTrash) -> Report | None:
     """One try at the job; None when it could not be tried (logged, one line)."""
     kwargs = job_connect_kwargs(connect_kwargs_for(config), config.NodeName)
     try:
@@ -163,7 +163,7 @@ async def upkeep(app: web.Application) -> AsyncIterator[None]:
                 await task
 
 
-async def _checks(config: Config, store: Store) -> None:
+async def _checks(config: Config, store: AttachmentTrash) -> None:
     every = config.Maintenance.CheckSeconds
     await asyncio.sleep(random.uniform(0, every))
     while True:

@@ -1,6 +1,6 @@
-"""The store: an async interface, its domain errors and result types.
+"""The store: async role protocols (``interface``), their domain errors and result types.
 
-``store/postgres`` implements it with asyncpg.
+``store/postgres`` implements every role with asyncpg.
 """
 
 from caldavd.store.errors import (
@@ -20,7 +20,19 @@ from caldavd.store.errors import (
     UIDConflict,
     UnknownManagedId,
 )
-from caldavd.store.interface import Store
+from caldavd.store.interface import (
+    AttachmentStore,
+    AttachmentTrash,
+    HealthStore,
+    HomeStore,
+    ObjectEdit,
+    ObjectStore,
+    PlainStore,
+    PropertyStore,
+    QueryStore,
+    Store,
+    SyncStore,
+)
 from caldavd.store.model import (
     Attachment,
     BindMode,
@@ -43,6 +55,8 @@ from caldavd.store.model import (
 __all__ = [
     "AlreadyExists",
     "Attachment",
+    "AttachmentStore",
+    "AttachmentTrash",
     "BindMode",
     "BusyTime",
     "Calendar",
@@ -51,7 +65,9 @@ __all__ = [
     "Change",
     "DestinationExists",
     "ETagMismatch",
+    "HealthStore",
     "Home",
+    "HomeStore",
     "InstanceRow",
     "InvalidSyncToken",
     "Listing",
@@ -59,10 +75,15 @@ __all__ = [
     "NewAttachment",
     "NewCalendar",
     "NotFound",
+    "ObjectEdit",
+    "ObjectStore",
     "ObjectTooLarge",
     "ObjectWrite",
     "PlainResource",
+    "PlainStore",
     "PropertyLimits",
+    "PropertyStore",
+    "QueryStore",
     "QuotaExceeded",
     "ReadOnly",
     "SchedulingUIDConflict",
@@ -70,6 +91,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreUnavailable",
+    "SyncStore",
     "TooManyProperties",
     "UIDConflict",
     "UnknownManagedId",

@@ -1,5 +1,32 @@
-"""The async store interface.  ``store/postgres`` implements it; the contract
-tests in ``tests/store`` prove any implementation."""
+"""The async store interface, as role protocols; ``store/postgres`` implements them all,
+and the contract tests in ``tests/store`` prove any implementation.
+
+The roles follow what callers need, not how the tables are laid out:
+
+- ``HomeStore``: homes and the calendars bound in them, URL resolution (``locate``) and
+  a home's usage: what every request resolves before it does anything else.
+- ``PropertyStore``: dead properties.  Their own role because every kind of resource
+  (home, calendar, object, plain file) carries them, by resource id alone.
+- ``ObjectStore``: calendar objects read, written, moved and found by UID.
+- ``QueryStore``: the time-range index and what is read through it (calendar-query,
+  free-busy); apart from ``ObjectStore`` because it answers by time, not by name.
+- ``SyncStore``: revisions and changes (RFC 6578 sync tokens, CTags).
+- ``PlainStore``: plain WebDAV files and folders in a home (paths relative to it).
+- ``AttachmentStore``: managed attachments (RFC 8607) as a request sees them: rows,
+  and writes that link them to an object.
+- ``AttachmentTrash``: the files side of attachments, for the cleanup that unlinks
+  them (no request needs it).
+- ``HealthStore``: whether the store answers at all.
+
+``Store`` is all of them together: what the composition root builds and the HTTP
+layer's app state holds.  Code that needs only one role is typed by that role.
+
+Errors: every method may raise ``StoreUnavailable`` (its subclass ``StoreBusy`` when no
+pooled connection became free in time); each method's docstring names the other
+domain errors (``caldavd.store.errors``) it raises, and one that names none raises
+no other.  Anything else that escapes is a bug, not part of the contract.  A write
+that raises has changed nothing.
+"""
 
 from __future__ import annotations
 
@@ -28,24 +55,17 @@ from caldavd.store.model import (
 )
 
 
-class ObjectEdit(Protocol):
-    """A calendar object read under its home's lock (``current``; None: missing)."""
+class HomeStore(Protocol):
+    """Homes and their calendars."""
 
-    current: CalendarObject | None
-
-    async def put(self, write: ObjectWrite, *, quota: int = 0,
-                  new: Sequence[NewAttachment] = ()) -> CalendarObject:
-        """Write it, with the rows ``new`` and links to ``write.managed_ids``."""
-        ...
-
-
-class Store(Protocol):
-    # -- homes -------------------------------------------------------------------
     async def home(self, owner_uid: str) -> Home | None: ...
 
     async def ensure_home(self, owner_uid: str,
                           defaults: Sequence[NewCalendar] = ()) -> Home:
-        """The home, created with ``defaults`` on first access (atomically, once)."""
+        """The home, created with ``defaults`` on first access (atomically, once).
+
+        AlreadyExists only when two of ``defaults`` share a name (the caller's mistake).
+        """
         ...
 
     async def locate(self, owner_uid: str, calendar_name: str, object_name: str | None,
@@ -53,19 +73,36 @@ class Store(Protocol):
         """Home, calendar and object (with data) in one round trip, for URL resolution."""
         ...
 
-    # -- calendars ----------------------------------------------------------------
     async def calendars(self, home: Home) -> list[Calendar]: ...
 
     async def calendar(self, home: Home, name: str) -> Calendar | None: ...
 
     async def create_calendar(self, home: Home, new: NewCalendar, *,
                               limits: PropertyLimits = NO_PROPERTY_LIMITS) -> Calendar:
-        """``limits`` bound ``new.properties`` as in ``update_properties``."""
+        """``limits`` bound ``new.properties`` as in ``update_properties``.
+
+        AlreadyExists when the name is taken (by a calendar or a plain resource);
+        TooManyProperties or QuotaExceeded beyond ``limits``; NotFound when the home
+        is gone.
+        """
         ...
 
-    async def delete_calendar(self, home: Home, name: str) -> None: ...
+    async def delete_calendar(self, home: Home, name: str) -> None:
+        """Delete an owned calendar with everything in it, or unbind a shared one.
 
-    # -- dead properties (any resource id: home, calendar or object) ----------------
+        NotFound when no calendar is bound under ``name`` (or the home is gone).
+        """
+        ...
+
+    async def home_usage(self, home: Home) -> int:
+        """Bytes the home holds: calendar data (and attachments), dead properties and plain
+        files (RFC 4331 §3)."""
+        ...
+
+
+class PropertyStore(Protocol):
+    """Dead properties of any resource id: home, calendar, object or plain resource."""
+
     async def properties(self, resource_id: int) -> dict[str, str]: ...
 
     async def properties_for(self, resource_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -77,11 +114,17 @@ class Store(Protocol):
                                 limits: PropertyLimits = NO_PROPERTY_LIMITS) -> None:
         """Atomically set and remove on a resource in ``home``; a calendar's change bumps its
         revision, and any change moves the home's change token.  Their bytes count in the
-        quota of the home that owns the resource; beyond ``limits``: TooManyProperties or
-        QuotaExceeded, and nothing changes."""
+        quota of the home that owns the resource.
+
+        TooManyProperties or QuotaExceeded beyond ``limits`` (nothing changes);
+        NotFound when the owning home is gone.
+        """
         ...
 
-    # -- calendar objects ---------------------------------------------------------
+
+class ObjectStore(Protocol):
+    """Calendar objects by name."""
+
     async def objects(self, calendar: Calendar, names: Sequence[str] | None = None, *,
                       with_data: bool = False) -> list[CalendarObject]: ...
 
@@ -103,25 +146,41 @@ class Store(Protocol):
         ``quota``: bytes the owning home may hold (0 = unlimited); QuotaExceeded beyond.
         UIDConflict when another object of the calendar has the UID or the object replaced
         has another; SchedulingUIDConflict when ``write.scheduling`` and another
-        scheduling object of the owner's home has it (MOVE: the same, and the object it
-        replaces must have the UID).
+        scheduling object of the owner's home has it.  ETagMismatch when ``if_match`` or
+        ``if_none_match`` fails; ReadOnly when the calendar is bound read-only; NotFound
+        when the calendar is no longer bound (or its home is gone).
         """
         ...
 
     async def delete_object(self, calendar: Calendar, name: str, *,
-                            if_match: Sequence[str] | None = None) -> None: ...
+                            if_match: Sequence[str] | None = None) -> None:
+        """NotFound when there is no such object (or the calendar is no longer bound);
+        ETagMismatch when ``if_match`` fails; ReadOnly when the calendar is bound
+        read-only."""
+        ...
 
     async def move_object(self, source: Calendar, name: str, target: Calendar,
                           target_name: str, *, overwrite: bool,
                           quota: int = 0) -> tuple[CalendarObject, bool]:
-        """``quota``: bytes the target's owning home may hold (0 = unlimited): a move into
-        another home past it is QuotaExceeded, and nothing moves."""
+        """Move (and rename) an object; True when the target was created.
+
+        ``quota``: bytes the target's owning home may hold (0 = unlimited): a move into
+        another home past it is QuotaExceeded.  NotFound when the object is missing (or
+        the target calendar is no longer bound, or a home is gone); DestinationExists
+        when the target exists and not ``overwrite``; ReadOnly when either calendar is
+        bound read-only; UIDConflict and SchedulingUIDConflict as for ``put_object`` in
+        the target (the object it replaces must have the UID).
+        """
         ...
 
     async def find_uid(self, home: Home, uid: str) -> tuple[str, str] | None:
         """(calendar name, object name) of an object with this UID in the home (the first
         by name when several calendars hold it)."""
         ...
+
+
+class QueryStore(Protocol):
+    """Reads by time through the time-range index, and the index's upkeep."""
 
     async def query(self, calendar: Calendar, component_type: str | None,
                     start: datetime | None, end: datetime | None) -> list[Candidate]:
@@ -149,28 +208,39 @@ class Store(Protocol):
                       instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
         """Replace an object's index rows (e.g. extended further into the future).
 
-        Skipped (False) when the object changed since ``etag`` was read, or when its
-        index already reaches as far (its ``indexed_until`` is no earlier, or None).
+        Skipped (False) when the object changed or went since ``etag`` was read, or when
+        its index already reaches as far (its ``indexed_until`` is no earlier, or None).
         """
         ...
 
-    # -- sync (RFC 6578) ----------------------------------------------------------
+
+class SyncStore(Protocol):
+    """Revisions and changes (RFC 6578)."""
+
     async def changes_since(self, calendar: Calendar,
                             revision: int) -> tuple[list[Change], int]:
-        """Changes after ``revision`` and the new token; InvalidSyncToken if too old."""
+        """Changes after ``revision`` and the new token.
+
+        InvalidSyncToken if ``revision`` is too old (tombstones purged) or from the
+        future; NotFound when the calendar is gone.
+        """
         ...
 
     async def home_changes_since(self, home: Home,
-                                 revision: int) -> tuple[list[Change], int]: ...
+                                 revision: int) -> tuple[list[Change], int]:
+        """Calendars bound, unbound or changed (any revision inside them) since
+        ``revision``, and the new token.
+
+        InvalidSyncToken as for ``changes_since``; NotFound when the home is gone.
+        """
+        ...
 
     async def home_revision(self, home: Home) -> int: ...
 
-    async def home_usage(self, home: Home) -> int:
-        """Bytes the home holds: calendar data (and attachments), dead properties and plain
-        files (RFC 4331 §3)."""
-        ...
 
-    # -- plain WebDAV resources in a home (paths relative to the home) -------------------
+class PlainStore(Protocol):
+    """Plain WebDAV files and folders in a home (paths relative to the home)."""
+
     async def plain(self, home: Home, path: str, *,
                     with_content: bool = False) -> PlainResource | None: ...
 
@@ -180,28 +250,55 @@ class Store(Protocol):
 
     async def plain_put(self, home: Home, path: str, content: bytes, content_type: str, *,
                         quota: int = 0) -> tuple[PlainResource, bool]:
-        """Create or replace a file; NotFound when the parent folder is missing.  ``quota``:
-        bytes the home may hold (0 = unlimited); QuotaExceeded beyond, nothing written."""
+        """Create or replace a file; True when created.
+
+        NotFound when the parent folder is missing (or the home is gone); AlreadyExists
+        when ``path`` is a folder.  ``quota``: bytes the home may hold (0 = unlimited);
+        QuotaExceeded beyond, nothing written.
+        """
         ...
 
     async def plain_mkcol(self, home: Home, path: str) -> PlainResource:
-        """AlreadyExists if taken (by a file, folder or, at the top, a calendar)."""
+        """AlreadyExists if taken (by a file, folder or, at the top, a calendar); NotFound
+        when the parent folder is missing (or the home is gone)."""
         ...
 
     async def plain_delete(self, home: Home, path: str) -> None:
-        """Delete a file, or a folder with everything in it."""
+        """Delete a file, or a folder with everything in it.  NotFound when missing."""
         ...
 
     async def plain_copy(self, home: Home, source: str, target: str, *, recursive: bool,
                          overwrite: bool, move: bool,
                          limits: PropertyLimits = NO_PROPERTY_LIMITS) -> bool:
         """Copy or move (dead properties included); True when the target was created.  The
-        properties a copy adds are held to ``limits`` as a write of them would be, and the
-        files and properties it adds to ``limits.quota`` (TooManyProperties, QuotaExceeded,
-        nothing copied)."""
+        caller has found ``source``.
+
+        The properties a copy adds are held to ``limits`` as a write of them would be, and
+        the files and properties it adds to ``limits.quota`` (TooManyProperties,
+        QuotaExceeded, nothing copied).  DestinationExists when the target exists and not
+        ``overwrite``; NotFound when the target's parent folder is missing (or the home
+        is gone).
+        """
         ...
 
-    # -- managed attachments (RFC 8607) ----------------------------------------------
+
+class ObjectEdit(Protocol):
+    """A calendar object read under its home's lock (``current``; None: missing)."""
+
+    current: CalendarObject | None
+
+    async def put(self, write: ObjectWrite, *, quota: int = 0,
+                  new: Sequence[NewAttachment] = ()) -> CalendarObject:
+        """Write it, with the rows ``new`` and links to ``write.managed_ids``.
+
+        UnknownManagedId, and the errors of ``ObjectStore.put_object`` but ETagMismatch.
+        """
+        ...
+
+
+class AttachmentStore(Protocol):
+    """Managed attachments (RFC 8607) as requests use them."""
+
     async def attachment(self, managed_id: str) -> Attachment | None: ...
 
     async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
@@ -212,22 +309,40 @@ class Store(Protocol):
         with the rows ``new`` (their files in place) in the same transaction.
 
         ``sources``: objects whose attachments may be linked too (a COPY).
-        UnknownManagedId when a managed id is not referable.  (An attachment action, which
-        replaces an object it read under the lock, goes through ``editing``.)
+        UnknownManagedId when a managed id is not referable, and the errors of
+        ``ObjectStore.put_object``.  (An attachment action, which replaces an object it
+        read under the lock, goes through ``editing``.)
         """
         ...
 
     def editing(self, calendar: Calendar, name: str,
                 ) -> contextlib.AbstractAsyncContextManager[ObjectEdit]:
         """The object read under its home's lock, held until the block ends; its
-        ``put`` writes it (with ``new`` attachment rows and its links) in that transaction."""
+        ``put`` writes it (with ``new`` attachment rows and its links) in that transaction.
+
+        NotFound on entry when the calendar's owning home is gone.
+        """
         ...
+
+
+class AttachmentTrash(Protocol):
+    """What the attachment files' cleanup asks of the store."""
 
     async def take_trash(self, limit: int = 100) -> list[str]:
         """Claim paths of deleted attachments, committed; the caller removes the files."""
         ...
 
-    async def attachment_paths(self, paths: Collection[str]) -> set[str]: ...
+    async def attachment_paths(self, paths: Collection[str]) -> set[str]:
+        """Which of ``paths`` belong to an attachment row."""
+        ...
 
-    # -- health --------------------------------------------------------------------
-    async def ping(self) -> None: ...
+
+class HealthStore(Protocol):
+    async def ping(self) -> None:
+        """Returns when the database answers (StoreUnavailable when it does not)."""
+        ...
+
+
+class Store(HomeStore, PropertyStore, ObjectStore, QueryStore, SyncStore, PlainStore,
+            AttachmentStore, AttachmentTrash, HealthStore, Protocol):
+    """Every role: what the composition root builds and the HTTP layer holds."""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.pool import create_pool
@@ -15,7 +16,7 @@ from tests.conftest import PgDatabase
 
 
 @pytest.fixture
-async def store(pg_database: PgDatabase) -> AsyncIterator[PostgresStore]:
+async def store(pg_database: PgDatabase) -> AsyncIterator[Store]:
     await upgrade_to_head(pg_database.connect_kwargs)
     pool = await create_pool(pg_database.connect_kwargs, max_size=4)
     try:
@@ -25,7 +26,7 @@ async def store(pg_database: PgDatabase) -> AsyncIterator[PostgresStore]:
 
 
 @pytest.fixture
-async def db(store: PostgresStore, pg_database: PgDatabase) -> AsyncIterator[asyncpg.Connection]:
+async def db(store: Store, pg_database: PgDatabase) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection to the store's database, to look at (or set up) rows."""
     conn = await pg_database.connect()
     try:
@@ -35,10 +36,10 @@ async def db(store: PostgresStore, pg_database: PgDatabase) -> AsyncIterator[asy
 
 
 @pytest.fixture
-async def home(store: PostgresStore) -> Home:
+async def home(store: Store) -> Home:
     return await store.ensure_home("alice")
 
 
 @pytest.fixture
-async def cal(store: PostgresStore, home: Home) -> Calendar:
+async def cal(store: Store, home: Home) -> Calendar:
     return await store.create_calendar(home, NewCalendar("work"))

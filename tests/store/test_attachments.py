@@ -10,8 +10,8 @@ import pytest
 
 from caldavd.attachments.files import new_managed_id, path_for
 from caldavd.store import NewAttachment, QuotaExceeded, UnknownManagedId
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, CalendarObject, Home, NewCalendar, ObjectWrite
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import count, event
 
 
@@ -33,11 +33,11 @@ def carrying(write: ObjectWrite, *managed_ids: str, fold: bool = False) -> Objec
     return dataclasses.replace(write, icalendar=text, managed_ids=frozenset(managed_ids))
 
 
-async def usage(store: PostgresStore, home: Home) -> int:
+async def usage(store: Store, home: Home) -> int:
     return await store.home_usage(home)
 
 
-async def _with_one(store: PostgresStore, home: Home, cal: Calendar,
+async def _with_one(store: Store, home: Home, cal: Calendar,
                     size: int = 1000) -> tuple[NewAttachment, CalendarObject]:
     new = attachment(home, size)
     obj, created = await store.put_linked(cal, carrying(event("one"), new.managed_id), new=[new])
@@ -45,7 +45,7 @@ async def _with_one(store: PostgresStore, home: Home, cal: Calendar,
     return new, obj
 
 
-async def test_quota_counts_an_attachment_once(store: PostgresStore, home: Home,
+async def test_quota_counts_an_attachment_once(store: Store, home: Home,
                                                cal: Calendar) -> None:
     new, first = await _with_one(store, home, cal)
     assert await usage(store, home) == first.size + 1000
@@ -53,7 +53,7 @@ async def test_quota_counts_an_attachment_once(store: PostgresStore, home: Home,
     assert await usage(store, home) == first.size + second.size + 1000
 
 
-async def test_a_refused_write_leaves_no_row(store: PostgresStore, home: Home, cal: Calendar,
+async def test_a_refused_write_leaves_no_row(store: Store, home: Home, cal: Calendar,
                                              db: asyncpg.Connection) -> None:
     new = attachment(home, 5000)
     with pytest.raises(QuotaExceeded):
@@ -64,14 +64,14 @@ async def test_a_refused_write_leaves_no_row(store: PostgresStore, home: Home, c
     assert await usage(store, home) == 0
 
 
-async def test_unknown_managed_id_is_refused(store: PostgresStore, cal: Calendar,
+async def test_unknown_managed_id_is_refused(store: Store, cal: Calendar,
                                              db: asyncpg.Connection) -> None:
     with pytest.raises(UnknownManagedId):
         await store.put_linked(cal, carrying(event("forged"), "f" * 32))
     assert await count(db, "calendar_object") == 0
 
 
-async def test_copy_into_another_home_shares(store: PostgresStore, home: Home, cal: Calendar,
+async def test_copy_into_another_home_shares(store: Store, home: Home, cal: Calendar,
                                              db: asyncpg.Connection) -> None:
     """Another home may link an attachment only from the objects it was copied from."""
     new, original = await _with_one(store, home, cal)
@@ -96,7 +96,7 @@ async def test_copy_into_another_home_shares(store: PostgresStore, home: Home, c
     assert await usage(store, home) == 0
 
 
-async def test_links_follow_the_data_on_every_write_path(store: PostgresStore, home: Home,
+async def test_links_follow_the_data_on_every_write_path(store: Store, home: Home,
                                                          cal: Calendar) -> None:
     """A plain PUT (the batched server-side one) that drops the ATTACH unlinks it; one
     that keeps it, even folded inside the id, keeps it."""
@@ -111,7 +111,7 @@ async def test_links_follow_the_data_on_every_write_path(store: PostgresStore, h
     assert current is not None and await usage(store, home) == current.size
 
 
-async def test_editing_moves_the_change_token(store: PostgresStore, home: Home,
+async def test_editing_moves_the_change_token(store: Store, home: Home,
                                               cal: Calendar) -> None:
     first, obj = await _with_one(store, home, cal)
     before = await store.home(home.owner_uid)

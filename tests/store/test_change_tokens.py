@@ -11,30 +11,30 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from caldavd.store.errors import UIDConflict
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import event
 
-Write = Callable[[PostgresStore, Home, Calendar], Awaitable[object]]
+Write = Callable[[Store, Home, Calendar], Awaitable[object]]
 
 
-async def token(store: PostgresStore, uid: str = "alice") -> int:
+async def token(store: Store, uid: str = "alice") -> int:
     home = await store.home(uid)
     assert home is not None
     return home.change_token
 
 
-async def _put_two_at_once(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def _put_two_at_once(store: Store, home: Home, cal: Calendar) -> None:
     # Concurrent PUTs to one home share one batched statement (migration 0006).
     await asyncio.gather(store.put_object(cal, event("b1")), store.put_object(cal, event("b2")))
 
 
-async def _move(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def _move(store: Store, home: Home, cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.move_object(cal, "e0.ics", other, "moved.ics", overwrite=False)
 
 
-async def _plain_folder(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def _plain_folder(store: Store, home: Home, cal: Calendar) -> None:
     await store.plain_mkcol(home, "folder")
 
 
@@ -55,7 +55,7 @@ WRITES: dict[str, Write] = {
 
 
 @pytest.mark.parametrize("name", WRITES)
-async def test_every_write_moves_the_token(store: PostgresStore, home: Home, cal: Calendar,
+async def test_every_write_moves_the_token(store: Store, home: Home, cal: Calendar,
                                            name: str) -> None:
     await store.put_object(cal, event("e0"))
     before = await token(store)
@@ -63,7 +63,7 @@ async def test_every_write_moves_the_token(store: PostgresStore, home: Home, cal
     assert await token(store) > before
 
 
-async def test_object_proppatch_moves_the_token(store: PostgresStore, home: Home,
+async def test_object_proppatch_moves_the_token(store: Store, home: Home,
                                                 cal: Calendar) -> None:
     obj, _ = await store.put_object(cal, event("e0"))
     before = await token(store)
@@ -71,7 +71,7 @@ async def test_object_proppatch_moves_the_token(store: PostgresStore, home: Home
     assert await token(store) > before
 
 
-async def test_reads_leave_the_token_alone(store: PostgresStore, home: Home,
+async def test_reads_leave_the_token_alone(store: Store, home: Home,
                                            cal: Calendar) -> None:
     await store.put_object(cal, event("e0"))
     before = await token(store)
@@ -83,7 +83,7 @@ async def test_reads_leave_the_token_alone(store: PostgresStore, home: Home,
     assert await token(store) == before
 
 
-async def test_locate_and_home_carry_the_same_token(store: PostgresStore, home: Home,
+async def test_locate_and_home_carry_the_same_token(store: Store, home: Home,
                                                     cal: Calendar) -> None:
     await store.put_object(cal, event("e0"))
     located, _, _ = await store.locate("alice", cal.name, None)
@@ -91,7 +91,7 @@ async def test_locate_and_home_carry_the_same_token(store: PostgresStore, home: 
     assert located.change_token == await token(store) > 0
 
 
-async def test_a_write_in_one_home_leaves_other_homes_alone(store: PostgresStore,
+async def test_a_write_in_one_home_leaves_other_homes_alone(store: Store,
                                                             cal: Calendar) -> None:
     bob = await store.ensure_home("bob")
     bob_before = bob.change_token
@@ -99,7 +99,7 @@ async def test_a_write_in_one_home_leaves_other_homes_alone(store: PostgresStore
     assert await token(store, "bob") == bob_before
 
 
-async def test_move_between_homes_moves_both(store: PostgresStore, cal: Calendar) -> None:
+async def test_move_between_homes_moves_both(store: Store, cal: Calendar) -> None:
     bob = await store.ensure_home("bob")
     bobs = await store.create_calendar(bob, NewCalendar("inbox"))
     await store.put_object(cal, event("e0"))
@@ -108,7 +108,7 @@ async def test_move_between_homes_moves_both(store: PostgresStore, cal: Calendar
     assert await token(store) > alice_before and await token(store, "bob") > bob_before
 
 
-async def test_a_refused_write_changes_nothing(store: PostgresStore, cal: Calendar) -> None:
+async def test_a_refused_write_changes_nothing(store: Store, cal: Calendar) -> None:
     """A refused write (RFC 4791 §5.3.2.1 no-uid-conflict) leaves the token where it was."""
     await store.put_object(cal, event("e0"))
     before = await token(store)

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from caldavd.store.errors import AlreadyExists, NotFound, StoreUnavailable
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
 from caldavd.store.postgres.store import PostgresStore
 from tests.conftest import PgDatabase, free_port
@@ -24,11 +25,11 @@ DEFAULTS = (NewCalendar("calendar", frozenset({"VEVENT"}), {"{DAV:}displayname":
 # -- homes ---------------------------------------------------------------------------
 
 
-async def test_home_is_none_until_ensured(store: PostgresStore) -> None:
+async def test_home_is_none_until_ensured(store: Store) -> None:
     assert await store.home("nobody") is None
 
 
-async def test_ensure_home_creates_once_with_defaults(store: PostgresStore) -> None:
+async def test_ensure_home_creates_once_with_defaults(store: Store) -> None:
     first = await store.ensure_home("alice", DEFAULTS)
     assert first.owner_uid == "alice"
     calendars = await store.calendars(first)
@@ -44,7 +45,7 @@ async def test_ensure_home_creates_once_with_defaults(store: PostgresStore) -> N
 
 
 async def test_concurrent_ensure_home_makes_one_home_and_one_set_of_defaults(
-        store: PostgresStore, db: asyncpg.Connection) -> None:
+        store: Store, db: asyncpg.Connection) -> None:
     homes = await asyncio.gather(*(store.ensure_home("bob", DEFAULTS) for _ in range(5)))
     assert len({h.id for h in homes}) == 1
     assert await count(db, "calendar_home WHERE owner_uid = 'bob'") == 1
@@ -53,7 +54,7 @@ async def test_concurrent_ensure_home_makes_one_home_and_one_set_of_defaults(
     assert await count(db, "dead_property") == 1
 
 
-async def test_homes_are_separate(store: PostgresStore) -> None:
+async def test_homes_are_separate(store: Store) -> None:
     alice = await store.ensure_home("alice", DEFAULTS)
     bob = await store.ensure_home("bob")
     assert alice.id != bob.id
@@ -63,7 +64,7 @@ async def test_homes_are_separate(store: PostgresStore) -> None:
 # -- calendars ---------------------------------------------------------------------------
 
 
-async def test_create_calendar_and_read_it_back(store: PostgresStore, home: Home) -> None:
+async def test_create_calendar_and_read_it_back(store: Store, home: Home) -> None:
     props = {"{DAV:}displayname": "Work", "{urn:x}colour": "<c>#ff0000</c>"}
     created = await store.create_calendar(
         home, NewCalendar("work", frozenset({"VEVENT", "VTODO"}), props))
@@ -75,7 +76,7 @@ async def test_create_calendar_and_read_it_back(store: PostgresStore, home: Home
     assert await store.properties(created.id) == props
 
 
-async def test_supported_components_none_means_every_type(store: PostgresStore,
+async def test_supported_components_none_means_every_type(store: Store,
                                                          home: Home) -> None:
     created = await store.create_calendar(home, NewCalendar("any"))
     assert created.supported_components is None
@@ -83,21 +84,21 @@ async def test_supported_components_none_means_every_type(store: PostgresStore,
     assert fetched is not None and fetched.supported_components is None
 
 
-async def test_create_calendar_twice_is_already_exists(store: PostgresStore, home: Home) -> None:
+async def test_create_calendar_twice_is_already_exists(store: Store, home: Home) -> None:
     await store.create_calendar(home, NewCalendar("work"))
     with pytest.raises(AlreadyExists):
         await store.create_calendar(home, NewCalendar("work", frozenset({"VTODO"})))
     assert [c.name for c in await store.calendars(home)] == ["work"]
 
 
-async def test_same_calendar_name_in_two_homes(store: PostgresStore, home: Home) -> None:
+async def test_same_calendar_name_in_two_homes(store: Store, home: Home) -> None:
     other = await store.ensure_home("bob")
     mine = await store.create_calendar(home, NewCalendar("work"))
     theirs = await store.create_calendar(other, NewCalendar("work"))
     assert mine.id != theirs.id
 
 
-async def test_concurrent_create_calendar_one_wins(store: PostgresStore, home: Home,
+async def test_concurrent_create_calendar_one_wins(store: Store, home: Home,
                                                    db: asyncpg.Connection) -> None:
     results = await asyncio.gather(
         *(store.create_calendar(home, NewCalendar("work")) for _ in range(4)),
@@ -107,20 +108,20 @@ async def test_concurrent_create_calendar_one_wins(store: PostgresStore, home: H
     assert await count(db, "calendar") == 1
 
 
-async def test_calendars_are_listed_by_name(store: PostgresStore, home: Home) -> None:
+async def test_calendars_are_listed_by_name(store: Store, home: Home) -> None:
     for name in ("zeta", "alpha", "mid"):
         await store.create_calendar(home, NewCalendar(name))
     assert [c.name for c in await store.calendars(home)] == ["alpha", "mid", "zeta"]
 
 
-async def test_missing_calendar(store: PostgresStore, home: Home) -> None:
+async def test_missing_calendar(store: Store, home: Home) -> None:
     assert await store.calendar(home, "nope") is None
     with pytest.raises(NotFound):
         await store.delete_calendar(home, "nope")
 
 
 async def test_delete_calendar_removes_objects_properties_and_index(
-        store: PostgresStore, home: Home, db: asyncpg.Connection) -> None:
+        store: Store, home: Home, db: asyncpg.Connection) -> None:
     keep = await store.create_calendar(home, NewCalendar("keep"))
     gone = await store.create_calendar(home, NewCalendar("gone", None, {"{DAV:}displayname": "G"}))
     await store.put_object(keep, event("k1"))
@@ -146,7 +147,7 @@ async def test_delete_calendar_removes_objects_properties_and_index(
     await store.put_object(keep, event("g1"))
 
 
-async def test_deleted_name_can_be_created_again(store: PostgresStore, home: Home) -> None:
+async def test_deleted_name_can_be_created_again(store: Store, home: Home) -> None:
     first = await store.create_calendar(home, NewCalendar("work"))
     await store.put_object(first, event("e1"))
     await store.delete_calendar(home, "work")
@@ -158,7 +159,7 @@ async def test_deleted_name_can_be_created_again(store: PostgresStore, home: Hom
 # -- dead properties ----------------------------------------------------------------------
 
 
-async def test_update_properties_sets_replaces_and_removes(store: PostgresStore, home: Home,
+async def test_update_properties_sets_replaces_and_removes(store: Store, home: Home,
                                                           cal: Calendar) -> None:
     await store.update_properties(home, cal, cal.id, {"{urn:x}a": "1", "{urn:x}b": "2"}, ())
     await store.update_properties(home, cal, cal.id, {"{urn:x}a": "one", "{urn:x}c": "3"},
@@ -167,12 +168,12 @@ async def test_update_properties_sets_replaces_and_removes(store: PostgresStore,
 
 
 async def test_update_properties_set_wins_over_remove_of_same_name(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     await store.update_properties(home, cal, cal.id, {"{urn:x}a": "new"}, ["{urn:x}a"])
     assert await store.properties(cal.id) == {"{urn:x}a": "new"}
 
 
-async def test_update_properties_is_atomic(store: PostgresStore, home: Home,
+async def test_update_properties_is_atomic(store: Store, home: Home,
                                            cal: Calendar) -> None:
     await store.update_properties(home, cal, cal.id, {"{urn:x}a": "1"}, ())
     revision = await _revision(store, home, cal)
@@ -183,7 +184,7 @@ async def test_update_properties_is_atomic(store: PostgresStore, home: Home,
     assert await _revision(store, home, cal) == revision
 
 
-async def test_update_properties_bumps_calendar_revision(store: PostgresStore, home: Home,
+async def test_update_properties_bumps_calendar_revision(store: Store, home: Home,
                                                          cal: Calendar) -> None:
     before = await _revision(store, home, cal)
     await store.update_properties(home, cal, cal.id, {"{DAV:}displayname": "New"}, ())
@@ -192,7 +193,7 @@ async def test_update_properties_bumps_calendar_revision(store: PostgresStore, h
     assert before < middle < await _revision(store, home, cal)
 
 
-async def test_object_properties_are_per_resource(store: PostgresStore, home: Home,
+async def test_object_properties_are_per_resource(store: Store, home: Home,
                                                   cal: Calendar) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
     await store.update_properties(home, None, obj.id, {"{urn:x}p": "object"}, ())
@@ -201,7 +202,7 @@ async def test_object_properties_are_per_resource(store: PostgresStore, home: Ho
     assert await store.properties(cal.id) == {"{urn:x}p": "calendar"}
 
 
-async def test_properties_for_many_resources(store: PostgresStore, home: Home,
+async def test_properties_for_many_resources(store: Store, home: Home,
                                             cal: Calendar) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
     bare, _ = await store.put_object(cal, event("e2"))
@@ -216,7 +217,7 @@ async def test_properties_for_many_resources(store: PostgresStore, home: Home,
     assert await store.properties_for([]) == {}
 
 
-async def _revision(store: PostgresStore, home: Home, cal: Calendar) -> int:
+async def _revision(store: Store, home: Home, cal: Calendar) -> int:
     fetched = await store.calendar(home, cal.name)
     assert fetched is not None
     return fetched.revision
@@ -225,7 +226,7 @@ async def _revision(store: PostgresStore, home: Home, cal: Calendar) -> int:
 # -- usage --------------------------------------------------------------------------------------
 
 
-async def test_home_usage_counts_the_homes_calendar_data(store: PostgresStore, home: Home,
+async def test_home_usage_counts_the_homes_calendar_data(store: Store, home: Home,
                                                         cal: Calendar) -> None:
     assert await store.home_usage(home) == 0
     other = await store.create_calendar(home, NewCalendar("other"))
@@ -248,7 +249,7 @@ async def test_home_usage_counts_the_homes_calendar_data(store: PostgresStore, h
 # -- health -----------------------------------------------------------------------------------
 
 
-async def test_ping(store: PostgresStore) -> None:
+async def test_ping(store: Store) -> None:
     await store.ping()
 
 
@@ -276,7 +277,7 @@ async def _terminate_backends(db: PgDatabase) -> int:
 
 
 async def test_pool_reconnects_after_backends_are_terminated(
-        store: PostgresStore, pg_database: PgDatabase) -> None:
+        store: Store, pg_database: PgDatabase) -> None:
     await store.ensure_home("alice")
     assert await _terminate_backends(pg_database) >= 1
     await asyncio.sleep(0.5)  # the pool's connections see the server hang up
@@ -325,7 +326,7 @@ async def _race_terminations(pg_database: PgDatabase,
 
 
 async def test_terminated_backends_are_store_unavailable_or_reconnected(
-        store: PostgresStore, pg_database: PgDatabase) -> None:
+        store: Store, pg_database: PgDatabase) -> None:
     await store.ensure_home("alice")
 
     async def alice() -> None:
@@ -336,7 +337,7 @@ async def test_terminated_backends_are_store_unavailable_or_reconnected(
     await alice()  # and the next call succeeds
 
 
-async def test_terminated_backends_during_locate(store: PostgresStore, cal: Calendar,
+async def test_terminated_backends_during_locate(store: Store, cal: Calendar,
                                                  pg_database: PgDatabase) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
 
@@ -357,7 +358,7 @@ async def test_terminated_backends_during_locate(store: PostgresStore, cal: Cale
     await located_alone()
 
 
-async def test_terminated_backends_during_writes(store: PostgresStore, home: Home, cal: Calendar,
+async def test_terminated_backends_during_writes(store: Store, home: Home, cal: Calendar,
                                                  pg_database: PgDatabase) -> None:
     summaries = iter(range(1000))
 
@@ -378,7 +379,7 @@ async def test_terminated_backends_during_writes(store: PostgresStore, home: Hom
 
 
 async def test_reads_reconnect_when_their_pooled_connection_has_died(
-        store: PostgresStore, cal: Calendar, pg_database: PgDatabase) -> None:
+        store: Store, cal: Calendar, pg_database: PgDatabase) -> None:
     """A read is sent again on a new connection: terminated backends are never unavailable."""
 
     async def reads() -> None:

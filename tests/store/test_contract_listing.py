@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, CalendarObject, Home, Listing, NewCalendar
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import event
 
 Summary = tuple[str, str, str, int]
@@ -22,7 +22,7 @@ def summaries(listed: Listing | Sequence[CalendarObject]) -> list[Summary]:
     return [(o.name, o.etag, o.component_type, o.size) for o in listed]
 
 
-async def test_listing_is_objects_without_dates_or_data(store: PostgresStore,
+async def test_listing_is_objects_without_dates_or_data(store: Store,
                                                         cal: Calendar) -> None:
     for uid, name in [("b", "b é&.ics"), ("a", "a <1>.ics"), ("c", "c.ics")]:
         await store.put_object(cal, event(uid, name=name))
@@ -33,7 +33,7 @@ async def test_listing_is_objects_without_dates_or_data(store: PostgresStore,
     assert listed.component_types[-1] == "VTODO"
 
 
-async def test_listing_by_name_skips_what_is_not_there(store: PostgresStore,
+async def test_listing_by_name_skips_what_is_not_there(store: Store,
                                                        cal: Calendar) -> None:
     for uid in ("x", "y", "z"):
         await store.put_object(cal, event(uid))
@@ -44,7 +44,7 @@ async def test_listing_by_name_skips_what_is_not_there(store: PostgresStore,
     assert summaries(await store.listing(cal, ["missing.ics"])) == []
 
 
-async def test_listing_is_one_calendar_and_follows_writes(store: PostgresStore, home: Home,
+async def test_listing_is_one_calendar_and_follows_writes(store: Store, home: Home,
                                                           cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(other, event("elsewhere"))

@@ -18,12 +18,12 @@ from caldavd.store.errors import (
     SchedulingUIDConflict,
     UIDConflict,
 )
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, CalendarObject, Home, NewCalendar, ObjectWrite
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import DAY, HOUR, T0, count, event, row, unstorable_row
 
 
-async def _bind(db: asyncpg.Connection, store: PostgresStore, sharee: Home, calendar: Calendar,
+async def _bind(db: asyncpg.Connection, store: Store, sharee: Home, calendar: Calendar,
                 name: str, mode: str) -> Calendar:
     """Share ``calendar`` into ``sharee``'s home (the store has no sharing API yet)."""
     await db.execute("INSERT INTO calendar_bind (home_id, calendar_id, name, mode) "
@@ -33,11 +33,11 @@ async def _bind(db: asyncpg.Connection, store: PostgresStore, sharee: Home, cale
     return bound
 
 
-async def _names(store: PostgresStore, calendar: Calendar) -> list[str]:
+async def _names(store: Store, calendar: Calendar) -> list[str]:
     return [o.name for o in await store.objects(calendar)]
 
 
-async def _revision(store: PostgresStore, home: Home, calendar: Calendar) -> int:
+async def _revision(store: Store, home: Home, calendar: Calendar) -> int:
     fetched = await store.calendar(home, calendar.name)
     assert fetched is not None
     return fetched.revision
@@ -46,7 +46,7 @@ async def _revision(store: PostgresStore, home: Home, calendar: Calendar) -> int
 # -- create, replace, read ---------------------------------------------------------------
 
 
-async def test_put_creates_then_replaces(store: PostgresStore, cal: Calendar) -> None:
+async def test_put_creates_then_replaces(store: Store, cal: Calendar) -> None:
     first = event("e1", summary="one")
     created, was_created = await store.put_object(cal, first)
     assert was_created is True
@@ -68,7 +68,7 @@ async def test_put_creates_then_replaces(store: PostgresStore, cal: Calendar) ->
     assert await _names(store, cal) == ["e1.ics"]
 
 
-async def test_etag_is_derived_from_content(store: PostgresStore, cal: Calendar) -> None:
+async def test_etag_is_derived_from_content(store: Store, cal: Calendar) -> None:
     other = await store.create_calendar(
         await store.ensure_home("bob"), NewCalendar("other"))
     a, _ = await store.put_object(cal, event("e1"))
@@ -80,7 +80,7 @@ async def test_etag_is_derived_from_content(store: PostgresStore, cal: Calendar)
     assert changed.etag != a.etag
 
 
-async def test_put_stores_organizer_and_schedule_tag(store: PostgresStore, cal: Calendar) -> None:
+async def test_put_stores_organizer_and_schedule_tag(store: Store, cal: Calendar) -> None:
     write = dataclasses.replace(event("e1"), organizer="mailto:a@example.com",
                                 schedule_tag="st-1")
     written, _ = await store.put_object(cal, write)
@@ -90,7 +90,7 @@ async def test_put_stores_organizer_and_schedule_tag(store: PostgresStore, cal: 
     assert (stored.organizer, stored.schedule_tag) == ("mailto:a@example.com", "st-1")
 
 
-async def test_objects_by_name_and_with_data(store: PostgresStore, cal: Calendar) -> None:
+async def test_objects_by_name_and_with_data(store: Store, cal: Calendar) -> None:
     for uid in ("c", "a", "b"):
         await store.put_object(cal, event(uid))
     listed = await store.objects(cal)
@@ -109,7 +109,7 @@ async def test_objects_by_name_and_with_data(store: PostgresStore, cal: Calendar
     assert await store.object(cal, "missing.ics") is None
 
 
-async def test_objects_are_per_calendar(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def test_objects_are_per_calendar(store: Store, home: Home, cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("e1"))
     await store.put_object(other, event("e2", name="e1.ics"))
@@ -120,7 +120,7 @@ async def test_objects_are_per_calendar(store: PostgresStore, home: Home, cal: C
 # -- conditional writes (RFC 9110 §13.1) -------------------------------------------------
 
 
-async def test_if_none_match_on_existing_is_etag_mismatch(store: PostgresStore,
+async def test_if_none_match_on_existing_is_etag_mismatch(store: Store,
                                                           cal: Calendar) -> None:
     first, _ = await store.put_object(cal, event("e1"), if_none_match=True)
     with pytest.raises(ETagMismatch):
@@ -129,7 +129,7 @@ async def test_if_none_match_on_existing_is_etag_mismatch(store: PostgresStore,
     assert stored is not None and stored.etag == first.etag
 
 
-async def test_if_match(store: PostgresStore, cal: Calendar) -> None:
+async def test_if_match(store: Store, cal: Calendar) -> None:
     first, _ = await store.put_object(cal, event("e1"))
     with pytest.raises(ETagMismatch):
         await store.put_object(cal, event("e1", summary="b"), if_match=["not-the-etag"])
@@ -140,7 +140,7 @@ async def test_if_match(store: PostgresStore, cal: Calendar) -> None:
     assert third.etag not in (first.etag, second.etag)
 
 
-async def test_if_match_on_missing_is_etag_mismatch(store: PostgresStore,
+async def test_if_match_on_missing_is_etag_mismatch(store: Store,
                                                     cal: Calendar) -> None:
     for condition in (["*"], ["some-etag"]):
         with pytest.raises(ETagMismatch):
@@ -148,7 +148,7 @@ async def test_if_match_on_missing_is_etag_mismatch(store: PostgresStore,
     assert await store.objects(cal) == []
 
 
-async def test_concurrent_creates_with_if_none_match(store: PostgresStore, cal: Calendar,
+async def test_concurrent_creates_with_if_none_match(store: Store, cal: Calendar,
                                                      db: asyncpg.Connection) -> None:
     results = await asyncio.gather(
         *(store.put_object(cal, event("e1", summary=str(i)), if_none_match=True)
@@ -161,7 +161,7 @@ async def test_concurrent_creates_with_if_none_match(store: PostgresStore, cal: 
 # -- delete ----------------------------------------------------------------------------------
 
 
-async def test_delete_object(store: PostgresStore, home: Home, cal: Calendar,
+async def test_delete_object(store: Store, home: Home, cal: Calendar,
                              db: asyncpg.Connection) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
     await store.update_properties(home, None, obj.id, {"{urn:x}p": "v"}, ())
@@ -174,7 +174,7 @@ async def test_delete_object(store: PostgresStore, home: Home, cal: Calendar,
         await store.delete_object(cal, "e1.ics")
 
 
-async def test_delete_with_if_match(store: PostgresStore, cal: Calendar) -> None:
+async def test_delete_with_if_match(store: Store, cal: Calendar) -> None:
     obj, _ = await store.put_object(cal, event("e1"))
     with pytest.raises(ETagMismatch):
         await store.delete_object(cal, "e1.ics", if_match=["stale"])
@@ -183,21 +183,21 @@ async def test_delete_with_if_match(store: PostgresStore, cal: Calendar) -> None
     assert await _names(store, cal) == []
 
 
-async def test_delete_missing_is_not_found(store: PostgresStore, cal: Calendar) -> None:
+async def test_delete_missing_is_not_found(store: Store, cal: Calendar) -> None:
     with pytest.raises(NotFound):
         await store.delete_object(cal, "nope.ics")
     with pytest.raises(NotFound):
         await store.delete_object(cal, "nope.ics", if_match=["*"])
 
 
-async def test_put_into_deleted_calendar_is_not_found(store: PostgresStore, home: Home,
+async def test_put_into_deleted_calendar_is_not_found(store: Store, home: Home,
                                                       cal: Calendar) -> None:
     await store.delete_calendar(home, cal.name)
     with pytest.raises(NotFound):
         await store.put_object(cal, event("e1"))
 
 
-async def test_move_into_deleted_calendar_is_not_found(store: PostgresStore, home: Home,
+async def test_move_into_deleted_calendar_is_not_found(store: Store, home: Home,
                                                        cal: Calendar) -> None:
     gone = await store.create_calendar(home, NewCalendar("gone"))
     await store.put_object(cal, event("e1"))
@@ -210,7 +210,7 @@ async def test_move_into_deleted_calendar_is_not_found(store: PostgresStore, hom
 # -- sharing modes ------------------------------------------------------------------------
 
 
-async def test_read_only_binding_refuses_writes(store: PostgresStore, cal: Calendar,
+async def test_read_only_binding_refuses_writes(store: Store, cal: Calendar,
                                                 db: asyncpg.Connection) -> None:
     await store.put_object(cal, event("e1"))
     bob = await store.ensure_home("bob")
@@ -233,7 +233,7 @@ async def test_read_only_binding_refuses_writes(store: PostgresStore, cal: Calen
 
 
 async def test_read_write_binding_writes_into_the_owners_calendar(
-        store: PostgresStore, home: Home, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, home: Home, cal: Calendar, db: asyncpg.Connection) -> None:
     bob = await store.ensure_home("bob")
     shared = await _bind(db, store, bob, cal, "alice-work", "write")
     await store.put_object(shared, event("e1"))
@@ -256,7 +256,7 @@ def scheduling(write: ObjectWrite) -> ObjectWrite:
     return dataclasses.replace(write, scheduling=True)
 
 
-async def test_same_uid_in_another_calendar_of_the_home(store: PostgresStore, home: Home,
+async def test_same_uid_in_another_calendar_of_the_home(store: Store, home: Home,
                                                         cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("u1", name="holder.ics"))
@@ -265,7 +265,7 @@ async def test_same_uid_in_another_calendar_of_the_home(store: PostgresStore, ho
     assert await _names(store, other) == ["copy.ics"]
 
 
-async def test_scheduling_uid_in_another_calendar_of_the_home(store: PostgresStore,
+async def test_scheduling_uid_in_another_calendar_of_the_home(store: Store,
                                                               home: Home,
                                                               cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
@@ -281,7 +281,7 @@ async def test_scheduling_uid_in_another_calendar_of_the_home(store: PostgresSto
         await store.put_object(other, scheduling(event("u1", name="copy.ics")))
 
 
-async def test_same_uid_under_another_name_in_the_same_calendar(store: PostgresStore,
+async def test_same_uid_under_another_name_in_the_same_calendar(store: Store,
                                                                 cal: Calendar) -> None:
     await store.put_object(cal, event("u1", name="holder.ics"))
     with pytest.raises(UIDConflict) as caught:
@@ -290,7 +290,7 @@ async def test_same_uid_under_another_name_in_the_same_calendar(store: PostgresS
     assert await _names(store, cal) == ["holder.ics"]
 
 
-async def test_same_uid_in_another_home_is_fine(store: PostgresStore, cal: Calendar) -> None:
+async def test_same_uid_in_another_home_is_fine(store: Store, cal: Calendar) -> None:
     bob = await store.ensure_home("bob")
     theirs = await store.create_calendar(bob, NewCalendar("work"))
     await store.put_object(cal, event("u1"))
@@ -299,7 +299,7 @@ async def test_same_uid_in_another_home_is_fine(store: PostgresStore, cal: Calen
     assert await store.find_uid(bob, "u1") == ("work", "u1.ics")
 
 
-async def test_replacing_with_a_different_uid_is_uid_conflict(store: PostgresStore, home: Home,
+async def test_replacing_with_a_different_uid_is_uid_conflict(store: Store, home: Home,
                                                               cal: Calendar) -> None:
     first, _ = await store.put_object(cal, event("u1", name="e.ics"))
     with pytest.raises(UIDConflict):
@@ -309,7 +309,7 @@ async def test_replacing_with_a_different_uid_is_uid_conflict(store: PostgresSto
     assert await store.find_uid(home, "u2") is None
 
 
-async def test_uid_is_free_again_after_delete(store: PostgresStore, home: Home,
+async def test_uid_is_free_again_after_delete(store: Store, home: Home,
                                               cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, scheduling(event("u1")))
@@ -318,7 +318,7 @@ async def test_uid_is_free_again_after_delete(store: PostgresStore, home: Home,
     assert created is True
 
 
-async def test_concurrent_puts_of_one_uid_one_wins(store: PostgresStore, home: Home,
+async def test_concurrent_puts_of_one_uid_one_wins(store: Store, home: Home,
                                                    cal: Calendar,
                                                    db: asyncpg.Connection) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
@@ -339,7 +339,7 @@ async def test_concurrent_puts_of_one_uid_one_wins(store: PostgresStore, home: H
 # -- one transaction: a failed write leaves nothing behind --------------------------------
 
 
-async def test_failed_create_leaves_nothing_behind(store: PostgresStore, home: Home,
+async def test_failed_create_leaves_nothing_behind(store: Store, home: Home,
                                                    cal: Calendar, db: asyncpg.Connection) -> None:
     revision_before = await _revision(store, home, cal)
     rows_before = await count(db, "revision")
@@ -358,7 +358,7 @@ async def test_failed_create_leaves_nothing_behind(store: PostgresStore, home: H
 
 
 async def test_failed_replace_keeps_the_old_object_and_index(
-        store: PostgresStore, home: Home, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, home: Home, cal: Calendar, db: asyncpg.Connection) -> None:
     first, _ = await store.put_object(cal, event("u1"))
     revision_before = await _revision(store, home, cal)
     bad = event("u1", summary="new", instances=(unstorable_row(T0, T0 + DAY),))
@@ -376,7 +376,7 @@ async def test_failed_replace_keeps_the_old_object_and_index(
 # -- MOVE ------------------------------------------------------------------------------------
 
 
-async def test_move_across_calendars_of_a_home(store: PostgresStore, home: Home, cal: Calendar,
+async def test_move_across_calendars_of_a_home(store: Store, home: Home, cal: Calendar,
                                                db: asyncpg.Connection) -> None:
     target = await store.create_calendar(home, NewCalendar("target"))
     obj, _ = await store.put_object(cal, event("u1"))
@@ -396,7 +396,7 @@ async def test_move_across_calendars_of_a_home(store: PostgresStore, home: Home,
 
 
 async def test_move_records_tombstone_in_source_and_change_in_target(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     target = await store.create_calendar(home, NewCalendar("target"))
     await store.put_object(cal, event("u1"))
     _, source_token = await store.changes_since(cal, 0)
@@ -410,7 +410,7 @@ async def test_move_records_tombstone_in_source_and_change_in_target(
     assert new_source_token > source_token and new_target_token > target_token
 
 
-async def test_move_within_one_calendar_renames(store: PostgresStore, cal: Calendar) -> None:
+async def test_move_within_one_calendar_renames(store: Store, cal: Calendar) -> None:
     await store.put_object(cal, event("u1", name="old.ics"))
     _, token = await store.changes_since(cal, 0)
     _, created = await store.move_object(cal, "old.ics", cal, "new.ics", overwrite=False)
@@ -420,7 +420,7 @@ async def test_move_within_one_calendar_renames(store: PostgresStore, cal: Calen
     assert {(c.name, c.deleted) for c in changes} == {("old.ics", True), ("new.ics", False)}
 
 
-async def test_move_onto_existing_target(store: PostgresStore, home: Home, cal: Calendar,
+async def test_move_onto_existing_target(store: Store, home: Home, cal: Calendar,
                                          db: asyncpg.Connection) -> None:
     target = await store.create_calendar(home, NewCalendar("target"))
     moving, _ = await store.put_object(cal, event("u1"))
@@ -451,14 +451,14 @@ async def test_move_onto_existing_target(store: PostgresStore, home: Home, cal: 
     assert await count(db, "time_range WHERE calendar_object_id = $1", victim.id) == 0
 
 
-async def test_move_missing_is_not_found(store: PostgresStore, home: Home,
+async def test_move_missing_is_not_found(store: Store, home: Home,
                                          cal: Calendar) -> None:
     target = await store.create_calendar(home, NewCalendar("target"))
     with pytest.raises(NotFound):
         await store.move_object(cal, "nope.ics", target, "nope.ics", overwrite=True)
 
 
-async def test_move_to_another_home_checks_uid_there(store: PostgresStore, cal: Calendar,
+async def test_move_to_another_home_checks_uid_there(store: Store, cal: Calendar,
                                                      db: asyncpg.Connection) -> None:
     bob = await store.ensure_home("bob")
     theirs = await store.create_calendar(bob, NewCalendar("theirs"))
@@ -479,7 +479,7 @@ async def test_move_to_another_home_checks_uid_there(store: PostgresStore, cal: 
 # -- find_uid ---------------------------------------------------------------------------------
 
 
-async def test_find_uid(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def test_find_uid(store: Store, home: Home, cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("u1", name="one.ics"))
     await store.put_object(other, event("u2", name="two.ics"))
@@ -490,7 +490,7 @@ async def test_find_uid(store: PostgresStore, home: Home, cal: Calendar) -> None
 
 
 async def test_quota_refuses_growth_beyond_it_but_allows_shrinking(
-        store: PostgresStore, cal: Calendar) -> None:
+        store: Store, cal: Calendar) -> None:
     small = event("q1", name="q1.ics")
     size = len(small.icalendar.encode())
     await store.put_object(cal, small, quota=size * 2)
@@ -503,7 +503,7 @@ async def test_quota_refuses_growth_beyond_it_but_allows_shrinking(
 
 
 async def test_locate_finds_home_calendar_and_object_in_one_call(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     written, _ = await store.put_object(cal, event("loc-1", name="loc.ics"))
     found_home, found_cal, found_obj = await store.locate(home.owner_uid, cal.name, "loc.ics")
     assert found_home == home
@@ -516,7 +516,7 @@ async def test_locate_finds_home_calendar_and_object_in_one_call(
 
 
 async def test_home_usage_follows_every_kind_of_change(
-        store: PostgresStore, home: Home, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, home: Home, cal: Calendar, db: asyncpg.Connection) -> None:
     """The trigger-kept total equals the sum of sizes after puts, replaces, moves, deletes."""
     async def consistent() -> int:
         used = await store.home_usage(home)
@@ -539,7 +539,7 @@ async def test_home_usage_follows_every_kind_of_change(
 
 
 async def test_concurrent_locates_are_answered_each_with_its_own_result(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     """Lookups made together (one batched statement) answer exactly as made alone."""
     for n in range(5):
         await store.put_object(cal, event(f"many-{n}", name=f"m{n}.ics"))
@@ -556,7 +556,7 @@ async def test_concurrent_locates_are_answered_each_with_its_own_result(
 
 
 async def test_concurrent_object_reads_are_answered_each_as_alone(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     """Reads by name made together (one batched statement) answer exactly as made alone:
     each in name order, missing names left out, names of another calendar not found."""
     other = await store.create_calendar(home, NewCalendar("other"))
@@ -585,7 +585,7 @@ async def test_concurrent_object_reads_are_answered_each_as_alone(
 
 
 async def test_a_failed_batched_read_reaches_every_caller(
-        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
     await store.put_object(cal, event("f1", name="f1.ics"))
     await db.execute("ALTER TABLE calendar_object RENAME TO calendar_object_gone")
     try:

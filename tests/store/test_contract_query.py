@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from caldavd.store.interface import Store
 from caldavd.store.model import (
     Calendar,
     Candidate,
@@ -21,13 +22,12 @@ from caldavd.store.model import (
     Matches,
     NewCalendar,
 )
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import DAY, HOUR, T0, count, event, row
 
 START, END = T0, T0 + DAY
 
 
-async def _query(store: PostgresStore, cal: Calendar, component: str | None = "VEVENT",
+async def _query(store: Store, cal: Calendar, component: str | None = "VEVENT",
                  start: datetime | None = START,
                  end: datetime | None = END) -> dict[str, bool]:
     """uid -> exact, for the candidates of a query (each object at most once); the
@@ -45,7 +45,7 @@ def _listed(matches: Matches) -> Listing:
                    list(matches.sizes))
 
 
-async def _agree(store: PostgresStore, cal: Calendar, found: list[Candidate],
+async def _agree(store: Store, cal: Calendar, found: list[Candidate],
                  component: str | None, start: datetime | None, end: datetime | None) -> None:
     """``query_listing`` row by row: data, exactness, and id and horizon where inexact."""
     matches = await store.query_listing(cal, component, start, end)
@@ -60,7 +60,7 @@ async def _agree(store: PostgresStore, cal: Calendar, found: list[Candidate],
     assert list(lean.icalendars) == [None if c.exact else c.object.icalendar for c in found]
 
 
-async def test_event_inside_is_exact_and_outside_is_left_out(store: PostgresStore,
+async def test_event_inside_is_exact_and_outside_is_left_out(store: Store,
                                                              cal: Calendar) -> None:
     await store.put_object(cal, event("inside", T0 + HOUR))
     await store.put_object(cal, event("far", T0 + 10 * DAY))
@@ -71,7 +71,7 @@ async def test_event_inside_is_exact_and_outside_is_left_out(store: PostgresStor
     assert await _query(store, cal) == {"inside": True}
 
 
-async def test_overlapping_the_edges(store: PostgresStore, cal: Calendar) -> None:
+async def test_overlapping_the_edges(store: Store, cal: Calendar) -> None:
     """RFC 4791 §9.9: (start < DTEND AND end > DTSTART)."""
     await store.put_object(cal, event("over-start", START - HOUR, START + HOUR))
     await store.put_object(cal, event("over-end", END - HOUR, END + HOUR))
@@ -81,7 +81,7 @@ async def test_overlapping_the_edges(store: PostgresStore, cal: Calendar) -> Non
     assert await _query(store, cal) == {"over-start": True, "over-end": True, "spanning": True}
 
 
-async def test_zero_duration_event_at_the_edges(store: PostgresStore, cal: Calendar) -> None:
+async def test_zero_duration_event_at_the_edges(store: Store, cal: Calendar) -> None:
     """RFC 4791 §9.9, DURATION = 0: (start <= DTSTART AND end > DTSTART)."""
     await store.put_object(cal, event("at-start", START, START))
     await store.put_object(cal, event("in-middle", START + HOUR, START + HOUR))
@@ -90,7 +90,7 @@ async def test_zero_duration_event_at_the_edges(store: PostgresStore, cal: Calen
     assert await _query(store, cal) == {"at-start": True, "in-middle": True}
 
 
-async def test_one_matching_instance_of_many(store: PostgresStore, cal: Calendar) -> None:
+async def test_one_matching_instance_of_many(store: Store, cal: Calendar) -> None:
     days = tuple(row(T0 + i * DAY + HOUR, T0 + i * DAY + 2 * HOUR) for i in range(-3, 4))
     await store.put_object(cal, event("daily", instances=days))
     weekly = tuple(row(T0 + i * 7 * DAY + 2 * DAY, T0 + i * 7 * DAY + 2 * DAY + HOUR)
@@ -99,7 +99,7 @@ async def test_one_matching_instance_of_many(store: PostgresStore, cal: Calendar
     assert await _query(store, cal) == {"daily": True}
 
 
-async def test_floating_rows_within_slack_are_inexact(store: PostgresStore,
+async def test_floating_rows_within_slack_are_inexact(store: Store,
                                                       cal: Calendar) -> None:
     """Floating times are indexed as UTC; the zone is only known to the caller."""
     await store.put_object(cal, event("inside", T0 + HOUR, floating=True))
@@ -113,14 +113,14 @@ async def test_floating_rows_within_slack_are_inexact(store: PostgresStore,
                                         "near-before": False}
 
 
-async def test_one_floating_row_makes_the_object_inexact(store: PostgresStore,
+async def test_one_floating_row_makes_the_object_inexact(store: Store,
                                                          cal: Calendar) -> None:
     rows = (row(T0 + HOUR, T0 + 2 * HOUR), row(T0 + 3 * HOUR, T0 + 4 * HOUR, floating=True))
     await store.put_object(cal, event("mixed", instances=rows))
     assert await _query(store, cal) == {"mixed": False}
 
 
-async def test_partly_indexed_objects_are_inexact(store: PostgresStore, cal: Calendar) -> None:
+async def test_partly_indexed_objects_are_inexact(store: Store, cal: Calendar) -> None:
     """Instances after ``indexed_until`` are not in the index: the caller must expand."""
     early = (row(START - 10 * DAY, START - 10 * DAY + HOUR),)
     await store.put_object(cal, event("cut-before-end", instances=early,
@@ -137,7 +137,7 @@ async def test_partly_indexed_objects_are_inexact(store: PostgresStore, cal: Cal
                                         "hit-but-cut": False, "hit-cut-after-end": True}
 
 
-async def test_component_type_filter(store: PostgresStore, cal: Calendar) -> None:
+async def test_component_type_filter(store: Store, cal: Calendar) -> None:
     await store.put_object(cal, event("meeting", T0 + HOUR))
     await store.put_object(cal, event("chore", T0 + HOUR, component="VTODO"))
     await store.put_object(cal, event("old-chore", T0 - 10 * DAY, component="VTODO"))
@@ -147,7 +147,7 @@ async def test_component_type_filter(store: PostgresStore, cal: Calendar) -> Non
 
 
 async def test_no_time_range_returns_every_object_of_the_type_exact(
-        store: PostgresStore, cal: Calendar) -> None:
+        store: Store, cal: Calendar) -> None:
     await store.put_object(cal, event("inside", T0 + HOUR))
     await store.put_object(cal, event("far", T0 + 100 * DAY, floating=True))
     await store.put_object(cal, event("unindexed", instances=(), indexed_until=T0))
@@ -159,7 +159,7 @@ async def test_no_time_range_returns_every_object_of_the_type_exact(
         "inside", "far", "unindexed", "chore"}
 
 
-async def test_open_ended_ranges(store: PostgresStore, cal: Calendar) -> None:
+async def test_open_ended_ranges(store: Store, cal: Calendar) -> None:
     await store.put_object(cal, event("past", T0 - 1000 * DAY))
     await store.put_object(cal, event("now", T0 + HOUR))
     await store.put_object(cal, event("future", T0 + 1000 * DAY))
@@ -167,7 +167,7 @@ async def test_open_ended_ranges(store: PostgresStore, cal: Calendar) -> None:
     assert await _query(store, cal, "VEVENT", None, T0) == {"past": True}
 
 
-async def test_query_is_per_calendar(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def test_query_is_per_calendar(store: Store, home: Home, cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("mine", T0 + HOUR))
     await store.put_object(other, event("theirs", T0 + HOUR))
@@ -175,7 +175,7 @@ async def test_query_is_per_calendar(store: PostgresStore, home: Home, cal: Cale
     assert await _query(store, other) == {"theirs": True}
 
 
-async def test_index_follows_replace_delete_and_move(store: PostgresStore, home: Home,
+async def test_index_follows_replace_delete_and_move(store: Store, home: Home,
                                                      cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("e1", T0 + HOUR))
@@ -197,7 +197,7 @@ def _overlaps(s: datetime, e: datetime, lo: datetime, hi: datetime) -> bool:
     return lo <= s < hi if s == e else s < hi and e > lo
 
 
-async def test_exact_candidates_agree_with_a_brute_force_check(store: PostgresStore,
+async def test_exact_candidates_agree_with_a_brute_force_check(store: Store,
                                                                cal: Calendar) -> None:
     """Paranoid mode in small: for many events and ranges, the prefilter returns every
     overlapping event, and whatever it calls exact really overlaps."""
@@ -215,7 +215,7 @@ async def test_exact_candidates_agree_with_a_brute_force_check(store: PostgresSt
             assert all(got.values())
 
 
-async def test_instances_around_the_seven_day_split(store: PostgresStore,
+async def test_instances_around_the_seven_day_split(store: Store,
                                                     cal: Calendar) -> None:
     """Instances of at most seven days are found by start, longer ones by end
     (migration 0007); every length on both sides of the split still overlaps
@@ -235,7 +235,7 @@ async def test_instances_around_the_seven_day_split(store: PostgresStore,
         "year-ending-inside": True, "long-floating-near": False}
 
 
-async def test_long_and_short_instances_of_one_object_count_once(store: PostgresStore,
+async def test_long_and_short_instances_of_one_object_count_once(store: Store,
                                                                  cal: Calendar) -> None:
     rows = (row(START - 10 * DAY, END + DAY), row(START + HOUR, START + 2 * HOUR))
     await store.put_object(cal, event("both", instances=rows))
@@ -243,7 +243,7 @@ async def test_long_and_short_instances_of_one_object_count_once(store: Postgres
 
 
 async def test_ranges_far_from_the_data_agree_with_a_brute_force_check(
-        store: PostgresStore, cal: Calendar) -> None:
+        store: Store, cal: Calendar) -> None:
     """Ranges in the past, the middle and the future of a spread of short and long
     instances: one generic plan answers each of them right."""
     spans = [(T0 + i * 5 * DAY, T0 + i * 5 * DAY + length)
@@ -266,7 +266,7 @@ ENDLESS = row(datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 
 
 async def test_endless_rows_are_stored_finite_and_are_candidates_for_every_range(
-        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
     """A row with no bounds (a to-do without dates matches every range, RFC 4791 §9.9;
     asyncpg would send datetime.min/max as infinity) by PUT, batched PUTs and reindex."""
     await store.put_object(cal, event("alone", component="VTODO", instances=(ENDLESS,)))
@@ -286,7 +286,7 @@ async def test_endless_rows_are_stored_finite_and_are_candidates_for_every_range
 
 
 async def test_reindex_only_when_the_index_reaches_further(
-        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
     """Queries past an object's horizon extend its index; one that cannot take it further
     (the extension has a limit) writes nothing."""
     obj, _ = await store.put_object(cal, event("daily", indexed_until=T0 + DAY))
@@ -302,7 +302,7 @@ async def test_reindex_only_when_the_index_reaches_further(
     assert not await store.reindex(cal, obj.id, "other etag", two, T0 + 9 * DAY)
 
 
-async def test_busy_time_reads_the_rows_the_index_decides(store: PostgresStore,
+async def test_busy_time_reads_the_rows_the_index_decides(store: Store,
                                                           cal: Calendar) -> None:
     """Free-busy (RFC 4791 §7.10) from index rows: opaque busy rows of objects indexed
     past the range and without floating instances; the others' data, to expand."""

@@ -6,12 +6,12 @@ import asyncpg
 import pytest
 
 from caldavd.store.errors import ETagMismatch, InvalidSyncToken, NotFound
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import event
 
 
-async def _revision(store: PostgresStore, home: Home, name: str) -> int:
+async def _revision(store: Store, home: Home, name: str) -> int:
     calendar = await store.calendar(home, name)
     assert calendar is not None
     return calendar.revision
@@ -20,7 +20,7 @@ async def _revision(store: PostgresStore, home: Home, name: str) -> int:
 # -- one calendar --------------------------------------------------------------------------
 
 
-async def test_initial_sync_lists_live_objects_only(store: PostgresStore, home: Home,
+async def test_initial_sync_lists_live_objects_only(store: Store, home: Home,
                                                    cal: Calendar) -> None:
     """RFC 6578 §3.8: an initial sync (empty token) reports no removed members."""
     for uid in ("a", "b", "c"):
@@ -32,7 +32,7 @@ async def test_initial_sync_lists_live_objects_only(store: PostgresStore, home: 
     assert token == await _revision(store, home, cal.name)
 
 
-async def test_empty_calendar_has_a_token_and_no_changes(store: PostgresStore, home: Home,
+async def test_empty_calendar_has_a_token_and_no_changes(store: Store, home: Home,
                                                          cal: Calendar) -> None:
     changes, token = await store.changes_since(cal, 0)
     assert changes == []
@@ -40,7 +40,7 @@ async def test_empty_calendar_has_a_token_and_no_changes(store: PostgresStore, h
     assert await store.changes_since(cal, token) == ([], token)
 
 
-async def test_changes_since_a_token(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def test_changes_since_a_token(store: Store, home: Home, cal: Calendar) -> None:
     await store.put_object(cal, event("keep"))
     await store.put_object(cal, event("edit"))
     await store.put_object(cal, event("drop"))
@@ -63,7 +63,7 @@ async def test_changes_since_a_token(store: PostgresStore, home: Home, cal: Cale
     assert await store.changes_since(cal, new_token) == ([], new_token)
 
 
-async def test_token_grows_with_every_change(store: PostgresStore, home: Home,
+async def test_token_grows_with_every_change(store: Store, home: Home,
                                              cal: Calendar) -> None:
     tokens = [(await store.changes_since(cal, 0))[1]]
 
@@ -85,7 +85,7 @@ async def test_token_grows_with_every_change(store: PostgresStore, home: Home,
 
 
 async def test_property_change_moves_token_without_member_changes(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     await store.put_object(cal, event("a"))
     _, token = await store.changes_since(cal, 0)
     await store.update_properties(home, cal, cal.id, {"{DAV:}displayname": "W"}, ())
@@ -93,7 +93,7 @@ async def test_property_change_moves_token_without_member_changes(
     assert changes == [] and new_token > token
 
 
-async def test_failed_write_does_not_move_the_token(store: PostgresStore,
+async def test_failed_write_does_not_move_the_token(store: Store,
                                                     cal: Calendar) -> None:
     await store.put_object(cal, event("a"))
     _, token = await store.changes_since(cal, 0)
@@ -102,7 +102,7 @@ async def test_failed_write_does_not_move_the_token(store: PostgresStore,
     assert (await store.changes_since(cal, 0))[1] == token
 
 
-async def test_token_from_the_future_is_invalid(store: PostgresStore, cal: Calendar) -> None:
+async def test_token_from_the_future_is_invalid(store: Store, cal: Calendar) -> None:
     await store.put_object(cal, event("a"))
     _, token = await store.changes_since(cal, 0)
     with pytest.raises(InvalidSyncToken):
@@ -110,7 +110,7 @@ async def test_token_from_the_future_is_invalid(store: PostgresStore, cal: Calen
 
 
 async def test_token_at_or_below_purged_revision_is_invalid(
-        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
     """RFC 6578 §3.2: a token whose tombstones are gone must be refused."""
     await store.put_object(cal, event("a"))
     _, old = await store.changes_since(cal, 0)
@@ -129,14 +129,14 @@ async def test_token_at_or_below_purged_revision_is_invalid(
     assert names == ["a.ics", "b.ics", "c.ics"]
 
 
-async def test_changes_since_on_deleted_calendar_is_not_found(store: PostgresStore, home: Home,
+async def test_changes_since_on_deleted_calendar_is_not_found(store: Store, home: Home,
                                                               cal: Calendar) -> None:
     await store.delete_calendar(home, cal.name)
     with pytest.raises(NotFound):
         await store.changes_since(cal, 0)
 
 
-async def test_calendars_have_their_own_changes(store: PostgresStore, home: Home,
+async def test_calendars_have_their_own_changes(store: Store, home: Home,
                                                 cal: Calendar) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     _, token = await store.changes_since(cal, 0)
@@ -149,7 +149,7 @@ async def test_calendars_have_their_own_changes(store: PostgresStore, home: Home
 
 
 async def test_home_changes_since_reports_changed_and_deleted_calendars(
-        store: PostgresStore, home: Home) -> None:
+        store: Store, home: Home) -> None:
     quiet = await store.create_calendar(home, NewCalendar("quiet"))
     busy = await store.create_calendar(home, NewCalendar("busy"))
     await store.create_calendar(home, NewCalendar("doomed"))
@@ -168,7 +168,7 @@ async def test_home_changes_since_reports_changed_and_deleted_calendars(
     assert quiet.id not in (busy.id, fresh.id)
 
 
-async def test_initial_home_sync_omits_deleted_calendars(store: PostgresStore,
+async def test_initial_home_sync_omits_deleted_calendars(store: Store,
                                                          home: Home) -> None:
     await store.create_calendar(home, NewCalendar("a"))
     await store.create_calendar(home, NewCalendar("b"))
@@ -177,7 +177,7 @@ async def test_initial_home_sync_omits_deleted_calendars(store: PostgresStore,
     assert [(c.name, c.deleted) for c in changes] == [("a", False)]
 
 
-async def test_home_token_round_trips(store: PostgresStore, home: Home, cal: Calendar) -> None:
+async def test_home_token_round_trips(store: Store, home: Home, cal: Calendar) -> None:
     """A token handed out by home_changes_since is accepted back, whatever moved it."""
     await store.put_object(cal, event("e1"))
     _, token = await store.home_changes_since(home, 0)
@@ -191,7 +191,7 @@ async def test_home_token_round_trips(store: PostgresStore, home: Home, cal: Cal
     assert await store.home_changes_since(home, token2) == ([], token2)
 
 
-async def test_home_token_from_the_future_is_invalid(store: PostgresStore, home: Home,
+async def test_home_token_from_the_future_is_invalid(store: Store, home: Home,
                                                      cal: Calendar) -> None:
     await store.put_object(cal, event("e1"))
     with pytest.raises(InvalidSyncToken):
@@ -199,7 +199,7 @@ async def test_home_token_from_the_future_is_invalid(store: PostgresStore, home:
 
 
 async def test_home_token_below_purged_revision_is_invalid(
-        store: PostgresStore, home: Home, db: asyncpg.Connection) -> None:
+        store: Store, home: Home, db: asyncpg.Connection) -> None:
     await store.create_calendar(home, NewCalendar("a"))
     _, token = await store.home_changes_since(home, 0)
     await store.create_calendar(home, NewCalendar("b"))
@@ -209,7 +209,7 @@ async def test_home_token_below_purged_revision_is_invalid(
         await store.home_changes_since(home, token)
 
 
-async def test_home_revision_grows_on_any_change_inside(store: PostgresStore,
+async def test_home_revision_grows_on_any_change_inside(store: Store,
                                                         home: Home) -> None:
     seen = [await store.home_revision(home)]
 
@@ -235,7 +235,7 @@ async def test_home_revision_grows_on_any_change_inside(store: PostgresStore,
     assert obj.uid == "e1" and len(seen) == 8
 
 
-async def test_home_revision_ignores_other_homes(store: PostgresStore, home: Home,
+async def test_home_revision_ignores_other_homes(store: Store, home: Home,
                                                  cal: Calendar) -> None:
     before = await store.home_revision(home)
     bob = await store.ensure_home("bob")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from caldavd.store.errors import QuotaExceeded, TooManyProperties
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar, PropertyLimits
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import event
 
 NAME = "{urn:x}note"
@@ -21,7 +21,7 @@ def cost(name: str, stored: str) -> int:
 
 
 async def test_dead_properties_count_in_the_quota_of_the_owning_home(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     """RFC 4331 §1: the bytes a user's properties take are the user's, like the data."""
     stored = value("x" * 1000)
     await store.update_properties(home, None, home.id, {NAME: stored}, ())
@@ -42,7 +42,7 @@ async def test_dead_properties_count_in_the_quota_of_the_owning_home(
 
 
 async def test_an_object_moved_to_another_home_takes_its_properties_bytes_along(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     """And is held to that home's quota: nothing moves past it."""
     bob = await store.ensure_home("bob")
     theirs = await store.create_calendar(bob, NewCalendar("theirs"))
@@ -61,7 +61,7 @@ async def test_an_object_moved_to_another_home_takes_its_properties_bytes_along(
 
 
 async def test_a_write_past_the_quota_is_refused_and_changes_nothing(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     limits = PropertyLimits(quota=2000)
     await store.update_properties(home, cal, cal.id, {NAME: value("x" * 1000)}, (),
                                   limits=limits)
@@ -74,7 +74,7 @@ async def test_a_write_past_the_quota_is_refused_and_changes_nothing(
     assert set(await store.properties(cal.id)) == {NAME}
 
 
-async def test_count_and_bytes_per_resource_are_bounded(store: PostgresStore, home: Home,
+async def test_count_and_bytes_per_resource_are_bounded(store: Store, home: Home,
                                                         cal: Calendar) -> None:
     limits = PropertyLimits(count=3, bytes=2000)
     props = {f"{{urn:x}}p{i}": value("v", f"{{urn:x}}p{i}") for i in range(3)}
@@ -95,7 +95,7 @@ async def test_count_and_bytes_per_resource_are_bounded(store: PostgresStore, ho
 
 
 async def test_a_resource_over_a_lowered_bound_may_still_shrink(
-        store: PostgresStore, home: Home, cal: Calendar) -> None:
+        store: Store, home: Home, cal: Calendar) -> None:
     props = {f"{{urn:x}}p{i}": value("v", f"{{urn:x}}p{i}") for i in range(5)}
     await store.update_properties(home, cal, cal.id, props, ())
     lowered = PropertyLimits(count=2)
@@ -105,7 +105,7 @@ async def test_a_resource_over_a_lowered_bound_may_still_shrink(
 
 
 async def test_a_copied_folder_brings_its_properties_within_the_bounds(
-        store: PostgresStore, home: Home) -> None:
+        store: Store, home: Home) -> None:
     """RFC 4918 §9.8.2: a COPY copies the dead properties; the copies are new resources,
     held to the bounds and the quota as a write of their properties would be."""
     await store.plain_mkcol(home, "folder")

@@ -17,6 +17,7 @@ import pytest
 from caldavd.dav import names
 from caldavd.http.upkeep import attachments_task, check
 from caldavd.store.errors import InvalidSyncToken
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
 from caldavd.store.postgres.maintenance import (
     FAILED,
@@ -32,7 +33,6 @@ from caldavd.store.postgres.maintenance import (
     purge_task,
     run_job,
 )
-from caldavd.store.postgres.store import PostgresStore
 from tests.conftest import PgDatabase, free_port
 from tests.functional.conftest import CAL01, config_for, serving
 from tests.functional.conftest import event as http_event
@@ -70,7 +70,7 @@ async def floor_of(db: asyncpg.Connection, table: str, row_id: int) -> int:
     return int(await db.fetchval(f"SELECT purged_revision FROM {table} WHERE id = $1", row_id))
 
 
-async def token(store: PostgresStore, cal: Calendar) -> int:
+async def token(store: Store, cal: Calendar) -> int:
     return (await store.changes_since(cal, 0))[1]
 
 
@@ -79,7 +79,7 @@ async def token(store: PostgresStore, cal: Calendar) -> int:
 # -- purging sync tombstones ---------------------------------------------------------------
 
 
-async def test_purge_takes_old_tombstones_only(store: PostgresStore, cal: Calendar,
+async def test_purge_takes_old_tombstones_only(store: Store, cal: Calendar,
                                                db: asyncpg.Connection,
                                                pg_database: PgDatabase) -> None:
     for uid in ("live", "old", "young", "later"):
@@ -111,7 +111,7 @@ async def test_purge_takes_old_tombstones_only(store: PostgresStore, cal: Calend
         ("later.ics", False), ("young.ics", True)]
 
 
-async def test_purging_the_newest_row_keeps_the_token(store: PostgresStore, home: Home,
+async def test_purging_the_newest_row_keeps_the_token(store: Store, home: Home,
                                                       cal: Calendar, db: asyncpg.Connection,
                                                       pg_database: PgDatabase) -> None:
     await store.put_object(cal, event("a"))
@@ -135,7 +135,7 @@ async def test_purging_the_newest_row_keeps_the_token(store: PostgresStore, home
     assert [(c.name, c.deleted) for c in changes] == [("b.ics", False)]
 
 
-async def test_home_tombstones_raise_the_home_floor(store: PostgresStore, home: Home,
+async def test_home_tombstones_raise_the_home_floor(store: Store, home: Home,
                                                     cal: Calendar, db: asyncpg.Connection,
                                                     pg_database: PgDatabase) -> None:
     await store.create_calendar(home, NewCalendar("gone"))
@@ -156,7 +156,7 @@ async def test_home_tombstones_raise_the_home_floor(store: PostgresStore, home: 
 
 
 async def test_purge_in_batches_raises_each_floor_to_its_own_newest(
-        store: PostgresStore, home: Home, cal: Calendar, db: asyncpg.Connection,
+        store: Store, home: Home, cal: Calendar, db: asyncpg.Connection,
         pg_database: PgDatabase) -> None:
     other = await store.create_calendar(home, NewCalendar("other"))
     newest: dict[int, int] = {}
@@ -219,7 +219,7 @@ WHERE NOT l.granted AND c.relname = 'revision'
 """
 
 
-async def test_one_host_runs_while_the_other_is_told_who(store: PostgresStore,
+async def test_one_host_runs_while_the_other_is_told_who(store: Store,
                                                          db: asyncpg.Connection,
                                                          pg_database: PgDatabase) -> None:
     """Host A's ANALYZE waits on a lock the test holds, so A is mid-run for sure: host B
@@ -247,7 +247,7 @@ async def test_one_host_runs_while_the_other_is_told_who(store: PostgresStore,
                                                    ("purge", 1, "host-a")]
 
 
-async def test_two_hosts_at_once_run_each_task_once(store: PostgresStore,
+async def test_two_hosts_at_once_run_each_task_once(store: Store,
                                                     db: asyncpg.Connection,
                                                     pg_database: PgDatabase) -> None:
     tasks = [analyze_task(timedelta(hours=24), 10), purge()]
@@ -261,7 +261,7 @@ async def test_two_hosts_at_once_run_each_task_once(store: PostgresStore,
     assert await db.fetchval("SELECT sum(runs) FROM maintenance_task") == 2
 
 
-async def test_a_cancelled_run_lets_go_of_the_lock(store: PostgresStore,
+async def test_a_cancelled_run_lets_go_of_the_lock(store: Store,
                                                   db: asyncpg.Connection,
                                                   pg_database: PgDatabase) -> None:
     """A worker stopping mid-run (its upkeep task cancelled) ends the job's session, so
@@ -289,7 +289,7 @@ async def _lock_free(db: asyncpg.Connection) -> bool:
         "AND objid::bigint = $1", LOCK_KEY & 0xFFFFFFFF)
 
 
-async def test_a_dead_session_releases_the_lock(store: PostgresStore, db: asyncpg.Connection,
+async def test_a_dead_session_releases_the_lock(store: Store, db: asyncpg.Connection,
                                                 pg_database: PgDatabase) -> None:
     crashed = await asyncpg.connect(**job_connect_kwargs(pg_database.connect_kwargs, "dead"))
     assert await crashed.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY)
@@ -304,7 +304,7 @@ async def _gone(db: asyncpg.Connection, pid: int) -> bool:
     return not await db.fetchval("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid)
 
 
-async def test_a_failed_task_is_recorded_and_stays_due(store: PostgresStore,
+async def test_a_failed_task_is_recorded_and_stays_due(store: Store,
                                                        db: asyncpg.Connection,
                                                        pg_database: PgDatabase) -> None:
     attempts: list[bool] = []
@@ -328,7 +328,7 @@ async def test_a_failed_task_is_recorded_and_stays_due(store: PostgresStore,
 
 
 async def test_a_database_outage_is_one_line_and_no_crash(
-        store: PostgresStore, pg_database: PgDatabase, tmp_path: Path,
+        store: Store, pg_database: PgDatabase, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     away = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
     config = config_for(pg_database, tmp_path, DSN=away)
@@ -353,7 +353,7 @@ async def _stats(db: asyncpg.Connection) -> dict[str, asyncpg.Record]:
 
 
 async def test_analyze_all_on_the_interval_and_changed_tables_sooner(
-        store: PostgresStore, db: asyncpg.Connection, pg_database: PgDatabase) -> None:
+        store: Store, db: asyncpg.Connection, pg_database: PgDatabase) -> None:
     for table in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"):
         # No autovacuum ANALYZE behind the test's back.
         await db.execute(f'ALTER TABLE "{table["tablename"]}" SET (autovacuum_enabled = false)')
@@ -389,7 +389,7 @@ async def test_analyze_all_on_the_interval_and_changed_tables_sooner(
 
 
 async def test_the_job_sweeps_old_orphans_and_keeps_young_ones(
-        store: PostgresStore, pg_database: PgDatabase, tmp_path: Path) -> None:
+        store: Store, pg_database: PgDatabase, tmp_path: Path) -> None:
     config = config_for(pg_database, tmp_path)
     root = config.AttachmentsRoot
     old_orphan, young_orphan = (root / "aa" / "bb" / ("aabb" + c * 28) for c in "01")

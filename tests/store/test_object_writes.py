@@ -22,6 +22,7 @@ from caldavd.store.errors import (
     StoreError,
     UIDConflict,
 )
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
 from caldavd.store.postgres import object_writes, put_batch
 from caldavd.store.postgres.pool import create_pool
@@ -30,7 +31,7 @@ from tests.conftest import PgDatabase
 from tests.store.builders import DAY, HOUR, T0, count, event, row, unstorable_row
 
 
-async def _share(db: asyncpg.Connection, store: PostgresStore, calendar: Calendar,
+async def _share(db: asyncpg.Connection, store: Store, calendar: Calendar,
                  sharee: Home, mode: str) -> Calendar:
     await db.execute("INSERT INTO calendar_bind (home_id, calendar_id, name, mode) "
                      "VALUES ($1, $2, 'shared', $3)", sharee.id, calendar.id, mode)
@@ -43,8 +44,8 @@ async def _share(db: asyncpg.Connection, store: PostgresStore, calendar: Calenda
 
 
 @pytest.fixture
-async def logged(store: PostgresStore,
-                 pg_database: PgDatabase) -> AsyncIterator[tuple[PostgresStore, list[str]]]:
+async def logged(store: Store,
+                 pg_database: PgDatabase) -> AsyncIterator[tuple[Store, list[str]]]:
     """A store on one connection that records the statements it sends (but not
     asyncpg's default reset on release, which the store's own pool leaves out)."""
     statements: list[str] = []
@@ -65,7 +66,7 @@ async def logged(store: PostgresStore,
 
 
 async def test_put_delete_and_move_are_one_statement_each(
-        logged: tuple[PostgresStore, list[str]], home: Home, cal: Calendar) -> None:
+        logged: tuple[Store, list[str]], home: Home, cal: Calendar) -> None:
     store, statements = logged
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("warm-up"))  # asyncpg looks up array types once
@@ -80,7 +81,7 @@ async def test_put_delete_and_move_are_one_statement_each(
         assert "BEGIN" not in statements[0].upper()
 
 
-async def test_the_written_object_is_what_a_read_returns(store: PostgresStore,
+async def test_the_written_object_is_what_a_read_returns(store: Store,
                                                          cal: Calendar) -> None:
     write = dataclasses.replace(event("u1"), organizer="mailto:a@example.com",
                                 schedule_tag="st-1")
@@ -93,7 +94,7 @@ async def test_the_written_object_is_what_a_read_returns(store: PostgresStore,
 # -- the home lock ----------------------------------------------------------------------
 
 
-async def test_a_put_waits_for_the_homes_lock(store: PostgresStore, home: Home, cal: Calendar,
+async def test_a_put_waits_for_the_homes_lock(store: Store, home: Home, cal: Calendar,
                                               db: asyncpg.Connection) -> None:
     """Writes to one home are serialised: the function takes the home's row lock."""
     async with db.transaction():
@@ -113,14 +114,15 @@ async def test_a_put_waits_for_the_homes_lock(store: PostgresStore, home: Home, 
 
 @pytest.mark.parametrize(("scheduling", "kept"), [(False, 2), (True, 1)])
 async def test_same_uid_puts_from_two_hosts_leave_one_object_per_scope(
-        store: PostgresStore, pg_database: PgDatabase, home: Home, cal: Calendar,
+        store: Store, pg_database: PgDatabase, home: Home, cal: Calendar,
         db: asyncpg.Connection, scheduling: bool, kept: int) -> None:
     """One object per calendar (RFC 4791 §5.3.2.1), one scheduling object per home
     (RFC 6638 §3.2.4.1), whatever races between hosts."""
     other = await store.create_calendar(home, NewCalendar("other"))
     second_pool = await create_pool(pg_database.connect_kwargs, max_size=4)
     try:
-        hosts, targets = [store, PostgresStore(second_pool)], [cal, other]
+        hosts: list[Store] = [store, PostgresStore(second_pool)]
+        targets = [cal, other]
         results = await asyncio.gather(
             *(hosts[i % 2].put_object(targets[i // 2 % 2], dataclasses.replace(
                 event("u1", name=f"n{i}.ics"), scheduling=scheduling))
@@ -141,7 +143,7 @@ async def test_same_uid_puts_from_two_hosts_leave_one_object_per_scope(
 # -- statuses as domain errors ----------------------------------------------------------
 
 
-async def test_home_gone_is_not_found(store: PostgresStore, home: Home, cal: Calendar,
+async def test_home_gone_is_not_found(store: Store, home: Home, cal: Calendar,
                                       db: asyncpg.Connection) -> None:
     await store.put_object(cal, event("u1"))
     await db.execute("DELETE FROM calendar_home WHERE id = $1", home.id)
@@ -153,7 +155,7 @@ async def test_home_gone_is_not_found(store: PostgresStore, home: Home, cal: Cal
         await store.move_object(cal, "u1.ics", cal, "u3.ics", overwrite=False)
 
 
-async def test_unbound_sharee_writes_are_not_found(store: PostgresStore, cal: Calendar,
+async def test_unbound_sharee_writes_are_not_found(store: Store, cal: Calendar,
                                                    db: asyncpg.Connection) -> None:
     """The binding checked is the writer's own, not the owner's."""
     bob = await store.ensure_home("bob")
@@ -169,7 +171,7 @@ async def test_unbound_sharee_writes_are_not_found(store: PostgresStore, cal: Ca
     assert [o.id for o in await store.objects(cal)] == [own.id]
 
 
-async def test_binding_made_read_only_meanwhile_refuses(store: PostgresStore, cal: Calendar,
+async def test_binding_made_read_only_meanwhile_refuses(store: Store, cal: Calendar,
                                                         db: asyncpg.Connection) -> None:
     bob = await store.ensure_home("bob")
     shared = await _share(db, store, cal, bob, "write")
@@ -184,7 +186,7 @@ async def test_binding_made_read_only_meanwhile_refuses(store: PostgresStore, ca
     assert [o.name for o in await store.objects(cal)] == ["u1.ics"]
 
 
-async def test_conditions_each_refuse_with_etag_mismatch(store: PostgresStore,
+async def test_conditions_each_refuse_with_etag_mismatch(store: Store,
                                                          cal: Calendar) -> None:
     first, _ = await store.put_object(cal, event("u1"))
     changed = event("u1", summary="new")
@@ -200,7 +202,7 @@ async def test_conditions_each_refuse_with_etag_mismatch(store: PostgresStore,
     assert stored is not None and stored.etag == first.etag
 
 
-async def test_changing_the_uid_names_the_object_itself(store: PostgresStore,
+async def test_changing_the_uid_names_the_object_itself(store: Store,
                                                         cal: Calendar) -> None:
     await store.put_object(cal, event("u1", name="e.ics"))
     with pytest.raises(UIDConflict) as caught:
@@ -208,7 +210,7 @@ async def test_changing_the_uid_names_the_object_itself(store: PostgresStore,
     assert (caught.value.calendar_name, caught.value.object_name) == ("work", "e.ics")
 
 
-async def test_quota_counts_the_replaced_object_once(store: PostgresStore, home: Home,
+async def test_quota_counts_the_replaced_object_once(store: Store, home: Home,
                                                      cal: Calendar) -> None:
     write = event("u1")
     size = len(write.icalendar.encode())
@@ -220,7 +222,7 @@ async def test_quota_counts_the_replaced_object_once(store: PostgresStore, home:
     assert await store.home_usage(home) == size
 
 
-async def test_refused_move_leaves_the_target_alone(store: PostgresStore, cal: Calendar,
+async def test_refused_move_leaves_the_target_alone(store: Store, cal: Calendar,
                                                     db: asyncpg.Connection) -> None:
     """Every check runs before the first write: a UID conflict keeps the object the
     move would have replaced."""
@@ -238,7 +240,7 @@ async def test_refused_move_leaves_the_target_alone(store: PostgresStore, cal: C
         await store.move_object(cal, "u1.ics", theirs, "taken.ics", overwrite=False)
 
 
-async def test_move_may_replace_the_uids_holder_itself(store: PostgresStore,
+async def test_move_may_replace_the_uids_holder_itself(store: Store,
                                                        cal: Calendar) -> None:
     bob = await store.ensure_home("bob")
     theirs = await store.create_calendar(bob, NewCalendar("theirs"))
@@ -283,13 +285,13 @@ def test_an_unknown_status_is_a_store_error_not_success() -> None:
 # -- PUTs that arrive together (migration 0006) ------------------------------------------
 
 
-async def _warm_up(store: PostgresStore, cal: Calendar) -> None:
+async def _warm_up(store: Store, cal: Calendar) -> None:
     """asyncpg looks up the statements' array types once per connection."""
     await asyncio.gather(*(store.put_object(cal, event(f"warm-up-{i}")) for i in range(2)))
 
 
 async def test_puts_to_one_home_made_together_share_one_statement(
-        logged: tuple[PostgresStore, list[str]], home: Home, cal: Calendar) -> None:
+        logged: tuple[Store, list[str]], home: Home, cal: Calendar) -> None:
     store, statements = logged
     other = await store.create_calendar(home, NewCalendar("other"))
     await _warm_up(store, cal)
@@ -303,7 +305,7 @@ async def test_puts_to_one_home_made_together_share_one_statement(
 
 
 async def test_puts_to_two_homes_go_as_a_statement_each(
-        logged: tuple[PostgresStore, list[str]], cal: Calendar) -> None:
+        logged: tuple[Store, list[str]], cal: Calendar) -> None:
     store, statements = logged
     theirs = await store.create_calendar(await store.ensure_home("bob"), NewCalendar("work"))
     await _warm_up(store, cal)
@@ -313,7 +315,7 @@ async def test_puts_to_two_homes_go_as_a_statement_each(
     assert sorted("caldav_put_objects" in s for s in statements) == [False, True]
 
 
-async def test_writes_of_one_batch_see_each_other(store: PostgresStore, home: Home,
+async def test_writes_of_one_batch_see_each_other(store: Store, home: Home,
                                                   cal: Calendar) -> None:
     """In arrival order: a UID, a name or quota room taken by an earlier write of the
     same batch is taken for the later ones."""
@@ -337,7 +339,7 @@ async def test_writes_of_one_batch_see_each_other(store: PostgresStore, home: Ho
 
 
 async def test_conditions_and_index_rows_of_a_batch_stay_with_their_write(
-        store: PostgresStore, cal: Calendar, db: asyncpg.Connection) -> None:
+        store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
     a, _ = await store.put_object(cal, event("a"))
     b, _ = await store.put_object(cal, event("b"))
     two = (row(T0, T0 + HOUR), row(T0 + DAY, T0 + DAY + HOUR))
@@ -361,7 +363,7 @@ async def test_conditions_and_index_rows_of_a_batch_stay_with_their_write(
         ("a.ics", T0), ("b.ics", T0), ("b.ics", T0 + DAY), ("e.ics", T0), ("e.ics", T0 + DAY)]
 
 
-async def test_a_write_postgres_refuses_fails_alone(store: PostgresStore, home: Home,
+async def test_a_write_postgres_refuses_fails_alone(store: Store, home: Home,
                                                     cal: Calendar,
                                                     db: asyncpg.Connection) -> None:
     """It rolls its batch back; the other writes are then made one by one."""
@@ -376,7 +378,7 @@ async def test_a_write_postgres_refuses_fails_alone(store: PostgresStore, home: 
     assert await store.find_uid(home, "bad") is None
 
 
-async def test_a_write_asyncpg_cannot_encode_fails_alone(store: PostgresStore,
+async def test_a_write_asyncpg_cannot_encode_fails_alone(store: Store,
                                                          cal: Calendar) -> None:
     unsendable = dataclasses.replace(
         event("bad"), instances=(dataclasses.replace(row(T0, T0 + DAY), start="no time"),))  # type: ignore[arg-type]

@@ -7,12 +7,12 @@ import asyncpg
 import pytest
 
 from caldavd.store.errors import QuotaExceeded
+from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, PropertyLimits
-from caldavd.store.postgres.store import PostgresStore
 from tests.store.builders import event
 
 
-async def test_files_count_and_give_their_space_back(store: PostgresStore, home: Home,
+async def test_files_count_and_give_their_space_back(store: Store, home: Home,
                                                       cal: Calendar) -> None:
     obj, _ = await store.put_object(cal, event("a"))
     await store.plain_mkcol(home, "f")
@@ -31,7 +31,7 @@ async def test_files_count_and_give_their_space_back(store: PostgresStore, home:
     assert await store.home_usage(home) == obj.size + 100
 
 
-async def test_a_put_past_the_quota_writes_nothing(store: PostgresStore, home: Home) -> None:
+async def test_a_put_past_the_quota_writes_nothing(store: Store, home: Home) -> None:
     await store.plain_mkcol(home, "f")
     await store.plain_put(home, "f/a", b"x" * 600, "text/plain", quota=1000)
     with pytest.raises(QuotaExceeded):
@@ -48,7 +48,7 @@ async def test_a_put_past_the_quota_writes_nothing(store: PostgresStore, home: H
     assert await store.home_usage(home) == 410
 
 
-async def test_a_folder_copied_past_the_quota_is_refused_whole(store: PostgresStore,
+async def test_a_folder_copied_past_the_quota_is_refused_whole(store: Store,
                                                                home: Home) -> None:
     await store.plain_mkcol(home, "f")
     for name in ("a", "b", "c"):
@@ -69,7 +69,7 @@ async def test_a_folder_copied_past_the_quota_is_refused_whole(store: PostgresSt
 
 
 async def test_a_file_moved_to_another_home_takes_its_bytes_along(
-        store: PostgresStore, home: Home, db: asyncpg.Connection) -> None:
+        store: Store, home: Home, db: asyncpg.Connection) -> None:
     """No write path does this today; the trigger keeps both homes right if one does, and
     the file's dead properties go along as an object's do (0013)."""
     bob = await store.ensure_home("bob")

@@ -83,8 +83,9 @@ def _attachment(row: asyncpg.Record) -> Attachment:
                       created=row["created"], reader_uids=frozenset(row["readers"]))
 
 
-class AttachmentStore:
-    """The attachment half of ``PostgresStore``."""
+class PostgresAttachments:
+    """``caldavd.store.AttachmentStore`` and ``AttachmentTrash``, a mixin of PostgresStore:
+    needs ``self._pool``."""
 
     _pool: asyncpg.Pool
 

@@ -61,8 +61,8 @@ async def _delete_tree(conn: asyncpg.Connection, home: Home, path: str) -> None:
         await conn.execute("DELETE FROM dead_property WHERE resource_id = ANY($1)", ids)
 
 
-class PlainStore:
-    """Mixin for PostgresStore: needs ``self._pool``."""
+class PostgresPlain:
+    """``caldavd.store.PlainStore``, a mixin of PostgresStore: needs ``self._pool``."""
 
     _pool: asyncpg.Pool
 

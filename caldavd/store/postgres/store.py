@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -40,7 +41,7 @@ from caldavd.store.model import (
     ObjectWrite,
     PropertyLimits,
 )
-from caldavd.store.postgres.attachments import AttachmentStore
+from caldavd.store.postgres.attachments import PostgresAttachments
 from caldavd.store.postgres.batch import Batcher
 from caldavd.store.postgres.homes import lock_home
 from caldavd.store.postgres.object_writes import (
@@ -54,7 +55,7 @@ from caldavd.store.postgres.object_writes import (
     refusal,
 )
 from caldavd.store.postgres.objects_batch import NamedObjectReader, NamedRead
-from caldavd.store.postgres.plain import PlainStore
+from caldavd.store.postgres.plain import PostgresPlain
 from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.properties import check_quota, home_usage, write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
@@ -145,7 +146,7 @@ def _located(owner_uid: str, row: asyncpg.Record | None) -> Located:
     return home, calendar, obj
 
 
-class PostgresStore(PlainStore, AttachmentStore):
+class PostgresStore(PostgresPlain, PostgresAttachments):
     """``caldavd.store.Store`` on an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -695,3 +696,17 @@ async def _changes(conn: asyncpg.Connection, collection_id: int, revision: int,
         "AND revision > $2 AND name <> '' AND (NOT deleted OR $2 > 0) ORDER BY revision",
         collection_id, revision)
     return [Change(r["name"], r["revision"], r["deleted"]) for r in rows], token
+
+
+
+if TYPE_CHECKING:
+    from caldavd.store import interface
+
+    Roles = tuple[interface.HomeStore, interface.PropertyStore, interface.ObjectStore,
+                  interface.QueryStore, interface.SyncStore, interface.PlainStore,
+                  interface.AttachmentStore, interface.AttachmentTrash,
+                  interface.HealthStore, interface.Store]
+
+    def _plays_every_role(store: PostgresStore) -> Roles:
+        """Never called: mypy proves here that PostgresStore satisfies each role."""
+        return store, store, store, store, store, store, store, store, store, store
