@@ -1,18 +1,21 @@
 """CALDAV:calendar-query (RFC 4791 §7.8): an indexed prefilter, then an exact recheck
-of the candidates the index cannot decide.
+of the candidates the index cannot decide — one path (``matching``), run once per
+calendar.
 
 When every asked property comes from a listing column or is calendar-data (a
 client syncing a time window asks getetag and calendar-data), the answer is
-written from the columns of ``Store.query_listing`` (``row_plan``): no objects,
-resources or dates; otherwise objects from ``Store.query`` go through the
-general property machinery.
+written from the candidates' columns (``Store.query_listing``, ``row_plan``): no
+objects, resources or dates, and the data only of rows whose fragment is not cached;
+otherwise the candidates' objects are read and go through the general property
+machinery.  Either way what is read after the prefilter is taken as it is then: an
+object changed meanwhile is rechecked in its new version, one deleted is left out.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -111,10 +114,17 @@ async def query_calendar(ctx: Context, resource: CalendarResource,
     plan = row_plan(query.wanted)
     if plan is not None:
         return await _answer_from_rows(ctx, resource, recheck, query.data, plan)
-    objects = await matching_objects(ctx, resource, recheck)
-    found, truncated = await rendered(ctx, resource, objects, query.data,
-                                      zone=recheck.known_zone)
-    return await multistatus_for(ctx, found, query.wanted), truncated
+    return await _answer_from_objects(ctx, resource, recheck, query)
+
+
+async def _answer_from_objects(ctx: Context, resource: CalendarResource, recheck: Recheck,
+                               query: Query) -> tuple[Multistatus, bool]:
+    """The answer through the general property machinery, from every candidate's object."""
+    found = await matching(ctx, resource, recheck, with_data=False, fetch=_every_row)
+    objects = [found.objects[found.matches.names[i]] for i in found.kept]
+    chosen, truncated = await rendered(ctx, resource, objects, query.data,
+                                       zone=recheck.known_zone)
+    return await multistatus_for(ctx, chosen, query.wanted), truncated
 
 
 async def _query_below(ctx: Context, resource: HomeResource,
@@ -208,33 +218,64 @@ class Recheck:
                                        self._end)
 
 
-async def matching_objects(ctx: Context, resource: CalendarResource,
-                           recheck: Recheck) -> list[CalendarObject]:
-    """The objects ``recheck.matcher`` selects."""
-    query = recheck.matcher.index_query()
-    candidates = await ctx.store.query(resource.the_calendar, query.component_type,
-                                       query.start, query.end)
-    unsure = [i for i, c in enumerate(candidates) if not (query.exact and c.exact)]
-    kept = await recheck.kept([(candidates[i].object.icalendar or "", candidates[i].object.id,
-                                candidates[i].object.etag, candidates[i].indexed_until)
-                               for i in unsure])
-    chosen = set(_chosen(len(candidates), unsure, kept))
-    return [c.object for i, c in enumerate(candidates) if i in chosen]
+# The rows of the prefilter's candidates whose object the answer reads (with its data).
+Fetch = Callable[[Matches], Sequence[int]]
 
 
-async def matching_rows(ctx: Context, resource: CalendarResource, recheck: Recheck, *,
-                        with_data: bool = True) -> tuple[Matches, list[int]]:
-    """``matching_objects`` as the candidates' columns and the indices of the rows
-    that match (``with_data``: see ``Store.query_listing``; a filter the index cannot
-    decide rechecks every row, so then every row comes with its data)."""
+@dataclass(frozen=True)
+class Found:
+    """A calendar's candidates brought up to date (``current``), the indices of those that
+    match, and the objects read for the answer by name."""
+
+    matches: Matches
+    kept: list[int]
+    objects: Mapping[str, CalendarObject]
+
+
+async def matching(ctx: Context, resource: CalendarResource, recheck: Recheck, *,
+                   with_data: bool, fetch: Fetch) -> Found:
+    """The one query path, once per calendar: the index prefilter (``Store.query_listing``;
+    ``with_data``: see there, and a filter the index cannot decide rechecks every row, so
+    then every row comes with its data), the objects the answer needs read (``fetch``),
+    then one recheck of the rows the index cannot decide."""
     query = recheck.matcher.index_query()
-    matches = await ctx.store.query_listing(resource.the_calendar, query.component_type,
-                                            query.start, query.end,
-                                            with_data=with_data or not query.exact)
+    listed = await ctx.store.query_listing(resource.the_calendar, query.component_type,
+                                           query.start, query.end,
+                                           with_data=with_data or not query.exact)
+    rows = fetch(listed)
+    objects: dict[str, CalendarObject] = {}
+    if rows:
+        objects = {obj.name: obj for obj in await ctx.store.objects(
+            resource.the_calendar, [listed.names[i] for i in rows], with_data=True)}
+    matches = current(listed, rows, objects)
     unsure = [i for i in range(len(matches)) if not (query.exact and matches.exact[i])]
     kept = await recheck.kept([(matches.icalendars[i] or "", matches.ids[i], matches.etags[i],
                                 matches.indexed_until[i]) for i in unsure])
-    return matches, _chosen(len(matches), unsure, kept)
+    return Found(matches, _chosen(len(matches), unsure, kept), objects)
+
+
+def current(listed: Matches, rows: Sequence[int],
+            objects: Mapping[str, CalendarObject]) -> Matches:
+    """``listed`` with its ``rows`` as ``objects`` (read after the prefilter) show them: with
+    their data; one changed meanwhile as its new version, to be rechecked (the index
+    decided the old one); one deleted meanwhile left out."""
+    if not rows:
+        return listed
+    read = set(rows)
+    table = []
+    for i, row in enumerate(zip(listed.names, listed.etags, listed.component_types,
+                                listed.sizes, listed.icalendars, listed.exact, listed.ids,
+                                listed.indexed_until, strict=True)):
+        obj = objects.get(row[0]) if i in read else None
+        if obj is not None:
+            same = obj.etag == row[1]
+            row = (obj.name, obj.etag, obj.component_type, obj.size, obj.icalendar,
+                   row[5] and same, obj.id, row[7] if same else None)
+        elif i in read:
+            continue
+        table.append(row)
+    return Matches(*(list(column) for column in zip(*table, strict=True))) if table \
+        else Matches()
 
 
 def _chosen(count: int, unsure: Sequence[int], kept: Sequence[int]) -> list[int]:
@@ -288,11 +329,13 @@ FRAGMENTS = Fragments(4096)  # ~1.3 kB each for the typical object
 async def _answer_from_rows(ctx: Context, resource: CalendarResource, recheck: Recheck,
                             data: DataRequest, plan: RowPlan) -> tuple[Multistatus, bool]:
     """The answer from candidate rows: the whole data (identity) from ``FRAGMENTS`` where
-    they hold it, so fetched only for the rows whose fragment is missing."""
+    they hold it, so read only for the rows whose fragment is missing."""
     wants_data = None in plan[0]
     cached = wants_data and data.is_identity
-    matches, kept = await matching_rows(ctx, resource, recheck,
-                                        with_data=wants_data and not cached)
+    known: dict[str, str] = {}
+    found = await matching(ctx, resource, recheck, with_data=wants_data and not cached,
+                           fetch=functools.partial(_uncached, known) if cached else _no_row)
+    matches, kept = found.matches, found.kept
     if not wants_data:
         return answer_rows(resource, matches, kept, plan, ()), False
     if not cached:
@@ -301,39 +344,40 @@ async def _answer_from_rows(ctx: Context, resource: CalendarResource, recheck: R
             zone=recheck.known_zone)
         return answer_rows(resource, matches, kept[:len(texts)], plan,
                            [calendar_data_text(text) for text in texts]), truncated
-    fragments = cached_fragments(matches, kept, await _missing_data(ctx, resource, matches,
-                                                                    kept))
-    if fragments is None:  # changed since the query: ask again, data and all
-        matches, kept = await matching_rows(ctx, resource, recheck)
-        fragments = cached_fragments(matches, kept)
-        assert fragments is not None  # every row has its data
-    return answer_rows(resource, matches, kept, plan, fragments), False
+    return answer_rows(resource, matches, kept, plan, fragments(matches, kept, known)), False
 
 
-async def _missing_data(ctx: Context, resource: CalendarResource, matches: Matches,
-                        kept: Sequence[int]) -> dict[str, str]:
-    """The data by ETag of the kept rows that have neither data nor a cached fragment."""
-    names_ = [matches.names[i] for i in kept
-              if matches.icalendars[i] is None and FRAGMENTS.get(matches.etags[i]) is None]
-    if not names_:
-        return {}
-    objects = await ctx.store.objects(resource.the_calendar, names_, with_data=True)
-    return {obj.etag: obj.icalendar for obj in objects if obj.icalendar is not None}
+def _every_row(listed: Matches) -> range:
+    return range(len(listed))
 
 
-def cached_fragments(matches: Matches, kept: Sequence[int],
-                     fetched: Mapping[str, str] | None = None) -> list[str] | None:
-    """The calendar-data fragment of each kept row, from ``FRAGMENTS`` or made from the
-    row's data or ``fetched`` (by ETag; and kept there); None when a row has none."""
+def _no_row(listed: Matches) -> tuple[int, ...]:
+    return ()
+
+
+def _uncached(known: dict[str, str], listed: Matches) -> list[int]:
+    """The rows without data whose fragment ``FRAGMENTS`` lacks; those it holds are kept in
+    ``known`` (by ETag) now, so none is evicted before the answer is written."""
+    rows = []
+    for i, (etag, text) in enumerate(zip(listed.etags, listed.icalendars, strict=True)):
+        if text is None:
+            fragment = FRAGMENTS.get(etag)
+            if fragment is None:
+                rows.append(i)
+            else:
+                known[etag] = fragment
+    return rows
+
+
+def fragments(matches: Matches, kept: Sequence[int], known: Mapping[str, str]) -> list[str]:
+    """The calendar-data fragment of each kept row: ``known`` (by ETag), from ``FRAGMENTS``,
+    or made from the row's data (and kept there); a row has one of them (``_uncached``)."""
     result = []
     for i in kept:
         etag = matches.etags[i]
-        text = FRAGMENTS.get(etag)
+        text = known.get(etag) or FRAGMENTS.get(etag)
         if text is None:
-            ics = matches.icalendars[i] or (fetched or {}).get(etag)
-            if ics is None:
-                return None
-            text = FRAGMENTS.add(etag, calendar_data_text(ics))
+            text = FRAGMENTS.add(etag, calendar_data_text(matches.icalendars[i] or ""))
         result.append(text)
     return result
 
