@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from caldavd.store.postgres.definitions import definition
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -27,20 +29,7 @@ def upgrade() -> None:
         UPDATE calendar_home h SET quota_used = coalesce(
             (SELECT sum(size) FROM calendar_object o WHERE o.home_id = h.id), 0)
     """)
-    op.execute("""
-        CREATE FUNCTION calendar_object_quota() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                UPDATE calendar_home SET quota_used = quota_used - OLD.size
-                WHERE id = OLD.home_id;
-            END IF;
-            IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                UPDATE calendar_home SET quota_used = quota_used + NEW.size
-                WHERE id = NEW.home_id;
-            END IF;
-            RETURN NULL;
-        END $$
-    """)
+    op.execute(definition("calendar_object_quota", 1))
     op.execute("""
         CREATE TRIGGER calendar_object_quota
         AFTER INSERT OR DELETE OR UPDATE OF size, home_id ON calendar_object

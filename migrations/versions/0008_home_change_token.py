@@ -27,22 +27,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from caldavd.store.postgres.definitions import definition
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
-
-_FUNCTION = """
-CREATE FUNCTION revision_moves_home_token() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE calendar_home SET change_token = nextval('revision_seq')
-    WHERE id IN (SELECT collection_id FROM changed
-                 UNION
-                 SELECT b.home_id FROM changed c
-                 JOIN calendar_bind b ON b.calendar_id = c.collection_id);
-    RETURN NULL;
-END $$
-"""
 
 # One trigger per event: PostgreSQL allows transition tables only on single-event triggers.
 _EVENTS = {"insert": "INSERT", "update": "UPDATE"}
@@ -51,7 +41,7 @@ _EVENTS = {"insert": "INSERT", "update": "UPDATE"}
 def upgrade() -> None:
     op.add_column("calendar_home", sa.Column("change_token", sa.BigInteger, nullable=False,
                                              server_default="0"))
-    op.execute(_FUNCTION)
+    op.execute(definition("revision_moves_home_token", 1))
     for suffix, event in _EVENTS.items():
         op.execute(f"""
             CREATE TRIGGER revision_home_token_{suffix}

@@ -26,51 +26,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from caldavd.store.postgres.definitions import definition
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
-
-_ACCOUNTING = """
-CREATE FUNCTION attachment_accounting() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE calendar_home SET quota_used = quota_used - OLD.size WHERE id = OLD.home_id;
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        INSERT INTO attachment_trash (path) VALUES (OLD.path) ON CONFLICT DO NOTHING;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE calendar_home SET quota_used = quota_used + NEW.size WHERE id = NEW.home_id;
-    END IF;
-    RETURN NULL;
-END $$
-"""
-
-# Only objects that have links pay more than one index probe.
-_UNLINK_DROPPED = r"""
-CREATE FUNCTION calendar_object_drops_attachments() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM attachment_link l WHERE l.calendar_object_id = NEW.id) THEN
-        DELETE FROM attachment_link l USING attachment a
-        WHERE l.calendar_object_id = NEW.id AND a.id = l.attachment_id
-          AND position(a.managed_id IN
-                       regexp_replace(NEW.icalendar, E'\r?\n[ \t]', '', 'g')) = 0;
-    END IF;
-    RETURN NULL;
-END $$
-"""
-
-_COLLECT = """
-CREATE FUNCTION attachment_link_collect() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM attachment a
-    WHERE a.id IN (SELECT g.attachment_id FROM gone g)
-      AND NOT EXISTS (SELECT 1 FROM attachment_link l WHERE l.attachment_id = a.id);
-    RETURN NULL;
-END $$
-"""
-
 
 def upgrade() -> None:
     op.create_table(
@@ -83,19 +44,19 @@ def upgrade() -> None:
         UPDATE calendar_home h SET quota_used = quota_used + coalesce(
             (SELECT sum(size) FROM attachment a WHERE a.home_id = h.id), 0)
     """)
-    op.execute(_ACCOUNTING)
+    op.execute(definition("attachment_accounting", 1))
     op.execute("""
         CREATE TRIGGER attachment_accounting
         AFTER INSERT OR DELETE OR UPDATE OF size, home_id ON attachment
         FOR EACH ROW EXECUTE FUNCTION attachment_accounting()
     """)
-    op.execute(_UNLINK_DROPPED)
+    op.execute(definition("calendar_object_drops_attachments", 1))
     op.execute("""
         CREATE TRIGGER calendar_object_drops_attachments
         AFTER UPDATE OF icalendar ON calendar_object
         FOR EACH ROW EXECUTE FUNCTION calendar_object_drops_attachments()
     """)
-    op.execute(_COLLECT)
+    op.execute(definition("attachment_link_collect", 1))
     op.execute("""
         CREATE TRIGGER attachment_link_collect
         AFTER DELETE ON attachment_link REFERENCING OLD TABLE AS gone

@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from caldavd.store.postgres.definitions import definition
+
 revision = "0013"
 down_revision = "0011"
 branch_labels = None
@@ -39,33 +41,13 @@ def upgrade() -> None:
         UPDATE calendar_home h SET quota_used = quota_used + coalesce(
             (SELECT sum({_BYTES.format('d')}) FROM dead_property d WHERE d.home_id = h.id), 0)
     """)
-    op.execute(f"""
-        CREATE FUNCTION dead_property_quota() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                UPDATE calendar_home SET quota_used = quota_used - ({_BYTES.format('OLD')})
-                WHERE id = OLD.home_id;
-            END IF;
-            IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                UPDATE calendar_home SET quota_used = quota_used + ({_BYTES.format('NEW')})
-                WHERE id = NEW.home_id;
-            END IF;
-            RETURN NULL;
-        END $$
-    """)
+    op.execute(definition("dead_property_quota", 1))
     op.execute("""
         CREATE TRIGGER dead_property_quota
         AFTER INSERT OR DELETE OR UPDATE OF name, value, home_id ON dead_property
         FOR EACH ROW EXECUTE FUNCTION dead_property_quota()
     """)
-    op.execute("""
-        CREATE FUNCTION calendar_object_dead_property_home() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            UPDATE dead_property SET home_id = NEW.home_id WHERE resource_id = NEW.id;
-            RETURN NULL;
-        END $$
-    """)
+    op.execute(definition("calendar_object_dead_property_home", 1))
     op.execute("""
         CREATE TRIGGER calendar_object_dead_property_home
         AFTER UPDATE OF home_id ON calendar_object

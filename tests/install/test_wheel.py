@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from caldavd.store.postgres.definitions import definition, versions
 from tests.conftest import free_port
 from tests.tlscerts import PROPFIND, USER01, CertificateAuthority, caldav_round_trip, request
 from tests.tools.helpers import (
@@ -154,6 +155,22 @@ def test_every_module_is_installed_and_imports_from_the_venv(installed: Installe
     outside = {name: path for name, path in modules.items()
                if not Path(path).resolve().is_relative_to(installed.venv.resolve())}
     assert not outside, outside
+
+
+_DEFINITIONS = """
+import json
+from caldavd.store.postgres.definitions import definition, versions
+print(json.dumps({f"{name}.v{version}": definition(name, version) for name, version in versions()}))
+"""
+
+
+@pytest.mark.slow
+def test_the_sql_definitions_the_migrations_load_are_installed(installed: Installed) -> None:
+    """caldavd/store/postgres/sql is package data: every version, read from the venv."""
+    result = installed.run(installed.python, "-c", _DEFINITIONS)
+    assert result.returncode == 0, result.stderr
+    expected = {f"{name}.v{version}": definition(name, version) for name, version in versions()}
+    assert expected and json.loads(result.stdout) == expected
 
 
 @pytest.mark.slow

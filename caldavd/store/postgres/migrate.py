@@ -65,6 +65,11 @@ def _known_revisions() -> frozenset[str]:
     return frozenset(rev.revision for rev in _script().walk_revisions())
 
 
+def revision_chain() -> list[str]:
+    """Every revision, from the first to head."""
+    return [rev.revision for rev in reversed(list(_script().walk_revisions()))]
+
+
 def head_revision() -> str:
     head = _script().get_current_head()
     assert head is not None, "no migrations shipped"
@@ -84,7 +89,12 @@ async def schema_status(conn: asyncpg.Connection) -> SchemaStatus:
 
 async def upgrade_to_head(kwargs: Mapping[str, object]) -> UpgradeResult:
     """Apply every pending migration; a no-op at head."""
-    return await _migrate(kwargs, "upgrade", "head")
+    return await upgrade_to(kwargs, "head")
+
+
+async def upgrade_to(kwargs: Mapping[str, object], target: str) -> UpgradeResult:
+    """Apply the migrations up to ``target``.  For tests."""
+    return await _migrate(kwargs, "upgrade", target)
 
 
 async def downgrade_to(kwargs: Mapping[str, object], target: str) -> UpgradeResult:
