@@ -221,8 +221,8 @@ class SyncStore(Protocol):
                             revision: int) -> tuple[list[Change], int]:
         """Changes after ``revision`` and the new token.
 
-        InvalidSyncToken if ``revision`` is too old (tombstones purged) or from the
-        future; NotFound when the calendar is gone.
+        InvalidSyncToken if ``revision`` is too old (tombstones purged), from the
+        future or no revision at all (negative); NotFound when the calendar is gone.
         """
         ...
 

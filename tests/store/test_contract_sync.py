@@ -109,6 +109,19 @@ async def test_token_from_the_future_is_invalid(store: Store, cal: Calendar) -> 
         await store.changes_since(cal, token + 1000)
 
 
+async def test_a_revision_no_column_holds_is_invalid(store: Store, home: Home,
+                                                   cal: Calendar) -> None:
+    """Past bigint (or below zero) a token is refused before it reaches the database;
+    the connections stay fit for the transactions that follow."""
+    for revision in (2**63, 10**30, -1, -2**70):
+        with pytest.raises(InvalidSyncToken):
+            await store.changes_since(cal, revision)
+        with pytest.raises(InvalidSyncToken):
+            await store.home_changes_since(home, revision)
+    for _ in range(4):  # every connection of the fixture's pool
+        assert (await store.home_changes_since(home, 0))[1] > 0
+
+
 async def test_token_at_or_below_purged_revision_is_invalid(
         store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
     """RFC 6578 §3.2: a token whose tombstones are gone must be refused."""

@@ -438,6 +438,7 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
 
     async def changes_since(self, calendar: Calendar,
                             revision: int) -> tuple[list[Change], int]:
+        _representable(revision)
         # One statement, so one snapshot and one round trip (the no-change poll is hot).
         async with connection(self._pool) as conn:
             rows = await conn.fetch(_CHANGES_SQL, calendar.id, revision)
@@ -453,6 +454,7 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
     async def home_changes_since(self, home: Home,
                                  revision: int) -> tuple[list[Change], int]:
         """Calendars bound, unbound or changed (any revision inside them) since ``revision``."""
+        _representable(revision)
         async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read"):
             floor = await conn.fetchval(
                 "SELECT purged_revision FROM calendar_home WHERE id = $1", home.id)
@@ -681,6 +683,17 @@ async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: in
         "transparent, fbtype) SELECT $1, $2, * FROM unnest($3::timestamptz[], "
         "$4::timestamptz[], $5::boolean[], $6::boolean[], $7::text[])",
         object_id, calendar_id, *row_arrays(rows))
+
+
+# Revisions are bigint: a token naming one past it is from the future.  Checked before
+# it is sent, since a parameter asyncpg cannot encode is not a domain error (and it
+# left the connection inside an implicit transaction, failing the next BEGIN on it).
+_MAX_REVISION = 2**63 - 1
+
+
+def _representable(revision: int) -> None:
+    if not 0 <= revision <= _MAX_REVISION:
+        raise InvalidSyncToken(str(revision))
 
 
 async def _changes(conn: asyncpg.Connection, collection_id: int, revision: int,
