@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from caldavd.store.postgres.batch import Batcher
+from caldavd.store.postgres.timing import CURRENT, DBTimer
 
 
 class Recorder:
@@ -69,3 +70,30 @@ async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
     assert await kept == "B"
     with pytest.raises(asyncio.CancelledError):
         await doomed
+
+
+async def test_each_caller_of_a_batch_is_charged_its_share_of_the_statement() -> None:
+    """Issue #17, item 7: the fetch runs in a task of the first caller's context, so the
+    first request was charged the whole statement and the others nothing; each gets an
+    equal part now, and the parts add up to the statement's time."""
+
+    async def fetch(keys: Sequence[str]) -> list[str]:
+        timer = CURRENT.get()  # as the pool charges the connection it lends
+        if timer is not None:
+            timer.seconds += 0.3
+            timer.uses += 1
+        return list(keys)
+
+    batcher: Batcher[str, str] = Batcher(fetch)
+
+    async def request(key: str) -> DBTimer:
+        timer = DBTimer()
+        CURRENT.set(timer)  # this task's context, as the HTTP layer does per request
+        await batcher.load(key)
+        return timer
+
+    timers = await asyncio.gather(*(request(k) for k in "abc"))
+    assert [t.seconds for t in timers] == pytest.approx([0.1, 0.1, 0.1])
+    assert sum(t.seconds for t in timers) == pytest.approx(0.3)
+    assert [t.uses for t in timers] == [1, 1, 1]
+    assert CURRENT.get() is None
