@@ -18,7 +18,7 @@ from caldavd.cache.response import open_response_cache
 from caldavd.config import Config
 from caldavd.directory.factory import open_directory
 from caldavd.http.auth import authenticated
-from caldavd.http.dispatch import dispatch
+from caldavd.http.dispatch import dispatch, http_registry
 from caldavd.http.errors import guarded
 from caldavd.http.facts import observed
 from caldavd.http.health import health
@@ -29,6 +29,7 @@ from caldavd.http.keys import (
     EXPANSION_GATE,
     MEMCACHED_POOLS,
     PROXY_DB,
+    REGISTRY,
     RESPONSE_CACHE,
     SCHEMA_STATUS,
     STATS,
@@ -72,6 +73,7 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     app[CONFIG] = config
     add_strict_transport_security(app, config)
     app[WORKER] = worker
+    app[REGISTRY] = http_registry()
     app[STATS] = WorkerStats()
     app[EXPANSION_GATE] = asyncio.Semaphore(2)
     app.cleanup_ctx.append(_database)

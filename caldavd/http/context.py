@@ -4,6 +4,7 @@ small per-request memos so one request never looks the same thing up twice."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -12,7 +13,7 @@ from caldavd.config import Config
 from caldavd.dav import names
 from caldavd.dav.requests import RequestBounds
 from caldavd.directory import Directory, Record
-from caldavd.http.keys import CONFIG, DIRECTORY, PROXY_DB, STORE, principal_of
+from caldavd.http.keys import CONFIG, DIRECTORY, PROXY_DB, REGISTRY, STORE, principal_of
 from caldavd.http.propvalues import text_property
 from caldavd.http.resources import (
     DEFAULT_CALENDARS,
@@ -23,6 +24,9 @@ from caldavd.http.resources import (
 from caldavd.proxy import Access, ProxyDB
 from caldavd.store import Home, NewCalendar, PropertyLimits, Store
 
+if TYPE_CHECKING:  # the registry's getters take a Context
+    from caldavd.http.registry import Registry
+
 
 @dataclass
 class Context:
@@ -32,6 +36,7 @@ class Context:
     directory: Directory
     principal: Record
     proxies: ProxyDB
+    registry: Registry
     _homes: dict[str, Home] = field(default_factory=dict)
     _access: dict[str, Access | None] = field(default_factory=dict)
     _as: frozenset[str] | None = None
@@ -127,6 +132,7 @@ def context_of(request: web.Request) -> Context:
 def attach_context(request: web.Request, principal: Record) -> Context:
     app = request.app
     ctx = Context(request=request, config=app[CONFIG], store=app[STORE],
-                  directory=app[DIRECTORY], principal=principal, proxies=app[PROXY_DB])
+                  directory=app[DIRECTORY], principal=principal, proxies=app[PROXY_DB],
+                  registry=app[REGISTRY])
     request[CONTEXT] = ctx
     return ctx

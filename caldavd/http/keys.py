@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import asyncpg
 from aiohttp import web
@@ -15,10 +16,15 @@ from caldavd.http.stats import WorkerStats
 from caldavd.proxy import ProxyDB
 from caldavd.store import Store
 
+if TYPE_CHECKING:  # the registry's types name the request context, which reads these keys
+    from caldavd.http.registry import Registry
+
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 DIRECTORY = web.AppKey("directory", Directory)
 PROXY_DB = web.AppKey("proxy_db", ProxyDB)
+# The live properties, reports and methods (``dispatch.http_registry``), with their memos.
+REGISTRY: web.AppKey[Registry] = web.AppKey("registry")
 
 # Per request: the authenticated principal's directory record.
 PRINCIPAL = web.RequestKey("principal", Record)

@@ -24,13 +24,7 @@ from caldavd.dav.xml import element
 from caldavd.http.acl import privileges
 from caldavd.http.context import Context
 from caldavd.http.propvalues import from_stored
-from caldavd.http.registry import (
-    PROPERTIES,
-    LiveProperty,
-    Member,
-    live_property,
-    live_property_of,
-)
+from caldavd.http.registry import LiveProperty, Member, Registry
 from caldavd.http.resources import (
     CALENDARS,
     PRINCIPALS,
@@ -65,9 +59,9 @@ STREAM_CHARS = 1 << 20
 STREAM_PIECE_CHARS = 1 << 18
 
 
-def needs_data(request: Propfind) -> bool:
+def needs_data(registry: Registry, request: Propfind) -> bool:
     return any(p.needs_data for name in request.names + request.include
-               for p in PROPERTIES.get(name, ()))
+               for p in registry.properties.get(name, ()))
 
 
 async def children(ctx: Context, resource: Resource, *, with_data: bool = False,
@@ -118,7 +112,7 @@ async def dead_properties(ctx: Context, resources: Sequence[Resource],
 async def value_of(ctx: Context, resource: Resource, name: str,
                    dead: Mapping[str, str]) -> etree._Element | None:
     """One property as an element: live, else dead, else None (the lxml path)."""
-    prop = live_property(name, resource)
+    prop = ctx.registry.live_property(name, resource)
     if prop is not None:
         if not await readable(ctx, resource, prop):
             return None
@@ -135,34 +129,35 @@ async def readable(ctx: Context, resource: Resource, prop: LiveProperty) -> bool
     return prop.privilege is None or prop.privilege in await privileges(ctx, resource)
 
 
-def _wanted(resource: Resource, request: Propfind, dead: Mapping[str, str]) -> Sequence[str]:
+def _wanted(registry: Registry, resource: Resource, request: Propfind,
+            dead: Mapping[str, str]) -> Sequence[str]:
     if request.kind == "prop":
         return request.names
-    return tuple(dict.fromkeys([*_allprop(resource, dead), *request.include]))
+    return tuple(dict.fromkeys([*_allprop(registry, resource, dead), *request.include]))
 
 
-def _plan(cls: type[Resource], wanted: Iterable[str]) -> Plan:
-    return [(name, live_property_of(name, cls)) for name in wanted]
+def _plan(registry: Registry, cls: type[Resource], wanted: Iterable[str]) -> Plan:
+    return [(name, registry.live_property_of(name, cls)) for name in wanted]
 
 
-def _allprop(resource: Resource, dead: Mapping[str, str]) -> list[str]:
-    live = [n for n, props in PROPERTIES.items()
+def _allprop(registry: Registry, resource: Resource, dead: Mapping[str, str]) -> list[str]:
+    live = [n for n, props in registry.properties.items()
             if any(p.allprop and isinstance(resource, p.applies) for p in props)]
     return live + sorted(dead)
 
 
-def _available(resource: Resource, dead: Mapping[str, str]) -> list[str]:
-    live = [n for n in PROPERTIES if live_property(n, resource) is not None]
+def _available(registry: Registry, resource: Resource, dead: Mapping[str, str]) -> list[str]:
+    live = [n for n in registry.properties if registry.live_property(n, resource) is not None]
     return list(dict.fromkeys(live + sorted(dead)))
 
 
-def _needs_dead(resources: Sequence[Resource], request: Propfind) -> bool:
+def _needs_dead(registry: Registry, resources: Sequence[Resource], request: Propfind) -> bool:
     """Whether any requested property could be a dead one (else skip that query): only
     names clients may set can be stored (getetag on a calendar, say, cannot)."""
     if request.kind != "prop":
         return True
     kinds = {type(r): r for r in resources}.values()
-    return any(settable(name, r) for name in request.names for r in kinds)
+    return any(settable(registry, name, r) for name in request.names for r in kinds)
 
 
 async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Resource],
@@ -175,7 +170,7 @@ async def add_responses(ctx: Context, body: Multistatus, resources: Sequence[Res
     resource's bounded, MaxDeadPropertyBytesPerResource) never holds the worker at once;
     within a slice the loop is given back every ``RENDER_SLICE`` properties rendered.
     """
-    needs_dead = _needs_dead(resources, request)
+    needs_dead = _needs_dead(ctx.registry, resources, request)
     plans: dict[type[Resource], Plan] = {}
     for start in range(0, len(resources), DEAD_PROPERTY_SLICE):
         if start:
@@ -189,6 +184,7 @@ async def _add_slice(ctx: Context, body: Multistatus, resources: Sequence[Resour
                      request: Propfind, dead: Mapping[int, Mapping[str, str]],
                      plans: dict[type[Resource], Plan]) -> None:
     rendered = 0
+    registry = ctx.registry
     for resource in resources:
         if rendered >= RENDER_SLICE:
             rendered = 0
@@ -196,14 +192,15 @@ async def _add_slice(ctx: Context, body: Multistatus, resources: Sequence[Resour
         rid = resource.resource_id
         own = dead.get(rid, _NO_DEAD) if dead and rid is not None else _NO_DEAD
         if request.kind == "propname":
-            body.add_props(resource.path, [element(n) for n in _available(resource, own)])
+            body.add_props(resource.path,
+                           [element(n) for n in _available(registry, resource, own)])
             continue
         if request.kind == "prop":
             plan = plans.get(type(resource))
             if plan is None:
-                plan = plans[type(resource)] = _plan(type(resource), request.names)
+                plan = plans[type(resource)] = _plan(registry, type(resource), request.names)
         else:
-            plan = _plan(type(resource), _wanted(resource, request, own))
+            plan = _plan(registry, type(resource), _wanted(registry, resource, request, own))
         # Inline, not a helper coroutine per resource: this runs for every member.
         found: list[Value] = []
         missing: list[str] = []
@@ -234,7 +231,7 @@ async def multistatus_for(ctx: Context, resources: Sequence[Resource],
     return result
 
 
-def member_columns(request: Propfind, *, data_column: bool = False,
+def member_columns(registry: Registry, request: Propfind, *, data_column: bool = False,
                    ) -> tuple[list[Member | None], tuple[str, ...]] | None:
     """Per asked property the listing column that answers it for calendar objects
     (None for calendar-data when ``data_column``), and the asked names no calendar
@@ -247,7 +244,7 @@ def member_columns(request: Propfind, *, data_column: bool = False,
         if data_column and name == names.CALENDAR_DATA:
             columns.append(None)
             continue
-        prop = live_property_of(name, ObjectResource)
+        prop = registry.live_property_of(name, ObjectResource)
         if prop is None or prop.member is None:
             return None
         if isinstance(prop.member, Member):
@@ -257,10 +254,10 @@ def member_columns(request: Propfind, *, data_column: bool = False,
     return columns, tuple(missing)
 
 
-def listing_plan(request: Propfind) -> ListingPlan | None:
+def listing_plan(registry: Registry, request: Propfind) -> ListingPlan | None:
     """How to answer ``request`` for calendar objects from a listing alone, or None when
     some property needs more (a date, the data, a dead property)."""
-    plan = member_columns(request)
+    plan = member_columns(registry, request)
     if plan is None:
         return None
     columns, missing = plan
@@ -295,9 +292,9 @@ def lists_objects(resource: Resource) -> bool:
 async def depth1_multistatus(ctx: Context, resource: Resource,
                              request: Propfind) -> Multistatus:
     """The resource and its members; a calendar's objects from listing rows when they do."""
-    plan = listing_plan(request) if lists_objects(resource) else None
+    plan = listing_plan(ctx.registry, request) if lists_objects(resource) else None
     if plan is None:
-        members = await children(ctx, resource, with_data=needs_data(request))
+        members = await children(ctx, resource, with_data=needs_data(ctx.registry, request))
         return await multistatus_for(ctx, [resource, *members], request)
     assert isinstance(resource, CalendarResource)
     body = await multistatus_for(ctx, [resource], request)

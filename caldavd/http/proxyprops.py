@@ -17,7 +17,7 @@ from caldavd.directory import Record
 from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context, uids_acting_as
 from caldavd.http.liveprops import href, hrefs
-from caldavd.http.registry import live
+from caldavd.http.registry import LiveProperty
 from caldavd.http.resources import (
     Principal,
     ProxyGroup,
@@ -37,33 +37,28 @@ def _group(res: Resource) -> ProxyGroup:
     return res
 
 
-@live(names.DISPLAYNAME, (ProxyGroup,), allprop=True)
 async def proxy_displayname(ctx: Context, res: Resource) -> etree._Element | None:
     group = _group(res)
     kind = "write" if group.write else "read"
     return element(names.DISPLAYNAME, f"{group.delegator.full_name}: {kind} delegates")
 
 
-@live(names.PRINCIPAL_URL, (ProxyGroup,))
 async def proxy_principal_url(ctx: Context, res: Resource) -> etree._Element | None:
     group = _group(res)
     return element(names.PRINCIPAL_URL, children=[
         href(proxy_group_path(group.delegator.uid, group.write))])
 
 
-@live(names.GROUP_MEMBER_SET, (ProxyGroup,))
 async def proxy_group_member_set(ctx: Context, res: Resource) -> etree._Element | None:
     group = _group(res)
     members = await ctx.proxies.delegates(group.delegator.uid, group.write)
     return hrefs(names.GROUP_MEMBER_SET, [uid_principal_path(uid) for uid in sorted(members)])
 
 
-@live(names.GROUP_MEMBERSHIP, (ProxyGroup,))
 async def proxy_group_membership(ctx: Context, res: Resource) -> etree._Element | None:
     return element(names.GROUP_MEMBERSHIP)
 
 
-@live(names.ALTERNATE_URI_SET, (ProxyGroup,))
 async def proxy_alternate_uri_set(ctx: Context, res: Resource) -> etree._Element | None:
     return element(names.ALTERNATE_URI_SET)
 
@@ -74,15 +69,24 @@ async def _delegators_of(ctx: Context, res: Resource, write: bool) -> list[str]:
     return [uid_principal_path(d) for d in sorted(await ctx.proxies.delegators(acting_as, write))]
 
 
-@live(names.CALENDAR_PROXY_WRITE_FOR, (Principal,))
 async def proxy_write_for(ctx: Context, res: Resource) -> etree._Element | None:
     """The principals this one may act for (directly or through a group)."""
     return hrefs(names.CALENDAR_PROXY_WRITE_FOR, await _delegators_of(ctx, res, True))
 
 
-@live(names.CALENDAR_PROXY_READ_FOR, (Principal,))
 async def proxy_read_for(ctx: Context, res: Resource) -> etree._Element | None:
     return hrefs(names.CALENDAR_PROXY_READ_FOR, await _delegators_of(ctx, res, False))
+
+
+PROPERTIES = (
+    LiveProperty(names.DISPLAYNAME, (ProxyGroup,), proxy_displayname, allprop=True),
+    LiveProperty(names.PRINCIPAL_URL, (ProxyGroup,), proxy_principal_url),
+    LiveProperty(names.GROUP_MEMBER_SET, (ProxyGroup,), proxy_group_member_set),
+    LiveProperty(names.GROUP_MEMBERSHIP, (ProxyGroup,), proxy_group_membership),
+    LiveProperty(names.ALTERNATE_URI_SET, (ProxyGroup,), proxy_alternate_uri_set),
+    LiveProperty(names.CALENDAR_PROXY_WRITE_FOR, (Principal,), proxy_write_for),
+    LiveProperty(names.CALENDAR_PROXY_READ_FOR, (Principal,), proxy_read_for),
+)
 
 
 # -- PROPPATCH of a proxy group ----------------------------------------------------------
@@ -97,7 +101,7 @@ async def patch_proxy_group(ctx: Context, group: ProxyGroup,
         changes.names.append(op.name)
         try:
             if op.name != names.GROUP_MEMBER_SET:
-                _refuse_other(op, group)
+                _refuse_other(ctx, op, group)
                 continue
             members = set() if op.kind == "remove" else await _members(ctx, op, group)
         except DAVError as exc:
@@ -108,8 +112,8 @@ async def patch_proxy_group(ctx: Context, group: ProxyGroup,
     return changes.propstats()
 
 
-def _refuse_other(op: PropOp, group: ProxyGroup) -> None:
-    checked = check_operations([op], group, creating=False)
+def _refuse_other(ctx: Context, op: PropOp, group: ProxyGroup) -> None:
+    checked = check_operations(ctx.registry, [op], group, creating=False)
     failure = checked.failures.get(op.name)
     if failure is not None:
         raise failure

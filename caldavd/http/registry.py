@@ -1,12 +1,15 @@
 """Registries of small named things: live properties, reports and methods.
 
-``supported-report-set`` and allprop fall out of these tables; nothing
+Each module exports what it defines (``PROPERTIES``, ``REPORTS``, ``METHODS``) and
+``build_registry`` assembles one ``Registry`` from those lists, refusing a name given
+twice; the composition root keeps it in the app's state, with what is worked out
+from it.  ``supported-report-set`` and allprop fall out of these tables; nothing
 dispatches on tag names with if/elif chains.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -14,7 +17,7 @@ from aiohttp import web
 from lxml import etree
 
 from caldavd.http.context import Context
-from caldavd.http.resources import ObjectResource, Resource
+from caldavd.http.resources import Resource
 from caldavd.store.model import ListedField
 
 Getter = Callable[[Context, Resource], Awaitable[etree._Element | None]]
@@ -25,6 +28,10 @@ MethodHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TextForm = Callable[[Context, Resource], str | None]
 # ``member=ABSENT``: calendar objects never have this property (404 in a listing).
 ABSENT: Final = "absent"
+
+
+class DuplicateRegistration(ValueError):
+    """A name registered twice: the second would silently hide the first."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,8 @@ class LiveProperty:
 
     Hot properties also have ``text``, the same value as a pre-escaped fragment
     without any lxml, and those of calendar objects ``member``, the value from a
-    listing row, so a Depth 1 listing needs neither resources nor elements.
-    Each must agree with ``get`` (the unit tests compare them).
+    listing row, so a Depth 1 listing needs neither resources nor elements; both
+    are derived with ``get`` from one definition (``propforms``).
     """
 
     name: str
@@ -63,6 +70,8 @@ ANY_DEPTH = frozenset({"0", "1", "infinity"})
 
 @dataclass(frozen=True)
 class Report:
+    """A REPORT; ``depths``: the Depth values it is defined for (others are 400)."""
+
     name: str
     applies: tuple[type[Resource], ...]
     run: ReportRunner
@@ -78,87 +87,73 @@ class Report:
                 and (resource.is_collection or not self.collections_only))
 
 
-PROPERTIES: dict[str, list[LiveProperty]] = {}
-REPORTS: dict[str, Report] = {}
-METHODS: dict[str, MethodHandler] = {}
+class Registry:
+    """The live properties (by name, in the order given), reports (by root element) and
+    methods (by verb) of one application, and the lookups memoised from them."""
+
+    def __init__(self, properties: Mapping[str, tuple[LiveProperty, ...]],
+                 reports: Mapping[str, Report], methods: Mapping[str, MethodHandler]) -> None:
+        self.properties = properties
+        self.reports = reports
+        self.methods = methods
+        self.allow = ", ".join(sorted(methods))  # the Allow header
+        self._by_class: dict[tuple[str, type[Resource]], LiveProperty | None] = {}
+
+    def live_property(self, name: str, resource: Resource) -> LiveProperty | None:
+        """The most specific registration of ``name`` for this resource's class (memoised:
+        the registry is fixed, lookups happen on every property of every response)."""
+        return self.live_property_of(name, type(resource))
+
+    def live_property_of(self, name: str, cls: type[Resource]) -> LiveProperty | None:
+        """``live_property`` for resources of class ``cls``."""
+        key = (name, cls)
+        try:
+            return self._by_class[key]
+        except KeyError:
+            found = self._by_class[key] = _most_specific(self.properties.get(name, ()), cls)
+            return found
+
+    def is_live(self, name: str) -> bool:
+        """Registered for some resource type: protected everywhere against PROPPATCH."""
+        return name in self.properties
+
+    def reports_for(self, resource: Resource) -> list[str]:
+        return sorted(r.name for r in self.reports.values() if r.applies_to(resource))
 
 
-def live(name: str, applies: tuple[type[Resource], ...], *, allprop: bool = False,
-         needs_data: bool = False, text: TextForm | None = None,
-         member: Member | Literal["absent"] | None = None,
-         privilege: str | None = None) -> Callable[[Getter], Getter]:
-    """Register a getter; ``text`` defaults to ``member`` applied to an object resource's object."""
-    if text is None and isinstance(member, Member):
-        text = _of_object(member)
-
-    def register(get: Getter) -> Getter:
-        PROPERTIES.setdefault(name, []).append(
-            LiveProperty(name, applies, get, allprop, needs_data, text, member, privilege))
-        _BY_CLASS.clear()
-        return get
-    return register
-
-
-def _of_object(member: Member) -> TextForm:
-    field, write = member.field, member.write
-
-    def text(ctx: Context, res: Resource) -> str | None:
-        if isinstance(res, ObjectResource) and res.object is not None:
-            return write(getattr(res.object, field))
-        return None
-    return text
-
-
-def report(name: str, applies: tuple[type[Resource], ...], *,
-           depths: frozenset[str] = ANY_DEPTH,
-           excludes: tuple[type[Resource], ...] = (), collections_only: bool = False,
-           ) -> Callable[[ReportRunner], ReportRunner]:
-    """Register a report; ``depths``: the Depth values it is defined for (others are 400)."""
-    def register(run: ReportRunner) -> ReportRunner:
-        REPORTS[name] = Report(name, applies, run, depths, excludes, collections_only)
-        return run
-    return register
-
-
-def method(*verbs: str) -> Callable[[MethodHandler], MethodHandler]:
-    def register(handler: MethodHandler) -> MethodHandler:
-        for verb in verbs:
-            METHODS[verb] = handler
-        return handler
-    return register
-
-
-_BY_CLASS: dict[tuple[str, type[Resource]], LiveProperty | None] = {}
-
-
-def live_property(name: str, resource: Resource) -> LiveProperty | None:
-    """The most specific registration of ``name`` for this resource's class (memoised:
-    registrations happen at import, lookups on every property of every response)."""
-    return live_property_of(name, type(resource))
-
-
-def live_property_of(name: str, cls: type[Resource]) -> LiveProperty | None:
-    """``live_property`` for resources of class ``cls``."""
-    key = (name, cls)
-    if key not in _BY_CLASS:
-        _BY_CLASS[key] = _most_specific(name, cls)
-    return _BY_CLASS[key]
-
-
-def _most_specific(name: str, cls: type[Resource]) -> LiveProperty | None:
+def _most_specific(candidates: Iterable[LiveProperty], cls: type[Resource],
+                   ) -> LiveProperty | None:
     mro = cls.__mro__
     best: tuple[int, LiveProperty] | None = None
-    for candidate in PROPERTIES.get(name, ()):
-        distances = [mro.index(cls) for cls in candidate.applies if cls in mro]
+    for candidate in candidates:
+        distances = [mro.index(c) for c in candidate.applies if c in mro]
         if distances and (best is None or min(distances) < best[0]):
             best = (min(distances), candidate)
     return best[1] if best else None
 
 
-def is_live(name: str) -> bool:
-    """Registered for some resource type: protected everywhere against PROPPATCH."""
-    return name in PROPERTIES
-
-
-def reports_for(resource: Resource) -> list[str]:
-    return sorted(r.name for r in REPORTS.values() if r.applies_to(resource))
+def build_registry(properties: Iterable[LiveProperty], reports: Iterable[Report],
+                   methods: Iterable[Mapping[str, MethodHandler]]) -> Registry:
+    """One registry from what the modules export; ``DuplicateRegistration`` when a
+    property is given twice for one resource class, a report or a method twice."""
+    by_name: dict[str, tuple[LiveProperty, ...]] = {}
+    for prop in properties:
+        earlier = by_name.get(prop.name, ())
+        for other in earlier:
+            shared = [c.__name__ for c in prop.applies if c in other.applies]
+            if shared:
+                raise DuplicateRegistration(
+                    f"live property {prop.name} is registered twice for {', '.join(shared)}")
+        by_name[prop.name] = (*earlier, prop)
+    by_root: dict[str, Report] = {}
+    for report in reports:
+        if report.name in by_root:
+            raise DuplicateRegistration(f"report {report.name} is registered twice")
+        by_root[report.name] = report
+    by_verb: dict[str, MethodHandler] = {}
+    for table in methods:
+        for verb, handler in table.items():
+            if verb in by_verb:
+                raise DuplicateRegistration(f"method {verb} is registered twice")
+            by_verb[verb] = handler
+    return Registry(by_name, by_root, by_verb)

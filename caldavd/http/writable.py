@@ -32,7 +32,7 @@ from caldavd.dav.xml import element
 from caldavd.http.context import Context
 from caldavd.http.offload import off_loop
 from caldavd.http.propvalues import to_stored
-from caldavd.http.registry import is_live, live_property
+from caldavd.http.registry import Registry
 from caldavd.http.resources import Resource
 
 MAX_DEAD_PROPERTY = 64 * 1024
@@ -138,38 +138,39 @@ async def checked_operations(ctx: Context, ops: Sequence[PropOp], resource: Reso
                              creating: bool) -> PropertyChanges:
     """:func:`check_operations`, on the bounded executor when it parses iCalendar
     (calendar-timezone, up to MAX_DEAD_PROPERTY each, as often as the body names it)."""
-    work = functools.partial(check_operations, ops, resource, creating=creating)
+    work = functools.partial(check_operations, ctx.registry, ops, resource, creating=creating)
     if not any(op.name in PARSED and op.kind != "remove" for op in ops):
         return work()
     return await off_loop(ctx, Budget(0), work)
 
 
-def check_operations(ops: Sequence[PropOp], resource: Resource, *,
+def check_operations(registry: Registry, ops: Sequence[PropOp], resource: Resource, *,
                      creating: bool) -> PropertyChanges:
     """Check every operation against ``resource`` (for MKCALENDAR: the calendar to be)."""
     changes = PropertyChanges()
     for op in ops:
         changes.names.append(op.name)
         try:
-            _apply(changes, op, resource, creating)
+            _apply(registry, changes, op, resource, creating)
         except DAVError as exc:
             changes.failures[op.name] = exc
     changes.names = list(dict.fromkeys(changes.names))
     return changes
 
 
-def settable(name: str, resource: Resource) -> bool:
+def settable(registry: Registry, name: str, resource: Resource) -> bool:
     """Whether a client may store ``name`` on ``resource`` as a dead property: only such
     names can have a stored value there (so only they need the dead-property query)."""
-    return live_property(name, resource) is None and (
-        not is_live(name) or name in DEAD_ON_SOME_RESOURCES)
+    return registry.live_property(name, resource) is None and (
+        not registry.is_live(name) or name in DEAD_ON_SOME_RESOURCES)
 
 
-def _apply(changes: PropertyChanges, op: PropOp, resource: Resource, creating: bool) -> None:
+def _apply(registry: Registry, changes: PropertyChanges, op: PropOp, resource: Resource,
+           creating: bool) -> None:
     if creating and op.name == names.SUPPORTED_CALENDAR_COMPONENT_SET and op.element is not None:
         changes.components = parse_components(op.element)
         return
-    if not settable(op.name, resource):
+    if not settable(registry, op.name, resource):
         raise CannotModifyProtectedProperty(f"{op.name} is protected")
     if op.kind == "remove":
         changes.set.pop(op.name, None)

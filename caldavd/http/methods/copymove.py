@@ -29,7 +29,6 @@ from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context
 from caldavd.http.methods.plain import UNTYPED, copy_or_move, home_of, plain_parent, put_file
 from caldavd.http.methods.put import store_object
-from caldavd.http.registry import method
 from caldavd.http.resources import (
     CalendarResource,
     Missing,
@@ -126,7 +125,6 @@ def _into_plain(dest: Resource) -> bool:
     return isinstance(dest, PlainItem) or plain_parent(dest) is not None
 
 
-@method("MOVE")
 async def move(request: web.Request) -> web.StreamResponse:
     ctx, source, dest, overwrite = await _begin(request)
     if isinstance(source, PlainItem):
@@ -143,7 +141,6 @@ async def move(request: web.Request) -> web.StreamResponse:
     return web.Response(status=201 if created else 204)
 
 
-@method("COPY")
 async def copy(request: web.Request) -> web.StreamResponse:
     ctx, source, dest, overwrite = await _begin(request)
     if isinstance(source, PlainItem):
@@ -159,3 +156,9 @@ async def copy(request: web.Request) -> web.StreamResponse:
     _, _, created = await store_object(ctx, calendar, name, data, "text/calendar",
                                        sources=[source.the_object.id])
     return web.Response(status=201 if created else 204)
+
+
+METHODS = {
+    "MOVE": move,
+    "COPY": copy,
+}

@@ -10,12 +10,10 @@ from caldavd.http.acl import require
 from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.methods.plain import home_of
 from caldavd.http.methods.put import conditions
-from caldavd.http.registry import method
 from caldavd.http.resources import CalendarResource, ObjectResource, PlainItem, home_relative
 from caldavd.http.target import existing
 
 
-@method("DELETE")
 async def delete(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     await require(ctx, resource, names.UNBIND)
@@ -34,3 +32,8 @@ async def delete(request: web.Request) -> web.StreamResponse:
     else:
         raise Forbidden(f"{resource.path} cannot be deleted")
     return web.Response(status=204)
+
+
+METHODS = {
+    "DELETE": delete,
+}

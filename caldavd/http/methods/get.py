@@ -11,12 +11,10 @@ from caldavd.dav.requests import not_modified
 from caldavd.http.acl import require
 from caldavd.http.liveprops import content_type
 from caldavd.http.methods.options import allow_header
-from caldavd.http.registry import method
 from caldavd.http.resources import ObjectResource, PlainItem
 from caldavd.http.target import existing
 
 
-@method("GET", "HEAD")
 async def get(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     await require(ctx, resource, names.READ)
@@ -24,7 +22,7 @@ async def get(request: web.Request) -> web.StreamResponse:
         return _plain_file(request, resource)
     if not isinstance(resource, ObjectResource):
         raise MethodNotAllowed("collections have no content to GET; use PROPFIND",
-                               headers={"Allow": allow_header()})
+                               headers={"Allow": allow_header(request)})
     obj = resource.the_object
     headers = {"ETag": f'"{obj.etag}"', "Last-Modified": http_date(obj.modified),
                "Cache-Control": "private, no-cache"}
@@ -44,3 +42,9 @@ def _plain_file(request: web.Request, resource: PlainItem) -> web.StreamResponse
         **headers, "Content-Type": item.content_type or "application/octet-stream",
         # Plain files are never rendered as pages from this origin.
         "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"})
+
+
+METHODS = {
+    "GET": get,
+    "HEAD": get,
+}

@@ -18,7 +18,6 @@ from caldavd.dav.requests import PropOp, parse_mkcol
 from caldavd.http.acl import require
 from caldavd.http.context import Context
 from caldavd.http.methods.plain import make_folder
-from caldavd.http.registry import method
 from caldavd.http.resources import (
     CalendarResource,
     HomeResource,
@@ -69,14 +68,12 @@ def _ops(props: tuple[etree._Element, ...]) -> tuple[PropOp, ...]:
     return tuple(PropOp("set", p.tag, p) for p in props if isinstance(p.tag, str))
 
 
-@method("MKCALENDAR")
 async def mkcalendar(request: web.Request) -> web.StreamResponse:
     ctx, resource = await target(request)
     props = parse_mkcol(await read_body(request), names.MKCALENDAR)
     return await _create(ctx, resource, _ops(props), names.MKCALENDAR_RESPONSE)
 
 
-@method("MKCOL")
 async def mkcol(request: web.Request) -> web.StreamResponse:
     """A plain folder (RFC 4918 §9.3), or a calendar by extended MKCOL (RFC 5689 §3)."""
     ctx, resource = await target(request)
@@ -96,3 +93,9 @@ async def mkcol(request: web.Request) -> web.StreamResponse:
         raise ValidResourcetype("only folders and calendar collections can be created")
     rest = tuple(p for p in props if p.tag != names.RESOURCETYPE)
     return await _create(ctx, resource, _ops(rest), names.MKCOL_RESPONSE)
+
+
+METHODS = {
+    "MKCALENDAR": mkcalendar,
+    "MKCOL": mkcol,
+}

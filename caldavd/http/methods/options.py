@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from caldavd.http.registry import METHODS, method
+from caldavd.http.keys import REGISTRY
 
 # Compliance classes and features claimed only where they work.  Class 2 (LOCK)
 # is not claimed: there is no locking.  calendar-proxy: Apple's caldav-proxy §5.1
@@ -14,11 +14,15 @@ DAV_TOKENS = ("1", "3", "access-control", "calendar-access", "extended-mkcol",
               "calendar-managed-attachments", "calendar-proxy", "calendar-default-alarms")
 
 
-def allow_header() -> str:
-    return ", ".join(sorted(METHODS))
+def allow_header(request: web.Request) -> str:
+    return request.app[REGISTRY].allow
 
 
-@method("OPTIONS")
 async def options(request: web.Request) -> web.StreamResponse:
     return web.Response(status=200, headers={"DAV": ", ".join(DAV_TOKENS),
-                                             "Allow": allow_header()})
+                                             "Allow": allow_header(request)})
+
+
+METHODS = {
+    "OPTIONS": options,
+}

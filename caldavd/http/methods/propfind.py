@@ -21,11 +21,9 @@ from caldavd.http.propfind import (
     multistatus_response,
     xml_response,
 )
-from caldavd.http.registry import method
 from caldavd.http.target import existing, read_body
 
 
-@method("PROPFIND")
 async def propfind(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     depth = parse_depth(request.headers.get("Depth"), "infinity")
@@ -61,3 +59,8 @@ def _kind_for_log(body: bytes) -> str:
     if not body.strip() or b"allprop" in body:
         return "allprop"
     return "propname" if b"propname" in body else "prop"
+
+
+METHODS = {
+    "PROPFIND": propfind,
+}

@@ -11,14 +11,12 @@ from caldavd.http.acl import require
 from caldavd.http.errors import to_dav_error
 from caldavd.http.propfind import multistatus_response
 from caldavd.http.proxyprops import patch_proxy_group
-from caldavd.http.registry import method
 from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, ProxyGroup
 from caldavd.http.target import existing, read_body
 from caldavd.http.writable import checked_operations
 from caldavd.store import QuotaExceeded, TooManyProperties
 
 
-@method("PROPPATCH")
 async def proppatch(request: web.Request) -> web.StreamResponse:
     ctx, resource = await existing(request)
     await require(ctx, resource, names.WRITE_PROPERTIES)
@@ -47,3 +45,8 @@ def _answer(path: str, propstats: list[Propstat]) -> web.Response:
     body = Multistatus()
     body.add_propstats(path, propstats)
     return multistatus_response(body)
+
+
+METHODS = {
+    "PROPPATCH": proppatch,
+}

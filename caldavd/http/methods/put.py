@@ -22,7 +22,6 @@ from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.context import Context
 from caldavd.http.methods.attachments import attachment_post
 from caldavd.http.methods.plain import MAX_PLAIN_FILE, UNTYPED, plain_parent, put_file
-from caldavd.http.registry import method
 from caldavd.http.represent import write_answer
 from caldavd.http.resources import (
     CalendarResource,
@@ -104,7 +103,6 @@ async def read_calendar_body(ctx: Context, request: web.Request) -> bytes:
         raise
 
 
-@method("PUT")
 async def put(request: web.Request) -> web.StreamResponse:
     ctx, resource = await target(request)
     check_creatable(resource)
@@ -123,7 +121,6 @@ async def put(request: web.Request) -> web.StreamResponse:
     return write_answer(request, resource.path, obj, 201 if created else 204, etag_header(etag))
 
 
-@method("POST")
 async def post(request: web.Request) -> web.StreamResponse:
     """RFC 5995: POST to a calendar's add-member URL creates a new member; RFC 8607:
     POST ?action= to a calendar object resource manages its attachments."""
@@ -139,3 +136,9 @@ async def post(request: web.Request) -> web.StreamResponse:
                                       request.headers.get("Content-Type"), if_none_match=True)
     return write_answer(request, resource.path + name, obj, 201,
                    {**etag_header(etag), "Location": quote_path(resource.path + name)})
+
+
+METHODS = {
+    "PUT": put,
+    "POST": post,
+}

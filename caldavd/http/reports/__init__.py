@@ -1,5 +1,1 @@
-"""One module per REPORT; importing this package registers them all."""
-
-from caldavd.http.reports import freebusy, multiget, principals, query, sync
-
-__all__ = ["freebusy", "multiget", "principals", "query", "sync"]
+"""One module per REPORT, each exporting its reports (``REPORTS``)."""

@@ -29,7 +29,7 @@ from caldavd.dav.xml import expect_root
 from caldavd.http.context import Context
 from caldavd.http.offload import off_loop
 from caldavd.http.propvalues import from_stored
-from caldavd.http.registry import report
+from caldavd.http.registry import Report
 from caldavd.http.reports.common import budget_for, calendar_zone, check_range, stored_zone
 from caldavd.http.resources import (
     CalendarResource,
@@ -58,7 +58,6 @@ def _range(root: etree._Element) -> tuple[datetime, datetime]:
 
 
 # Calendars and homes (RFC 4791 §7.10); not objects nor plain files and folders.
-@report(names.FREE_BUSY_QUERY, (HomeResource,), excludes=(ObjectResource, PlainItem))
 async def free_busy_query(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     start, end = _range(root)
@@ -118,3 +117,9 @@ async def _opaque_calendars(ctx: Context,
         if stored is None or from_stored(stored).find(names.TRANSPARENT) is None:
             result.append((calendar, stored_zone(props[calendar.id])))
     return result
+
+
+REPORTS = (
+    Report(names.FREE_BUSY_QUERY, (HomeResource,), free_busy_query,
+           excludes=(ObjectResource, PlainItem)),
+)

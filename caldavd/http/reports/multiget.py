@@ -21,7 +21,7 @@ from caldavd.http.acl import privileges
 from caldavd.http.authority import own_authorities
 from caldavd.http.context import Context
 from caldavd.http.propfind import multistatus_for, multistatus_response
-from caldavd.http.registry import report
+from caldavd.http.registry import Report
 from caldavd.http.reports.common import add_truncated, check_data_ranges, rendered, wants_data
 from caldavd.http.resources import (
     CalendarResource,
@@ -32,7 +32,6 @@ from caldavd.http.resources import (
 )
 
 
-@report(names.CALENDAR_MULTIGET, (HomeResource,))
 async def calendar_multiget(ctx: Context, resource: Resource,
                             root: etree._Element) -> web.StreamResponse:
     request = parse_calendar_multiget(root, own_authorities(ctx.request))
@@ -98,3 +97,8 @@ async def _readable_calendar(ctx: Context, path: str) -> CalendarResource | None
     if names.READ not in await privileges(ctx, target):
         return None
     return target
+
+
+REPORTS = (
+    Report(names.CALENDAR_MULTIGET, (HomeResource,), calendar_multiget),
+)

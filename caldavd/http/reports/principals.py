@@ -32,7 +32,7 @@ from caldavd.http.propfind import (
     multistatus_response,
     value_of,
 )
-from caldavd.http.registry import report
+from caldavd.http.registry import Report
 from caldavd.http.resources import (
     HomeResource,
     Principal,
@@ -60,8 +60,6 @@ DEFAULT_SEARCH_LIMIT = 100
 # and to all members of the collection that satisfy the Depth value" (§3.8 says nothing
 # else): Depth 1 answers for the resource and each member it may read, as PROPFIND
 # lists them; Depth infinity, which PROPFIND does not offer either, is 400.
-@report(names.EXPAND_PROPERTY, (Principal, ProxyGroup, PrincipalCollection, HomeResource),
-        depths=frozenset({"0", "1"}))
 async def expand_property(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     wanted = parse_expand_property(root)
@@ -120,8 +118,6 @@ async def _readable(ctx: Context, href: str) -> Resource | None:
 # -- principal-property-search -----------------------------------------------------------
 
 # RFC 3744 §9.4, §9.5: both are only defined for Depth: 0; other values are 400.
-@report(names.PRINCIPAL_PROPERTY_SEARCH, (PrincipalCollection, Principal),
-        depths=frozenset({"0"}))
 async def principal_property_search(ctx: Context, resource: Resource,
                                     root: etree._Element) -> web.StreamResponse:
     search = parse_principal_property_search(root)
@@ -145,7 +141,6 @@ def _record_types(resource: Resource, everywhere: bool) -> list[RecordType] | No
     return None
 
 
-@report(names.PRINCIPAL_SEARCH_PROPERTY_SET, (PrincipalCollection,), depths=frozenset({"0"}))
 async def principal_search_property_set(ctx: Context, resource: Resource,
                                         root: etree._Element) -> web.StreamResponse:
     body = element(names.PRINCIPAL_SEARCH_PROPERTY_SET, children=[
@@ -155,3 +150,13 @@ async def principal_search_property_set(ctx: Context, resource: Resource,
         ]) for name, (_, description) in SEARCHABLE.items()])
     return web.Response(status=200, body=serialize(body), content_type="application/xml",
                         charset="utf-8")
+
+
+REPORTS = (
+    Report(names.EXPAND_PROPERTY, (Principal, ProxyGroup, PrincipalCollection, HomeResource),
+           expand_property, depths=frozenset({"0", "1"})),
+    Report(names.PRINCIPAL_PROPERTY_SEARCH, (PrincipalCollection, Principal),
+           principal_property_search, depths=frozenset({"0"})),
+    Report(names.PRINCIPAL_SEARCH_PROPERTY_SET, (PrincipalCollection,),
+           principal_search_property_set, depths=frozenset({"0"})),
+)

@@ -43,7 +43,7 @@ from caldavd.http.propfind import (
     multistatus_for,
     multistatus_response,
 )
-from caldavd.http.registry import Member, report
+from caldavd.http.registry import Member, Registry, Report
 from caldavd.http.reports.common import (
     add_truncated,
     budget_for,
@@ -89,10 +89,6 @@ def parse_query(root: etree._Element) -> Query:
     return Query(prop_request(root) or Propfind("allprop"), matcher, zone, data)
 
 
-# On collections of a home (on an object or a file: 403 supported-report, not
-# valid-filter).
-@report(names.CALENDAR_QUERY, (HomeResource,), excludes=(ObjectResource,),
-        collections_only=True)
 async def calendar_query(ctx: Context, resource: Resource,
                          root: etree._Element) -> web.StreamResponse:
     assert isinstance(resource, HomeResource)
@@ -111,7 +107,7 @@ async def query_calendar(ctx: Context, resource: CalendarResource,
     """The responses for the objects of one calendar that match, and whether they were
     truncated (MaxInstancesPerReport)."""
     recheck = Recheck(ctx, resource, query.matcher, query.zone)
-    plan = row_plan(query.wanted)
+    plan = row_plan(ctx.registry, query.wanted)
     if plan is not None:
         return await _answer_from_rows(ctx, resource, recheck, query.data, plan)
     return await _answer_from_objects(ctx, resource, recheck, query)
@@ -294,10 +290,10 @@ async def extend_index(ctx: Context, resource: CalendarResource, object_id: int,
     return len(rows)
 
 
-def row_plan(request: Propfind) -> RowPlan | None:
+def row_plan(registry: Registry, request: Propfind) -> RowPlan | None:
     """How to answer ``request`` from candidate rows alone (listing members and
     calendar-data), or None when some property needs more (a date, a dead property)."""
-    return member_columns(request, data_column=True)
+    return member_columns(registry, request, data_column=True)
 
 
 class Fragments:
@@ -395,3 +391,11 @@ def answer_rows(resource: CalendarResource, matches: Matches, kept: Sequence[int
     body.add_members(href_text(resource.path), listing.names, joined(columns, len(listing)),
                      missing)
     return body
+
+
+# On collections of a home (on an object or a file: 403 supported-report, not
+# valid-filter).
+REPORTS = (
+    Report(names.CALENDAR_QUERY, (HomeResource,), calendar_query, excludes=(ObjectResource,),
+           collections_only=True),
+)

@@ -18,7 +18,7 @@ from caldavd.http.propfind import (
     listing_plan,
     multistatus_response,
 )
-from caldavd.http.registry import report
+from caldavd.http.registry import Report
 from caldavd.http.reports.common import check_data_ranges, rendered, wants_data
 from caldavd.http.resources import (
     CalendarResource,
@@ -41,7 +41,6 @@ def _truncate(changes: list[Change], limit: int | None,
 
 
 # Homes and calendars; not their objects nor plain files and folders (RFC 6578 §3.2).
-@report(names.SYNC_COLLECTION, (HomeResource,), excludes=(ObjectResource, PlainItem))
 async def sync_collection(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     request = parse_sync_collection(root)
@@ -97,7 +96,7 @@ async def _add_members(ctx: Context, body: Multistatus, resource: HomeResource,
     """The changed members that still exist; a calendar's from listing rows when they do."""
     if not live:
         return
-    plan = listing_plan(request) if isinstance(resource, CalendarResource) else None
+    plan = listing_plan(ctx.registry, request) if isinstance(resource, CalendarResource) else None
     if plan is not None:
         assert isinstance(resource, CalendarResource)
         add_listed(body, resource, await ctx.store.listing(resource.the_calendar, sorted(live)),
@@ -118,3 +117,9 @@ async def _members(ctx: Context, resource: HomeResource, live: set[str],
                 "more recurrence instances than MaxInstancesPerReport", status=403)
         return list(found)
     return await children(ctx, resource)
+
+
+REPORTS = (
+    Report(names.SYNC_COLLECTION, (HomeResource,), sync_collection,
+           excludes=(ObjectResource, PlainItem)),
+)

@@ -15,8 +15,8 @@ from caldavd.dav.multistatus import Multistatus, group_propstats
 from caldavd.dav.requests import Propfind
 from caldavd.dav.xml import element
 from caldavd.directory import Record
-from caldavd.http import liveprops  # noqa: F401  (registers the properties)
 from caldavd.http.context import Context
+from caldavd.http.dispatch import http_registry
 from caldavd.http.propfind import (
     add_listed,
     add_responses,
@@ -26,7 +26,7 @@ from caldavd.http.propfind import (
     value_of,
 )
 from caldavd.http.propvalues import text_property
-from caldavd.http.registry import ABSENT, PROPERTIES, LiveProperty, Member, live_property
+from caldavd.http.registry import ABSENT, LiveProperty, Member
 from caldavd.http.resources import (
     CalendarResource,
     HomeCollection,
@@ -43,6 +43,9 @@ from caldavd.store import Calendar, CalendarObject, Home, Listing, PlainResource
 from tests.infoset import document, elements, fragment
 from tests.lxml_reference import LxmlMultistatus
 
+REGISTRY = http_registry()
+PROPERTIES = REGISTRY.properties
+live_property = REGISTRY.live_property
 T0 = datetime(2026, 1, 5, 9, 30, 15, 123456, tzinfo=UTC)
 T1 = datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC)
 RECORD = Record(uid="u1", record_type="user", short_names=("jo",), full_name="Jo & <Co>")
@@ -106,6 +109,7 @@ def context(store: FakeStore | None = None) -> Context:
 @dataclass
 class _Ctx:
     store: Any
+    registry: Any = REGISTRY
 
 
 def forms() -> list[LiveProperty]:
@@ -220,7 +224,7 @@ async def test_propname_lists_live_and_dead_names() -> None:
 ])
 async def test_listing_rows_answer_as_resources_do(asked: tuple[str, ...]) -> None:
     request = Propfind("prop", asked)
-    plan = listing_plan(request)
+    plan = listing_plan(REGISTRY, request)
     assert plan is not None
     listed = Multistatus()
     add_listed(listed, CAL_RES, Listing.of(o.the_object for o in OBJECTS), plan)
@@ -240,9 +244,9 @@ async def test_listing_rows_answer_as_resources_do(asked: tuple[str, ...]) -> No
     (names.GETETAG, names.DISPLAYNAME),
 ])
 def test_listing_needs_every_property_from_the_row(asked: tuple[str, ...]) -> None:
-    assert listing_plan(Propfind("prop", asked)) is None
-    assert listing_plan(Propfind("allprop")) is None
-    assert listing_plan(Propfind("propname")) is None
+    assert listing_plan(REGISTRY, Propfind("prop", asked)) is None
+    assert listing_plan(REGISTRY, Propfind("allprop")) is None
+    assert listing_plan(REGISTRY, Propfind("propname")) is None
 
 
 @pytest.mark.parametrize(("asked", "queries"), [
