@@ -3,7 +3,7 @@
     bin/bench --cluster --duration 5 --warmup 1
 
 For each topology, a fresh deployment as ``bin/caldavd-cluster start`` brings
-it up (``caldavd.tools.cluster.Cluster``: one PostgreSQL, one memcached, the
+it up (``caldavd.harness.cluster.Cluster``: one PostgreSQL, one memcached, the
 caldavd hosts on 127.0.0.2... reading one plist, haproxy round-robin in
 front), user01's calendar loaded through haproxy, then every operation
 measured through haproxy:
@@ -41,15 +41,10 @@ from bench.measure import CpuMeter, OpResult, Target, load_line, measure, prepar
 from bench.ops import LABELS, NAMES, as_variant
 from bench.report import ceilings, scaling
 from bench.server import MACHINE_CPUS, BenchError, free_port, postmaster_pid, vacuum_analyze
+from caldavd.harness.cluster import Cluster
+from caldavd.harness.processes import port_free
+from caldavd.harness.topology import HAPROXY_BACKEND_NAME, ClusterFailed, Host, Settings
 from caldavd.store.postgres.cluster import ClusterError
-from caldavd.tools.cluster import (
-    HAPROXY_BACKEND_NAME,
-    Cluster,
-    ClusterFailed,
-    Host,
-    Settings,
-    _port_free,
-)
 
 
 @dataclass(frozen=True)
@@ -99,7 +94,7 @@ def _host_port(hosts: int) -> int:
     ``Cluster.start`` makes."""
     for _ in range(50):
         port = free_port()
-        if all(_port_free(f"127.0.0.{n + 1}", port) for n in range(1, hosts + 1)):
+        if all(port_free(f"127.0.0.{n + 1}", port) for n in range(1, hosts + 1)):
             return port
     raise BenchError("no port free on every host address")
 

@@ -208,7 +208,7 @@ def _start_caldavd(plist: Path, overrides: Sequence[str], cpu: int | None, log_l
         args += ["-o", item]
     with log.open("wb") as sink:
         return subprocess.Popen(
-            _tool("caldavd.tools.serve", [*args, "--log-level", log_level],
+            _tool("caldavd.server.serve", [*args, "--log-level", log_level],
                   taskset_prefix(cpu)),
             stdout=sink, stderr=subprocess.STDOUT)
 

@@ -4,7 +4,7 @@
     bin/bench --sim --sim-max-time 120 --json sim.json
 
 For each deployment, a fresh one as ``bin/caldavd-cluster start`` brings it
-up (``caldavd.tools.cluster.Cluster``: PostgreSQL with durable settings,
+up (``caldavd.harness.cluster.Cluster``: PostgreSQL with durable settings,
 memcached, the hosts on 127.0.0.2..., haproxy) with a directory of
 ``--sim-accounts`` users, then ``caldavd-sim --find-max`` as a separate
 process: against the host itself for one host, through haproxy for two.  The
@@ -41,7 +41,7 @@ from bench.load import basic_auth
 from bench.measure import CpuUse, cpu_use
 from bench.report import render
 from bench.server import REPO, BenchError
-from caldavd.tools.cluster import Cluster
+from caldavd.harness.cluster import Cluster
 
 PROFILE = REPO / "conf" / "sim-profile.toml"
 SIM_TOPOLOGIES = ("1x1", "2x1")

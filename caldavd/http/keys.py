@@ -12,7 +12,7 @@ from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import ResponseCache
 from caldavd.config import Config
 from caldavd.directory import Directory, Record
-from caldavd.http.stats import WorkerStats
+from caldavd.ops.stats import WorkerStats
 from caldavd.proxy import ProxyDB
 from caldavd.store import Store
 

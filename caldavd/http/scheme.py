@@ -26,8 +26,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from caldavd.config import Config
-from caldavd.http.accesslog import UNCOUNTED
 from caldavd.http.keys import CONFIG
+from caldavd.ops.accesslog import UNCOUNTED
 
 _MAY_BECOME_GET = frozenset({"GET", "HEAD"})
 

@@ -36,8 +36,8 @@ from caldavd.http.auth import authenticate
 from caldavd.http.context import attach_context
 from caldavd.http.keys import CONFIG, DB_POOL, STATS, WORKER
 from caldavd.http.limits import REQUEST_GATE
-from caldavd.http.metrics import prometheus_text
-from caldavd.http.stats import merge
+from caldavd.ops.metrics import prometheus_text
+from caldavd.ops.stats import merge
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from caldavd.cli.common import add_config_argument, load_or_exit, run_tool
+from caldavd.cli.dbcommon import connect, describe_status, read_schema_status
+from caldavd.cli.errors import ToolError
 from caldavd.config import DSN, Config, DSNError, parse_dsn
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
-from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.dbcommon import connect, describe_status, read_schema_status
-from caldavd.tools.errors import ToolError
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

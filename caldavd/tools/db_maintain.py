@@ -28,8 +28,11 @@ from typing import Any
 
 import asyncpg
 
+from caldavd.cli.common import add_config_argument, load_or_exit, run_tool
+from caldavd.cli.dbcommon import connect, describe_status
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config
-from caldavd.http.upkeep import TASK_NAMES, describe, intervals, phrase, tasks_for
+from caldavd.ops.upkeep import TASK_NAMES, describe, intervals, phrase, tasks_for
 from caldavd.store.postgres.maintenance import (
     FAILED,
     Holder,
@@ -45,9 +48,6 @@ from caldavd.store.postgres.migrate import schema_status
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
-from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.dbcommon import connect, describe_status
-from caldavd.tools.errors import ToolError
 
 BUSY = 3
 

@@ -21,10 +21,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from caldavd.cli.common import add_config_argument, load_or_exit, run_tool
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config
 from caldavd.directory.record import RECORD_TYPES
-from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.errors import ToolError
 from caldavd.tools.proxytool import PREFIX_OF, Session, describe, session
 
 

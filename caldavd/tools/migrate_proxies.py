@@ -17,11 +17,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from caldavd.cli.common import add_config_argument, load_or_exit, run_tool
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config
 from caldavd.proxy import ProxyDBError
 from caldavd.proxy.sqlite import SqliteProxyDB
-from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.errors import ToolError
 from caldavd.tools.proxytool import session
 
 

@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from caldavd.cli.dbcommon import connect
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config
 from caldavd.directory import Directory, Record
 from caldavd.directory.factory import open_directory
@@ -15,8 +17,6 @@ from caldavd.proxy import ProxyDB, ProxyDBError
 from caldavd.proxy.factory import open_proxy_db
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
 from caldavd.store.postgres.pool import create_pool
-from caldavd.tools.dbcommon import connect
-from caldavd.tools.errors import ToolError
 
 TYPE_PREFIXES: dict[str, RecordType] = {"users": "user", "groups": "group",
                                          "locations": "location", "resources": "resource"}

@@ -33,11 +33,13 @@ from typing import Any
 
 import aiohttp
 
-from caldavd.http.stats import WINDOWS, OpCounts, Table, add_tables, summary
-from caldavd.tools.common import run_tool
+from caldavd.cli.common import run_tool
+from caldavd.ops.stats import WINDOWS, OpCounts, Table, add_tables, summary
 
 TIMEOUT = 5.0
 PASSWORD_VARIABLE = "CALDAVD_STATS_PASSWORD"
+# In a caldavd-cluster directory: {"hosts": [URL, ...]}, written by caldavd-cluster start.
+HOSTS_FILE = "hosts.json"
 _CLEAR = "\x1b[H\x1b[2J"
 
 
@@ -77,13 +79,15 @@ def _positive(text: str) -> float:
 
 
 def _cluster_urls(parser: argparse.ArgumentParser, directory: Path) -> list[str]:
-    from caldavd.tools.cluster import Cluster  # only here: it is a larger import
-
-    cluster = Cluster(directory)
-    if cluster.saved_settings() is None:
+    """The hosts a caldavd-cluster directory lists (caldavd-cluster writes the file)."""
+    try:
+        hosts = json.loads((directory / HOSTS_FILE).read_text())["hosts"]
+    except (OSError, ValueError, KeyError, TypeError):
         parser.error(f"argument --cluster: {directory} is not a caldavd-cluster directory "
-                     "(no cluster.json)")
-    return [cluster.host_url(host) for host in cluster.hosts]
+                     f"(no readable {HOSTS_FILE})")
+    if not isinstance(hosts, list) or not all(isinstance(url, str) for url in hosts):
+        parser.error(f"argument --cluster: {directory / HOSTS_FILE} does not list host URLs")
+    return hosts
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestServer
 
 from caldavd.cache import memcached
 from caldavd.cache.response import ResponseCache
-from caldavd.http.app import create_app
 from caldavd.http.keys import RESPONSE_CACHE
+from caldavd.server.app import create_app
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.cache.test_memcached import Memcached
 from tests.cache.test_memcached_timeouts import stopped

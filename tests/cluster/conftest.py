@@ -19,7 +19,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from caldavd.tools.cluster import Cluster, Settings, _port_free, running_cluster
+from caldavd.harness.cluster import Cluster, running_cluster
+from caldavd.harness.processes import port_free
+from caldavd.harness.topology import Settings
 from tests.conftest import free_port
 from tests.functional.conftest import HOME01, Dav
 from tests.tools.helpers import reachable_tempdir, remove_tree
@@ -34,7 +36,7 @@ def free_host_port(addresses: int = 4) -> int:
     """A port free on 127.0.0.2 ... 127.0.0.<addresses+1> (every host uses the same one)."""
     for _ in range(50):
         port = free_port("127.0.0.2")
-        if all(_port_free(f"127.0.0.{n}", port) for n in range(3, addresses + 2)):
+        if all(port_free(f"127.0.0.{n}", port) for n in range(3, addresses + 2)):
             return port
     raise AssertionError("no port free on every host address")
 

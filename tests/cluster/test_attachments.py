@@ -3,7 +3,7 @@ stores, every host serves, and what one host removes is gone everywhere."""
 
 from __future__ import annotations
 
-from caldavd.tools.cluster import Cluster
+from caldavd.harness.cluster import Cluster
 from tests.cluster.conftest import Clients, needs_cluster, new_calendar
 from tests.functional.conftest import event
 from tests.functional.test_attachments import action, add, attaches, attachment_path, files_under

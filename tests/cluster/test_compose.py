@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from caldavd.config import load_config
-from caldavd.tools.cluster import (
+from caldavd.harness.cluster import self_signed_certificate
+from caldavd.harness.topology import (
     HEALTH_PATH,
     IDENTICAL_KEYS,
     MEMCACHED_POOL,
@@ -28,7 +29,6 @@ from caldavd.tools.cluster import (
     haproxy_config,
     host_arguments,
     host_settings,
-    self_signed_certificate,
     shared_plist,
 )
 from tests.tlscerts import CertificateAuthority
@@ -219,7 +219,7 @@ def test_hosts_differ_only_in_the_per_host_keys(tmp_path: Path) -> None:
     effective = []
     for host in (Host(1, "127.0.0.2"), Host(2, "127.0.0.3")):
         result = subprocess.run(
-            [sys.executable, "-m", "caldavd.tools.serve", "--check-config",
+            [sys.executable, "-m", "caldavd.server.serve", "--check-config",
              *host_arguments(layout, host)],
             capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, result.stderr

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from caldavd.dav import names
-from caldavd.tools.cluster import HEALTH_PATH, Cluster, Database, http_status
+from caldavd.harness.cluster import Cluster, Database
+from caldavd.harness.processes import http_status
+from caldavd.harness.topology import HEALTH_PATH
 from tests.cluster.conftest import Clients, needs_cluster, new_calendar, until
 from tests.cluster.views import etags
 from tests.conftest import free_port

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from caldavd.tools.cluster import Cluster
+from caldavd.harness.cluster import Cluster
 from tests.cluster.conftest import Clients, needs_cluster, new_calendar
 from tests.cluster.views import View, changes_since, primed, view
 from tests.functional.conftest import Dav, event

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from caldavd.tools.cluster import Cluster
+from caldavd.harness.cluster import Cluster
 from tests.cluster.conftest import free_host_port, needs_cluster, running_processes
 from tests.conftest import free_port
 from tests.tools.helpers import REPO, reachable_tempdir, remove_tree
@@ -18,7 +18,7 @@ SCRIPT = REPO / "bin" / "caldavd-cluster"
 
 
 def cluster_tool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "caldavd.tools.cluster", *args],
+    return subprocess.run([sys.executable, "-m", "caldavd.harness.cluster", *args],
                           capture_output=True, text=True, timeout=120, check=False)
 
 

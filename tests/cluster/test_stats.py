@@ -7,7 +7,7 @@ import asyncio
 import json
 from typing import Any
 
-from caldavd.tools.cluster import Cluster
+from caldavd.harness.cluster import Cluster
 from tests.cluster.conftest import Clients, needs_cluster, until
 from tests.tools.helpers import run_tool_async
 

@@ -8,7 +8,7 @@ import ssl
 
 import aiohttp
 
-from caldavd.tools.cluster import Cluster
+from caldavd.harness.cluster import Cluster
 from tests.cluster.conftest import needs_cluster, new_calendar
 from tests.functional.conftest import Dav, event
 from tests.functional.test_attachments import add, attaches, attachment_path

@@ -19,9 +19,9 @@ from lxml import etree
 
 from caldavd.config import build_config
 from caldavd.dav import names
-from caldavd.http.app import create_app
-from caldavd.http.connections import ConnectionLimits, GuardedRunner
 from caldavd.http.keys import CONFIG
+from caldavd.server.app import create_app
+from caldavd.server.connections import ConnectionLimits, GuardedRunner
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
 from tests.tools.helpers import ACCOUNTS
@@ -112,7 +112,7 @@ def config_for(db: PgDatabase, tmp: Path, **overrides: Any) -> Any:
 
 
 class GuardedTestServer(TestServer):
-    """The app behind a worker's own connection layer (``caldavd.http.connections``)."""
+    """The app behind a worker's own connection layer (``caldavd.server.connections``)."""
 
     async def _make_runner(self, **kwargs: Any) -> BaseRunner:
         return GuardedRunner(self.app, ConnectionLimits.of(self.app[CONFIG]), **kwargs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from caldavd.http.app import create_app
+from caldavd.server.app import create_app
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase, free_port
 from tests.functional.conftest import CAL01, config_for

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from caldavd.dav import names
 from caldavd.directory.ldap import LdapDirectory, LdapSettings
-from caldavd.http.app import create_app
+from caldavd.server.app import create_app
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
 from tests.directory.slapd import Slapd, ldap_params, remove_slapd, start_slapd

@@ -27,7 +27,7 @@ import pytest
 from aiohttp import web
 
 from caldavd.dav import names
-from caldavd.http.app import create_app
+from caldavd.server.app import create_app
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase, free_port
 from tests.functional.conftest import CAL01, Dav, Reply, config_for, event, serving

@@ -189,7 +189,7 @@ def test_the_installed_server_serves_http_and_https(installed: Installed) -> Non
     ca = CertificateAuthority(server_root)
     issued = ca.issue("server")
     http_port, https_port = free_port(), free_port()
-    accounts = _installed_file(installed, "caldavd.tools", "sample_accounts.xml")
+    accounts = _installed_file(installed, "caldavd.harness", "sample_accounts.xml")
     plist = write_plist(server_root, {
         "DBType": "", "HTTPPort": http_port, "SSLPort": https_port,
         "BindAddresses": ["127.0.0.1"], "MultiProcessCount": 1,

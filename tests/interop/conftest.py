@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from caldavd.http.app import create_app
 from caldavd.http.errors import Handler
+from caldavd.server.app import create_app
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
 from tests.functional.conftest import USER01_UID, config_for

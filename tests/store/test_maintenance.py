@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from caldavd.dav import names
-from caldavd.http.upkeep import attachments_task, check
+from caldavd.ops.upkeep import attachments_task, check
 from caldavd.store.errors import InvalidSyncToken
 from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
@@ -332,9 +332,9 @@ async def test_a_database_outage_is_one_line_and_no_crash(
         caplog: pytest.LogCaptureFixture) -> None:
     away = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
     config = config_for(pg_database, tmp_path, DSN=away)
-    with caplog.at_level(logging.INFO, logger="caldavd.http.upkeep"):
+    with caplog.at_level(logging.INFO, logger="caldavd.ops.upkeep"):
         assert await check(config, store) is None
-    records = [r for r in caplog.records if r.name == "caldavd.http.upkeep"]
+    records = [r for r in caplog.records if r.name == "caldavd.ops.upkeep"]
     assert len(records) == 1 and records[0].levelno == logging.WARNING
     assert "database upkeep skipped" in records[0].getMessage()
     assert records[0].exc_info is None

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 ACCOUNTS = REPO / "conf" / "auth" / "accounts.xml"
 
 TOOLS = {
-    "caldavd": "caldavd.tools.serve",
+    "caldavd": "caldavd.server.serve",
     "caldavd-bootstrap-db": "caldavd.tools.bootstrap_db",
     "caldavd-manage-principals": "caldavd.tools.manage_principals",
     "caldavd-migrate-proxies": "caldavd.tools.migrate_proxies",

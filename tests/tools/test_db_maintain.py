@@ -195,11 +195,11 @@ async def test_two_hosts_one_run_per_interval(pg_database: PgDatabase, db: async
             (t, 1, None) for t in sorted(TASKS)]
         [runner] = {r["last_node"] for r in recorded}
         logs = {node: log.read_text() for node, _, log, _ in hosts}
-        assert logs[runner].count(f"INFO caldavd.http.upkeep[w1]: database upkeep on "
+        assert logs[runner].count(f"INFO caldavd.ops.upkeep[w1]: database upkeep on "
                                   f"{runner}: analyze: all tables") == 1, logs[runner]
         other = next(node for node in logs if node != runner)
         assert f"database upkeep on {other}: analyze" not in logs[other]
-        assert not any("caldavd.http.upkeep[w2]" in text for text in logs.values())
+        assert not any("caldavd.ops.upkeep[w2]" in text for text in logs.values())
         assert all("plus 1 for database upkeep" in text for text in logs.values())
     finally:
         for _, proc, log, _ in hosts:

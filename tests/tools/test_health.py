@@ -14,7 +14,7 @@ import asyncpg
 from aiohttp.test_utils import TestServer
 
 from caldavd.config import build_config
-from caldavd.http.app import create_app
+from caldavd.server.app import create_app
 from caldavd.store.postgres.cluster import SUPERUSER, PostgresCluster
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import free_port

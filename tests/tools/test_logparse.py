@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from caldavd.tools.logparse import UnparsableLine, parse_line
+from caldavd.ops.logparse import UnparsableLine, parse_line
 
 FULL = ('127.0.0.1 - user01 [01/Dec/2026:20:48:08 +0000] '
         '"REPORT /calendars/__uids__/u1/calendar/ HTTP/1.1" 207 1234 "-" '

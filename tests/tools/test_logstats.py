@@ -26,9 +26,9 @@ from typing import Any
 import lxml.html
 import pytest
 
-from caldavd.http.accesslog import UNCOUNTED
-from caldavd.tools.logparse import MONITORING
-from caldavd.tools.logstats import Histogram, bin_of
+from caldavd.ops.accesslog import UNCOUNTED
+from caldavd.ops.logparse import MONITORING
+from caldavd.tools.logstats.tally import Histogram, bin_of
 from tests.tools.helpers import TOOLS, Result, run_tool
 
 START = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)

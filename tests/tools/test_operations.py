@@ -19,8 +19,8 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from caldavd.http.accesslog import UNCOUNTED
-from caldavd.tools.logparse import AccessRecord, parse_line
+from caldavd.ops.accesslog import UNCOUNTED
+from caldavd.ops.logparse import AccessRecord, parse_line
 from tests.conftest import PgDatabase, free_port
 from tests.tools.helpers import external_db_plist, run_tool, start_tool
 from tests.tools.processes import wait_until

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from caldavd.tools.errors import ToolError
-from caldavd.tools.sim import Search, find_max, target_for
-from caldavd.tools.sim_client import SimEvent, Target, parse_event, parse_multistatus
-from caldavd.tools.sim_profile import KEYS, ProfileError, build, load, parse_assignment
-from caldavd.tools.sim_report import (
+from caldavd.cli.errors import ToolError
+from caldavd.tools.sim.client import SimEvent, Target, parse_event, parse_multistatus
+from caldavd.tools.sim.profile import KEYS, ProfileError, build, load, parse_assignment
+from caldavd.tools.sim.report import (
     OPERATIONS,
     Histogram,
     Limits,
@@ -32,6 +31,7 @@ from caldavd.tools.sim_report import (
     find_max_table,
     verdict,
 )
+from caldavd.tools.sim.run import Search, find_max, target_for
 from tests.conftest import PgDatabase, free_port
 from tests.tools.helpers import REPO, TOOLS, external_db_plist, run_tool, start_tool
 from tests.tools.test_serve import _request, _terminate, _wait_for_health

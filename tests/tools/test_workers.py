@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from caldavd.tools.worker import BACKLOG
+from caldavd.server.worker import BACKLOG
 from tests.conftest import PgDatabase, free_port
 from tests.functional.conftest import event
 from tests.tools.helpers import external_db_plist, run_tool, start_tool
@@ -48,7 +48,7 @@ class Host:
 
     def workers(self) -> list[int]:
         return [pid for pid in children(self.proc.pid)
-                if "caldavd.tools.worker" in command_of(pid)]
+                if "caldavd.server.worker" in command_of(pid)]
 
     def propfind(self) -> int:
         return propfind_status(HOST, self.port, "/", USER01)
@@ -181,7 +181,7 @@ def test_refuses_more_connections_than_postgres_allows(pg_database: PgDatabase,
     assert last.startswith("caldavd: error: MultiProcessCount x MaxDBConnectionsPerPool "
                            "= 2 x 150 = 300"), result.stderr
     assert "max_connections is 200" in last, last
-    assert "caldavd.tools.worker" not in result.stderr
+    assert "caldavd.server.worker" not in result.stderr
 
 
 def test_max_requests_queues_then_refuses_with_503(start_host: object, tmp_path: Path) -> None:
@@ -264,7 +264,7 @@ def test_sigterm_while_workers_start(pg_database: PgDatabase, tmp_path: Path) ->
     try:
         wait_until(lambda: "worker 2 started" in log.read_text(), what="workers starting")
         workers = [pid for pid in children(proc.pid)
-                   if "caldavd.tools.worker" in command_of(pid)]
+                   if "caldavd.server.worker" in command_of(pid)]
         assert _terminate(proc, log) == 0, log.read_text()
         assert not any(running(pid) for pid in workers)
     finally:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from caldavd.http.metrics import prometheus_text
-from caldavd.http.stats import (
+from caldavd.ops.metrics import prometheus_text
+from caldavd.ops.stats import (
     BOUNDS_MS,
     SLOT_SECONDS,
     OpCounts,

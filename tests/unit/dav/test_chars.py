@@ -8,7 +8,7 @@ from lxml import etree
 from caldavd.dav.chars import comment_text, is_xml_chars, log_text, xml_chars
 from caldavd.dav.errors import BadRequest
 from caldavd.dav.xml import clark_name
-from caldavd.tools.logparse import _unescape
+from caldavd.ops.logparse import _unescape
 
 CARRIED = ["", "plain", "tab\tlf\ncr\r", "é 日本 😀 \x7f \x85 \u2028 \ufffd"]
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from caldavd.tools.sim_report import OPERATIONS, Limits
+from caldavd.tools.sim.report import OPERATIONS, Limits
 
 # The longest run caldavd-sim agrees to: it is a measuring tool, always bounded.
 MAX_DURATION_S = 86_400.0

@@ -23,13 +23,11 @@ from collections.abc import AsyncIterator, Callable, Collection
 from datetime import timedelta
 
 import asyncpg
-from aiohttp import web
 
 from caldavd.attachments.cleanup import SWEEP_AGE, sweep
+from caldavd.attachments.files import AttachmentFiles
 from caldavd.config import Config
-from caldavd.http.attachments import files_of
-from caldavd.http.keys import CONFIG, STORE, WORKER
-from caldavd.store import AttachmentTrash
+from caldavd.store import AttachmentTrash, Store
 from caldavd.store.postgres.maintenance import (
     DATABASE_AWAY,
     FAILED,
@@ -78,7 +76,8 @@ def tasks_for(config: Config, store: AttachmentTrash,
 def attachments_task(every: timedelta, config: Config, store: AttachmentTrash) -> Task:
     """The cleanup pass of ``attachments.cleanup`` (files no row refers to)."""
     async def run(conn: asyncpg.Connection, complete: bool) -> Result:
-        return dataclasses.asdict(await sweep(store, files_of(config), SWEEP_AGE))
+        files = AttachmentFiles(config.AttachmentsRoot)
+        return dataclasses.asdict(await sweep(store, files, SWEEP_AGE))
 
     return Task("attachments", every, run)
 
@@ -147,13 +146,13 @@ _PHRASES: dict[str, Callable[[Result], str]] = {
     "analyze": _analyzed, "purge": _purged, "attachments": _swept}
 
 
-async def upkeep(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the host's upkeep checks, unless Maintenance.Enabled is false."""
-    config = app[CONFIG]
+@contextlib.asynccontextmanager
+async def running(config: Config, store: Store, worker: int) -> AsyncIterator[None]:
+    """The host's upkeep checks while the block runs, unless Maintenance.Enabled is false."""
     # One worker per host asks (the first; 0: in-process): one extra connection per host
-    # at most (tools/budget.py counts it), and no more questions than hosts.
-    asks = config.Maintenance.Enabled and app[WORKER] <= 1
-    task = asyncio.create_task(_checks(config, app[STORE])) if asks else None
+    # at most (server/budget.py counts it), and no more questions than hosts.
+    asks = config.Maintenance.Enabled and worker <= 1
+    task = asyncio.create_task(_checks(config, store)) if asks else None
     try:
         yield
     finally:

@@ -8,9 +8,9 @@ servers caldavd owns (``caldavd.cache.servers``), with ``DBType ""`` its
 embedded PostgreSQL cluster (and applies the schema; with ``DBType
 "postgres"`` it refuses a schema that is behind and names
 ``caldavd-bootstrap-db``), checks the connection budget
-(``caldavd.tools.budget``), binds the listening sockets and starts
-``MultiProcessCount`` workers (``caldavd.tools.worker``) that inherit them
-(``caldavd.tools.workers`` says why).  Workers get the same plist and ``-o``
+(``caldavd.server.budget``), binds the listening sockets and starts
+``MultiProcessCount`` workers (``caldavd.server.worker``) that inherit them
+(``caldavd.server.workers`` says why).  Workers get the same plist and ``-o``
 items, so every process reads the same configuration.  MultiProcessCount 1
 is one worker process too: one code path for every count.
 
@@ -32,21 +32,21 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 
 from caldavd.cache.servers import MemcachedServerError, memcached_servers
+from caldavd.cli.common import add_config_argument, fail, load_or_exit, run_tool
+from caldavd.cli.dbcommon import describe_status, read_schema_status
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config, effective_config, worker_count
 from caldavd.http.statsview import stats_dir
 from caldavd.proxy import ProxyDBError
 from caldavd.proxy.factory import check_proxy_db
+from caldavd.server.budget import check_connection_budget
+from caldavd.server.tls import tls_context
+from caldavd.server.worker import on_signals, stop_event
+from caldavd.server.workers import Supervisor, listening_sockets
 from caldavd.store.postgres.cluster import ClusterError
 from caldavd.store.postgres.embedded import EmbeddedDatabase
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.params import connect_kwargs_for, describe_target
-from caldavd.tools.budget import check_connection_budget
-from caldavd.tools.common import add_config_argument, fail, load_or_exit, run_tool
-from caldavd.tools.dbcommon import describe_status, read_schema_status
-from caldavd.tools.errors import ToolError
-from caldavd.tools.tls import tls_context
-from caldavd.tools.worker import on_signals, stop_event
-from caldavd.tools.workers import Supervisor, listening_sockets
 
 log = logging.getLogger("caldavd")
 

@@ -37,10 +37,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from caldavd.cli.common import describe_exit
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config
-from caldavd.tools.common import describe_exit
-from caldavd.tools.errors import ToolError
-from caldavd.tools.worker import BACKLOG, CLOSE_SECONDS, READY, SHUTDOWN_GRACE
+from caldavd.server.worker import BACKLOG, CLOSE_SECONDS, READY, SHUTDOWN_GRACE
 
 log = logging.getLogger("caldavd")
 
@@ -195,7 +195,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         try:
             worker.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "caldavd.tools.worker", *args,
+                sys.executable, "-m", "caldavd.server.worker", *args,
                 stdin=asyncio.subprocess.DEVNULL, pass_fds=[*fds, theirs.fileno()])
         except OSError as exc:
             ours.close()

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from caldavd.cli.dbcommon import connect
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config, worker_count
-from caldavd.tools.dbcommon import connect
-from caldavd.tools.errors import ToolError
 
 log = logging.getLogger("caldavd")
 
-# The first worker's upkeep check (caldavd.http.upkeep) uses a connection of its own.
+# The first worker's upkeep check (caldavd.ops.upkeep) uses a connection of its own.
 UPKEEP_CONNECTIONS = 1
 
 

@@ -1,6 +1,6 @@
-"""One caldavd worker process, started by the master (``caldavd.tools.serve``).
+"""One caldavd worker process, started by the master (``caldavd.server.serve``).
 
-    python -m caldavd.tools.worker -f caldavd.plist [-o KEY=VALUE ...]
+    python -m caldavd.server.worker -f caldavd.plist [-o KEY=VALUE ...]
         --index N --listen FD [--listen FD ...] --ready FD
 
 The listening sockets are the master's (inherited fds): a worker never binds,
@@ -8,7 +8,7 @@ and never starts PostgreSQL or memcached.  It runs the aiohttp application
 with its own database pool (``MaxDBConnectionsPerPool``) and says "ready" on
 the ``--ready`` socket once it serves.  SIGTERM: stop accepting, let in-flight
 requests finish (``SHUTDOWN_GRACE``), exit.  SIGHUP: reopen the access log and
-reload the TLS certificate (``caldavd.tools.tls``).
+reload the TLS certificate (``caldavd.server.tls``).
 SIGINT is ignored: a Ctrl-C on the terminal reaches the whole process group,
 and the master, not the terminal, decides when workers stop.  Should the master
 die without stopping it, the worker gets SIGTERM from the kernel
@@ -31,16 +31,17 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from aiohttp import web
 
+from caldavd.cli.common import add_config_argument, load_or_exit, run_tool
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config
-from caldavd.http.accesslog import AccessLogSink, Rotation, access_logger_class
-from caldavd.http.app import create_app
-from caldavd.http.connections import ConnectionLimits, GuardedRunner
+from caldavd.http.accesslog import access_logger_class
 from caldavd.http.keys import STATS
 from caldavd.http.limits import REQUEST_GATE
+from caldavd.ops.accesslog import AccessLogSink, Rotation
 from caldavd.proxy import ProxyDBError
-from caldavd.tools.common import add_config_argument, load_or_exit, run_tool
-from caldavd.tools.errors import ToolError
-from caldavd.tools.tls import ReloadableContext, TLSSite, tls_context
+from caldavd.server.app import create_app
+from caldavd.server.connections import ConnectionLimits, GuardedRunner
+from caldavd.server.tls import ReloadableContext, TLSSite, tls_context
 
 log = logging.getLogger("caldavd")
 

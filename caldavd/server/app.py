@@ -38,9 +38,9 @@ from caldavd.http.keys import (
 )
 from caldavd.http.limits import limited
 from caldavd.http.scheme import add_strict_transport_security, scheme_middlewares
-from caldavd.http.stats import WorkerStats
 from caldavd.http.statsview import metrics, publishing, stats_json
-from caldavd.http.upkeep import upkeep
+from caldavd.ops import upkeep
+from caldavd.ops.stats import WorkerStats
 from caldavd.proxy.factory import open_proxy_db
 from caldavd.store.postgres.migrate import current_revision, head_revision
 from caldavd.store.postgres.params import connect_kwargs_for
@@ -79,7 +79,7 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_memcached_pools)
     app.cleanup_ctx.append(_directory)
-    app.cleanup_ctx.append(upkeep)  # database upkeep, one host at a time
+    app.cleanup_ctx.append(_upkeep)  # database upkeep, one host at a time
     app.cleanup_ctx.append(publishing)  # statistics for the host's other workers
     # Only these answer without authentication; the well-known URI with or without the
     # slash (Apple's Calendar asks for /.well-known/caldav/).
@@ -173,3 +173,8 @@ async def _directory(app: web.Application) -> AsyncIterator[None]:
     finally:
         await directory.close()
 
+
+
+async def _upkeep(app: web.Application) -> AsyncIterator[None]:
+    async with upkeep.running(app[CONFIG], app[STORE], app[WORKER]):
+        yield

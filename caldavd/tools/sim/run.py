@@ -5,12 +5,12 @@
     caldavd-sim --find-max --step-duration 60 --max-time 600
 
 N users (user01..userNN by default, password = user name) each behave like a
-desktop client (``caldavd.tools.sim_client``: discovery, polls of the
+desktop client (``caldavd.tools.sim.client``: discovery, polls of the
 calendar home with sync-collection and multiget, creating, inviting,
-accepting, editing) at the rates of a profile (``caldavd.tools.sim_profile``,
+accepting, editing) at the rates of a profile (``caldavd.tools.sim.profile``,
 ``conf/sim-profile.toml``), started evenly over the ramp-up.  Each HTTP request
 is timed under its operation; the run ends with a table (or ``--json``) and a
-verdict against the profile's thresholds (``caldavd.tools.sim_report``).
+verdict against the profile's thresholds (``caldavd.tools.sim.report``).
 Exit status: 0 PASS, 1 FAIL, 2 usage or profile error.
 
 ``--find-max`` runs steps of ``--step-duration`` with more and more users
@@ -47,11 +47,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from caldavd.tools.common import run_tool
-from caldavd.tools.errors import ToolError
-from caldavd.tools.sim_client import Http, Population, SimUser, Target
-from caldavd.tools.sim_profile import Profile, ProfileError, load, parse_assignment
-from caldavd.tools.sim_report import (
+from caldavd.cli.common import run_tool
+from caldavd.cli.errors import ToolError
+from caldavd.tools.sim.client import Http, Population, SimUser, Target
+from caldavd.tools.sim.profile import Profile, ProfileError, load, parse_assignment
+from caldavd.tools.sim.report import (
     JSON_VERSION,
     Histogram,
     Recorder,

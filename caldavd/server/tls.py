@@ -25,9 +25,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config
 from caldavd.config.validate import tls_minimum
-from caldavd.tools.errors import ToolError
 
 log = logging.getLogger("caldavd")
 

@@ -30,355 +30,45 @@ import json
 import os
 import plistlib
 import pwd
-import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from caldavd.cache.servers import user_option
+from caldavd.harness.processes import (
+    alive,
+    binary,
+    died,
+    http_status,
+    port_free,
+    port_open,
+    read_pid,
+    spawn,
+    terminate,
+    wait_gone,
+)
+from caldavd.harness.topology import (
+    HAPROXY_BACKEND_NAME,
+    HEALTH_PATH,
+    HEALTH_STREAK_PER_WORKER,
+    START_TIMEOUT,
+    STOP_GRACE,
+    ClusterFailed,
+    Host,
+    Layout,
+    Settings,
+    haproxy_config,
+    host_arguments,
+    shared_plist,
+)
 from caldavd.store.postgres.cluster import SUPERUSER, ClusterError, PostgresCluster, find_pg_bin
-from caldavd.tools.common import describe_exit
-
-# -- the topology, as data (docker-compose.yml must agree; tests/cluster/test_compose.py) --
-
-HEALTH_PATH = "/health"
-DATABASE = "caldav"
-DATABASE_USER = "caldavd"
-# The seed: memcached's lifecycle is managed outside caldavd and every host is a client.
-MEMCACHED_POOL: dict[str, Any] = {
-    "ClientEnabled": True,
-    "ServerEnabled": False,
-    "HandleCacheTypes": ["Default"],
-}
-# Keys every host reads from the one shared plist; never set per host.
-IDENTICAL_KEYS = ("DBType", "DSN", "ServerHostName", "HTTPPort", "AttachmentsRoot",
-                  "Memcached", "DirectoryService", "MultiProcessCount", "BehindTLSProxy")
-# What differs between hosts on one machine, given on each host's command line.
-# NodeName: in docker-compose.yml each container's host name, which is its default.
-PER_HOST_KEYS = ("BindAddresses", "RunRoot", "LogRoot", "NodeName")
-# The load balancer's backend: round-robin, health from /health, a dead host out
-# after two failed checks half a second apart, and a retry on another host only
-# when the connection itself failed (a request that reached a host is never resent).
-HAPROXY_BACKEND = (
-    "balance roundrobin",
-    f"option httpchk GET {HEALTH_PATH}",
-    "http-check expect status 200",
-    "retries 3",
-    "retry-on conn-failure",
-    "option redispatch 1",
-    "default-server inter 500ms fastinter 250ms downinter 1s fall 2 rise 2",
-)
-HAPROXY_BACKEND_NAME = "caldavd"
-# The frontend: TLS ends at haproxy (its "bind ... ssl crt" line), and every request
-# tells caldavd how the client came (BehindTLSProxy: caldavd builds https URLs then).
-HAPROXY_FRONTEND = (
-    "http-request set-header X-Forwarded-Proto https if { ssl_fc }",
-    "http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
-    f"default_backend {HAPROXY_BACKEND_NAME}",
-)
-HAPROXY_DEFAULTS = (
-    "mode http",
-    "log global",
-    "option httplog",
-    # Clients' addresses reach caldavd; and a forwarded request is never "from loopback"
-    # (caldavd.http.statsview: /stats and /metrics trust local clients).
-    "option forwardfor",
-    "timeout connect 2s",
-    "timeout client 60s",
-    "timeout server 60s",
-    "timeout check 2s",
-)
-
-# Seconds a stopping caldavd host gets before SIGKILL (it drains in-flight requests).
-STOP_GRACE = 45.0
-START_TIMEOUT = 60.0
-# /health answers in a row, per worker, that make a host ready (see wait_host_healthy).
-HEALTH_STREAK_PER_WORKER = 4
-
-
-class ClusterFailed(Exception):
-    """Something could not be started or stopped; the message names it and its log."""
-
-
-# -- settings and layout ---------------------------------------------------------------
-
-
-@dataclass
-class Settings:
-    """What ``start`` was asked for; saved as DIR/cluster.json for ``stop`` and ``status``."""
-
-    hosts: int = 2
-    workers: int = 1
-    port: int = 8008
-    tls_port: int = 0  # haproxy's HTTPS port (a self-signed certificate); 0 = none
-    listen: str = "127.0.0.1"
-    host_port: int = 8008
-    pg_port: int = 15432
-    memcached_port: int = 11311
-    server_name: str = "localhost"
-    # False: PostgreSQL without fsync (for tests: quicker, and a crash may lose data).
-    durable: bool = True
-    password: str = field(default_factory=lambda: secrets.token_hex(12))
-
-    def host_address(self, number: int) -> str:
-        """Host 1 listens on 127.0.0.2, host 2 on 127.0.0.3, ..."""
-        return f"127.0.0.{number + 1}"
-
-    @property
-    def dsn(self) -> str:
-        return (f"postgresql://{DATABASE_USER}:{self.password}@127.0.0.1:{self.pg_port}/"
-                f"{DATABASE}")
-
-
-@dataclass
-class Host:
-    """One caldavd host: its number, address and (optionally) its own extra settings."""
-
-    number: int
-    address: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"caldavd{self.number}"
-
-
-class Layout:
-    """Where everything lives under the cluster directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.absolute()
-        self.conf = self.root / "conf"
-        self.plist = self.conf / "caldavd.plist"
-        self.accounts = self.conf / "auth" / "accounts.xml"
-        self.attachments = self.root / "attachments"
-        self.run = self.root / "run"
-        self.logs = self.root / "logs"
-        self.state = self.root / "cluster.json"
-        self.haproxy_cfg = self.conf / "haproxy.cfg"
-        self.tls_pem = self.conf / "haproxy.pem"  # certificate and key, for haproxy
-        self.tls_certificate = self.conf / "tls-certificate.pem"  # for clients to trust
-        self.haproxy_socket = self.run / "haproxy.sock"
-
-    def pid_file(self, name: str) -> Path:
-        return self.run / f"{name}.pid"
-
-    def log_file(self, name: str) -> Path:
-        return self.logs / f"{name}.log"
-
-    def host_dir(self, host: Host) -> Path:
-        return self.root / "hosts" / str(host.number)
-
-    def host_log(self, host: Host) -> Path:
-        return self.host_dir(host) / "logs" / "caldavd.log"
-
-
-# -- the shared plist and per-host arguments ----------------------------------------------
-
-
-def shared_plist(layout: Layout, settings: Settings) -> dict[str, Any]:
-    """The one caldavd.plist every host reads."""
-    return {
-        "ServerRoot": str(layout.root),
-        "RunRoot": str(layout.run),
-        "LogRoot": str(layout.logs),
-        "ConfigRoot": str(layout.conf),
-        "DBType": "postgres",
-        "DSN": settings.dsn,
-        "ServerHostName": settings.server_name,
-        "HTTPPort": settings.host_port,
-        "AttachmentsRoot": str(layout.attachments),
-        "MultiProcessCount": settings.workers,
-        "Memcached": {"Pools": {"Default": {
-            **MEMCACHED_POOL, "BindAddress": "127.0.0.1", "Port": settings.memcached_port}}},
-        "DirectoryService": {"type": "xml", "params": {"xmlFile": str(layout.accounts)}},
-        "BehindTLSProxy": True,
-    }
-
-
-def host_settings(layout: Layout, host: Host) -> dict[str, Any]:
-    """What differs on ``host``: its address, its run and log directories, and its extras
-    (dotted keys as ``caldavd -o`` takes them, e.g. ``Memcached.Pools.Default.Port``)."""
-    directory = layout.host_dir(host)
-    return {"BindAddresses": [host.address], "RunRoot": str(directory / "run"),
-            "LogRoot": str(directory / "logs"), "NodeName": host.name, **host.extra}
-
-
-def host_arguments(layout: Layout, host: Host) -> list[str]:
-    """caldavd's arguments for ``host``: the shared plist, then ``-o`` for what differs."""
-    args = ["-f", str(layout.plist)]
-    for key, value in host_settings(layout, host).items():
-        args += ["-o", f"{key}={_override_text(value)}"]
-    return args
-
-
-def _override_text(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def haproxy_config(layout: Layout, settings: Settings, hosts: Sequence[Host]) -> str:
-    servers = [f"    server {h.name} {h.address}:{settings.host_port} check" for h in hosts]
-    return "\n".join([
-        "global",
-        f"    stats socket {layout.haproxy_socket} mode 600 level admin",
-        "    log stdout format raw local0",
-        "",
-        "defaults",
-        *(f"    {line}" for line in HAPROXY_DEFAULTS),
-        "",
-        "frontend caldav",
-        f"    bind {settings.listen}:{settings.port}",
-        *([f"    bind {settings.listen}:{settings.tls_port} ssl crt {layout.tls_pem}"]
-          if settings.tls_port else []),
-        *(f"    {line}" for line in HAPROXY_FRONTEND),
-        "",
-        f"backend {HAPROXY_BACKEND_NAME}",
-        *(f"    {line}" for line in HAPROXY_BACKEND),
-        *servers,
-        "",
-    ])
-
-
-# -- processes ---------------------------------------------------------------------------
-
-
-# The processes this program started, kept so that they are reaped (and their exit
-# status known) here; the ones an earlier run started are init's children.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (and is not a zombie)."""
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        return child.poll() is None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _read_pid(path: Path, *markers: str) -> int | None:
-    """The pid in ``path`` if that process is alive and its command line has every marker
-    (a stale pid file may name a pid the system has since given to another process)."""
-    try:
-        pid = int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return None
-    return pid if all(m in cmdline for m in markers) and _alive(pid) else None
-
-
-def _wait_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return not _alive(pid)
-
-
-def _terminate(pids: Sequence[int], grace: float) -> None:
-    """SIGTERM to each, then after ``grace`` SIGKILL to the process group of any left."""
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for pid in pids:
-        if _wait_gone(pid, max(0.0, deadline - time.monotonic())):
-            continue
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-        _wait_gone(pid, 10)
-
-
-def _spawn(argv: Sequence[str], log: Path, pid_file: Path) -> int:
-    """Start ``argv`` in its own session (it outlives this program), output to ``log``."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=sink,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    _CHILDREN[proc.pid] = proc
-    pid_file.write_text(f"{proc.pid}\n")
-    return proc.pid
-
-
-def _port_free(address: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((address, port))
-        except OSError:
-            return False
-    return True
-
-
-def _port_open(address: str, port: int) -> bool:
-    try:
-        socket.create_connection((address, port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def _binary(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise ClusterFailed(f"{name} not found on PATH; install it, e.g. "
-                            f"'apt-get install {package}'")
-    return path
-
-
-def _last_line(log: Path) -> str:
-    try:
-        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return ""
-    return lines[-1].strip() if lines else ""
-
-
-def _how_it_ended(pid: int | None) -> str:
-    child = _CHILDREN.get(pid or 0)
-    if child is None or child.returncode is None:
-        return ""
-    return f" ({describe_exit(child.returncode)})"
-
-
-def _died(what: str, log: Path, pid: int | None) -> ClusterFailed:
-    ended = _how_it_ended(pid)
-    last = _last_line(log)
-    return ClusterFailed(f"{what} exited during start-up{ended}"
-                         f"{': ' + last if last else ''}; see {log}")
-
-
-def http_status(url: str, timeout: float = 2.0) -> int | None:
-    """The status of a GET of ``url``, or None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (OSError, ValueError):
-        return None
-
 
 # -- the parts -----------------------------------------------------------------------------
 
@@ -410,7 +100,7 @@ class Database:
     def start(self) -> None:
         if self.running():
             return
-        if not _port_free("127.0.0.1", self.pg.port):
+        if not port_free("127.0.0.1", self.pg.port):
             raise ClusterFailed(f"PostgreSQL: port 127.0.0.1:{self.pg.port} is already in use; "
                                 "choose another with --pg-port")
         self._check_reachable()
@@ -537,20 +227,20 @@ class Cluster:
         if self.pid("memcached", "memcached"):
             return
         port = self.settings.memcached_port
-        if not _port_free("127.0.0.1", port):
+        if not port_free("127.0.0.1", port):
             raise ClusterFailed(f"memcached: port 127.0.0.1:{port} is already in use; choose "
                                 "another with --memcached-port")
         log = self.layout.log_file("memcached")
-        pid = _spawn([_binary("memcached", "memcached"), "-l", "127.0.0.1", "-p", str(port),
+        pid = spawn([binary("memcached", "memcached"), "-l", "127.0.0.1", "-p", str(port),
                       "-U", "0", "-m", "64", *user_option()], log,
                      self.layout.pid_file("memcached"))
-        self._wait(lambda: _port_open("127.0.0.1", port), "memcached", log, pid)
+        self._wait(lambda: port_open("127.0.0.1", port), "memcached", log, pid)
 
     def kill_memcached(self) -> None:
         pid = self.pid("memcached", "memcached")
         if pid:
             os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid, 10)
+            wait_gone(pid, 10)
         self.layout.pid_file("memcached").unlink(missing_ok=True)
 
     def pause_memcached(self, paused: bool = True) -> None:
@@ -570,7 +260,7 @@ class Cluster:
         if pid:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            _wait_gone(pid, 10)
+            wait_gone(pid, 10)
         self.layout.pid_file(host.name).unlink(missing_ok=True)
 
     def stop_host(self, number: int) -> None:
@@ -662,7 +352,7 @@ class Cluster:
 
     def pid(self, name: str, marker: str = "") -> int | None:
         """The running process of part ``name`` (memcached, haproxy, caldavdN), if any."""
-        return _read_pid(self.layout.pid_file(name), marker, self._own_marker(name))
+        return read_pid(self.layout.pid_file(name), marker, self._own_marker(name))
 
     def _own_marker(self, name: str) -> str:
         """What only this cluster's process ``name`` has on its command line."""
@@ -698,8 +388,8 @@ class Cluster:
         while time.monotonic() < deadline:
             if ready():
                 return
-            if pid is None or (pid and not _alive(pid)):
-                raise _died(what, log, pid)
+            if pid is None or (pid and not alive(pid)):
+                raise died(what, log, pid)
             time.sleep(0.1)
         raise ClusterFailed(f"{what} did not become ready within {START_TIMEOUT:.0f} s; "
                             f"see {log}")
@@ -710,7 +400,7 @@ class Cluster:
 
     def _stop_parts(self, names: Sequence[str], marker: str, grace: float) -> None:
         """Stop these parts together (each gets ``grace``) and drop their pid files."""
-        _terminate([pid for name in names if (pid := self.pid(name, marker))], grace)
+        terminate([pid for name in names if (pid := self.pid(name, marker))], grace)
         for name in names:
             self.layout.pid_file(name).unlink(missing_ok=True)
 
@@ -723,16 +413,16 @@ class Cluster:
         return self.hosts + extra
 
     def _check_prerequisites(self) -> None:
-        _binary("memcached", "memcached")
-        _binary("haproxy", "haproxy")
+        binary("memcached", "memcached")
+        binary("haproxy", "haproxy")
         for host in self.hosts:
-            if not self.pid(host.name, "caldavd") and not _port_free(host.address,
+            if not self.pid(host.name, "caldavd") and not port_free(host.address,
                                                                      self.settings.host_port):
                 raise ClusterFailed(f"{host.name}: port {host.address}:{self.settings.host_port}"
                                     " is already in use; choose another with --host-port")
         for port, option in ((self.settings.port, "--port"),
                              (self.settings.tls_port, "--tls-port")):
-            if port and not self.pid("haproxy", "haproxy") and not _port_free(
+            if port and not self.pid("haproxy", "haproxy") and not port_free(
                     self.settings.listen, port):
                 raise ClusterFailed(f"haproxy: port {self.settings.listen}:{port} "
                                     f"is already in use; choose another with {option}")
@@ -745,11 +435,15 @@ class Cluster:
         layout.root.chmod(0o755)  # PostgreSQL's unprivileged user must get through
         if not layout.accounts.exists():
             # conf/auth/accounts.xml, shipped in the package (it is linked there).
-            sample = resources.files("caldavd.tools") / "sample_accounts.xml"
+            sample = resources.files("caldavd.harness") / "sample_accounts.xml"
             layout.accounts.write_bytes(sample.read_bytes())
         layout.plist.write_bytes(plistlib.dumps(shared_plist(layout, self.settings)))
         layout.state.write_text(json.dumps(asdict(self.settings), indent=2) + "\n")
         layout.state.chmod(0o600)
+        # The hosts' URLs for the operator tools (caldavd-stats --cluster), which do not
+        # import this harness: the one contract between them is this file.
+        urls = [self.host_url(host) for host in self.hosts]
+        layout.host_list.write_text(json.dumps({"hosts": urls}, indent=2) + "\n")
 
     def saved_settings(self) -> Settings | None:
         """What the last ``start`` in this directory was asked for, if any."""
@@ -765,15 +459,15 @@ class Cluster:
             return
         for sub in ("run", "logs"):
             (self.layout.host_dir(host) / sub).mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "caldavd.tools.serve",
+        argv = [sys.executable, "-m", "caldavd.server.serve",
                 *host_arguments(self.layout, host)]
-        self._spawned[host.name] = _spawn(argv, self.layout.host_log(host),
+        self._spawned[host.name] = spawn(argv, self.layout.host_log(host),
                                           self.layout.pid_file(host.name))
 
     def _start_haproxy(self) -> None:
         if self.pid("haproxy", "haproxy"):
             return
-        haproxy = _binary("haproxy", "haproxy")
+        haproxy = binary("haproxy", "haproxy")
         if self.settings.tls_port and not self.layout.tls_pem.exists():
             self_signed_certificate(self.layout, self.settings.server_name)
         cfg = self.layout.haproxy_cfg
@@ -784,13 +478,13 @@ class Cluster:
             raise ClusterFailed(f"haproxy rejects {cfg}: "
                                 + (check.stderr or check.stdout).strip().replace("\n", " "))
         log = self.layout.log_file("haproxy")
-        pid = _spawn([haproxy, "-db", "-f", str(cfg)], log, self.layout.pid_file("haproxy"))
+        pid = spawn([haproxy, "-db", "-f", str(cfg)], log, self.layout.pid_file("haproxy"))
         self._wait(self.layout.haproxy_socket.exists, "haproxy", log, pid)
 
 
 def self_signed_certificate(layout: Layout, server_name: str) -> None:
     """haproxy's certificate for ``server_name`` (and 127.0.0.1), made by openssl."""
-    openssl = _binary("openssl", "openssl")
+    openssl = binary("openssl", "openssl")
     key = layout.conf / "tls-key.pem"
     result = subprocess.run(
         [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from caldavd.http.stats import BOUNDS_MS, OpCounts
+from caldavd.ops.stats import BOUNDS_MS, OpCounts
 
 _LE_EVERY = 5
 

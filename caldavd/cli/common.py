@@ -11,8 +11,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from caldavd.cli.errors import ToolError
 from caldavd.config import Config, ConfigInvalid, load_config, parse_overrides
-from caldavd.tools.errors import ToolError
 
 DEFAULT_CONFIG = "/etc/caldavd/caldavd.plist"
 
@@ -29,7 +29,10 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def program_name() -> str:
     """The console-script name, also when run as ``python -m caldavd.tools.x``."""
-    name = Path(sys.argv[0]).name
+    path = Path(sys.argv[0])
+    name = path.name
+    if name in ("__main__.py", "run.py"):  # a program that is a package (tools/logstats)
+        name = path.parent.name + ".py"
     if name.endswith(".py"):
         return "caldavd" if name == "serve.py" else "caldavd-" + name[:-3].replace("_", "-")
     return name

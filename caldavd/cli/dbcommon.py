@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 import asyncpg
 
+from caldavd.cli.errors import ToolError
 from caldavd.store.postgres.migrate import SchemaStatus, schema_status
-from caldavd.tools.errors import ToolError
 
 CONNECT_TIMEOUT = 10.0
 

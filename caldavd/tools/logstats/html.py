@@ -14,14 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from caldavd.tools.logstats import (
-    STATUS_CLASSES,
-    Stats,
+from caldavd.tools.logstats.tally import STATUS_CLASSES, Stats, Tally, by_count
+from caldavd.tools.logstats.text import (
     Table,
-    Tally,
     bucket_methods,
     bucket_time,
-    by_count,
     summary_lines,
     tables,
     time_text,

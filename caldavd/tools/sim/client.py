@@ -68,8 +68,8 @@ from lxml import etree
 from caldavd.dav import names
 from caldavd.dav.errors import DAVError
 from caldavd.dav.xml import parse_xml
-from caldavd.tools.sim_profile import Behaviour
-from caldavd.tools.sim_report import Recorder
+from caldavd.tools.sim.profile import Behaviour
+from caldavd.tools.sim.report import Recorder
 
 ICAL_TIME = "%Y%m%dT%H%M%SZ"
 SUMMARIES = ("Standup", "1:1", "Design review", "Planning", "Lunch", "Customer call",

@@ -1,0 +1,1 @@
+"""caldavd-logstats: what the access logs say (the program and its options: ``run``)."""
