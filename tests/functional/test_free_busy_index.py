@@ -18,8 +18,8 @@ import icalendar
 
 from caldavd.caldav import recurrence
 from caldavd.caldav.freebusy import freebusy
-from caldavd.http.app import create_app
 from caldavd.http.keys import STORE
+from caldavd.server.app import create_app
 from caldavd.store import BusyTime
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase

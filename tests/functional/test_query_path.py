@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from caldavd.http.app import create_app
 from caldavd.http.keys import STORE
 from caldavd.http.reports import query as query_report
+from caldavd.server.app import create_app
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
 from tests.functional.conftest import (
