@@ -22,6 +22,7 @@ from aiohttp import web
 from caldavd.caldav.budget import Budget, Cancelled
 from caldavd.http.context import Context
 from caldavd.http.keys import EXPANSION_GATE
+from caldavd.store import Offload
 
 T = TypeVar("T")
 
@@ -31,6 +32,14 @@ POLL_SECONDS = 0.2
 def client_gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
+
+
+def offload(ctx: Context, budget: Budget) -> Offload:
+    """``off_loop`` as the store takes it, for the work a write or query gives it (its
+    index rows)."""
+    async def run(work: Callable[[], T]) -> T:
+        return await off_loop(ctx, budget, work)
+    return run
 
 
 async def off_loop(ctx: Context, budget: Budget, work: Callable[[], T]) -> T:

@@ -1,10 +1,11 @@
 """Turning a PUT body into a validated ObjectWrite (RFC 4791 §5.3.2.1).
 
-Parsing, validation (which counts instances up to ``MaxAllowedInstances``) and
-index extraction are one job (:func:`prepare_write`); it runs on the bounded
-executor (``caldavd.http.offload``) unless the body is light: small, with no
-recurrence and no time zone rules to expand, where the executor hop would cost
-more than the work (README, Security and limits).
+Parsing and validation (which counts instances up to ``MaxAllowedInstances``) are
+one job (:func:`prepare_write`); it runs on the bounded executor
+(``caldavd.http.offload``) unless the body is light: small, with no recurrence and
+no time zone rules to expand, where the executor hop would cost more than the work
+(README, Security and limits).  The store computes the index rows from the parsed
+object it is handed, where :func:`runner` says: on the executor too, unless light.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from caldavd.caldav.budget import Budget
 from caldavd.config import Config
 from caldavd.dav.errors import MaxResourceSize
 from caldavd.http.context import Context
-from caldavd.http.indexing import index_rows
 from caldavd.http.liveprops import MAX_DATE_TIME, MIN_DATE_TIME
-from caldavd.http.offload import off_loop
-from caldavd.store import Calendar, ObjectWrite
+from caldavd.http.offload import offload
+from caldavd.store import Calendar, ObjectWrite, Offload, inline
 
 T = TypeVar("T")
 
@@ -58,32 +58,36 @@ def is_light(data: bytes) -> bool:
     return not any(name in unfolded for name in _HEAVY_NAMES)
 
 
+def runner(ctx: Context, data: bytes) -> Offload:
+    """Where work on ``data`` runs (its parsing, validation, and the store's index rows
+    of it): inline when ``data`` is light, else on the executor (no budget:
+    ``MaxAllowedInstances`` bounds it at validation)."""
+    return inline if is_light(data) else offload(ctx, Budget(0))
+
+
 async def heavy(ctx: Context, data: bytes, work: Callable[[], T]) -> T:
     """``work`` (on ``data``) inline when ``data`` is light, else on the executor."""
-    if is_light(data):
-        return work()
-    return await off_loop(ctx, Budget(0), work)
+    return await runner(ctx, data)(work)
 
 
 async def object_write(ctx: Context, calendar: Calendar, name: str, body: bytes,
-                       content_type: str | None,
+                       content_type: str | None, run: Offload,
                        owner_addresses: Iterable[str] = ()) -> ObjectWrite:
-    """``owner_addresses``: the calendar owner's, which make it a scheduling object."""
+    """``run``: ``runner(ctx, body)``; ``owner_addresses``: the calendar owner's, which
+    make it a scheduling object."""
     ical.check_media_type(content_type)
-    return await heavy(ctx, body, lambda: prepare_write(ctx.config, calendar, name, body,
-                                                        owner_addresses))
+    return await run(lambda: prepare_write(ctx.config, calendar, name, body, owner_addresses))
 
 
 def prepare_write(config: Config, calendar: Calendar, name: str, body: bytes,
                   owner_addresses: Iterable[str] = ()) -> ObjectWrite:
-    """Parse, validate and index ``body`` (on the executor, or inline when light)."""
+    """Parse and validate ``body`` (on the executor, or inline when light)."""
     check_size(config, len(body))
     text = ical.decode_body(body)  # ValidCalendarData for anything not UTF-8 iCalendar
     cal = ical.parse_text(text)
     text = ical.without_repeated_timezones(text, cal)  # stored with one copy of each
     info = ical.validate_object(cal, limits(config, calendar))
-    rows, until = index_rows(cal, recurring=info.has_recurrence)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,
-                       icalendar=text, instances=rows, indexed_until=until,
+                       icalendar=text, parsed=cal, recurring=info.has_recurrence,
                        organizer=info.organizer, managed_ids=managed_ids(cal),
                        scheduling=ical.is_scheduling_object(info, owner_addresses))

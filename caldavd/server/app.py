@@ -15,6 +15,7 @@ from aiohttp import web
 
 from caldavd.cache.memcached import PoolStores
 from caldavd.cache.response import open_response_cache
+from caldavd.caldav.index import index_rows
 from caldavd.config import Config
 from caldavd.directory.factory import open_directory
 from caldavd.http.auth import authenticated
@@ -116,7 +117,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     pool = await _pool(config)
     app[SCHEMA_STATUS] = (await _revision(pool), head_revision())
     app[DB_POOL] = pool
-    app[STORE] = PostgresStore(pool)
+    app[STORE] = PostgresStore(pool, indexer=index_rows)  # the store's own time-range index
     try:
         proxies = await open_proxy_db(config, pool)
     except BaseException:

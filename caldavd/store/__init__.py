@@ -3,6 +3,7 @@
 ``store/postgres`` implements every role with asyncpg.
 """
 
+from caldavd.caldav.index import InstanceRow
 from caldavd.store.errors import (
     AlreadyExists,
     DestinationExists,
@@ -42,14 +43,16 @@ from caldavd.store.model import (
     Candidate,
     Change,
     Home,
-    InstanceRow,
     Listing,
     Matches,
     NewAttachment,
     NewCalendar,
     ObjectWrite,
+    Offload,
     PlainResource,
     PropertyLimits,
+    ShortIndexed,
+    inline,
 )
 
 __all__ = [
@@ -79,6 +82,7 @@ __all__ = [
     "ObjectStore",
     "ObjectTooLarge",
     "ObjectWrite",
+    "Offload",
     "PlainResource",
     "PlainStore",
     "PropertyLimits",
@@ -87,6 +91,7 @@ __all__ = [
     "QuotaExceeded",
     "ReadOnly",
     "SchedulingUIDConflict",
+    "ShortIndexed",
     "Store",
     "StoreBusy",
     "StoreError",
@@ -95,4 +100,5 @@ __all__ = [
     "TooManyProperties",
     "UIDConflict",
     "UnknownManagedId",
+    "inline",
 ]

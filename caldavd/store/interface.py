@@ -44,14 +44,16 @@ from caldavd.store.model import (
     Candidate,
     Change,
     Home,
-    InstanceRow,
     Listing,
     Matches,
     NewAttachment,
     NewCalendar,
     ObjectWrite,
+    Offload,
     PlainResource,
     PropertyLimits,
+    ShortIndexed,
+    inline,
 )
 
 
@@ -139,9 +141,12 @@ class ObjectStore(Protocol):
 
     async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None,
-                         if_none_match: bool = False,
-                         quota: int = 0) -> tuple[CalendarObject, bool]:
+                         if_none_match: bool = False, quota: int = 0,
+                         run: Offload = inline) -> tuple[CalendarObject, bool]:
         """Create or replace; True when created.  One transaction with index and revision.
+
+        The store computes the time-range index from ``write.parsed``; the expansion of a
+        recurrence runs on ``run`` (the caller's bounded executor; by default inline).
 
         ``quota``: bytes the owning home may hold (0 = unlimited); QuotaExceeded beyond.
         UIDConflict when another object of the calendar has the UID or the object replaced
@@ -204,12 +209,16 @@ class QueryStore(Protocol):
         (the others' is None: the caller has it, or does not need it)."""
         ...
 
-    async def reindex(self, calendar: Calendar, object_id: int, etag: str,
-                      instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
-        """Replace an object's index rows (e.g. extended further into the future).
+    async def extend_index(self, calendar: Calendar, objects: Sequence[ShortIndexed],
+                           end: datetime, *, limit: int, run: Offload = inline) -> int:
+        """Prepare ``calendar``'s index for queries up to ``end``: expand each of
+        ``objects`` (whose index a query found stopping short of it) that far, in order,
+        while fewer than ``limit`` rows were computed (expanded on ``run``), so the next
+        such query is exact; the number of objects whose index was replaced.
 
-        Skipped (False) when the object changed or went since ``etag`` was read, or when
-        its index already reaches as far (its ``indexed_until`` is no earlier, or None).
+        An object is skipped when it changed or went since its ``etag`` was read, or
+        when its index already reaches as far (its ``indexed_until`` is no earlier, or
+        None).
         """
         ...
 
@@ -288,8 +297,9 @@ class ObjectEdit(Protocol):
     current: CalendarObject | None
 
     async def put(self, write: ObjectWrite, *, quota: int = 0,
-                  new: Sequence[NewAttachment] = ()) -> CalendarObject:
-        """Write it, with the rows ``new`` and links to ``write.managed_ids``.
+                  new: Sequence[NewAttachment] = (), run: Offload = inline) -> CalendarObject:
+        """Write it, with the rows ``new`` and links to ``write.managed_ids`` (``run``: as
+        for ``ObjectStore.put_object``).
 
         UnknownManagedId, and the errors of ``ObjectStore.put_object`` but ETagMismatch.
         """
@@ -304,7 +314,8 @@ class AttachmentStore(Protocol):
     async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None, if_none_match: bool = False,
                          quota: int = 0, new: Sequence[NewAttachment] = (),
-                         sources: Sequence[int] = ()) -> tuple[CalendarObject, bool]:
+                         sources: Sequence[int] = (),
+                         run: Offload = inline) -> tuple[CalendarObject, bool]:
         """``put_object`` that also makes the object's attachment links ``write.managed_ids``,
         with the rows ``new`` (their files in place) in the same transaction.
 

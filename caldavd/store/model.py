@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
+
+from icalendar import Component
+
+T = TypeVar("T")
 
 BindMode = Literal["own", "read", "write"]
 
@@ -86,26 +90,17 @@ _COLUMNS: dict[ListedField, str] = {
 
 
 @dataclass(frozen=True)
-class InstanceRow:
-    """One time-range index row (RFC 4791 §9.9 window of one instance), UTC."""
-
-    start: datetime
-    end: datetime
-    floating: bool
-    transparent: bool
-    fbtype: str
-
-
-@dataclass(frozen=True)
 class ObjectWrite:
-    """A validated calendar object, with its index rows computed by ``caldavd.caldav``."""
+    """A validated calendar object: its text and, ``parsed``, the same parsed, from which
+    the store computes its time-range index (``recurring`` False: it has one instance at
+    most, no RRULE, RDATE or overrides, as validation found)."""
 
     name: str
     uid: str
     component_type: str
     icalendar: str
-    instances: Sequence[InstanceRow] = ()
-    indexed_until: datetime | None = None  # None: every instance is in ``instances``
+    parsed: Component = field(compare=False, repr=False)  # ``icalendar`` parsed
+    recurring: bool = True
     organizer: str | None = None
     schedule_tag: str | None = None
     # A scheduling object resource (RFC 6638 §3.1): its UID is unique in the home, not
@@ -113,6 +108,23 @@ class ObjectWrite:
     scheduling: bool = False
     # MANAGED-IDs of the ATTACH properties (RFC 8607): the object's links to attachments.
     managed_ids: frozenset[str] = frozenset()
+
+
+# An object whose index stops short of a query's range, as the query read it: its id,
+# its ETag then and its data parsed (``QueryStore.extend_index``).
+ShortIndexed = tuple[int, str, Component]
+
+
+class Offload(Protocol):
+    """Where the store runs CPU work a write or query gives it (expanding a recurrence
+    into index rows): the caller's bounded executor, or :func:`inline`."""
+
+    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+async def inline(work: Callable[[], T]) -> T:
+    """An :class:`Offload` that runs ``work`` where it is called, on the event loop."""
+    return work()
 
 
 @dataclass(frozen=True)

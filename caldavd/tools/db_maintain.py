@@ -28,6 +28,7 @@ from typing import Any
 
 import asyncpg
 
+from caldavd.caldav.index import index_rows
 from caldavd.cli.common import add_config_argument, load_or_exit, run_tool
 from caldavd.cli.dbcommon import connect, describe_status
 from caldavd.cli.errors import ToolError
@@ -137,7 +138,7 @@ async def _maintain(conn: asyncpg.Connection, config: Config,
     # The attachments sweep goes through the store; its pool connects only if it runs.
     pool = await create_pool(connect_kwargs_for(config), 2, warm=False)
     try:
-        tasks = tasks_for(config, PostgresStore(pool), chosen_tasks(args))
+        tasks = tasks_for(config, PostgresStore(pool, indexer=index_rows), chosen_tasks(args))
         return await run_job(conn, config.NodeName, tasks, force=not args.if_due,
                              wait=args.wait)
     finally:

@@ -19,6 +19,7 @@ import pytest
 
 from caldavd.attachments.cleanup import sweep
 from caldavd.attachments.files import AttachmentFiles
+from caldavd.caldav.index import index_rows
 from caldavd.dav import names
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.pool import create_pool
@@ -218,7 +219,7 @@ async def test_crash_between_file_and_commit_leaves_no_row(
     assert await rows(pg_database) == 0
     pool = await create_pool(pg_database.connect_kwargs, 2)
     try:
-        store = PostgresStore(pool)
+        store = PostgresStore(pool, indexer=index_rows)
         event = await _event_data(pg_database)
         assert "ATTACH" not in event
         swept = await sweep(store, AttachmentFiles(root), older_than=0)
@@ -274,7 +275,7 @@ async def test_cleanup_pass_keeps_live_files_and_young_orphans(pg_database: PgDa
     temporary.write_bytes(b"half")
     pool = await create_pool(pg_database.connect_kwargs, 2)
     try:
-        store = PostgresStore(pool)
+        store = PostgresStore(pool, indexer=index_rows)
         young = await sweep(store, AttachmentFiles(root), older_than=3600)
         assert (young.orphans, young.temporary) == (0, 0)
         old = time.time() - 7200

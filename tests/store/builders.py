@@ -1,14 +1,17 @@
 """Small builders for the store contract tests: minimal iCalendar text and the
-``ObjectWrite`` (with its time-range index rows) that ``caldavd.caldav`` would
-compute for it."""
+``ObjectWrite`` for it, whose parsed object carries the time-range index rows that
+``caldavd.caldav.index`` would compute (``Indexed``: the test store's ``indexer``
+hands them to the store as they are, so a test chooses the rows it stores)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from icalendar import Calendar, Component
 
-from caldavd.store.model import InstanceRow, ObjectWrite
+from caldavd.caldav.index import Index, InstanceRow, index_rows
+from caldavd.store.model import ObjectWrite
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -30,6 +33,23 @@ def ical(uid: str, start: datetime, end: datetime, *, component: str = "VEVENT",
         f"END:{component}\r\nEND:VCALENDAR\r\n")
 
 
+class Indexed(Calendar):
+    """A parsed object whose index rows (and horizon) a test chooses."""
+
+    def __init__(self, rows: tuple[InstanceRow, ...], until: datetime | None = None) -> None:
+        super().__init__()
+        self.rows = rows
+        self.until = until
+
+
+def indexer(cal: Component, *, now: datetime | None = None, extend_to: datetime | None = None,
+            recurring: bool = True) -> Index:
+    """The test store's ``Indexer``: an ``Indexed`` object's own rows, else the real ones."""
+    if isinstance(cal, Indexed):
+        return cal.rows, cal.until
+    return index_rows(cal, now=now, extend_to=extend_to, recurring=recurring)
+
+
 def row(start: datetime, end: datetime, *, floating: bool = False,
         fbtype: str = "BUSY") -> InstanceRow:
     return InstanceRow(start=start, end=end, floating=floating, transparent=False,
@@ -48,11 +68,11 @@ def event(uid: str, start: datetime = T0, end: datetime | None = None, *,
           instances: tuple[InstanceRow, ...] | None = None) -> ObjectWrite:
     """An ObjectWrite for one instance from ``start`` to ``end`` (default: an hour)."""
     end = start + HOUR if end is None else end
+    rows = (row(start, end, floating=floating),) if instances is None else instances
     return ObjectWrite(
         name=name or f"{uid}.ics", uid=uid, component_type=component,
         icalendar=ical(uid, start, end, component=component, summary=summary),
-        instances=(row(start, end, floating=floating),) if instances is None else instances,
-        indexed_until=indexed_until)
+        parsed=Indexed(rows, indexed_until))
 
 
 async def count(conn: asyncpg.Connection, sql: str, *args: object) -> int:

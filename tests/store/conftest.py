@@ -13,6 +13,7 @@ from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
 from tests.conftest import PgDatabase
+from tests.store.builders import indexer
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ async def store(pg_database: PgDatabase) -> AsyncIterator[Store]:
     await upgrade_to_head(pg_database.connect_kwargs)
     pool = await create_pool(pg_database.connect_kwargs, max_size=4)
     try:
-        yield PostgresStore(pool)
+        yield PostgresStore(pool, indexer=indexer)
     finally:
         await pool.close()
 

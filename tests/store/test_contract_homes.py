@@ -17,7 +17,7 @@ from caldavd.store.interface import Store
 from caldavd.store.model import Calendar, Home, NewCalendar
 from caldavd.store.postgres.store import PostgresStore
 from tests.conftest import PgDatabase, free_port
-from tests.store.builders import count, event
+from tests.store.builders import count, event, indexer
 
 DEFAULTS = (NewCalendar("calendar", frozenset({"VEVENT"}), {"{DAV:}displayname": "Calendar"}),
             NewCalendar("tasks", frozenset({"VTODO"})))
@@ -257,7 +257,7 @@ async def test_unreachable_server_is_store_unavailable() -> None:
     pool = await asyncpg.create_pool(host="127.0.0.1", port=free_port(), user="nobody",
                                      database="nothing", min_size=0, max_size=1, timeout=5)
     try:
-        unreachable = PostgresStore(pool)
+        unreachable = PostgresStore(pool, indexer=indexer)
         with pytest.raises(StoreUnavailable):
             await unreachable.ping()
         with pytest.raises(StoreUnavailable):

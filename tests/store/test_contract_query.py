@@ -12,17 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from caldavd.caldav.index import InstanceRow
 from caldavd.store.interface import Store
 from caldavd.store.model import (
     Calendar,
     Candidate,
     Home,
-    InstanceRow,
     Listing,
     Matches,
     NewCalendar,
 )
-from tests.store.builders import DAY, HOUR, T0, count, event, row
+from tests.store.builders import DAY, HOUR, T0, Indexed, count, event, row
 
 START, END = T0, T0 + DAY
 
@@ -275,7 +275,7 @@ async def test_endless_rows_are_stored_finite_and_are_candidates_for_every_range
                            for uid in ("batched-1", "batched-2")))
     later, _ = await store.put_object(cal, event("reindexed", component="VTODO",
                                                  indexed_until=T0))
-    assert await store.reindex(cal, later.id, later.etag, (ENDLESS,), None)
+    assert await _extend(store, cal, later.id, later.etag, (ENDLESS,), None)
     assert await count(db, "time_range WHERE NOT (isfinite(start_utc) AND isfinite(end_utc))"
                        " OR end_utc - start_utc < interval '9000 years'") == 0
     endless = {"alone", "batched-1", "batched-2", "reindexed"}
@@ -285,21 +285,43 @@ async def test_endless_rows_are_stored_finite_and_are_candidates_for_every_range
         assert set(await _query(store, cal, "VTODO", start, end)) == endless, (start, end)
 
 
+async def _extend(store: Store, cal: Calendar, object_id: int, etag: str,
+                  rows: tuple[InstanceRow, ...], until: datetime | None) -> bool:
+    """``extend_index`` of one object whose extension comes out as ``rows`` up to ``until``
+    (the test store's indexer gives an ``Indexed`` object's rows)."""
+    return await store.extend_index(cal, [(object_id, etag, Indexed(rows, until))], END,
+                                    limit=100) == 1
+
+
 async def test_reindex_only_when_the_index_reaches_further(
         store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
     """Queries past an object's horizon extend its index; one that cannot take it further
     (the extension has a limit) writes nothing."""
     obj, _ = await store.put_object(cal, event("daily", indexed_until=T0 + DAY))
     two = (row(T0, T0 + HOUR), row(T0 + DAY, T0 + DAY + HOUR))
-    assert not await store.reindex(cal, obj.id, obj.etag, two, T0 + DAY)
-    assert not await store.reindex(cal, obj.id, obj.etag, two, T0)
+    assert not await _extend(store, cal, obj.id, obj.etag, two, T0 + DAY)
+    assert not await _extend(store, cal, obj.id, obj.etag, two, T0)
     assert await count(db, "time_range") == 1
-    assert await store.reindex(cal, obj.id, obj.etag, two, T0 + 2 * DAY)
+    assert await _extend(store, cal, obj.id, obj.etag, two, T0 + 2 * DAY)
     assert await count(db, "time_range") == 2
-    assert await store.reindex(cal, obj.id, obj.etag, two[:1], None)
-    assert not await store.reindex(cal, obj.id, obj.etag, two, None)  # complete already
+    assert await _extend(store, cal, obj.id, obj.etag, two[:1], None)
+    assert not await _extend(store, cal, obj.id, obj.etag, two, None)  # complete already
     assert await count(db, "time_range") == 1
-    assert not await store.reindex(cal, obj.id, "other etag", two, T0 + 9 * DAY)
+    assert not await _extend(store, cal, obj.id, "other etag", two, T0 + 9 * DAY)
+
+
+async def test_an_extension_stops_once_it_computed_its_limit_of_rows(
+        store: Store, cal: Calendar, db: asyncpg.Connection) -> None:
+    """The objects are extended in order until ``limit`` rows were computed (the one that
+    reaches it is extended whole); the rest keep their index for a later query."""
+    two = (row(T0, T0 + HOUR), row(T0 + DAY, T0 + DAY + HOUR))
+    short = []
+    for uid in ("a", "b", "c"):
+        obj, _ = await store.put_object(cal, event(uid, indexed_until=T0 + DAY))
+        short.append((obj.id, obj.etag, Indexed(two, None)))
+    assert await store.extend_index(cal, short, END, limit=3) == 2
+    assert await count(db, "calendar_object WHERE indexed_until IS NULL") == 2
+    assert await count(db, "time_range") == 5
 
 
 async def test_busy_time_reads_the_rows_the_index_decides(store: Store,

@@ -13,7 +13,7 @@ from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
 from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST
 from tests.conftest import PgDatabase
-from tests.store.builders import event
+from tests.store.builders import event, indexer
 
 TABLES = {"calendar_home", "calendar", "calendar_bind", "calendar_object", "time_range",
           "revision", "dead_property", "delegate", "attachment", "attachment_link",
@@ -72,7 +72,7 @@ async def test_write_functions_down_and_up(pg_database: PgDatabase) -> None:
     assert await _write_functions(pg_database) == with_0005 | {"caldav_put_objects"}
     pool = await create_pool(pg_database.connect_kwargs, max_size=1)
     try:
-        store = PostgresStore(pool)
+        store = PostgresStore(pool, indexer=indexer)
         home = await store.ensure_home("alice")
         cal = await store.create_calendar(home, NewCalendar("work"))
         written, _ = await store.put_object(cal, event("u1"))
@@ -101,7 +101,7 @@ async def test_uid_scope_upgrade_marks_objects_with_an_organizer(
     await upgrade_to_head(pg_database.connect_kwargs)
     pool = await create_pool(pg_database.connect_kwargs, max_size=1)
     try:
-        store = PostgresStore(pool)
+        store = PostgresStore(pool, indexer=indexer)
         home = await store.ensure_home("alice")
         cal = await store.create_calendar(home, NewCalendar("work"))
         other = await store.create_calendar(home, NewCalendar("other"))
@@ -132,7 +132,7 @@ async def test_index_rows_and_horizons_of_older_schemas_are_repaired(
     await upgrade_to_head(pg_database.connect_kwargs)
     pool = await create_pool(pg_database.connect_kwargs, max_size=1)
     try:
-        store = PostgresStore(pool)
+        store = PostgresStore(pool, indexer=indexer)
         cal = await store.create_calendar(await store.ensure_home("alice"), NewCalendar("w"))
         for write in (event("todo"), event("yearly"), event("unindexed", instances=()),
                       event("plain")):
@@ -168,7 +168,7 @@ async def test_files_of_a_home_at_0013_count_in_its_quota_after_the_upgrade(
     await downgrade_to(pg_database.connect_kwargs, "0013")
     pool = await create_pool(pg_database.connect_kwargs, max_size=1)
     try:
-        store = PostgresStore(pool)
+        store = PostgresStore(pool, indexer=indexer)
         home = await store.ensure_home("alice")
         obj, _ = await store.put_object(
             await store.create_calendar(home, NewCalendar("work")), event("u1"))

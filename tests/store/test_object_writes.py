@@ -28,7 +28,7 @@ from caldavd.store.postgres import object_writes, put_batch
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
 from tests.conftest import PgDatabase
-from tests.store.builders import DAY, HOUR, T0, count, event, row, unstorable_row
+from tests.store.builders import DAY, HOUR, T0, count, event, indexer, row, unstorable_row
 
 
 async def _share(db: asyncpg.Connection, store: Store, calendar: Calendar,
@@ -60,7 +60,7 @@ async def logged(store: Store,
     pool = await asyncpg.create_pool(**pg_database.connect_kwargs, min_size=1, max_size=1,
                                      init=init)
     try:
-        yield PostgresStore(pool), statements
+        yield PostgresStore(pool, indexer=indexer), statements
     finally:
         await pool.close()
 
@@ -121,7 +121,7 @@ async def test_same_uid_puts_from_two_hosts_leave_one_object_per_scope(
     other = await store.create_calendar(home, NewCalendar("other"))
     second_pool = await create_pool(pg_database.connect_kwargs, max_size=4)
     try:
-        hosts: list[Store] = [store, PostgresStore(second_pool)]
+        hosts: list[Store] = [store, PostgresStore(second_pool, indexer=indexer)]
         targets = [cal, other]
         results = await asyncio.gather(
             *(hosts[i % 2].put_object(targets[i // 2 % 2], dataclasses.replace(
@@ -380,8 +380,8 @@ async def test_a_write_postgres_refuses_fails_alone(store: Store, home: Home,
 
 async def test_a_write_asyncpg_cannot_encode_fails_alone(store: Store,
                                                          cal: Calendar) -> None:
-    unsendable = dataclasses.replace(
-        event("bad"), instances=(dataclasses.replace(row(T0, T0 + DAY), start="no time"),))  # type: ignore[arg-type]
+    unsendable = event(
+        "bad", instances=(dataclasses.replace(row(T0, T0 + DAY), start="no time"),))  # type: ignore[arg-type]
     results = await asyncio.gather(
         store.put_object(cal, event("u1")), store.put_object(cal, unsendable),
         store.put_object(cal, event("u2")), return_exceptions=True)

@@ -35,7 +35,7 @@ from caldavd.http.context import Context
 from caldavd.http.represent import write_answer
 from caldavd.http.resources import ObjectResource, Resource
 from caldavd.http.target import body_chunks
-from caldavd.http.writes import heavy, prepare_write
+from caldavd.http.writes import heavy, prepare_write, runner
 from caldavd.store import CalendarObject, NewAttachment, ObjectWrite
 
 Change = Callable[[Calendar], None]
@@ -189,10 +189,10 @@ async def _rewrite(ctx: Context, resource: ObjectResource, change: Change,
             raise NotFound("the resource was deleted meanwhile")
         current = edit.current
 
-        def work() -> ObjectWrite:  # one job: parse, change, validate and index
+        def work() -> ObjectWrite:  # one job: parse, change and validate
             cal = ical.parse_text(current.icalendar or "")
             change(cal)
             return prepare_write(ctx.config, calendar, current.name, cal.to_ical(), addresses)
 
-        write = await heavy(ctx, (current.icalendar or "").encode(), work)
-        return await edit.put(write, quota=ctx.config.UserQuota, new=new)
+        run = runner(ctx, (current.icalendar or "").encode())
+        return await edit.put(await run(work), quota=ctx.config.UserQuota, new=new, run=run)

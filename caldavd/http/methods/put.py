@@ -33,7 +33,7 @@ from caldavd.http.resources import (
     object_slot,
 )
 from caldavd.http.target import read_body, target
-from caldavd.http.writes import check_size, object_write
+from caldavd.http.writes import check_size, object_write, runner
 from caldavd.store import Calendar, CalendarObject
 
 
@@ -79,12 +79,14 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
     """
     the_calendar: Calendar = calendar.the_calendar
     owner = calendar.owner
-    write = await object_write(ctx, the_calendar, name, body, content_type,
+    run = runner(ctx, body)
+    write = await object_write(ctx, the_calendar, name, body, content_type, run,
                                owner.calendar_user_addresses if owner else ())
     put = (functools.partial(ctx.store.put_linked, sources=sources) if write.managed_ids
            else ctx.store.put_object)
     obj, created = await put(the_calendar, write, if_match=if_match,
-                             if_none_match=if_none_match, quota=ctx.quota(freed))
+                             if_none_match=if_none_match, quota=ctx.quota(freed),
+                             run=run)
     return obj, (obj.etag if write.icalendar.encode() == body else None), created
 
 

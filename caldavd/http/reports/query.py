@@ -33,9 +33,8 @@ from caldavd.dav.multistatus import Multistatus
 from caldavd.dav.requests import Propfind, parse_depth, prop_request
 from caldavd.http.acl import privileges
 from caldavd.http.context import Context
-from caldavd.http.indexing import index_rows
 from caldavd.http.liveprops import calendar_data_text
-from caldavd.http.offload import off_loop
+from caldavd.http.offload import off_loop, offload
 from caldavd.http.propfind import (
     children,
     joined,
@@ -60,7 +59,7 @@ from caldavd.http.resources import (
     PlainItem,
     Resource,
 )
-from caldavd.store import CalendarObject, Matches
+from caldavd.store import CalendarObject, Matches, ShortIndexed
 
 # How rows answer: per asked property its listing member, or None for calendar-data
 # (the data column), and the names objects never have.
@@ -191,8 +190,9 @@ class Recheck:
         return kept
 
     def _check(self, pending: Sequence[Pending], zone: tzinfo | None, budget: Budget,
-               ) -> tuple[list[int], list[tuple[int, str, icalendar.Calendar]]]:
-        kept, short = [], []
+               ) -> tuple[list[int], list[ShortIndexed]]:
+        kept: list[int] = []
+        short: list[ShortIndexed] = []
         end = self._end
         for i, (text, object_id, etag, indexed_until) in enumerate(pending):
             budget.check()
@@ -203,15 +203,14 @@ class Recheck:
                 short.append((object_id, etag, cal))
         return kept, short
 
-    async def _extend(self, short: Sequence[tuple[int, str, icalendar.Calendar]]) -> None:
+    async def _extend(self, short: Sequence[ShortIndexed]) -> None:
         """At most MaxInstancesPerReport new index rows per request: the rest were
         rechecked all the same, and a later query extends them."""
-        left = self._ctx.config.MaxInstancesPerReport
-        for object_id, etag, cal in short:
-            if left <= 0 or self._end is None:
-                return
-            left -= await extend_index(self._ctx, self._resource, object_id, etag, cal,
-                                       self._end)
+        if short and self._end is not None:
+            await self._ctx.store.extend_index(
+                self._resource.the_calendar, short, self._end,
+                limit=self._ctx.config.MaxInstancesPerReport,
+                run=offload(self._ctx, budget_for(self._ctx)))
 
 
 # The rows of the prefilter's candidates whose object the answer reads (with its data).
@@ -278,16 +277,6 @@ def _chosen(count: int, unsure: Sequence[int], kept: Sequence[int]) -> list[int]
     """The candidates that match: those the index decided, and the ``kept`` of ``unsure``."""
     rechecked = set(unsure)
     return sorted({unsure[i] for i in kept} | {i for i in range(count) if i not in rechecked})
-
-
-async def extend_index(ctx: Context, resource: CalendarResource, object_id: int, etag: str,
-                       cal: icalendar.Calendar, end: datetime) -> int:
-    """Expand the object's index up to ``end`` so the next such query is exact; the
-    number of rows it now has."""
-    rows, until = await off_loop(ctx, budget_for(ctx),
-                                 functools.partial(index_rows, cal, extend_to=end))
-    await ctx.store.reindex(resource.the_calendar, object_id, etag, rows, until)
-    return len(rows)
 
 
 def row_plan(registry: Registry, request: Propfind) -> RowPlan | None:

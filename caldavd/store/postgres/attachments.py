@@ -21,8 +21,17 @@ from dataclasses import dataclass
 import asyncpg
 
 from caldavd.store.errors import UnknownManagedId
-from caldavd.store.model import Attachment, Calendar, CalendarObject, NewAttachment, ObjectWrite
+from caldavd.store.model import (
+    Attachment,
+    Calendar,
+    CalendarObject,
+    NewAttachment,
+    ObjectWrite,
+    Offload,
+    inline,
+)
 from caldavd.store.postgres.homes import lock_home
+from caldavd.store.postgres.indexing import ObjectIndexing
 from caldavd.store.postgres.object_writes import (
     PUT_SQL,
     PutRequest,
@@ -88,6 +97,7 @@ class PostgresAttachments:
     needs ``self._pool``."""
 
     _pool: asyncpg.Pool
+    _indexing: ObjectIndexing
 
     async def attachment(self, managed_id: str) -> Attachment | None:
         async with connection(self._pool) as conn:
@@ -97,8 +107,10 @@ class PostgresAttachments:
     async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None, if_none_match: bool = False,
                          quota: int = 0, new: Sequence[NewAttachment] = (),
-                         sources: Sequence[int] = ()) -> tuple[CalendarObject, bool]:
-        put = put_request(calendar, write, if_match, if_none_match, quota)
+                         sources: Sequence[int] = (),
+                         run: Offload = inline) -> tuple[CalendarObject, bool]:
+        index = await self._indexing.of(write, run)
+        put = put_request(calendar, write, index, if_match, if_none_match, quota)
         async with transaction(self._pool) as conn:
             await lock_home(conn, calendar.owner_home_id)
             return await _put_linked(conn, put, new, None, sources)
@@ -110,7 +122,8 @@ class PostgresAttachments:
         async with transaction(self._pool) as conn:
             await lock_home(conn, calendar.owner_home_id)
             row = await conn.fetchrow(_EDITED_SQL, calendar.id, name)
-            yield Editing(conn, calendar, calendar_object(row, with_data=True) if row else None)
+            yield Editing(conn, calendar, calendar_object(row, with_data=True) if row else None,
+                          self._indexing)
 
     async def take_trash(self, limit: int = 100) -> list[str]:
         """Claim the paths of deleted attachments (committed: the caller unlinks them)."""
@@ -133,10 +146,12 @@ class Editing:
     conn: asyncpg.Connection
     calendar: Calendar
     current: CalendarObject | None
+    indexing: ObjectIndexing
 
     async def put(self, write: ObjectWrite, *, quota: int = 0,
-                  new: Sequence[NewAttachment] = ()) -> CalendarObject:
-        put = put_request(self.calendar, write, None, False, quota)
+                  new: Sequence[NewAttachment] = (), run: Offload = inline) -> CalendarObject:
+        put = put_request(self.calendar, write, await self.indexing.of(write, run), None,
+                          False, quota)
         replacing = self.current.id if self.current is not None else None
         obj, _ = await _put_linked(self.conn, put, new, replacing, ())
         return obj

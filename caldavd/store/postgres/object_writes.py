@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
+from caldavd.caldav.index import Index
 from caldavd.store.errors import (
     DestinationExists,
     ETagMismatch,
@@ -76,13 +78,16 @@ class PutRequest:
     if_none_match: bool
     quota: int
     rows: RowArrays  # the write's index rows as the database holds them
+    indexed_until: datetime | None  # None: every instance is a row
 
 
-def put_request(calendar: Calendar, write: ObjectWrite, if_match: Sequence[str] | None,
-                if_none_match: bool, quota: int) -> PutRequest:
+def put_request(calendar: Calendar, write: ObjectWrite, index: Index,
+                if_match: Sequence[str] | None, if_none_match: bool, quota: int) -> PutRequest:
+    """``index``: the write's rows and horizon, as the store computed them."""
     etag, size = content_tag(write.icalendar)
+    rows, until = index
     return PutRequest(calendar, write, etag, size, if_match, if_none_match, quota,
-                      row_arrays(write.instances))
+                      row_arrays(rows), until)
 
 
 def put_args(put: PutRequest) -> tuple[object, ...]:
@@ -90,7 +95,7 @@ def put_args(put: PutRequest) -> tuple[object, ...]:
     calendar, write = put.calendar, put.write
     return (calendar.owner_home_id, calendar.home_id, calendar.id, write.name,
             write.uid, write.component_type, write.icalendar, put.etag, put.size,
-            write.organizer, write.schedule_tag, write.indexed_until,
+            write.organizer, write.schedule_tag, put.indexed_until,
             _tags(put.if_match), put.if_none_match, put.quota, *put.rows, write.scheduling)
 
 

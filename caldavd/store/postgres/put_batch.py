@@ -107,7 +107,7 @@ def put_many_args(requests: Sequence[PutRequest]) -> tuple[object, ...]:
             [w.component_type for w in writes], [w.icalendar for w in writes],
             [r.etag for r in requests], [r.size for r in requests],
             [w.organizer for w in writes], [w.schedule_tag for w in writes],
-            [w.indexed_until for w in writes], tags_from, tags_to, tags,
+            [r.indexed_until for r in requests], tags_from, tags_to, tags,
             [r.if_none_match for r in requests], [r.quota for r in requests],
             rows_from, rows_to, starts, *rest, [w.scheduling for w in writes])
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from caldavd.caldav.index import Indexer
 from caldavd.store.errors import (
     AlreadyExists,
     InvalidSyncToken,
@@ -34,16 +35,19 @@ from caldavd.store.model import (
     Candidate,
     Change,
     Home,
-    InstanceRow,
     Listing,
     Matches,
     NewCalendar,
     ObjectWrite,
+    Offload,
     PropertyLimits,
+    ShortIndexed,
+    inline,
 )
 from caldavd.store.postgres.attachments import PostgresAttachments
 from caldavd.store.postgres.batch import Batcher
 from caldavd.store.postgres.homes import lock_home
+from caldavd.store.postgres.indexing import ObjectIndexing
 from caldavd.store.postgres.object_writes import (
     DELETE_SQL,
     MOVE_DONE,
@@ -60,7 +64,7 @@ from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.properties import check_quota, home_usage, write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
 from caldavd.store.postgres.rows import OBJECT_FIELDS, built, calendar_object
-from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST, row_arrays
+from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
 FLOATING_SLACK = timedelta(hours=14)
@@ -149,8 +153,10 @@ def _located(owner_uid: str, row: asyncpg.Record | None) -> Located:
 class PostgresStore(PostgresPlain, PostgresAttachments):
     """``caldavd.store.Store`` on an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, indexer: Indexer) -> None:
+        """``indexer``: what the store computes its time-range index with."""
         self._pool = pool
+        self._indexing = ObjectIndexing(pool, indexer)
         self._locator: Batcher[LocateKey, Located] = Batcher(self._locate_many)
         self._puts = PutBatcher(pool)
         self._named = NamedObjectReader(pool)
@@ -331,12 +337,13 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
 
     async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None,
-                         if_none_match: bool = False,
-                         quota: int = 0) -> tuple[CalendarObject, bool]:
+                         if_none_match: bool = False, quota: int = 0,
+                         run: Offload = inline) -> tuple[CalendarObject, bool]:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
+        index = await self._indexing.of(write, run)
         return await self._puts.put(
-            put_request(calendar, write, if_match, if_none_match, quota))
+            put_request(calendar, write, index, if_match, if_none_match, quota))
 
     async def delete_object(self, calendar: Calendar, name: str, *,
                             if_match: Sequence[str] | None = None) -> None:
@@ -410,20 +417,9 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
             return Matches()
         return Matches(*row)
 
-    async def reindex(self, calendar: Calendar, object_id: int, etag: str,
-                      instances: Sequence[InstanceRow], indexed_until: datetime | None) -> bool:
-        async with transaction(self._pool) as conn:
-            current = await conn.fetchrow(
-                "SELECT etag, indexed_until FROM calendar_object WHERE id = $1 "
-                "AND calendar_id = $2 FOR UPDATE", object_id, calendar.id)
-            if current is None or current["etag"] != etag or not _reaches_further(
-                    indexed_until, current["indexed_until"]):
-                return False
-            await conn.execute("DELETE FROM time_range WHERE calendar_object_id = $1", object_id)
-            await _insert_rows(conn, object_id, calendar.id, instances)
-            await conn.execute("UPDATE calendar_object SET indexed_until = $2 WHERE id = $1",
-                               object_id, indexed_until)
-        return True
+    async def extend_index(self, calendar: Calendar, objects: Sequence[ShortIndexed],
+                           end: datetime, *, limit: int, run: Offload = inline) -> int:
+        return await self._indexing.extend(calendar, objects, end, limit=limit, run=run)
 
     async def _objects_of_type(self, calendar: Calendar,
                                component_type: str | None) -> list[CalendarObject]:
@@ -666,23 +662,6 @@ FROM (SELECT o.name, o.etag, o.component_type, o.size,
       WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
       ORDER BY o.name) AS q
 """
-
-
-def _reaches_further(new: datetime | None, old: datetime | None) -> bool:
-    """Whether an index that stops at ``new`` covers more than one that stops at
-    ``old`` (None: complete)."""
-    return old is not None and (new is None or new > old)
-
-
-async def _insert_rows(conn: asyncpg.Connection, object_id: int, calendar_id: int,
-                       rows: Sequence[InstanceRow]) -> None:
-    if not rows:
-        return
-    await conn.execute(
-        "INSERT INTO time_range (calendar_object_id, calendar_id, start_utc, end_utc, floating, "
-        "transparent, fbtype) SELECT $1, $2, * FROM unnest($3::timestamptz[], "
-        "$4::timestamptz[], $5::boolean[], $6::boolean[], $7::text[])",
-        object_id, calendar_id, *row_arrays(rows))
 
 
 # Revisions are bigint: a token naming one past it is from the future.  Checked before

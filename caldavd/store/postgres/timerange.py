@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from caldavd.store.model import InstanceRow
+from caldavd.caldav.index import InstanceRow
 
 DISTANT_PAST = datetime(1, 1, 2, tzinfo=UTC)
 DISTANT_FUTURE = datetime(9999, 12, 30, tzinfo=UTC)

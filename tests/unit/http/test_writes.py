@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from caldavd.caldav.index import index_rows
 from caldavd.config.load import build_config
 from caldavd.dav.errors import ValidCalendarData
 from caldavd.http.writes import is_light, prepare_write
@@ -36,13 +37,19 @@ def test_the_stored_text_is_the_body_without_its_byte_order_mark() -> None:
 
 
 def test_single_and_recurring_events_are_indexed() -> None:
+    """The write carries what the store indexes it from: the parsed object, and whether
+    it recurs."""
     start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     single = _write(_body(start).encode())
-    assert single.indexed_until is None
-    assert [r.start for r in single.instances] == [start]
+    assert not single.recurring
+    rows, until = index_rows(single.parsed, recurring=single.recurring)
+    assert until is None
+    assert [r.start for r in rows] == [start]
     daily = _write(_body(start, "RRULE:FREQ=DAILY\r\n").encode())
-    assert daily.indexed_until is not None
-    assert len(daily.instances) > 300
+    assert daily.recurring
+    rows, until = index_rows(daily.parsed, recurring=daily.recurring)
+    assert until is not None
+    assert len(rows) > 300
 
 
 def test_a_body_that_is_not_utf8_is_invalid_calendar_data() -> None:

@@ -1,18 +1,19 @@
-"""Time-range index rows of a PUT (caldavd.http.indexing)."""
+"""Time-range index rows of a calendar object (caldavd.caldav.index)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from icalendar import Component
 
 from caldavd.caldav import ical
-from caldavd.http.indexing import HORIZON_DAYS, index_rows
+from caldavd.caldav.index import HORIZON_DAYS, index_rows
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
 
-def _event(start: datetime, extra: str = "") -> object:
+def _event(start: datetime, extra: str = "") -> Component:
     stamp = "%Y%m%dT%H%M%SZ"
     return ical.parse_calendar((
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:u1\r\n"

@@ -1,4 +1,7 @@
-"""Time-range index rows for a calendar object (architecture: "Storage shape").
+"""Time-range index rows of a calendar object (architecture: "Storage shape").
+
+Pure functions: the store computes, stores and extends its index with them (the
+composition root hands :func:`index_rows` to it as its :class:`Indexer`).
 
 Instances are expanded from the start of the recurrence up to a horizon
 (``HORIZON_DAYS`` past now, or ``MAX_INDEXED`` instances, whichever comes
@@ -9,11 +12,16 @@ reaching beyond it recheck the object in memory, so nothing is ever missed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Protocol
+
+from icalendar import Component
 
 from caldavd.caldav import recurrence
-from caldavd.store.model import InstanceRow
+
+__all__ = ["HORIZON_DAYS", "MAX_EXTENDED", "MAX_EXTENSION_YEARS", "MAX_INDEXED", "Index",
+           "Indexer", "InstanceRow", "index_rows"]
 
 HORIZON_DAYS = 365
 MAX_INDEXED = 5000
@@ -25,8 +33,30 @@ MAX_EXTENDED = 20000
 MAX_EXTENSION_YEARS = 20
 
 
-def index_rows(cal: Any, *, now: datetime | None = None, extend_to: datetime | None = None,
-               recurring: bool = True) -> tuple[Sequence[InstanceRow], datetime | None]:
+@dataclass(frozen=True)
+class InstanceRow:
+    """One time-range index row (RFC 4791 §9.9 window of one instance), UTC."""
+
+    start: datetime
+    end: datetime
+    floating: bool
+    transparent: bool
+    fbtype: str
+
+
+# (rows, indexed_until): indexed_until None when every instance is a row.
+Index = tuple[Sequence[InstanceRow], datetime | None]
+
+
+class Indexer(Protocol):
+    """What the store computes its index with (:func:`index_rows`)."""
+
+    def __call__(self, cal: Component, *, now: datetime | None = None,
+                 extend_to: datetime | None = None, recurring: bool = True) -> Index: ...
+
+
+def index_rows(cal: Component, *, now: datetime | None = None,
+               extend_to: datetime | None = None, recurring: bool = True) -> Index:
     """(rows, indexed_until): indexed_until None when every instance is a row.
 
     ``recurring=False`` says the object has one instance at most (no RRULE, RDATE
@@ -56,6 +86,6 @@ def _rows(instances: Sequence[recurrence.Instance]) -> list[InstanceRow]:
                         transparent=i.transparent, fbtype=i.fbtype) for i in instances]
 
 
-def _recurs_past(cal: Any, horizon: datetime) -> bool:
+def _recurs_past(cal: Component, horizon: datetime) -> bool:
     """True when the recurrence may have instances after ``horizon``."""
     return bool(recurrence.expand(cal, horizon, None, max_instances=1))
