@@ -51,7 +51,8 @@ def valid_managed_id(value: str) -> bool:
 
 def path_for(managed_id: str) -> str:
     """The file's path relative to the root; only for ids that ``valid_managed_id``."""
-    assert valid_managed_id(managed_id)
+    if not valid_managed_id(managed_id):
+        raise ValueError(f"not a managed attachment id: {managed_id!r}")
     return f"{managed_id[:2]}/{managed_id[2:4]}/{managed_id}"
 
 
@@ -73,14 +74,16 @@ class _TempFile:
         self.digest = hashlib.sha256()
 
     def write(self, data: bytes) -> None:
-        assert self.fd is not None
+        if self.fd is None:
+            raise RuntimeError("self.fd is not set")
         self.digest.update(data)
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view):]
 
     def commit(self, final: Path) -> None:
-        assert self.fd is not None
+        if self.fd is None:
+            raise RuntimeError("self.fd is not set")
         os.fsync(self.fd)
         os.close(self.fd)
         self.fd = None

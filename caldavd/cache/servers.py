@@ -130,7 +130,8 @@ class MemcachedServer:
         except OSError as exc:
             raise MemcachedServerError(f"Memcached.memcached: cannot run {self._command[0]}: "
                                        f"{exc.strerror or exc}") from None
-        assert self._proc.stderr is not None
+        if self._proc.stderr is None:
+            raise RuntimeError("self._proc.stderr is not set")
         # The stream, not self._proc: stopping clears that, maybe before this task first runs.
         self._reader = asyncio.create_task(self._read_stderr(self._proc.stderr))
         self._started_at = asyncio.get_running_loop().time()
@@ -183,7 +184,8 @@ class MemcachedServer:
         return True
 
     async def _wait_until_answering(self) -> None:
-        assert self._proc is not None
+        if self._proc is None:
+            raise RuntimeError("self._proc is not set")
         deadline = asyncio.get_running_loop().time() + START_SECONDS
         while asyncio.get_running_loop().time() < deadline:
             if self._proc.returncode is not None:

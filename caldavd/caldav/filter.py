@@ -50,6 +50,7 @@ import icalendar
 from lxml import etree
 
 from caldavd.caldav import ical, recurrence
+from caldavd.caldav.components import CALENDAR_COMPONENTS
 from caldavd.dav import errors, names
 
 Collation = Literal["i;ascii-casemap", "i;octet", "i;unicode-casemap"]
@@ -61,7 +62,7 @@ SUPPORTED_COLLATIONS: Final[frozenset[str]] = frozenset(
 MATCH_TYPES: Final[frozenset[str]] = frozenset({"equals", "contains", "starts-with", "ends-with"})
 
 #: Components under VCALENDAR whose time-range the recurrence module evaluates (§9.9).
-INSTANCE_COMPONENTS: Final[frozenset[str]] = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"})
+INSTANCE_COMPONENTS: Final[frozenset[str]] = frozenset(CALENDAR_COMPONENTS)
 #: Components that may carry a VALARM (RFC 5545 §3.6.6).
 ALARM_PARENTS: Final[frozenset[str]] = frozenset({"VEVENT", "VTODO"})
 #: The components each component may hold (RFC 5545 §3.4, §3.6; VAVAILABILITY and

@@ -37,12 +37,14 @@ def holder_href(exc: store.UIDConflict) -> str:
 
 
 def _uid_conflict(exc: Exception) -> dav.DAVError:
-    assert isinstance(exc, store.UIDConflict)
+    if not isinstance(exc, store.UIDConflict):
+        raise TypeError("not store.UIDConflict: exc")
     return dav.NoUIDConflict(holder_href(exc))
 
 
 def _scheduling_uid_conflict(exc: Exception) -> dav.DAVError:
-    assert isinstance(exc, store.SchedulingUIDConflict)
+    if not isinstance(exc, store.SchedulingUIDConflict):
+        raise TypeError("not store.SchedulingUIDConflict: exc")
     return dav.UniqueSchedulingObjectResource(holder_href(exc))
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from caldavd.caldav.components import CALENDAR_COMPONENTS
 from caldavd.config import Config
 from caldavd.dav import names
 from caldavd.dav.dates import http_date, iso8601
@@ -48,7 +49,6 @@ CALENDARS = (CalendarResource,)
 # RFC 4791 §5.2.6/§5.2.7: the range of dates the server accepts.
 MIN_DATE_TIME = datetime(1900, 1, 1, tzinfo=UTC)
 MAX_DATE_TIME = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
-CALENDAR_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
 
 
 def href(path: str) -> etree._Element:
@@ -159,7 +159,8 @@ async def supported_report_set(ctx: Context, res: Resource) -> etree._Element | 
 # -- principals (RFC 3744 §4, RFC 4791 §6, RFC 6638 §2.4) ----------------------------
 
 def _record(res: Resource) -> Record:
-    assert isinstance(res, Principal)
+    if not isinstance(res, Principal):
+        raise TypeError("not Principal: res")
     return res.principal
 
 
@@ -394,31 +395,36 @@ CREATIONDATE = valued(names.CREATIONDATE, IN_HOME, _created, allprop=True)
 
 
 async def plain_etag(ctx: Context, res: Resource) -> etree._Element | None:
-    assert isinstance(res, PlainItem)
+    if not isinstance(res, PlainItem):
+        raise TypeError("not PlainItem: res")
     item = res.the_item
     return None if item.is_collection else element(names.GETETAG, f'"{item.etag}"')
 
 
 async def plain_content_type(ctx: Context, res: Resource) -> etree._Element | None:
-    assert isinstance(res, PlainItem)
+    if not isinstance(res, PlainItem):
+        raise TypeError("not PlainItem: res")
     item = res.the_item
     return None if item.is_collection else element(
         names.GETCONTENTTYPE, item.content_type or "application/octet-stream")
 
 
 async def plain_length(ctx: Context, res: Resource) -> etree._Element | None:
-    assert isinstance(res, PlainItem)
+    if not isinstance(res, PlainItem):
+        raise TypeError("not PlainItem: res")
     item = res.the_item
     return None if item.is_collection else element(names.GETCONTENTLENGTH, str(item.size))
 
 
 async def plain_modified(ctx: Context, res: Resource) -> etree._Element | None:
-    assert isinstance(res, PlainItem)
+    if not isinstance(res, PlainItem):
+        raise TypeError("not PlainItem: res")
     return element(names.GETLASTMODIFIED, http_date(res.the_item.modified))
 
 
 async def plain_created(ctx: Context, res: Resource) -> etree._Element | None:
-    assert isinstance(res, PlainItem)
+    if not isinstance(res, PlainItem):
+        raise TypeError("not PlainItem: res")
     return element(names.CREATIONDATE, iso8601(res.the_item.created))
 
 

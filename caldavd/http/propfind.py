@@ -296,7 +296,8 @@ async def depth1_multistatus(ctx: Context, resource: Resource,
     if plan is None:
         members = await children(ctx, resource, with_data=needs_data(ctx.registry, request))
         return await multistatus_for(ctx, [resource, *members], request)
-    assert isinstance(resource, CalendarResource)
+    if not isinstance(resource, CalendarResource):
+        raise TypeError("not CalendarResource: resource")
     body = await multistatus_for(ctx, [resource], request)
     add_listed(body, resource, await ctx.store.listing(resource.the_calendar), plan)
     return body

@@ -33,7 +33,8 @@ MAX_MEMBERS = 1000
 
 
 def _group(res: Resource) -> ProxyGroup:
-    assert isinstance(res, ProxyGroup)
+    if not isinstance(res, ProxyGroup):
+        raise TypeError("not ProxyGroup: res")
     return res
 
 
@@ -64,7 +65,8 @@ async def proxy_alternate_uri_set(ctx: Context, res: Resource) -> etree._Element
 
 
 async def _delegators_of(ctx: Context, res: Resource, write: bool) -> list[str]:
-    assert isinstance(res, Principal)
+    if not isinstance(res, Principal):
+        raise TypeError("not Principal: res")
     acting_as = await uids_acting_as(ctx.directory, res.principal.uid)
     return [uid_principal_path(d) for d in sorted(await ctx.proxies.delegators(acting_as, write))]
 
@@ -122,7 +124,8 @@ def _refuse_other(ctx: Context, op: PropOp, group: ProxyGroup) -> None:
 
 
 async def _members(ctx: Context, op: PropOp, group: ProxyGroup) -> set[str]:
-    assert op.element is not None
+    if op.element is None:
+        raise RuntimeError("op.element is not set")
     found: set[str] = set()
     paths = [(child.text or "").strip() for child in op.element if child.tag == names.HREF]
     if len(paths) > MAX_MEMBERS:

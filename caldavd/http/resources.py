@@ -97,7 +97,8 @@ class Principal(Resource):
 
     @property
     def principal(self) -> Record:
-        assert self.record is not None
+        if self.record is None:
+            raise RuntimeError("self.record is not set")
         return self.record
 
     @property
@@ -122,7 +123,8 @@ class ProxyGroup(Resource):
 
     @property
     def delegator(self) -> Record:
-        assert self.record is not None
+        if self.record is None:
+            raise RuntimeError("self.record is not set")
         return self.record
 
     @property
@@ -150,7 +152,8 @@ class HomeResource(Resource):
 
     @property
     def the_home(self) -> Home:
-        assert self.home is not None
+        if self.home is None:
+            raise RuntimeError("self.home is not set")
         return self.home
 
 
@@ -164,7 +167,8 @@ class CalendarResource(HomeResource):
 
     @property
     def the_calendar(self) -> Calendar:
-        assert self.calendar is not None
+        if self.calendar is None:
+            raise RuntimeError("self.calendar is not set")
         return self.calendar
 
 
@@ -181,7 +185,8 @@ class ObjectResource(CalendarResource):
 
     @property
     def the_object(self) -> CalendarObject:
-        assert self.object is not None
+        if self.object is None:
+            raise RuntimeError("self.object is not set")
         return self.object
 
 
@@ -196,7 +201,8 @@ class PlainItem(HomeResource):
 
     @property
     def the_item(self) -> PlainResource:
-        assert self.item is not None
+        if self.item is None:
+            raise RuntimeError("self.item is not set")
         return self.item
 
     @property
@@ -325,7 +331,8 @@ async def _in_home(ctx: Context, path: str, base: str, record: Record,
     if home is None:
         home = await ctx.home_of(record)
         home, calendar, obj = await ctx.store.locate(record.uid, parts[0], object_name)
-        assert home is not None
+        if home is None:
+            raise RuntimeError("home is not set")
     home_resource = HomeResource(base, record=record, home=home)
     if calendar is None:
         return await _plain(ctx, path, base, home_resource, parts)

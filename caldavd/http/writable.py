@@ -17,6 +17,7 @@ from lxml import etree
 
 from caldavd.caldav import ical
 from caldavd.caldav.budget import Budget
+from caldavd.caldav.components import CALENDAR_COMPONENTS
 from caldavd.dav import names
 from caldavd.dav.errors import (
     BadRequest,
@@ -36,7 +37,7 @@ from caldavd.http.registry import Registry
 from caldavd.http.resources import Resource
 
 MAX_DEAD_PROPERTY = 64 * 1024
-COMPONENT_TYPES = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"})
+COMPONENT_TYPES = frozenset(CALENDAR_COMPONENTS)
 
 # Live on some resources (principals) but a client-set dead property on others.
 DEAD_ON_SOME_RESOURCES = frozenset({names.DISPLAYNAME})
@@ -176,7 +177,8 @@ def _apply(registry: Registry, changes: PropertyChanges, op: PropOp, resource: R
         changes.set.pop(op.name, None)
         changes.remove.append(op.name)
         return
-    assert op.element is not None
+    if op.element is None:
+        raise RuntimeError("op.element is not set")
     value = to_stored(op.element)
     if len(value) > MAX_DEAD_PROPERTY:  # before a check parses it
         raise InsufficientStorage(f"property values are limited to {MAX_DEAD_PROPERTY} bytes")

@@ -17,6 +17,7 @@ from typing import TypeVar
 from caldavd.attachments.ical import managed_ids
 from caldavd.caldav import ical
 from caldavd.caldav.budget import Budget
+from caldavd.caldav.components import CALENDAR_COMPONENTS
 from caldavd.config import Config
 from caldavd.dav.errors import MaxResourceSize
 from caldavd.http.context import Context
@@ -41,7 +42,7 @@ def limits(config: Config, calendar: Calendar) -> ical.Limits:
         max_instances=config.MaxAllowedInstances,
         max_attendees_per_instance=config.MaxAttendeesPerInstance,
         supported_components=frozenset(calendar.supported_components
-                                       or ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")),
+                                       or CALENDAR_COMPONENTS),
     )
 
 

@@ -93,7 +93,8 @@ class AccessLogSink:
     def _rotate_if_full(self) -> None:
         """Rename a full file away (one worker does, under the lock), or follow a
         rename another worker made."""
-        assert self.path is not None
+        if self.path is None:
+            raise RuntimeError("self.path is not set")
         if not self._moved() and os.fstat(self._fd).st_size < self.rotation.max_bytes:
             return
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -105,7 +106,8 @@ class AccessLogSink:
 
     def _moved(self) -> bool:
         """The log's name no longer names the file this worker writes."""
-        assert self.path is not None
+        if self.path is None:
+            raise RuntimeError("self.path is not set")
         try:
             named = os.stat(self.path)
         except FileNotFoundError:

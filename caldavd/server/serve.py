@@ -84,7 +84,8 @@ def _check_files(config: Config) -> None:
 
 def worker_arguments(config: Config, args: argparse.Namespace) -> list[str]:
     """What every worker is started with: the same plist and -o items as the master."""
-    assert config.config_file is not None
+    if config.config_file is None:
+        raise RuntimeError("config.config_file is not set")
     overrides = [part for item in args.overrides for part in ("-o", item)]
     return ["-f", str(config.config_file), *overrides, "--log-level", args.log_level,
             "--parent", str(os.getpid())]

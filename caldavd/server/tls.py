@@ -50,9 +50,11 @@ class TLSFiles:
 
     @classmethod
     def of(cls, config: Config) -> TLSFiles:
-        assert config.SSLCertificate is not None and config.SSLPrivateKey is not None
+        if not (config.SSLCertificate is not None and config.SSLPrivateKey is not None):
+            raise RuntimeError("TLSFiles.of without SSLCertificate and SSLPrivateKey")
         minimum = tls_minimum(config.SSLMethod)
-        assert minimum is not None  # validated
+        if minimum is None:  # validated
+            raise RuntimeError("minimum is not set")
         return cls(config.SSLCertificate, config.SSLPrivateKey, config.SSLAuthorityChain,
                    ssl.TLSVersion[minimum], config.SSLCiphers)
 
@@ -166,7 +168,8 @@ class TLSSite(web.SockSite):
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
         server = self._runner.server
-        assert server is not None
+        if server is None:
+            raise RuntimeError("server is not set")
         self._server = await asyncio.get_running_loop().create_server(
             server, sock=self._sock, ssl=self._ssl_context, backlog=self._backlog,
             ssl_handshake_timeout=self._handshake_seconds)

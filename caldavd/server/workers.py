@@ -178,7 +178,8 @@ class Supervisor:
                 raise ToolError(await self._start_failure(worker))
 
     async def _start_failure(self, worker: Worker) -> str:
-        assert worker.proc is not None
+        if worker.proc is None:
+            raise RuntimeError("worker.proc is not set")
         with contextlib.suppress(TimeoutError):  # it closed the socket: its status follows
             await asyncio.wait_for(worker.proc.wait(), 5.0)
         status = worker.proc.returncode
@@ -208,7 +209,8 @@ class Supervisor:
 
     async def _wait_ready(self, worker: Worker) -> bool:
         """True once the worker said so; False when it exited or took too long."""
-        assert worker.ready is not None
+        if worker.ready is None:
+            raise RuntimeError("worker.ready is not set")
         loop = asyncio.get_running_loop()
         try:
             said = await asyncio.wait_for(loop.sock_recv(worker.ready, len(READY)),
@@ -222,7 +224,8 @@ class Supervisor:
 
     async def _watch(self, worker: Worker, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            assert worker.proc is not None
+            if worker.proc is None:
+                raise RuntimeError("worker.proc is not set")
             status = await worker.proc.wait()
             if self._stopping:
                 return

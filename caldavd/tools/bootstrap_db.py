@@ -62,7 +62,8 @@ async def _bootstrap(config: Config, args: argparse.Namespace) -> int:
         print(describe_status(status))
         return 1 if status.behind or status.ahead else 0
     if args.create:
-        assert config.dsn is not None
+        if config.dsn is None:
+            raise RuntimeError("config.dsn is not set")
         await create_role_and_database(config, config.dsn, _admin_dsn(config.dsn, args.admin_dsn))
     status = await read_schema_status(kwargs, target)  # connection check, clear error line
     if status.ahead:

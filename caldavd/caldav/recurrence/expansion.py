@@ -43,7 +43,8 @@ class _Master:
 
     def __init__(self, component: Component, shape: _Shape, ctx: _Context,
                  strict: bool) -> None:
-        assert shape.dtstart is not None
+        if shape.dtstart is None:
+            raise RuntimeError("shape.dtstart is not set")
         self.component = component
         self.shape = shape
         self.ctx = ctx

@@ -79,7 +79,8 @@ def _instance_component(instance: Instance, master: Component | None,
         for name in _RECURRENCE_PROPERTIES:
             component.pop(name, None)
         shape = _shape(instance.component, ctx.zones)
-        assert shape.dtstart is not None and instance.recurrence_id is not None
+        if not (shape.dtstart is not None and instance.recurrence_id is not None):
+            raise RuntimeError("an override without DTSTART or RECURRENCE-ID")
         rid = instance.recurrence_id
         original = (When(rid.replace(tzinfo=None), None, shape.dtstart.is_date)
                     if shape.dtstart.tz is None else When(rid.replace(tzinfo=None), UTC))

@@ -12,6 +12,8 @@ from typing import Any
 from dateutil import rrule as du  # type: ignore[import-untyped]
 from icalendar import Component, Timezone
 
+from caldavd.caldav.components import CALENDAR_COMPONENTS
+
 HORIZON = timedelta(days=365)
 """How far past now (or past the query start) an unbounded RRULE is expanded
 when no end is given: the time-range index covers this much and queries that
@@ -20,7 +22,7 @@ reach further re-expand on demand."""
 DISTANT_PAST = datetime(1, 1, 1, tzinfo=UTC)
 DISTANT_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
-COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
+COMPONENTS = CALENDAR_COMPONENTS
 """Component types that have instances."""
 
 

@@ -131,7 +131,8 @@ async def move(request: web.Request) -> web.StreamResponse:
         if object_slot(dest) is not None:
             return await _file_into_calendar(ctx, source, dest, overwrite, move=True)
         return await copy_or_move(ctx, request, source, dest, move=True)
-    assert isinstance(source, ObjectResource)
+    if not isinstance(source, ObjectResource):
+        raise TypeError("not ObjectResource: source")
     if _into_plain(dest):
         return await _object_into_folder(ctx, source, dest, overwrite, move=True)
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.UNBIND)
@@ -147,7 +148,8 @@ async def copy(request: web.Request) -> web.StreamResponse:
         if object_slot(dest) is not None:
             return await _file_into_calendar(ctx, source, dest, overwrite, move=False)
         return await copy_or_move(ctx, request, source, dest, move=False)
-    assert isinstance(source, ObjectResource)
+    if not isinstance(source, ObjectResource):
+        raise TypeError("not ObjectResource: source")
     if _into_plain(dest):
         return await _object_into_folder(ctx, source, dest, overwrite, move=False)
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.READ)

@@ -36,7 +36,8 @@ _RESERVED = frozenset({"inbox", "outbox", "dropbox", "notification"})
 def _home_target(resource: Resource) -> tuple[HomeResource, str]:
     if resource.exists:
         raise ResourceMustBeNull(f"{resource.path} already exists")
-    assert isinstance(resource, Missing)
+    if not isinstance(resource, Missing):
+        raise TypeError("not Missing: resource")
     check_creatable(resource)
     parent = resource.parent
     if parent is None:

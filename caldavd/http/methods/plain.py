@@ -54,7 +54,8 @@ async def put_file(ctx: Context, resource: Resource, body: bytes, content_type: 
     if isinstance(resource, Missing) and type(resource.parent) is HomeResource:
         raise Forbidden("files go in a folder, not at the top of a calendar home")
     holder = resource if isinstance(resource, PlainItem) else plain_parent(resource)
-    assert holder is not None
+    if holder is None:
+        raise RuntimeError("holder is not set")
     await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
     home = home_of(holder)
     item, created = await ctx.store.plain_put(home.the_home, home_relative(resource, home),

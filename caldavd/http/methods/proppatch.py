@@ -36,7 +36,8 @@ async def proppatch(request: web.Request) -> web.StreamResponse:
         except (TooManyProperties, QuotaExceeded) as exc:
             # RFC 4918 §9.2.1: 507 for what found no room, 424 for the rest (§9.2: all or none).
             error = to_dav_error(exc)
-            assert error is not None
+            if error is None:
+                raise RuntimeError("a refused property without a DAV error") from exc
             changes.refuse(changes.set, error)
     return _answer(resource.path, changes.propstats())
 

@@ -61,7 +61,8 @@ def _range(root: etree._Element) -> tuple[datetime, datetime]:
 async def free_busy_query(ctx: Context, resource: Resource,
                           root: etree._Element) -> web.StreamResponse:
     start, end = _range(root)
-    assert isinstance(resource, HomeResource)
+    if not isinstance(resource, HomeResource):
+        raise TypeError("not HomeResource: resource")
     if isinstance(resource, CalendarResource):
         calendar = resource.the_calendar
         calendars = [(calendar, await calendar_zone(ctx, calendar))]

@@ -90,7 +90,8 @@ def parse_query(root: etree._Element) -> Query:
 
 async def calendar_query(ctx: Context, resource: Resource,
                          root: etree._Element) -> web.StreamResponse:
-    assert isinstance(resource, HomeResource)
+    if not isinstance(resource, HomeResource):
+        raise TypeError("not HomeResource: resource")
     query = parse_query(root)
     if isinstance(resource, CalendarResource):
         body, truncated = await query_calendar(ctx, resource, query)

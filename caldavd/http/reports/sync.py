@@ -46,7 +46,8 @@ async def sync_collection(ctx: Context, resource: Resource,
     request = parse_sync_collection(root)
     if request.level != "1":
         raise BadRequest("only sync-level 1 is supported")
-    assert isinstance(resource, HomeResource)
+    if not isinstance(resource, HomeResource):
+        raise TypeError("not HomeResource: resource")
     if isinstance(resource, CalendarResource):
         collection_id = resource.the_calendar.id
         changes, token = await _calendar_changes(
@@ -98,7 +99,8 @@ async def _add_members(ctx: Context, body: Multistatus, resource: HomeResource,
         return
     plan = listing_plan(ctx.registry, request) if isinstance(resource, CalendarResource) else None
     if plan is not None:
-        assert isinstance(resource, CalendarResource)
+        if not isinstance(resource, CalendarResource):
+            raise TypeError("not CalendarResource: resource")
         add_listed(body, resource, await ctx.store.listing(resource.the_calendar, sorted(live)),
                    plan)
         return

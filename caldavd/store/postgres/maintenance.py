@@ -210,7 +210,8 @@ async def _maybe_run(conn: asyncpg.Connection, node: str, task: Task, force: boo
     row = await conn.fetchrow(_DUE_SQL, task.name, task.every)
     complete = force or row is None or bool(row["due"])
     if not complete and not (task.sooner is not None and await task.sooner(conn)):
-        assert row is not None
+        if row is None:
+            raise RuntimeError("row is not set")
         return Outcome(task.name, NOT_DUE,
                        {"next_due": row["next_due"].isoformat(timespec="seconds")})
     started = await conn.fetchval(_START_SQL, task.name, node)

@@ -72,7 +72,8 @@ def revision_chain() -> list[str]:
 
 def head_revision() -> str:
     head = _script().get_current_head()
-    assert head is not None, "no migrations shipped"
+    if head is None:
+        raise RuntimeError("no migrations shipped")
     return head
 
 

@@ -570,7 +570,8 @@ class SimUser:
 
     async def _list_home(self, *, initial: bool) -> None:
         """PROPFIND Depth 1 of the home; a sync when the calendar's ctag moved."""
-        assert self.home is not None
+        if self.home is None:
+            raise RuntimeError("self.home is not set")
         op = "discovery" if initial else "poll"
         entries, _ = await self._multistatus(op, "PROPFIND", self.home, PROPFIND_HOME,
                                              {"Depth": "1"})
@@ -606,7 +607,8 @@ class SimUser:
 
     async def sync(self) -> None:
         """sync-collection from the last token, then multiget of what changed."""
-        assert self.calendar is not None
+        if self.calendar is None:
+            raise RuntimeError("self.calendar is not set")
         entries, token = await self._multistatus(
             "sync", "REPORT", self.calendar, SYNC_COLLECTION.format(token=self.token),
             {"Depth": "0"}, report="sync-collection")
@@ -625,7 +627,8 @@ class SimUser:
             self.token = token
 
     async def multiget(self, hrefs: Sequence[str]) -> None:
-        assert self.calendar is not None
+        if self.calendar is None:
+            raise RuntimeError("self.calendar is not set")
         body = MULTIGET.format(hrefs="".join(f"<D:href>{_xml_text(h)}</D:href>"
                                              for h in hrefs))
         entries, _ = await self._multistatus("multiget", "REPORT", self.calendar, body,
@@ -708,7 +711,8 @@ class SimUser:
         href = self.rng.choice(hrefs)
         if self._other_device():
             known = self.latest.get(href) or self.cache[href]
-            assert known.event is not None
+            if known.event is None:
+                raise RuntimeError("known.event is not set")
             event = known.event.edited(self.rng)
             answer = await self._put_if_match(href, known, event)
             if answer is not None:
