@@ -30,6 +30,13 @@ def command_of(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+def program_of(pid: int) -> str:
+    """The program ``pid`` runs, or "" once it has gone (read once: a process that
+    exits between two reads of its command line would otherwise pass the first)."""
+    command = command_of(pid)
+    return command[0] if command else ""
+
+
 def running(pid: int) -> bool:
     """``pid`` exists and is not a zombie."""
     try:

@@ -20,6 +20,7 @@ from tests.tools.processes import (
     command_of,
     kill_leftovers,
     memcached_stats,
+    program_of,
     propfind_status,
     running,
     wait_until,
@@ -92,8 +93,7 @@ def test_a_memcached_that_dies_is_restarted_and_used_again(pg_database: PgDataba
     seen: list[int] = []
 
     def memcached() -> list[int]:
-        found = [pid for pid in children(proc.pid)
-                 if command_of(pid)[:1] and command_of(pid)[0].endswith("memcached")]
+        found = [pid for pid in children(proc.pid) if program_of(pid).endswith("memcached")]
         seen.extend(found)
         return found
 
