@@ -41,7 +41,6 @@ from caldavd.store.model import (
     BusyTime,
     Calendar,
     CalendarObject,
-    Candidate,
     Change,
     Home,
     Listing,
@@ -187,11 +186,6 @@ class ObjectStore(Protocol):
 class QueryStore(Protocol):
     """Reads by time through the time-range index, and the index's upkeep."""
 
-    async def query(self, calendar: Calendar, component_type: str | None,
-                    start: datetime | None, end: datetime | None) -> list[Candidate]:
-        """Objects that may match a time-range, with their data."""
-        ...
-
     async def busy_time(self, calendar: Calendar, start: datetime, end: datetime, *,
                         limit: int) -> BusyTime:
         """What free-busy needs of [start, end): the opaque busy rows (FBTYPE not FREE)
@@ -203,8 +197,9 @@ class QueryStore(Protocol):
     async def query_listing(self, calendar: Calendar, component_type: str | None,
                             start: datetime | None, end: datetime | None, *,
                             with_data: bool = True) -> Matches:
-        """The candidates of ``query`` as columns (names, ETags, component types, sizes,
-        data, exactness), in name order: what a calendar-query answer needs, no dates.
+        """The objects that may match a time-range (RFC 4791 §9.9), as columns (names,
+        ETags, component types, sizes, data, exactness, and where an inexact one's index
+        stops), in name order: what a calendar-query answer needs, no dates.
         Without ``with_data`` only the candidates that are not exact carry their data
         (the others' is None: the caller has it, or does not need it)."""
         ...

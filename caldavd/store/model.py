@@ -176,15 +176,6 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A calendar-query prefilter result; ``exact`` = no in-memory recheck needed."""
-
-    object: CalendarObject
-    exact: bool
-    indexed_until: datetime | None = None  # the object's index stops here (None: complete)
-
-
-@dataclass(frozen=True)
 class BusyTime:
     """A free-busy query's candidates (``Store.busy_time``): the busy index rows (start,
     end, FBTYPE) of the objects the index decides, and the data of the others."""

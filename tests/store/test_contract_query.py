@@ -1,4 +1,5 @@
-"""Store contract: the calendar-query time-range prefilter (RFC 4791 §9.9).
+"""Store contract: the calendar-query time-range prefilter (RFC 4791 §9.9),
+``query_listing``.
 
 Range used throughout: [T0, T0 + 1 day).  A candidate with ``exact=True`` must
 match without an in-memory recheck; objects the index cannot decide are handed
@@ -16,7 +17,6 @@ from caldavd.caldav.index import InstanceRow
 from caldavd.store.interface import Store
 from caldavd.store.model import (
     Calendar,
-    Candidate,
     Home,
     Listing,
     Matches,
@@ -30,34 +30,39 @@ START, END = T0, T0 + DAY
 async def _query(store: Store, cal: Calendar, component: str | None = "VEVENT",
                  start: datetime | None = START,
                  end: datetime | None = END) -> dict[str, bool]:
-    """uid -> exact, for the candidates of a query (each object at most once); the
-    columns of ``query_listing`` say the same."""
-    found: list[Candidate] = await store.query(cal, component, start, end)
-    uids = [c.object.uid for c in found]
-    assert len(uids) == len(set(uids)), uids
-    assert all(c.object.icalendar is not None for c in found)
-    await _agree(store, cal, found, component, start, end)
-    return {c.object.uid: c.exact for c in found}
+    """uid -> exact, for the candidates of ``query_listing`` (what a calendar-query
+    answers from), after checking its columns against the objects themselves."""
+    matches = await store.query_listing(cal, component, start, end)
+    names = list(matches.names)
+    assert names == sorted(set(names)), names  # each object at most once, in name order
+    by_name = {o.name: o for o in await store.objects(cal, names, with_data=True)}
+    found = [by_name[name] for name in names]
+    assert Listing.of(found) == _listed(matches)
+    assert list(matches.icalendars) == [o.icalendar for o in found]
+    assert all(text is not None for text in matches.icalendars)
+    assert list(matches.ids) == [o.id for o in found]
+    assert all(reach is None for reach, exact in zip(matches.indexed_until, matches.exact,
+                                                     strict=True) if exact)
+    lean = await store.query_listing(cal, component, start, end, with_data=False)
+    assert _listed(lean) == _listed(matches) and lean.exact == matches.exact
+    assert list(lean.icalendars) == [None if exact else o.icalendar
+                                     for o, exact in zip(found, matches.exact, strict=True)]
+    assert list(lean.ids) == list(matches.ids)
+    assert lean.indexed_until == matches.indexed_until
+    return {o.uid: exact for o, exact in zip(found, matches.exact, strict=True)}
+
+
+async def _reach(store: Store, cal: Calendar) -> dict[str, datetime | None]:
+    """name -> where the index stops, for the inexact candidates of the default query
+    (what a recheck expands from)."""
+    matches = await store.query_listing(cal, "VEVENT", START, END)
+    return {name: reach for name, exact, reach in zip(
+        matches.names, matches.exact, matches.indexed_until, strict=True) if not exact}
 
 
 def _listed(matches: Matches) -> Listing:
     return Listing(list(matches.names), list(matches.etags), list(matches.component_types),
                    list(matches.sizes))
-
-
-async def _agree(store: Store, cal: Calendar, found: list[Candidate],
-                 component: str | None, start: datetime | None, end: datetime | None) -> None:
-    """``query_listing`` row by row: data, exactness, and id and horizon where inexact."""
-    matches = await store.query_listing(cal, component, start, end)
-    assert Listing.of(c.object for c in found) == _listed(matches)
-    assert list(matches.icalendars) == [c.object.icalendar for c in found]
-    assert list(matches.exact) == [c.exact for c in found]
-    assert list(matches.ids) == [c.object.id for c in found]
-    assert list(matches.indexed_until) == [None if c.exact else c.indexed_until
-                                           for c in found]
-    lean = await store.query_listing(cal, component, start, end, with_data=False)
-    assert _listed(lean) == _listed(matches) and lean.exact == matches.exact
-    assert list(lean.icalendars) == [None if c.exact else c.object.icalendar for c in found]
 
 
 async def test_event_inside_is_exact_and_outside_is_left_out(store: Store,
@@ -111,6 +116,8 @@ async def test_floating_rows_within_slack_are_inexact(store: Store,
                                       floating=True))
     assert await _query(store, cal) == {"inside": False, "near-after": False,
                                         "near-before": False}
+    assert await _reach(store, cal) == dict.fromkeys(
+        ("inside.ics", "near-after.ics", "near-before.ics"))
 
 
 async def test_one_floating_row_makes_the_object_inexact(store: Store,
@@ -135,6 +142,9 @@ async def test_partly_indexed_objects_are_inexact(store: Store, cal: Calendar) -
                                       indexed_until=END + DAY))
     assert await _query(store, cal) == {"cut-before-end": False, "cut-before-start": False,
                                         "hit-but-cut": False, "hit-cut-after-end": True}
+    assert await _reach(store, cal) == {"cut-before-end.ics": START + HOUR,
+                                        "cut-before-start.ics": START - 5 * DAY,
+                                        "hit-but-cut.ics": T0 + 2 * HOUR}
 
 
 async def test_component_type_filter(store: Store, cal: Calendar) -> None:

@@ -32,7 +32,6 @@ from caldavd.store.model import (
     BusyTime,
     Calendar,
     CalendarObject,
-    Candidate,
     Change,
     Home,
     Listing,
@@ -63,7 +62,7 @@ from caldavd.store.postgres.plain import PostgresPlain
 from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.properties import check_quota, home_usage, write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
-from caldavd.store.postgres.rows import OBJECT_FIELDS, built, calendar_object
+from caldavd.store.postgres.rows import calendar_object
 from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
@@ -119,12 +118,6 @@ _LISTING_NAMED_SQL = _LISTING_SQL.format(names="AND o.name = ANY($2)")
 def _object(row: asyncpg.Record, with_data: bool = False) -> CalendarObject:
     """Rows start with _OBJECT_COLUMNS (then icalendar when ``with_data``)."""
     return calendar_object(row, with_data=with_data)
-
-
-def _candidate(row: asyncpg.Record) -> Candidate:
-    """A _QUERY_SQL row: the object with its data, then indexed_until and exact."""
-    return built(Candidate, {"object": _object(row, True), "exact": row[OBJECT_FIELDS + 2],
-                             "indexed_until": row[OBJECT_FIELDS + 1]})
 
 
 LocateKey = tuple[str, str, str | None]
@@ -381,17 +374,6 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
                 home.id, uid)
         return (row["calendar_name"], row["name"]) if row else None
 
-    async def query(self, calendar: Calendar, component_type: str | None,
-                    start: datetime | None, end: datetime | None) -> list[Candidate]:
-        if start is None and end is None:
-            objects = await self._objects_of_type(calendar, component_type)
-            return [Candidate(o, exact=True) for o in objects]
-        lo, hi = start or DISTANT_PAST, end or DISTANT_FUTURE
-        async with connection(self._pool) as conn:
-            rows = await conn.fetch(_QUERY_SQL, calendar.id, component_type, lo, hi,
-                                    FLOATING_SLACK)
-        return [_candidate(row) for row in rows]
-
     async def busy_time(self, calendar: Calendar, start: datetime, end: datetime, *,
                         limit: int) -> BusyTime:
         async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read"):
@@ -420,15 +402,6 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
     async def extend_index(self, calendar: Calendar, objects: Sequence[ShortIndexed],
                            end: datetime, *, limit: int, run: Offload = inline) -> int:
         return await self._indexing.extend(calendar, objects, end, limit=limit, run=run)
-
-    async def _objects_of_type(self, calendar: Calendar,
-                               component_type: str | None) -> list[CalendarObject]:
-        async with connection(self._pool) as conn:
-            rows = await conn.fetch(
-                f"SELECT {_OBJECT_COLUMNS}, o.icalendar FROM calendar_object o "
-                "WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2) "
-                "ORDER BY o.name", calendar.id, component_type)
-        return [_object(r, True) for r in rows]
 
     # -- sync ---------------------------------------------------------------------------
 
@@ -597,12 +570,6 @@ CROSS JOIN LATERAL (SELECT o.component_type = 'VEVENT' AND NOT h.any_floating
 WHERE o.calendar_id = $1 AND ($2::text IS NULL OR o.component_type = $2)
   AND (h.exact_hit OR NOT e.exact)
 """
-_QUERY_SQL = f"""
-SELECT {_OBJECT_COLUMNS}, o.icalendar, o.indexed_until, e.exact
-{_QUERY_FROM}
-ORDER BY o.name
-"""
-
 # Free-busy's candidates: the index decides an object without floating instances that
 # is indexed past the range (whatever its component: the rows carry FBTYPE and
 # TRANSP); the others come with their data, to be expanded.
