@@ -9,21 +9,15 @@ from lxml import etree
 from caldavd.dav import names
 from caldavd.http import liveprops, proxyprops
 from caldavd.http.context import Context
-from caldavd.http.dispatch import http_registry
-from caldavd.http.methods import (
-    copymove,
-    delete,
-    get,
-    mkcalendar,
-    options,
-    propfind,
-    proppatch,
-    put,
-    report,
+from caldavd.http.dispatch import (
+    METHOD_MODULES,
+    PROPERTY_MODULES,
+    REPORT_MODULES,
+    http_registry,
 )
 from caldavd.http.propforms import Column, member_writer
 from caldavd.http.registry import DuplicateRegistration, LiveProperty, Report, build_registry
-from caldavd.http.reports import freebusy, multiget, principals, query, sync
+from caldavd.http.reports import sync
 from caldavd.http.resources import (
     CalendarResource,
     HomeResource,
@@ -33,10 +27,6 @@ from caldavd.http.resources import (
     ProxyGroup,
     Resource,
 )
-
-PROPERTY_MODULES = (liveprops, proxyprops)
-REPORT_MODULES = (freebusy, multiget, principals, query, sync)
-METHOD_MODULES = (copymove, delete, get, mkcalendar, options, propfind, proppatch, put, report)
 
 
 async def _none(ctx: Context, res: Resource) -> etree._Element | None:
