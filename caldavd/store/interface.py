@@ -51,6 +51,7 @@ from caldavd.store.model import (
     Offload,
     PlainResource,
     PropertyLimits,
+    ScheduleIntent,
     ShortIndexed,
     inline,
 )
@@ -153,20 +154,28 @@ class ObjectStore(Protocol):
         scheduling object of the owner's home has it.  ETagMismatch when ``if_match`` or
         ``if_none_match`` fails; ReadOnly when the calendar is bound read-only; NotFound
         when the calendar is no longer bound (or its home is gone).
+
+        ``write.schedule``: its scheduling work (the object's data before and after) is
+        queued in the write's transaction; a refused write queues nothing.
         """
         ...
 
     async def delete_object(self, calendar: Calendar, name: str, *,
-                            if_match: Sequence[str] | None = None) -> None:
+                            if_match: Sequence[str] | None = None,
+                            schedule: ScheduleIntent | None = None) -> None:
         """NotFound when there is no such object (or the calendar is no longer bound);
         ETagMismatch when ``if_match`` fails; ReadOnly when the calendar is bound
-        read-only."""
+        read-only.  ``schedule``: queued with the delete (data after: None)."""
         ...
 
     async def move_object(self, source: Calendar, name: str, target: Calendar,
-                          target_name: str, *, overwrite: bool,
-                          quota: int = 0) -> tuple[CalendarObject, bool]:
+                          target_name: str, *, overwrite: bool, quota: int = 0,
+                          schedule: ScheduleIntent | None = None,
+                          ) -> tuple[CalendarObject, bool]:
         """Move (and rename) an object; True when the target was created.
+
+        ``schedule``: queued with the move, for the source's owning home: the data after
+        is the data before when the target is in the same home, None when in another.
 
         ``quota``: bytes the target's owning home may hold (0 = unlimited): a move into
         another home past it is QuotaExceeded.  NotFound when the object is missing (or

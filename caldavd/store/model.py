@@ -89,6 +89,20 @@ _COLUMNS: dict[ListedField, str] = {
     "name": "names", "etag": "etags", "component_type": "component_types", "size": "sizes"}
 
 
+ScheduleRole = Literal["organizer", "attendee"]
+
+
+@dataclass(frozen=True)
+class ScheduleIntent:
+    """What a write asks scheduling to do, queued in the write's own transaction
+    (RFC 6638 §3.2): a ``schedule_work`` row with the object's data before and after."""
+
+    role: ScheduleRole  # organizer: REQUEST/CANCEL/ADD to attendees; attendee: REPLY
+    actor_uid: str  # the authenticated principal (a delegate acting for the owner)
+    owner_uid: str  # the home whose object changed
+    schedule_reply: bool = True  # Schedule-Reply: F -> False (RFC 6638 §8.1)
+
+
 @dataclass(frozen=True)
 class ObjectWrite:
     """A validated calendar object: its text and, ``parsed``, the same parsed, from which
@@ -108,6 +122,9 @@ class ObjectWrite:
     scheduling: bool = False
     # MANAGED-IDs of the ATTACH properties (RFC 8607): the object's links to attachments.
     managed_ids: frozenset[str] = frozenset()
+    # Scheduling to queue with the write, in its transaction (None: the write schedules
+    # nothing).
+    schedule: ScheduleIntent | None = None
 
 
 # An object whose index stops short of a query's range, as the query read it: its id,
@@ -223,3 +240,60 @@ class PlainResource:
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+
+# -- the scheduling queue (migration 0016) ---------------------------------------------
+
+ScheduleTable = Literal["work", "delivery"]
+
+
+@dataclass(frozen=True)
+class Work:
+    """One row of ``schedule_work``, as claimed: a scheduling write's data before and
+    after (``previous`` None: created; ``current`` None: deleted)."""
+
+    id: int
+    home_id: int
+    owner_uid: str
+    uid: str
+    role: ScheduleRole
+    actor_uid: str
+    schedule_reply: bool
+    previous: str | None
+    current: str | None
+    attempts: int
+    created: datetime
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A message to queue for one local recipient (``FanOut.queue``)."""
+
+    uid: str
+    recipient_uid: str  # the recipient's directory uid (its home)
+    sender: str  # calendar user address of the originator
+    method: str  # REQUEST | CANCEL | ADD | REPLY | REFRESH
+    message: str  # the iTIP message (VCALENDAR text with METHOD)
+    digest: str  # sha256 of (recipient, uid, recurrence ids, sequence, message)
+
+
+@dataclass(frozen=True)
+class Delivery(NewDelivery):
+    """One row of ``schedule_delivery``, as claimed."""
+
+    id: int = 0
+    attempts: int = 0
+    created: datetime = field(compare=False, default=datetime.min)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The scheduling queue at a glance: rows waiting, and the age in seconds of the
+    oldest (0.0 when none), per table; rows that failed at least once (retrying)."""
+
+    work: int = 0
+    work_oldest: float = 0.0
+    work_retrying: int = 0
+    deliveries: int = 0
+    deliveries_oldest: float = 0.0
+    deliveries_retrying: int = 0

@@ -17,7 +17,8 @@ from tests.store.builders import event, indexer
 
 TABLES = {"calendar_home", "calendar", "calendar_bind", "calendar_object", "time_range",
           "revision", "dead_property", "delegate", "attachment", "attachment_link",
-          "dav_resource", "attachment_trash", "maintenance_task", "alembic_version"}
+          "dav_resource", "attachment_trash", "maintenance_task", "alembic_version",
+          "schedule_work", "schedule_delivery", "schedule_ledger"}
 
 
 async def _tables(db: PgDatabase) -> set[str]:

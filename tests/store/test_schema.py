@@ -53,6 +53,7 @@ SHIPPED = {
     ("calendar_object_quota", 1): "a58f1fa2863ab432",
     ("dead_property_quota", 1): "f762b093f9478a5f",
     ("revision_moves_home_token", 1): "44f623f766ab2eeb",
+    ("schedule_notify", 1): "f2e6b254c6bb3d7a",
 }
 
 

@@ -41,6 +41,7 @@ from caldavd.store.postgres.object_writes import (
 )
 from caldavd.store.postgres.pool import connection, transaction
 from caldavd.store.postgres.rows import calendar_object
+from caldavd.store.postgres.schedule_writes import before_write, enqueue
 
 _ATTACHMENT_SQL = """
 SELECT a.managed_id, a.home_id, a.content_type, a.filename, a.size, a.digest, a.path,
@@ -161,6 +162,8 @@ async def _put_linked(conn: asyncpg.Connection, put: PutRequest, new: Sequence[N
                       replacing: int | None,
                       sources: Sequence[int]) -> tuple[CalendarObject, bool]:
     wanted = sorted(put.write.managed_ids)
+    intent = put.write.schedule
+    before = await before_write(conn, put.calendar, put.write.name) if intent else None
     for attachment in new:
         await conn.execute(_INSERT_SQL, attachment.managed_id, attachment.home_id,
                            attachment.content_type, attachment.filename,
@@ -169,6 +172,9 @@ async def _put_linked(conn: asyncpg.Connection, put: PutRequest, new: Sequence[N
         await conn.execute(_UNLINK_OTHERS_SQL, replacing, wanted)
     obj, created = put_outcome(put, await conn.fetchrow(PUT_SQL, *put_args(put)))
     await _link(conn, obj.id, put.calendar.owner_home_id, wanted, [obj.id, *sources])
+    if intent is not None:  # its scheduling work, in the write's transaction
+        await enqueue(conn, put.calendar.owner_home_id, put.write.uid, intent,
+                      before["icalendar"] if before else None, put.write.icalendar)
     return obj, created
 
 

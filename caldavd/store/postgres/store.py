@@ -40,6 +40,7 @@ from caldavd.store.model import (
     ObjectWrite,
     Offload,
     PropertyLimits,
+    ScheduleIntent,
     ShortIndexed,
     inline,
 )
@@ -63,6 +64,11 @@ from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.properties import check_quota, home_usage, write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
 from caldavd.store.postgres.rows import calendar_object
+from caldavd.store.postgres.schedule_writes import (
+    delete_scheduled,
+    move_scheduled,
+    put_scheduled,
+)
 from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
@@ -335,29 +341,43 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
         index = await self._indexing.of(write, run)
-        return await self._puts.put(
-            put_request(calendar, write, index, if_match, if_none_match, quota))
+        request = put_request(calendar, write, index, if_match, if_none_match, quota)
+        if write.schedule is not None:  # alone, in a transaction with its work
+            async with transaction(self._pool) as conn:
+                return await put_scheduled(conn, request, write.schedule)
+        return await self._puts.put(request)
 
     async def delete_object(self, calendar: Calendar, name: str, *,
-                            if_match: Sequence[str] | None = None) -> None:
+                            if_match: Sequence[str] | None = None,
+                            schedule: ScheduleIntent | None = None) -> None:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
+        if schedule is not None:
+            async with transaction(self._pool) as conn:
+                return await delete_scheduled(conn, calendar, name, if_match, schedule)
         async with connection(self._pool) as conn:
             status = await conn.fetchval(DELETE_SQL, *delete_args(calendar, name, if_match))
         if status != "deleted":
             raise refusal(status, calendar, name)
 
     async def move_object(self, source: Calendar, name: str, target: Calendar,
-                          target_name: str, *, overwrite: bool,
-                          quota: int = 0) -> tuple[CalendarObject, bool]:
+                          target_name: str, *, overwrite: bool, quota: int = 0,
+                          schedule: ScheduleIntent | None = None,
+                          ) -> tuple[CalendarObject, bool]:
         if "read" in (source.mode, target.mode):
             raise ReadOnly(source.name if source.mode == "read" else target.name)
         into_another = bool(quota) and source.owner_home_id != target.owner_home_id
-        # One statement, unless the quota of another home is to be checked after it.
-        async with (transaction if into_another else connection)(self._pool) as conn:
+        # One statement, unless the quota of another home is to be checked after it, or
+        # its scheduling work queued with it.
+        alone = not into_another and schedule is None
+        async with (connection if alone else transaction)(self._pool) as conn:
             before = await home_usage(conn, target.owner_home_id) if into_another else 0
-            row = await conn.fetchrow(
-                MOVE_SQL, *move_args(source, name, target, target_name, overwrite))
+            if schedule is not None:
+                row = await move_scheduled(conn, source, name, target, target_name,
+                                           overwrite, schedule)
+            else:
+                row = await conn.fetchrow(
+                    MOVE_SQL, *move_args(source, name, target, target_name, overwrite))
             status = row["status"]
             if status not in MOVE_DONE:
                 raise move_refusal(status, row, target, name, target_name)
