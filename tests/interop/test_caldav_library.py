@@ -28,8 +28,9 @@ from tests.interop.conftest import HOME01, LiveServer
 PRINCIPAL01 = f"/principals/__uids__/{USER01_UID}/"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+        second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def vcalendar(*components: str) -> str:

@@ -525,7 +525,7 @@ def test_timezone_element_must_hold_one_vtimezone() -> None:
 # -- alarms (§9.9 VALARM) -------------------------------------------------------------------
 
 
-def alarm_in(kind: str, start: str, end: str) -> str:
+def alarm_in(kind: str, start: str | None, end: str | None) -> str:
     return in_calendar(f'<C:comp-filter name="{kind}"><C:comp-filter name="VALARM">'
                        f"{tr(start, end)}</C:comp-filter></C:comp-filter>")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
+from collections.abc import Iterator
+from typing import TypeVar
 
 import pytest
 
 from caldavd.caldav.ical import (
+    Limits,
+    ObjectInfo,
     check_media_type,
     check_size,
     parse_calendar,
@@ -33,12 +37,14 @@ from caldavd.dav.errors import (
 
 from .samples import LIMITS, NEW_YORK_VTIMEZONE, cal, component, ics, utc, vevent, vtodo
 
+Refusal = TypeVar("Refusal", bound=DAVError)
+
 SIMPLE = ics(vevent("DTSTART:20240105T100000Z", "DTEND:20240105T110000Z",
                     "SUMMARY:Lunch", "ORGANIZER;CN=Org:mailto:org@example.com",
                     "ATTENDEE:mailto:a@example.com", "ATTENDEE:mailto:b@example.com"))
 
 
-def validate(*components: str, limits=LIMITS):
+def validate(*components: str, limits: Limits = LIMITS) -> ObjectInfo:
     return validate_object(cal(*components), limits)
 
 
@@ -51,7 +57,7 @@ def validate(*components: str, limits=LIMITS):
     'Text/Calendar; charset="UTF-8"; version=2.0',
     "text/calendar;charset=utf8;component=VEVENT",
 ])
-def test_media_type_accepted(content_type):
+def test_media_type_accepted(content_type: str) -> None:
     """RFC 4791 §5.3.2.1: text/calendar (iCalendar 2.0, UTF-8) is supported."""
     check_media_type(content_type)
 
@@ -63,7 +69,7 @@ def test_media_type_accepted(content_type):
     "text/calendar; version=1.0",
     "",
 ])
-def test_media_type_refused(content_type):
+def test_media_type_refused(content_type: str) -> None:
     """RFC 4791 §5.3.2.1 supported-calendar-data: anything else is refused with 403."""
     with pytest.raises(SupportedCalendarData) as info:
         check_media_type(content_type)
@@ -72,7 +78,7 @@ def test_media_type_refused(content_type):
 
 # -- max-resource-size (RFC 4791 §5.2.5) --------------------------------------------
 
-def test_size_limit():
+def test_size_limit() -> None:
     """RFC 4791 §5.3.2.1 max-resource-size: a larger body is refused."""
     limits = dataclasses.replace(LIMITS, max_resource_size=100)
     check_size(100, limits)
@@ -82,7 +88,7 @@ def test_size_limit():
     check_size(10**9, dataclasses.replace(LIMITS, max_resource_size=0))
 
 
-def test_validate_calendar_object_checks_everything():
+def test_validate_calendar_object_checks_everything() -> None:
     """RFC 4791 §5.3.2.1: media type, size, then iCalendar validity, then §4.1 rules."""
     with pytest.raises(SupportedCalendarData):
         validate_calendar_object(SIMPLE, "text/html", LIMITS)
@@ -96,7 +102,7 @@ def test_validate_calendar_object_checks_everything():
 
 # -- valid-calendar-data (RFC 4791 §5.3.2.1, RFC 5545) -------------------------------
 
-def test_parse_valid_and_serialize_round_trip():
+def test_parse_valid_and_serialize_round_trip() -> None:
     """RFC 5545 §3.4: one VCALENDAR; serialising keeps the content."""
     parsed = parse_calendar(SIMPLE)
     again = parse_calendar(serialize(parsed))
@@ -104,12 +110,12 @@ def test_parse_valid_and_serialize_round_trip():
     assert serialize(parsed).startswith(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
 
 
-def test_prodid_missing_is_tolerated():
+def test_prodid_missing_is_tolerated() -> None:
     """RFC 5545 §3.6 requires PRODID; real clients omit it, so it is tolerated."""
     parse_calendar(ics(vevent("DTSTART:20240105T100000Z"), head="VERSION:2.0\n"))
 
 
-def test_lf_line_endings_and_bom_are_tolerated():
+def test_lf_line_endings_and_bom_are_tolerated() -> None:
     """RFC 5545 §3.1 requires CRLF; bare LF and a UTF-8 BOM are accepted."""
     body = b"\xef\xbb\xbf" + SIMPLE.replace(b"\r\n", b"\n")
     assert parse_calendar(body).walk("VEVENT")[0]["UID"] == "uid-1"
@@ -138,7 +144,7 @@ def test_lf_line_endings_and_bom_are_tolerated():
          "END:STANDARD\nEND:VTIMEZONE\n", vevent("DTSTART;TZID=Nowhere:20240101T000000")),
      "not valid iCalendar"),
 ])
-def test_invalid_calendar_data(body, fragment):
+def test_invalid_calendar_data(body: bytes, fragment: str) -> None:
     """RFC 4791 §5.3.2.1 valid-calendar-data: the message says what is wrong and where."""
     with pytest.raises(ValidCalendarData) as info:
         parse_calendar(body)
@@ -146,12 +152,12 @@ def test_invalid_calendar_data(body, fragment):
     assert info.value.status == 403
 
 
-def test_broken_x_property_is_tolerated():
+def test_broken_x_property_is_tolerated() -> None:
     """RFC 5545 §3.8.8.2: X- properties are the client's business; a bad value is kept."""
     parse_calendar(ics(vevent("DTSTART:20240105T100000Z", "X-WHEN;VALUE=DATE:soon")))
 
 
-def _garbage_bodies():
+def _garbage_bodies() -> Iterator[bytes]:
     rng = random.Random(4791)
     base = ics(NEW_YORK_VTIMEZONE, vevent(
         "DTSTART;TZID=Custom Eastern:20240105T100000", "DURATION:PT1H",
@@ -175,7 +181,7 @@ def _garbage_bodies():
         yield base.replace(b"DURATION:PT1H", line)
 
 
-def test_malformed_input_raises_only_typed_errors():
+def test_malformed_input_raises_only_typed_errors() -> None:
     """RFC 4791 §5.3.2.1: whatever the body, the answer is a precondition error, not a crash."""
     accepted = refused = 0
     for body in _garbage_bodies():
@@ -191,7 +197,7 @@ def test_malformed_input_raises_only_typed_errors():
 
 # -- valid-calendar-object-resource (RFC 4791 §4.1) -----------------------------------
 
-def test_object_info():
+def test_object_info() -> None:
     """RFC 4791 §4.1: one UID; the store keeps UID, type and scheduling fields."""
     info = validate_object(parse_calendar(SIMPLE), LIMITS)
     assert info.uid == "uid-1"
@@ -203,7 +209,7 @@ def test_object_info():
     assert info.sequence == 0
 
 
-def test_recurring_object_info():
+def test_recurring_object_info() -> None:
     """RFC 4791 §4.1: a master and its overrides share the resource."""
     info = validate(
         vevent("DTSTART:20240105T100000Z", "RRULE:FREQ=WEEKLY", "SEQUENCE:2"),
@@ -215,20 +221,21 @@ def test_recurring_object_info():
     assert info.sequence == 2
 
 
-def test_overrides_without_master_are_allowed():
+def test_overrides_without_master_are_allowed() -> None:
     """RFC 4791 §4.1 allows a resource holding only overridden instances (invitations)."""
     info = validate(vevent("RECURRENCE-ID:20240112T100000Z", "DTSTART:20240112T120000Z"))
     assert (info.has_master, info.has_recurrence) == (False, True)
 
 
-def _refused(error, *components, fragment="", limits=LIMITS):
+def _refused(error: type[Refusal], *components: str, fragment: str = "",
+             limits: Limits = LIMITS) -> Refusal:
     with pytest.raises(error) as info:
         validate(*components, limits=limits)
     assert fragment in info.value.message
     return info.value
 
 
-def test_method_is_refused():
+def test_method_is_refused() -> None:
     """RFC 4791 §4.1: calendar object resources MUST NOT specify METHOD."""
     body = ics(vevent("DTSTART:20240105T100000Z"),
                head="VERSION:2.0\nPRODID:x\nMETHOD:REQUEST\n")
@@ -236,25 +243,25 @@ def test_method_is_refused():
         validate_object(parse_calendar(body), LIMITS)
 
 
-def test_one_component_type():
+def test_one_component_type() -> None:
     """RFC 4791 §4.1: a single type of calendar component, VTIMEZONEs aside."""
     _refused(ValidCalendarObjectResource, vevent("DTSTART:20240105T100000Z"),
              vtodo("DUE:20240105T100000Z"), fragment="VEVENT, VTODO")
 
 
-def test_no_component_is_refused():
+def test_no_component_is_refused() -> None:
     """RFC 4791 §4.1: the resource holds a calendar component."""
     _refused(ValidCalendarObjectResource, NEW_YORK_VTIMEZONE, fragment="no calendar component")
 
 
-def test_unsupported_component():
+def test_unsupported_component() -> None:
     """RFC 4791 §5.3.2.1 supported-calendar-component: 403 for a type the calendar refuses."""
     limits = dataclasses.replace(LIMITS, supported_components=frozenset({"VEVENT"}))
     error = _refused(SupportedCalendarComponent, vtodo("DUE:20240105T100000Z"), limits=limits)
     assert error.status == 403
 
 
-def test_one_uid():
+def test_one_uid() -> None:
     """RFC 4791 §4.1: all components in one resource share one UID."""
     _refused(ValidCalendarObjectResource,
              vevent("DTSTART:20240105T100000Z"),
@@ -264,7 +271,7 @@ def test_one_uid():
              fragment="without UID")
 
 
-def test_one_master_and_unique_recurrence_ids():
+def test_one_master_and_unique_recurrence_ids() -> None:
     """RFC 4791 §4.1 / RFC 5545 §3.8.4.4: one master, each RECURRENCE-ID once."""
     _refused(ValidCalendarObjectResource, vevent("DTSTART:20240105T100000Z"),
              vevent("DTSTART:20240106T100000Z"), fragment="more than one")
@@ -274,7 +281,7 @@ def test_one_master_and_unique_recurrence_ids():
              fragment="used twice")
 
 
-def test_same_recurrence_id_in_two_zones_is_a_duplicate():
+def test_same_recurrence_id_in_two_zones_is_a_duplicate() -> None:
     """RFC 5545 §3.8.4.4: RECURRENCE-IDs are compared as instants."""
     _refused(ValidCalendarObjectResource,
              vevent("DTSTART;TZID=Europe/Paris:20240105T100000", "RRULE:FREQ=WEEKLY"),
@@ -284,7 +291,7 @@ def test_same_recurrence_id_in_two_zones_is_a_duplicate():
              fragment="used twice")
 
 
-def test_tzid_needs_vtimezone_unless_iana():
+def test_tzid_needs_vtimezone_unless_iana() -> None:
     """RFC 5545 §3.2.19: a TZID needs a VTIMEZONE; IANA names are accepted without one."""
     validate(vevent("DTSTART;TZID=America/New_York:20240105T100000"))
     validate(NEW_YORK_VTIMEZONE, vevent("DTSTART;TZID=Custom Eastern:20240105T100000"))
@@ -317,7 +324,7 @@ END:VTIMEZONE
 EASTERN = vevent("DTSTART;TZID=Custom Eastern:20240105T100000")
 
 
-def test_a_vtimezone_repeated_exactly_is_kept_once():
+def test_a_vtimezone_repeated_exactly_is_kept_once() -> None:
     """khal writes one VTIMEZONE per VEVENT: exact copies (whatever the property order
     and folding) are one definition; the stored text keeps the first, as written."""
     body = ics(NEW_YORK_VTIMEZONE, EASTERN, NEW_YORK_REORDERED, vevent(
@@ -336,7 +343,7 @@ def test_a_vtimezone_repeated_exactly_is_kept_once():
     assert without_repeated_timezones(single, parse_text(single)) is single
 
 
-def test_differing_definitions_of_one_tzid_are_refused():
+def test_differing_definitions_of_one_tzid_are_refused() -> None:
     """RFC 5545 §3.6.5: each VTIMEZONE "MUST represent a unique time zone definition"."""
     other = NEW_YORK_VTIMEZONE.replace("TZOFFSETTO:-0500", "TZOFFSETTO:-0600")
     _refused(ValidCalendarData, NEW_YORK_VTIMEZONE, other, EASTERN,
@@ -356,17 +363,17 @@ def test_differing_definitions_of_one_tzid_are_refused():
     (("SUMMARY:no start",), "without DTSTART"),
     (("DTSTART:20240105T100000Z", "DURATION:-PT1H"), "negative DURATION"),
 ])
-def test_event_time_rules(lines, fragment):
+def test_event_time_rules(lines: tuple[str, ...], fragment: str) -> None:
     """RFC 5545 §3.6.1, §3.8.2.2: DTSTART required, DTEND xor DURATION, DTEND not earlier."""
     _refused(ValidCalendarObjectResource, vevent(*lines), fragment=fragment)
 
 
-def test_zero_length_event_is_accepted():
+def test_zero_length_event_is_accepted() -> None:
     """RFC 4791 §9.9 covers DTEND equal to DTSTART; real clients send it."""
     validate(vevent("DTSTART:20240105T100000Z", "DTEND:20240105T100000Z"))
 
 
-def test_todo_time_rules():
+def test_todo_time_rules() -> None:
     """RFC 5545 §3.6.2: DUE xor DURATION; DURATION and recurrence need DTSTART."""
     _refused(ValidCalendarObjectResource,
              vtodo("DTSTART:20240105T100000Z", "DUE:20240106T100000Z", "DURATION:PT1H"),
@@ -385,7 +392,7 @@ def test_todo_time_rules():
     ("FREQ=DAILY;RSCALE=HEBREW", "RSCALE"),
     ("FREQ=DAILY;COUNT=0", "COUNT"),
 ])
-def test_bad_rules_are_refused_quickly(rule, fragment):
+def test_bad_rules_are_refused_quickly(rule: str, fragment: str) -> None:
     """RFC 5545 §3.3.10: rules outside the grammar, or that never match, are refused fast."""
     started = time.monotonic()
     _refused(ValidCalendarData, vevent("DTSTART:20240105T100000Z", f"RRULE:{rule}"),
@@ -395,7 +402,7 @@ def test_bad_rules_are_refused_quickly(rule, fragment):
 
 # -- limits (RFC 4791 §5.2.6-§5.2.9) -------------------------------------------------
 
-def test_max_attendees_per_instance():
+def test_max_attendees_per_instance() -> None:
     """RFC 4791 §5.3.2.1 max-attendees-per-instance: counted per component."""
     limits = dataclasses.replace(LIMITS, max_attendees_per_instance=2)
     two = ("ATTENDEE:mailto:a@example.com", "ATTENDEE:mailto:b@example.com")
@@ -409,7 +416,7 @@ def test_max_attendees_per_instance():
     assert error.status == 403
 
 
-def test_min_and_max_date_time():
+def test_min_and_max_date_time() -> None:
     """RFC 4791 §5.3.2.1 min-date-time / max-date-time apply to the object's dates."""
     _refused(MinDateTime, vevent("DTSTART:18991231T230000Z"))
     _refused(MaxDateTime, vevent("DTSTART:20991231T230000Z", "DTEND:21000101T010000Z"))
@@ -419,7 +426,7 @@ def test_min_and_max_date_time():
     validate(vevent("DTSTART;VALUE=DATE:20991231"))  # its DTEND default is 2100-01-01 exactly
 
 
-def test_max_instances_bounded_rule():
+def test_max_instances_bounded_rule() -> None:
     """RFC 4791 §5.3.2.1 max-instances: a bounded set larger than the limit is refused."""
     limits = dataclasses.replace(LIMITS, max_instances=10)
     validate(vevent("DTSTART:20240105T100000Z", "RRULE:FREQ=DAILY;COUNT=10"), limits=limits)
@@ -431,7 +438,7 @@ def test_max_instances_bounded_rule():
                                   "RDATE:20250101T000000Z"), limits=limits)
 
 
-def test_max_instances_unbounded_rule_counts_one_horizon():
+def test_max_instances_unbounded_rule_counts_one_horizon() -> None:
     """RFC 4791 §5.2.8: an unbounded rule is allowed; its density within a year is limited."""
     limits = dataclasses.replace(LIMITS, max_instances=400)
     info = validate(vevent("DTSTART:19900105T100000Z", "RRULE:FREQ=DAILY"), limits=limits)
@@ -440,14 +447,14 @@ def test_max_instances_unbounded_rule_counts_one_horizon():
              limits=limits)
 
 
-def test_limits_of_zero_are_disabled():
+def test_limits_of_zero_are_disabled() -> None:
     """A limit of 0 means the collection does not advertise that limit."""
     limits = dataclasses.replace(LIMITS, max_instances=0, max_attendees_per_instance=0)
     validate(vevent("DTSTART:20240105T100000Z", "RRULE:FREQ=MINUTELY;COUNT=100000",
                     *(f"ATTENDEE:mailto:{n}@example.com" for n in range(20))), limits=limits)
 
 
-def test_vjournal_and_vfreebusy_objects():
+def test_vjournal_and_vfreebusy_objects() -> None:
     """RFC 4791 §4.1 applies to every component type a calendar stores."""
     assert validate(component("VJOURNAL", "DTSTART;VALUE=DATE:20240105")).component_type \
         == "VJOURNAL"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, Component
 
 from caldavd.caldav.recurrence import (
     DISTANT_FUTURE,
@@ -29,11 +30,13 @@ NEW_YORK = ZoneInfo("America/New_York")
 NOW = utc(2024, 6, 1)
 
 
-def starts(calendar, start=None, end=None, **kwargs):
-    return [i.start for i in expand(calendar, start, end, now=NOW, **kwargs)]
+def starts(calendar: Component, start: datetime | None = None, end: datetime | None = None,
+           *, max_instances: int | None = None) -> list[datetime]:
+    return [i.start for i in expand(calendar, start, end, now=NOW,
+                                    max_instances=max_instances)]
 
 
-def local_times(instances, zone=NEW_YORK):
+def local_times(instances: Iterable[Instance], zone: tzinfo = NEW_YORK) -> set[str]:
     return {i.start.astimezone(zone).strftime("%H:%M") for i in instances}
 
 
@@ -42,7 +45,7 @@ def local_times(instances, zone=NEW_YORK):
 @pytest.mark.filterwarnings("ignore::UserWarning")  # icalendar notes the vendor prefix
 @pytest.mark.parametrize("tzid", ["America/New_York", "Custom Eastern",
                                   "/mozilla.org/20050126_1/America/New_York"])
-def test_weekly_rule_keeps_local_time_across_dst(tzid):
+def test_weekly_rule_keeps_local_time_across_dst(tzid: str) -> None:
     """RFC 5545 §3.8.5.3: instances keep their local time; UTC moves at the DST change."""
     calendar = cal(NEW_YORK_VTIMEZONE, vevent(
         f"DTSTART;TZID={tzid}:20240301T090000", f"DTEND;TZID={tzid}:20240301T100000",
@@ -56,7 +59,7 @@ def test_weekly_rule_keeps_local_time_across_dst(tzid):
     assert instances[2].recurrence_id == utc(2024, 3, 15, 13)
 
 
-def test_autumn_dst_change_and_until_in_utc():
+def test_autumn_dst_change_and_until_in_utc() -> None:
     """RFC 5545 §3.3.10: UNTIL in UTC bounds a zoned rule inclusively."""
     calendar = cal(vevent("DTSTART;TZID=America/New_York:20241025T090000",
                           "RRULE:FREQ=WEEKLY;UNTIL=20241108T140000Z"))
@@ -66,7 +69,7 @@ def test_autumn_dst_change_and_until_in_utc():
     assert local_times(instances) == {"09:00"}
 
 
-def test_local_time_in_dst_gap_uses_offset_before_gap():
+def test_local_time_in_dst_gap_uses_offset_before_gap() -> None:
     """RFC 5545 §3.3.5: a nonexistent local time is read with the offset before the gap."""
     calendar = cal(vevent("DTSTART;TZID=America/New_York:20240309T023000",
                           "RRULE:FREQ=DAILY;COUNT=3"))
@@ -74,7 +77,7 @@ def test_local_time_in_dst_gap_uses_offset_before_gap():
                                 utc(2024, 3, 11, 6, 30)]
 
 
-def test_unknown_tzid_is_floating():
+def test_unknown_tzid_is_floating() -> None:
     """A TZID nobody defines is treated as floating (lenient, as real servers are)."""
     calendar = Calendar.from_ical(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\n"
@@ -86,7 +89,7 @@ def test_unknown_tzid_is_floating():
 
 # -- floating and all-day (RFC 4791 §9.9) -----------------------------------------------
 
-def test_all_day_event_lasts_one_day_in_floating_tz():
+def test_all_day_event_lasts_one_day_in_floating_tz() -> None:
     """RFC 4791 §9.9: a DATE DTSTART without DTEND/DURATION covers DTSTART+P1D."""
     calendar = cal(vevent("DTSTART;VALUE=DATE:20240105"))
     [in_utc] = expand(calendar, None, None)
@@ -96,7 +99,7 @@ def test_all_day_event_lasts_one_day_in_floating_tz():
     assert (in_new_york.start, in_new_york.end) == (utc(2024, 1, 5, 5), utc(2024, 1, 6, 5))
 
 
-def test_recurring_all_day_event():
+def test_recurring_all_day_event() -> None:
     """RFC 5545 §3.8.5.3: DATE recurrences; recurrence ids are midnight UTC of the date."""
     calendar = cal(vevent("DTSTART;VALUE=DATE:20240310", "DTEND;VALUE=DATE:20240312",
                           "RRULE:FREQ=WEEKLY;COUNT=3"))
@@ -109,7 +112,7 @@ def test_recurring_all_day_event():
     assert all(i.floating for i in instances)
 
 
-def test_floating_event_uses_floating_tz():
+def test_floating_event_uses_floating_tz() -> None:
     """RFC 4791 §9.9: floating times are read in the time zone of the request."""
     calendar = cal(vevent("DTSTART:20240105T090000", "DURATION:PT30M",
                           "RRULE:FREQ=DAILY;COUNT=2"))
@@ -120,7 +123,7 @@ def test_floating_event_uses_floating_tz():
     assert all(i.floating for i in shifted)
 
 
-def test_time_range_on_floating_event_depends_on_zone():
+def test_time_range_on_floating_event_depends_on_zone() -> None:
     """RFC 4791 §9.9: the same floating event matches different UTC ranges per zone."""
     calendar = cal(vevent("DTSTART:20240105T230000", "DURATION:PT30M"))
     day = (utc(2024, 1, 5), utc(2024, 1, 6))
@@ -130,7 +133,7 @@ def test_time_range_on_floating_event_depends_on_zone():
 
 # -- recurrence set (RFC 5545 §3.8.5) ----------------------------------------------------
 
-def test_exdate_removes_instances():
+def test_exdate_removes_instances() -> None:
     """RFC 5545 §3.8.5.1: EXDATE removes instances, also one given in UTC."""
     calendar = cal(vevent("DTSTART;TZID=Europe/Paris:20240101T100000",
                           "RRULE:FREQ=DAILY;COUNT=5",
@@ -139,14 +142,14 @@ def test_exdate_removes_instances():
     assert starts(calendar) == [utc(2024, 1, 1, 9), utc(2024, 1, 3, 9)]
 
 
-def test_exdate_as_date_removes_that_day():
+def test_exdate_as_date_removes_that_day() -> None:
     """RFC 5545 §3.8.5.1: a DATE EXDATE on a DATE-TIME rule removes the instance that day."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=3",
                           "EXDATE;VALUE=DATE:20240102"))
     assert starts(calendar) == [utc(2024, 1, 1, 10), utc(2024, 1, 3, 10)]
 
 
-def test_rdate_values_and_periods():
+def test_rdate_values_and_periods() -> None:
     """RFC 5545 §3.8.5.2: RDATE adds DATE-TIME and PERIOD instances; a PERIOD has its own end."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "DURATION:PT1H",
                           "RDATE:20240103T100000Z",
@@ -161,7 +164,7 @@ def test_rdate_values_and_periods():
     assert all(i.recurrence_id == i.start for i in instances)
 
 
-def test_override_moves_an_instance():
+def test_override_moves_an_instance() -> None:
     """RFC 5545 §3.8.4.4: an override replaces the instance its RECURRENCE-ID names."""
     master = vevent("DTSTART;TZID=America/New_York:20240101T090000", "DURATION:PT1H",
                     "RRULE:FREQ=DAILY;COUNT=3", "SUMMARY:daily")
@@ -180,7 +183,7 @@ def test_override_moves_an_instance():
     assert len(expand(calendar, utc(2024, 1, 5), utc(2024, 1, 6))) == 1
 
 
-def test_override_with_floating_recurrence_id_uses_master_zone():
+def test_override_with_floating_recurrence_id_uses_master_zone() -> None:
     """RFC 5545 §3.8.4.4: RECURRENCE-ID matches the master's DTSTART value and zone."""
     calendar = cal(vevent("DTSTART;TZID=Europe/Paris:20240101T100000",
                           "RRULE:FREQ=DAILY;COUNT=2"),
@@ -188,7 +191,7 @@ def test_override_with_floating_recurrence_id_uses_master_zone():
     assert starts(calendar) == [utc(2024, 1, 1, 9), utc(2024, 1, 2, 15)]
 
 
-def test_thisandfuture_moves_the_named_and_every_later_instance():
+def test_thisandfuture_moves_the_named_and_every_later_instance() -> None:
     """RFC 5545 §3.2.13, §3.8.4.4: RANGE=THISANDFUTURE applies to the instance it names
     and all later ones; each keeps its own RECURRENCE-ID."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "DURATION:PT1H",
@@ -206,7 +209,7 @@ def test_thisandfuture_moves_the_named_and_every_later_instance():
     assert {str(i.component.get("SUMMARY")) for i in instances[1:]} == {"later"}
 
 
-def test_a_single_override_after_thisandfuture_still_replaces_its_instance():
+def test_a_single_override_after_thisandfuture_still_replaces_its_instance() -> None:
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=5"),
                    vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240102T100000Z",
                           "DTSTART:20240102T120000Z"),
@@ -215,7 +218,7 @@ def test_a_single_override_after_thisandfuture_still_replaces_its_instance():
                                 utc(2024, 1, 3, 12), utc(2024, 1, 4, 8), utc(2024, 1, 5, 12)]
 
 
-def test_a_later_thisandfuture_override_takes_over():
+def test_a_later_thisandfuture_override_takes_over() -> None:
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=5"),
                    vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240104T100000Z",
                           "DTSTART:20240104T070000Z"),
@@ -225,7 +228,7 @@ def test_a_later_thisandfuture_override_takes_over():
                                 utc(2024, 1, 3, 12), utc(2024, 1, 4, 7), utc(2024, 1, 5, 7)]
 
 
-def test_thisandfuture_keeps_the_new_local_time_across_dst():
+def test_thisandfuture_keeps_the_new_local_time_across_dst() -> None:
     """The move is in wall-clock time when the override is in the master's zone."""
     calendar = cal(vevent("DTSTART;TZID=America/New_York:20240301T090000",
                           "DTEND;TZID=America/New_York:20240301T100000",
@@ -239,7 +242,7 @@ def test_thisandfuture_keeps_the_new_local_time_across_dst():
     assert instances[2].start == utc(2024, 3, 15, 14)  # EDT from March 10
 
 
-def test_an_instance_moved_into_the_range_from_outside_it_is_found():
+def test_an_instance_moved_into_the_range_from_outside_it_is_found() -> None:
     """A range query sees a moved instance where it now is (RFC 4791 §9.9)."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=10"),
                    vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240103T100000Z",
@@ -249,7 +252,7 @@ def test_an_instance_moved_into_the_range_from_outside_it_is_found():
         "the named instance left its day and the next one moved on too"
 
 
-def test_thisandfuture_on_an_unbounded_rule_stays_bounded():
+def test_thisandfuture_on_an_unbounded_rule_stays_bounded() -> None:
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY"),
                    vevent("RECURRENCE-ID;RANGE=THISANDFUTURE:20240110T100000Z",
                           "DTSTART:20240110T110000Z", "TRANSP:TRANSPARENT"))
@@ -261,7 +264,7 @@ def test_thisandfuture_on_an_unbounded_rule_stays_bounded():
                now=NOW))
 
 
-def test_expanded_data_shows_moved_instances_as_the_override_wrote_them():
+def test_expanded_data_shows_moved_instances_as_the_override_wrote_them() -> None:
     """RFC 4791 §9.6.5: each later instance comes out with the override's properties,
     its own RECURRENCE-ID (no RANGE) and its moved start and end."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "DURATION:PT1H",
@@ -278,14 +281,14 @@ def test_expanded_data_shows_moved_instances_as_the_override_wrote_them():
     assert "RANGE" not in third["RECURRENCE-ID"].params
 
 
-def test_orphan_override_has_its_own_instance():
+def test_orphan_override_has_its_own_instance() -> None:
     """RFC 4791 §4.1: a resource may hold only overridden instances."""
     calendar = cal(vevent("RECURRENCE-ID:20240102T100000Z", "DTSTART:20240102T120000Z"))
     [instance] = expand(calendar, None, None)
     assert (instance.start, instance.recurrence_id) == (utc(2024, 1, 2, 12), utc(2024, 1, 2, 10))
 
 
-def test_infinite_rule_stops_at_horizon():
+def test_infinite_rule_stops_at_horizon() -> None:
     """An unbounded RRULE without an end stops at now + HORIZON (documented bound)."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY"))
     found = starts(calendar)
@@ -297,7 +300,7 @@ def test_infinite_rule_stops_at_horizon():
     assert later[-1] <= later[0] + HORIZON  # from the first instance in the range
 
 
-def test_infinite_rule_far_ahead_stops_a_horizon_after_its_first_instance():
+def test_infinite_rule_far_ahead_stops_a_horizon_after_its_first_instance() -> None:
     """A rule whose instances all lie past now + HORIZON still has them (issue #15 item 4):
     the horizon of an open-ended expansion counts from the first instance in the range."""
     calendar = cal(vevent("DTSTART:20400105T100000Z", "RRULE:FREQ=YEARLY"))
@@ -306,7 +309,7 @@ def test_infinite_rule_far_ahead_stops_a_horizon_after_its_first_instance():
     assert len(expand(calendar, utc(2026, 1, 1), None, max_instances=1)) == 1
 
 
-def test_infinite_rule_with_range_and_max_instances():
+def test_infinite_rule_with_range_and_max_instances() -> None:
     """An unbounded RRULE expands only over the range, and max_instances keeps the earliest."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=WEEKLY;BYDAY=MO,WE"))
     found = starts(calendar, utc(2040, 1, 1), utc(2040, 1, 15))
@@ -316,20 +319,20 @@ def test_infinite_rule_with_range_and_max_instances():
         utc(2024, 1, 1, 10), utc(2024, 1, 3, 10), utc(2024, 1, 8, 10)]
 
 
-def test_bounded_rule_is_expanded_whole_without_end():
+def test_bounded_rule_is_expanded_whole_without_end() -> None:
     """A bounded recurrence set is returned whole when no end is given."""
     calendar = cal(vevent("DTSTART:20300101T100000Z", "RRULE:FREQ=YEARLY;COUNT=5"))
     assert len(starts(calendar)) == 5
     assert not is_unbounded(calendar)
 
 
-def test_dtstart_not_matching_rule_is_still_an_instance():
+def test_dtstart_not_matching_rule_is_still_an_instance() -> None:
     """RFC 5545 §3.8.5.3: DTSTART is the first instance even if the rule skips it."""
     calendar = cal(vevent("DTSTART:20240102T100000Z", "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=2"))
     assert starts(calendar) == [utc(2024, 1, 2, 10), utc(2024, 1, 8, 10), utc(2024, 1, 15, 10)]
 
 
-def test_impossible_rule_in_stored_data_does_not_hang():
+def test_impossible_rule_in_stored_data_does_not_hang() -> None:
     """Stored data with a rule that never matches expands to DTSTART only, quickly."""
     calendar = Calendar.from_ical(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\n"
@@ -340,7 +343,7 @@ def test_impossible_rule_in_stored_data_does_not_hang():
     assert time.monotonic() - started < 2
 
 
-def test_open_range_near_year_9999():
+def test_open_range_near_year_9999() -> None:
     """An open range that starts within a horizon of year 9999 expands without overflow."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=YEARLY"))
     found = starts(calendar, utc(9999, 6, 1))
@@ -374,7 +377,7 @@ RULES = [
 
 
 @pytest.mark.parametrize(("dtstart", "rule"), RULES)
-def test_skipping_ahead_gives_the_same_instances(dtstart, rule):
+def test_skipping_ahead_gives_the_same_instances(dtstart: str, rule: str) -> None:
     """A range far from DTSTART is reached by re-anchoring the rule (RFC 5545 §3.3.10
     periods are aligned to DTSTART); the result equals iterating from DTSTART."""
     calendar = cal(vevent(dtstart, "DURATION:PT2H", f"RRULE:{rule}"))
@@ -387,7 +390,7 @@ def test_skipping_ahead_gives_the_same_instances(dtstart, rule):
         assert expand(calendar, start, end, floating_tz=NEW_YORK) == expected, (start, end)
 
 
-def test_count_instances():
+def test_count_instances() -> None:
     """RFC 4791 §5.2.8: instances are counted up to the limit, overrides included once."""
     calendar = cal(vevent("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=5"),
                    vevent("RECURRENCE-ID:20240102T100000Z", "DTSTART:20240102T120000Z"),
@@ -397,7 +400,7 @@ def test_count_instances():
     assert count_instances(calendar, stop=100, before=utc(2024, 1, 3)) == 3
 
 
-def test_expansion_is_fast_enough_for_every_put():
+def test_expansion_is_fast_enough_for_every_put() -> None:
     """A ten-year daily rule in a DST zone expands in well under a second."""
     calendar = cal(vevent("DTSTART;TZID=America/New_York:20240101T090000",
                           "DURATION:PT1H", "RRULE:FREQ=DAILY;COUNT=3650",
@@ -418,7 +421,7 @@ def _one(*lines: str, name: str = "VEVENT") -> Instance:
 T0, T1, T2 = utc(2024, 1, 5, 10), utc(2024, 1, 5, 11), utc(2024, 1, 5, 12)
 
 
-def test_vevent_with_dtend():
+def test_vevent_with_dtend() -> None:
     """RFC 4791 §9.9 VEVENT, DTEND: (start < DTEND AND end > DTSTART)."""
     instance = _one("DTSTART:20240105T100000Z", "DTEND:20240105T110000Z")
     assert (instance.start, instance.end) == (T0, T1)
@@ -427,14 +430,14 @@ def test_vevent_with_dtend():
     assert not instance.overlaps(T0 - timedelta(hours=1), T0)  # end == DTSTART
 
 
-def test_vevent_with_duration():
+def test_vevent_with_duration() -> None:
     """RFC 4791 §9.9 VEVENT, DURATION > 0: (start < DTSTART+DURATION AND end > DTSTART)."""
     instance = _one("DTSTART:20240105T100000Z", "DURATION:PT1H")
     assert instance.end == T1
     assert instance.overlaps(T0, T1) and not instance.overlaps(T1, T2)
 
 
-def test_vevent_zero_duration_and_no_end():
+def test_vevent_zero_duration_and_no_end() -> None:
     """RFC 4791 §9.9 VEVENT, zero DURATION or DATE-TIME only:
     (start <= DTSTART AND end > DTSTART)."""
     for lines in (("DTSTART:20240105T100000Z", "DURATION:PT0S"), ("DTSTART:20240105T100000Z",)):
@@ -445,14 +448,14 @@ def test_vevent_zero_duration_and_no_end():
         assert instance.overlaps(None, None)
 
 
-def test_vevent_all_day():
+def test_vevent_all_day() -> None:
     """RFC 4791 §9.9 VEVENT, DATE only: (start < DTSTART+P1D AND end > DTSTART)."""
     instance = _one("DTSTART;VALUE=DATE:20240105")
     assert instance.overlaps(utc(2024, 1, 5, 23), utc(2024, 1, 7))
     assert not instance.overlaps(utc(2024, 1, 6), utc(2024, 1, 7))
 
 
-def test_vevent_free_busy_type():
+def test_vevent_free_busy_type() -> None:
     """RFC 4791 §7.10: STATUS and TRANSP decide the free-busy type of an instance."""
     assert _one("DTSTART:20240105T100000Z").fbtype == "BUSY"
     assert _one("DTSTART:20240105T100000Z", "STATUS:CONFIRMED").fbtype == "BUSY"
@@ -468,7 +471,7 @@ def _todo(*lines: str) -> Instance:
     return _one(*lines, name="VTODO")
 
 
-def test_vtodo_dtstart_duration():
+def test_vtodo_dtstart_duration() -> None:
     """RFC 4791 §9.9 VTODO row 1:
     (start <= DTSTART+DURATION) AND (end > DTSTART OR end >= DTSTART+DURATION)."""
     todo = _todo("DTSTART:20240105T100000Z", "DURATION:PT1H")
@@ -478,7 +481,7 @@ def test_vtodo_dtstart_duration():
     assert not todo.overlaps(T1 + timedelta(seconds=1), T2)
 
 
-def test_vtodo_dtstart_due():
+def test_vtodo_dtstart_due() -> None:
     """RFC 4791 §9.9 VTODO row 2:
     (start < DUE OR start <= DTSTART) AND (end > DTSTART OR end >= DUE)."""
     todo = _todo("DTSTART:20240105T100000Z", "DUE:20240105T110000Z")
@@ -489,21 +492,21 @@ def test_vtodo_dtstart_due():
     assert point.overlaps(T0, T1) and point.overlaps(T0 - timedelta(hours=1), T0)
 
 
-def test_vtodo_dtstart_only():
+def test_vtodo_dtstart_only() -> None:
     """RFC 4791 §9.9 VTODO row 3: (start <= DTSTART) AND (end > DTSTART)."""
     todo = _todo("DTSTART:20240105T100000Z")
     assert todo.overlaps(T0, T1)
     assert not todo.overlaps(T0 - timedelta(hours=1), T0)
 
 
-def test_vtodo_due_only():
+def test_vtodo_due_only() -> None:
     """RFC 4791 §9.9 VTODO row 4: (start < DUE) AND (end >= DUE)."""
     todo = _todo("DUE:20240105T100000Z")
     assert todo.overlaps(T0 - timedelta(hours=1), T0)            # end == DUE
     assert not todo.overlaps(T0, T1)                             # start == DUE
 
 
-def test_vtodo_completed_and_created():
+def test_vtodo_completed_and_created() -> None:
     """RFC 4791 §9.9 VTODO row 5:
     (start <= CREATED OR start <= COMPLETED) AND (end >= CREATED OR end >= COMPLETED)."""
     todo = _todo("CREATED:20240105T100000Z", "COMPLETED:20240105T120000Z")
@@ -513,14 +516,14 @@ def test_vtodo_completed_and_created():
     assert not todo.overlaps(T2 + timedelta(seconds=1), T2 + timedelta(hours=1))
 
 
-def test_vtodo_completed_only():
+def test_vtodo_completed_only() -> None:
     """RFC 4791 §9.9 VTODO row 6: (start <= COMPLETED) AND (end >= COMPLETED)."""
     todo = _todo("COMPLETED:20240105T100000Z")
     assert todo.overlaps(T0, T1) and todo.overlaps(T0 - timedelta(hours=1), T0)
     assert not todo.overlaps(T1, T2)
 
 
-def test_vtodo_created_only():
+def test_vtodo_created_only() -> None:
     """RFC 4791 §9.9 VTODO row 7: (end > CREATED)."""
     todo = _todo("CREATED:20240105T100000Z")
     assert todo.end == DISTANT_FUTURE
@@ -529,7 +532,7 @@ def test_vtodo_created_only():
     assert todo.overlaps(T0 - timedelta(hours=1), T0 + timedelta(seconds=1))
 
 
-def test_vtodo_without_dates():
+def test_vtodo_without_dates() -> None:
     """RFC 4791 §9.9 VTODO row 8: TRUE."""
     todo = _todo()
     assert (todo.start, todo.end) == (DISTANT_PAST, DISTANT_FUTURE)
@@ -537,7 +540,7 @@ def test_vtodo_without_dates():
     assert todo.fbtype == "FREE"
 
 
-def test_recurring_vtodo():
+def test_recurring_vtodo() -> None:
     """RFC 5545 §3.6.2: a VTODO recurs from DTSTART; each instance keeps its DUE offset."""
     todos = expand(cal(vtodo("DTSTART:20240105T100000Z", "DUE:20240105T110000Z",
                              "RRULE:FREQ=DAILY;COUNT=2")), None, None)
@@ -547,7 +550,7 @@ def test_recurring_vtodo():
 
 # -- RFC 4791 §9.9 VJOURNAL and VFREEBUSY -----------------------------------------------
 
-def test_vjournal():
+def test_vjournal() -> None:
     """RFC 4791 §9.9 VJOURNAL: DATE-TIME is a point, DATE covers a day, no DTSTART never matches."""
     point = _one("DTSTART:20240105T100000Z", name="VJOURNAL")
     assert point.overlaps(T0, T1) and not point.overlaps(T0 - timedelta(hours=1), T0)
@@ -556,7 +559,7 @@ def test_vjournal():
     assert expand(cal(component("VJOURNAL", "SUMMARY:undated")), None, None) == []
 
 
-def test_vfreebusy_periods_and_envelope():
+def test_vfreebusy_periods_and_envelope() -> None:
     """RFC 4791 §9.9 VFREEBUSY: DTSTART/DTEND envelope, and each FREEBUSY period with its FBTYPE."""
     instances = expand(cal(component(
         "VFREEBUSY", "DTSTART:20240105T000000Z", "DTEND:20240106T000000Z",
@@ -572,7 +575,7 @@ def test_vfreebusy_periods_and_envelope():
 
 # -- component_instances ----------------------------------------------------------------
 
-def test_component_instances_skips_overridden():
+def test_component_instances_skips_overridden() -> None:
     """component_instances gives one component's share; overrides are left to themselves."""
     calendar = cal(NEW_YORK_VTIMEZONE,
                    vevent("DTSTART;TZID=Custom Eastern:20240101T090000",
@@ -590,7 +593,7 @@ def test_component_instances_skips_overridden():
 
 # -- calendar-data output (RFC 4791 §9.6.5, §9.6.6) ---------------------------------------
 
-def test_expand_calendar():
+def test_expand_calendar() -> None:
     """RFC 4791 §9.6.5: one component per instance, RECURRENCE-ID, UTC, no RRULE or VTIMEZONE."""
     calendar = cal(NEW_YORK_VTIMEZONE,
                    vevent("DTSTART;TZID=Custom Eastern:20240308T090000",
@@ -612,7 +615,7 @@ def test_expand_calendar():
     assert str(expanded["PRODID"]) == "-//test//EN"
 
 
-def test_expand_calendar_keeps_dates_and_floating_values():
+def test_expand_calendar_keeps_dates_and_floating_values() -> None:
     """RFC 4791 §9.6.5: only values with a time zone are converted; DATE stays DATE."""
     calendar = cal(vevent("DTSTART;VALUE=DATE:20240101", "RRULE:FREQ=DAILY;COUNT=2"))
     events = expand_calendar(calendar, None, None).walk("VEVENT")
@@ -622,7 +625,7 @@ def test_expand_calendar_keeps_dates_and_floating_values():
         datetime(2024, 1, 1).date(), datetime(2024, 1, 2).date()]
 
 
-def test_limit_recurrence_set():
+def test_limit_recurrence_set() -> None:
     """RFC 4791 §9.6.6: master plus overrides whose new or original time overlaps the range."""
     master = vevent("DTSTART:20240101T100000Z", "DURATION:PT1H", "RRULE:FREQ=DAILY;COUNT=10")
     moved_in = vevent("RECURRENCE-ID:20240108T100000Z", "DTSTART:20240103T120000Z",
@@ -640,7 +643,7 @@ def test_limit_recurrence_set():
     assert len(limited.walk("VTIMEZONE")) == 1
 
 
-def test_expand_calendar_keeps_non_recurring_components_once():
+def test_expand_calendar_keeps_non_recurring_components_once() -> None:
     """RFC 4791 §9.6.5: a component that does not recur is returned once, times in UTC."""
     calendar = cal(component("VFREEBUSY", "DTSTART:20240105T000000Z",
                              "DTEND:20240106T000000Z",
@@ -652,7 +655,7 @@ def test_expand_calendar_keeps_non_recurring_components_once():
     assert "RECURRENCE-ID" not in event
 
 
-def test_instances_are_hashable():
+def test_instances_are_hashable() -> None:
     """Instances can be kept in sets although they carry an icalendar component."""
     instances = expand(cal(vevent("DTSTART:20240105T100000Z", "RRULE:FREQ=DAILY;COUNT=3")))
     assert len(set(instances + instances)) == 3
