@@ -52,6 +52,7 @@ from lxml import etree
 from caldavd.caldav import ical, recurrence
 from caldavd.caldav.components import CALENDAR_COMPONENTS
 from caldavd.dav import errors, names
+from caldavd.dav.xml import parse_xml
 
 Collation = Literal["i;ascii-casemap", "i;octet", "i;unicode-casemap"]
 MatchType = Literal["equals", "contains", "starts-with", "ends-with"]
@@ -321,6 +322,12 @@ def parse_timezone_element(element: etree._Element) -> tzinfo:
         return ical.timezone_calendar(element.text or "")
     except errors.ValidCalendarData as exc:
         raise errors.ValidCalendarData(f"CALDAV:timezone: {exc.message}") from None
+
+
+def stored_timezone(value: str | None) -> tzinfo | None:
+    """The zone of a calendar's calendar-timezone property as stored (the element's
+    text, RFC 4791 §5.2.2); None when it has none."""
+    return parse_timezone_element(parse_xml(value.encode())) if value else None
 
 
 def _children(element: etree._Element) -> list[etree._Element]:

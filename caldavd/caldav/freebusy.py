@@ -11,15 +11,18 @@ time zone), which is the caller's choice of ``floating_tz``.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, tzinfo
 
 from icalendar import Calendar, FreeBusy, vCalAddress
 
+from caldavd.caldav import recurrence
+from caldavd.caldav.budget import Budget, OverBudget
 from caldavd.caldav.ical import PRODID, serialize
 from caldavd.caldav.recurrence import Instance
+from caldavd.dav.errors import NumberOfMatchesWithinLimits
 
-__all__ = ["BUSY_TYPES", "BusyPeriod", "busy_periods", "freebusy"]
+__all__ = ["BUSY_TYPES", "BusyPeriod", "busy_periods", "expand", "freebusy", "spend"]
 
 BUSY_TYPES = ("BUSY", "BUSY-UNAVAILABLE", "BUSY-TENTATIVE")
 """FBTYPEs reported, in output order for periods that start together."""
@@ -69,12 +72,13 @@ def _utc(value: datetime) -> datetime:
 def freebusy(instances_by_object: Iterable[list[Instance]], start: datetime, end: datetime,
              *, indexed: Iterable[BusyPeriod] = (), organizer: str | None = None,
              attendees: Iterable[str] = (), uid: str | None = None,
-             dtstamp: datetime | None = None) -> bytes:
+             dtstamp: datetime | None = None, method: str | None = None) -> bytes:
     """A VCALENDAR with one VFREEBUSY for [start, end) (RFC 4791 §7.10), of the
     instances and of ``indexed`` busy periods.
 
-    ``organizer``, ``attendees`` and ``uid`` are for scheduling replies
-    (RFC 6638); a free-busy-query report leaves them out.
+    ``organizer``, ``attendees``, ``uid`` and ``method`` are for scheduling replies
+    (RFC 6638 §5, RFC 5546 §3.3.3: METHOD:REPLY); a free-busy-query report leaves them
+    out.
     """
     instances = (instance for batch in instances_by_object for instance in batch)
     periods = busy_periods(instances, start, end, indexed)
@@ -91,6 +95,8 @@ def freebusy(instances_by_object: Iterable[list[Instance]], start: datetime, end
     cal = Calendar()
     cal.add("VERSION", "2.0")
     cal.add("PRODID", PRODID)
+    if method is not None:
+        cal.add("METHOD", method)
     cal.add_component(component)
     head, tail = serialize(cal).split(_END, 1)
     return b"".join((head, _freebusy_lines(periods), _END, tail))
@@ -110,3 +116,29 @@ def _freebusy_lines(periods: dict[str, list[Period]]) -> bytes:
     return "".join(
         f"FREEBUSY;FBTYPE={fbtype}:{_utc(start):%Y%m%dT%H%M%SZ}/{_utc(end):%Y%m%dT%H%M%SZ}\r\n"
         for (start, end), _order, fbtype in rows).encode()
+
+
+def spend(budget: Budget, count: int, what: str) -> None:
+    """A truncated free-busy answer would show busy time as free: going over the budget
+    refuses the request (see README, Security and limits)."""
+    try:
+        budget.spend(count)
+    except OverBudget:
+        raise NumberOfMatchesWithinLimits(
+            f"more {what} in this range; ask for a shorter one", status=403) from None
+
+
+def expand(objects: Iterable[tuple[str, tzinfo]], start: datetime, end: datetime,
+           budget: Budget, keep: Callable[[Instance], bool] = lambda _: True,
+           ) -> list[list[Instance]]:
+    """The instances in [start, end) of each object's data, floating ones in its zone,
+    those ``keep`` takes (on the executor; within ``budget``)."""
+    result = []
+    for text, zone in objects:
+        budget.check()
+        cal = Calendar.from_ical(text)
+        instances = recurrence.expand(cal, start, end, floating_tz=zone,
+                                      max_instances=budget.ask)
+        spend(budget, len(instances), "recurrence instances than MaxInstancesPerReport")
+        result.append([instance for instance in instances if keep(instance)])
+    return result

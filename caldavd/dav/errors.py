@@ -392,6 +392,48 @@ class ValidActionParameter(DAVError):
     element = names.VALID_ACTION_PARAMETER
 
 
+# -- RFC 6638 §5 (POST of a VFREEBUSY request to the scheduling Outbox) ---------------
+
+class ValidSchedulingMessage(DAVError):
+    """The iCalendar object is no scheduling message this request may carry: for a
+    free-busy POST, one VFREEBUSY with METHOD:REQUEST, ORGANIZER, DTSTART, DTEND, UID
+    and DTSTAMP (RFC 6638 §5, RFC 5546 §3.3.2)."""
+
+    status = 403
+    element = names.VALID_SCHEDULING_MESSAGE
+
+
+class OrganizerAllowed(DAVError):
+    """The ORGANIZER is not a calendar user address of the Outbox's owner (RFC 6638 §5)."""
+
+    status = 403
+    element = names.ORGANIZER_ALLOWED
+
+
+class OriginatorAllowed(DAVError):
+    """The authenticated principal may not send scheduling messages at all (a record
+    not enabled for calendaring, RFC 6638 §5)."""
+
+    status = 403
+    element = names.ORIGINATOR_ALLOWED
+
+
+class RecipientSpecified(DAVError):
+    """The message names no recipient: a free-busy request needs at least one ATTENDEE
+    (RFC 6638 §5)."""
+
+    status = 403
+    element = names.RECIPIENT_SPECIFIED
+
+
+class RecipientLimit(DAVError):
+    """More recipients than MaxAttendeesPerInstance allows (Apple's element for this
+    limit of RFC 6638 §5 requests)."""
+
+    status = 403
+    element = names.RECIPIENT_LIMIT
+
+
 # -- caldavd's own limits (README "Security and limits") ---------------------------------
 
 class MaxPropertiesPerRequest(DAVError):

@@ -207,6 +207,17 @@ MAX_DATE_TIME_PRECONDITION = MAX_DATE_TIME
 CALENDAR_DATA_TYPE = caldav("calendar-data")  # child of supported-calendar-data
 SUPPORTED_CALENDAR_DATA_PRECONDITION = SUPPORTED_CALENDAR_DATA
 
+# -- RFC 6638 §5 (free-busy through the scheduling Outbox) -------------------------
+SCHEDULE_RESPONSE = caldav("schedule-response")
+SCHEDULE_RESPONSE_RESPONSE = caldav("response")  # CALDAV:response, RFC 6638 §10.2
+RECIPIENT = caldav("recipient")
+REQUEST_STATUS = caldav("request-status")
+VALID_SCHEDULING_MESSAGE = caldav("valid-scheduling-message")
+ORGANIZER_ALLOWED = caldav("organizer-allowed")
+ORIGINATOR_ALLOWED = caldav("originator-allowed")
+RECIPIENT_SPECIFIED = caldav("recipient-specified")
+RECIPIENT_LIMIT = caldav("recipient-limit")  # Apple's, beyond MaxAttendeesPerInstance
+
 # -- Apple / calendarserver.org extensions ---------------------------------------
 GETCTAG = cs("getctag")
 CALENDAR_COLOR = ical("calendar-color")

@@ -43,6 +43,7 @@ from caldavd.store.model import (
     CalendarObject,
     Change,
     Home,
+    HomeBusyTime,
     Listing,
     Matches,
     NewAttachment,
@@ -201,6 +202,21 @@ class QueryStore(Protocol):
         overlapping it of the objects whose index decides (no floating instance,
         indexed past ``end``), at most ``limit`` + 1 of them, and the data of every
         other candidate (to expand in memory)."""
+        ...
+
+    async def busy_time_of_homes(self, owner_uids: Sequence[str], start: datetime,
+                                 end: datetime, *, limit: int) -> dict[str, HomeBusyTime]:
+        """``busy_time`` of every calendar bound in each home of ``owner_uids`` at once
+        (one statement, whatever their number): the owners' busy time for free-busy
+        (RFC 6638 §5), keyed by owner uid (a uid without a home has none).
+
+        Calendars whose schedule-calendar-transp is transparent (RFC 6638 §9.1) and the
+        scheduling inbox and outbox are left out.  Besides objects with floating
+        instances or an index short of ``end``, a scheduling object whose data says
+        PARTSTAT=DECLINED somewhere is not decided by the index (the caller knows whose
+        participation counts): it comes with its data.  At most ``limit`` + 1 busy rows
+        over all the homes.
+        """
         ...
 
     async def query_listing(self, calendar: Calendar, component_type: str | None,

@@ -202,6 +202,17 @@ class BusyTime:
 
 
 @dataclass(frozen=True)
+class HomeBusyTime:
+    """One home's part of ``QueryStore.busy_time_of_homes``: the busy index rows (start,
+    end, FBTYPE) of the objects the index decides, and the data of the others, each
+    with its calendar's calendar-timezone as stored (None: none), for floating times
+    (RFC 4791 §7.10)."""
+
+    periods: list[tuple[datetime, datetime, str]] = field(default_factory=list)
+    to_expand: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Matches(Listing):
     """A calendar-query prefilter's candidates (``Store.query_listing``) as a listing with
     each object's data, column by column like ``Listing``: ``exact[i]`` says the index

@@ -12,7 +12,7 @@ from lxml import etree
 
 from caldavd.caldav.budget import Budget, OverBudget
 from caldavd.caldav.data import DataRequest, parse_calendar_data_request, render
-from caldavd.caldav.filter import parse_timezone_element
+from caldavd.caldav.filter import stored_timezone
 from caldavd.dav import names
 from caldavd.dav.errors import MaxDateTime, MinDateTime, NumberOfMatchesWithinLimits
 from caldavd.dav.multistatus import Multistatus
@@ -21,7 +21,6 @@ from caldavd.http.context import Context
 from caldavd.http.liveprops import MAX_DATE_TIME, MIN_DATE_TIME
 from caldavd.http.offload import off_loop
 from caldavd.http.propfind import object_resource
-from caldavd.http.propvalues import from_stored
 from caldavd.http.resources import CalendarResource, ObjectResource
 from caldavd.store import Calendar, CalendarObject
 
@@ -39,8 +38,7 @@ def wants_data(request: Propfind) -> bool:
 
 def stored_zone(properties: Mapping[str, str]) -> tzinfo | None:
     """The zone of a calendar's calendar-timezone (RFC 4791 §5.2.2), from its properties."""
-    stored = properties.get(names.CALENDAR_TIMEZONE)
-    return parse_timezone_element(from_stored(stored)) if stored else None
+    return stored_timezone(properties.get(names.CALENDAR_TIMEZONE))
 
 
 async def calendar_zone(ctx: Context, calendar: Calendar) -> tzinfo | None:

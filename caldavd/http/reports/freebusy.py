@@ -12,25 +12,21 @@ loop too.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 
-import icalendar
 from aiohttp import web
 from lxml import etree
 
-from caldavd.caldav import recurrence
-from caldavd.caldav.budget import Budget, OverBudget
-from caldavd.caldav.filter import parse_utc_datetime
-from caldavd.caldav.freebusy import BusyPeriod, freebusy
+from caldavd.caldav.budget import Budget
+from caldavd.caldav.filter import parse_utc_datetime, stored_timezone
+from caldavd.caldav.freebusy import expand, freebusy, spend
 from caldavd.dav import names
-from caldavd.dav.errors import BadRequest, NumberOfMatchesWithinLimits
+from caldavd.dav.errors import BadRequest
 from caldavd.dav.xml import expect_root
 from caldavd.http.context import Context
 from caldavd.http.offload import off_loop
-from caldavd.http.propvalues import from_stored
 from caldavd.http.registry import Report
-from caldavd.http.reports.common import budget_for, calendar_zone, check_range, stored_zone
+from caldavd.http.reports.common import budget_for, calendar_zone, check_range
 from caldavd.http.resources import (
     CalendarResource,
     HomeResource,
@@ -38,7 +34,6 @@ from caldavd.http.resources import (
     PlainItem,
     Resource,
 )
-from caldavd.store import Calendar
 
 
 def _range(root: etree._Element) -> tuple[datetime, datetime]:
@@ -63,61 +58,24 @@ async def free_busy_query(ctx: Context, resource: Resource,
     start, end = _range(root)
     if not isinstance(resource, HomeResource):
         raise TypeError("not HomeResource: resource")
+    budget, rows = budget_for(ctx), Budget(ctx.config.MaxFreeBusyRows)
     if isinstance(resource, CalendarResource):
         calendar = resource.the_calendar
-        calendars = [(calendar, await calendar_zone(ctx, calendar))]
-    else:
-        calendars = await _opaque_calendars(ctx, resource)
-    budget, rows = budget_for(ctx), Budget(ctx.config.MaxFreeBusyRows)
-    batches: list[list[recurrence.Instance]] = []
-    indexed: list[BusyPeriod] = []
-    for calendar, zone in calendars:
         found = await ctx.store.busy_time(calendar, start, end, limit=rows.remaining)
-        _spend(rows, len(found.periods), "busy periods than MaxFreeBusyRows")
-        indexed += found.periods
-        batches += await off_loop(ctx, budget, functools.partial(
-            _instances, found.to_expand, start, end, zone or UTC, budget))
+        zone = await calendar_zone(ctx, calendar) or UTC
+        indexed, objects = found.periods, [(text, zone) for text in found.to_expand]
+    else:  # the home's opaque calendars (RFC 6638 §9.1), one statement for them all
+        uid = resource.the_home.owner_uid
+        busy = (await ctx.store.busy_time_of_homes([uid], start, end,
+                                                   limit=rows.remaining))[uid]
+        indexed = busy.periods
+        objects = [(text, stored_timezone(zone) or UTC) for text, zone in busy.to_expand]
+    spend(rows, len(indexed), "busy periods than MaxFreeBusyRows")
+    batches = await off_loop(ctx, budget, functools.partial(
+        expand, objects, start, end, budget))
     body = await off_loop(ctx, budget, functools.partial(
         freebusy, batches, start, end, indexed=indexed))
     return web.Response(status=200, body=body, content_type="text/calendar", charset="utf-8")
-
-
-def _instances(texts: Sequence[str], start: datetime, end: datetime, zone: tzinfo,
-               budget: Budget) -> list[list[recurrence.Instance]]:
-    """Each object's instances in the range, floating ones in ``zone`` (on the executor)."""
-    result = []
-    for text in texts:
-        budget.check()
-        cal = icalendar.Calendar.from_ical(text)
-        instances = recurrence.expand(cal, start, end, floating_tz=zone,
-                                      max_instances=budget.ask)
-        _spend(budget, len(instances), "recurrence instances than MaxInstancesPerReport")
-        result.append(instances)
-    return result
-
-
-def _spend(budget: Budget, count: int, what: str) -> None:
-    """A truncated free-busy answer would show busy time as free: going over the budget
-    refuses the request (see README, Security and limits)."""
-    try:
-        budget.spend(count)
-    except OverBudget:
-        raise NumberOfMatchesWithinLimits(
-            f"more {what} in this range; ask for a shorter one", status=403) from None
-
-
-async def _opaque_calendars(ctx: Context,
-                            home: HomeResource) -> list[tuple[Calendar, tzinfo | None]]:
-    """Calendars whose schedule-calendar-transp is not transparent (RFC 6638 §9.1), with
-    the zone of their floating times (calendar-timezone, RFC 4791 §7.10)."""
-    calendars = await ctx.store.calendars(home.the_home)
-    props = await ctx.store.properties_for([c.id for c in calendars])
-    result = []
-    for calendar in calendars:
-        stored = props[calendar.id].get(names.SCHEDULE_CALENDAR_TRANSP)
-        if stored is None or from_stored(stored).find(names.TRANSPARENT) is None:
-            result.append((calendar, stored_zone(props[calendar.id])))
-    return result
 
 
 REPORTS = (

@@ -34,6 +34,7 @@ from caldavd.store.model import (
     CalendarObject,
     Change,
     Home,
+    HomeBusyTime,
     Listing,
     Matches,
     NewCalendar,
@@ -46,6 +47,7 @@ from caldavd.store.model import (
 )
 from caldavd.store.postgres.attachments import PostgresAttachments
 from caldavd.store.postgres.batch import Batcher
+from caldavd.store.postgres.busy import homes_busy, homes_busy_sql
 from caldavd.store.postgres.homes import lock_home
 from caldavd.store.postgres.indexing import ObjectIndexing
 from caldavd.store.postgres.object_writes import (
@@ -404,6 +406,12 @@ class PostgresStore(PostgresPlain, PostgresAttachments):
                                        limit + 1) if decided else []
         return BusyTime(periods, [row[2] for row in objects if not row[1]])
 
+    async def busy_time_of_homes(self, owner_uids: Sequence[str], start: datetime,
+                                 end: datetime, *, limit: int) -> dict[str, HomeBusyTime]:
+        async with connection(self._pool) as conn, conn.transaction():  # for the cursor
+            return await homes_busy(conn, _HOMES_BUSY_SQL, owner_uids, start, end,
+                                    FLOATING_SLACK, limit)
+
     async def query_listing(self, calendar: Calendar, component_type: str | None,
                             start: datetime | None, end: datetime | None, *,
                             with_data: bool = True) -> Matches:
@@ -600,6 +608,8 @@ FROM (SELECT o.id, o.icalendar,
              AS decided
       {_QUERY_FROM}) AS q
 """
+
+_HOMES_BUSY_SQL = homes_busy_sql(_QUERY_FROM)
 
 BUSY_ROW_BATCH = 5000
 Period = tuple[datetime, datetime, str]  # start, end, FBTYPE
