@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from caldavd.caldav.components import CALENDAR_COMPONENTS
+from caldavd.caldav.limits import MAX_DATE_TIME, MIN_DATE_TIME
 from caldavd.config import Config
 from caldavd.dav import names
 from caldavd.dav.dates import http_date, iso8601
@@ -46,9 +47,6 @@ ANY = (Resource,)
 COLLECTIONS = (Root, PrincipalCollection, HomeCollection)
 IN_HOME = (HomeResource,)
 CALENDARS = (CalendarResource,)
-# RFC 4791 §5.2.6/§5.2.7: the range of dates the server accepts.
-MIN_DATE_TIME = datetime(1900, 1, 1, tzinfo=UTC)
-MAX_DATE_TIME = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def href(path: str) -> etree._Element:

@@ -17,11 +17,10 @@ from typing import TypeVar
 from caldavd.attachments.ical import managed_ids
 from caldavd.caldav import ical
 from caldavd.caldav.budget import Budget
-from caldavd.caldav.components import CALENDAR_COMPONENTS
+from caldavd.caldav.limits import limits as caldav_limits
 from caldavd.config import Config
 from caldavd.dav.errors import MaxResourceSize
 from caldavd.http.context import Context
-from caldavd.http.liveprops import MAX_DATE_TIME, MIN_DATE_TIME
 from caldavd.http.offload import offload
 from caldavd.store import Calendar, ObjectWrite, Offload, inline
 
@@ -35,15 +34,7 @@ _HEAVY_NAMES = (b"RRULE", b"RDATE", b"RECURRENCE-ID", b"EXRULE")
 
 
 def limits(config: Config, calendar: Calendar) -> ical.Limits:
-    return ical.Limits(
-        max_resource_size=config.MaxResourceSize,
-        min_date_time=MIN_DATE_TIME,
-        max_date_time=MAX_DATE_TIME,
-        max_instances=config.MaxAllowedInstances,
-        max_attendees_per_instance=config.MaxAttendeesPerInstance,
-        supported_components=frozenset(calendar.supported_components
-                                       or CALENDAR_COMPONENTS),
-    )
+    return caldav_limits(config, calendar.supported_components)
 
 
 def check_size(config: Config, size: int) -> None:

@@ -13,12 +13,12 @@ from lxml import etree
 from caldavd.caldav.budget import Budget, OverBudget
 from caldavd.caldav.data import DataRequest, parse_calendar_data_request, render
 from caldavd.caldav.filter import stored_timezone
+from caldavd.caldav.limits import MAX_DATE_TIME, MIN_DATE_TIME
 from caldavd.dav import names
 from caldavd.dav.errors import MaxDateTime, MinDateTime, NumberOfMatchesWithinLimits
 from caldavd.dav.multistatus import Multistatus
 from caldavd.dav.requests import Propfind
 from caldavd.http.context import Context
-from caldavd.http.liveprops import MAX_DATE_TIME, MIN_DATE_TIME
 from caldavd.http.offload import off_loop
 from caldavd.http.propfind import object_resource
 from caldavd.http.resources import CalendarResource, ObjectResource
