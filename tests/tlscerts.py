@@ -37,7 +37,7 @@ class CertificateAuthority:
         self.key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"caldavd test {name}")])
         now = datetime.datetime.now(datetime.UTC)
-        self.certificate = (
+        self.certificate: x509.Certificate = (
             x509.CertificateBuilder().subject_name(subject)
             .issuer_name(parent.certificate.subject if parent else subject)
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from caldavd.cache.stores import MemoryStore
 from caldavd.directory import DirectoryUnavailable, Record
 from caldavd.directory.base import MatchType, SearchField
-from caldavd.directory.cache import AUTH_SECONDS_MAX, CachingDirectory, MemoryStore
+from caldavd.directory.cache import AUTH_SECONDS_MAX, CachingDirectory
 from caldavd.directory.ldap import LdapDirectory, LdapSettings
 from caldavd.directory.record import RecordType
 from caldavd.directory.xml import XmlDirectory

@@ -14,7 +14,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import BaseRunner, TestServer
+from aiohttp.test_utils import TestServer
+from aiohttp.web import BaseRunner
 from lxml import etree
 
 from caldavd.config import build_config
@@ -32,6 +33,20 @@ USER02_UID = "10000000-0000-0000-0000-000000000002"
 HOME01 = f"/calendars/__uids__/{USER01_UID}/"
 HOME02 = f"/calendars/__uids__/{USER02_UID}/"
 CAL01 = HOME01 + "calendar/"
+
+
+def child(parent: etree._Element, path: str) -> etree._Element:
+    """The first element at ``path`` (prefixes of ``NS``) below ``parent``; it must exist."""
+    found = parent.find(path, NS)
+    assert found is not None, f"no {path} in {etree.tostring(parent)!r}"
+    return found
+
+
+def text_at(parent: etree._Element, path: str) -> str:
+    """The text of the first element at ``path`` below ``parent``; it must exist."""
+    found = parent.findtext(path, namespaces=NS)
+    assert found is not None, f"no {path} in {etree.tostring(parent)!r}"
+    return found
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from caldavd.dav import names
-from tests.functional.conftest import CAL01, HOME01, NS, Dav
+from tests.functional.conftest import CAL01, HOME01, NS, Dav, child
 
 MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>
 <C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"
@@ -131,7 +131,7 @@ async def test_proppatch_of_protected_property_changes_nothing(dav: Dav) -> None
       </D:set></D:propertyupdate>"""
     reply = await dav.request("PROPPATCH", CAL01, body)
     assert reply.status == 207
-    statuses = {ps.find("D:prop", NS)[0].tag: ps.findtext("D:status", namespaces=NS)
+    statuses = {child(ps, "D:prop")[0].tag: ps.findtext("D:status", namespaces=NS)
                 for ps in reply.findall(".//D:propstat")}
     assert statuses[names.GETCTAG] == "HTTP/1.1 403 Forbidden"
     assert statuses[names.DISPLAYNAME] == "HTTP/1.1 424 Failed Dependency"
@@ -182,7 +182,7 @@ async def test_schedule_calendar_transp_with_a_wrong_value_changes_nothing(dav: 
     for value in ("<C:opaque/><C:transparent/>", "", "<C:busy/>"):
         reply = await dav.request("PROPPATCH", CAL01, TRANSP.format(value=value))
         assert reply.status == 207
-        statuses = {ps.find("D:prop", NS)[0].tag: ps.findtext("D:status", namespaces=NS)
+        statuses = {child(ps, "D:prop")[0].tag: ps.findtext("D:status", namespaces=NS)
                     for ps in reply.findall(".//D:propstat")}
         assert statuses == {names.SCHEDULE_CALENDAR_TRANSP: "HTTP/1.1 409 Conflict",
                             names.DISPLAYNAME: "HTTP/1.1 424 Failed Dependency"}, value

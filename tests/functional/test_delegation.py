@@ -18,8 +18,10 @@ from tests.functional.conftest import (
     USER02_UID,
     Dav,
     Reply,
+    child,
     event,
     serving,
+    text_at,
 )
 
 P01 = f"/principals/__uids__/{USER01_UID}/"
@@ -57,7 +59,7 @@ def members_body(*hrefs: str) -> str:
 async def set_members(dav: Dav, group: str, *hrefs: str, user: str = "user01") -> int:
     reply = await dav.request("PROPPATCH", group, members_body(*hrefs), user=user)
     assert reply.status == 207
-    return int(reply.xml.findtext(".//D:status", namespaces=NS).split()[1])
+    return int(text_at(reply.xml, ".//D:status").split()[1])
 
 
 async def members(dav: Dav, group: str) -> list[str]:
@@ -218,8 +220,8 @@ def _statuses(reply: Reply, path: str) -> dict[str, int]:
     found = {}
     response = reply.responses()[path]
     for propstat in response.iterfind("D:propstat", NS):
-        status = int(propstat.findtext("D:status", namespaces=NS).split()[1])
-        for prop in propstat.find("D:prop", NS):
+        status = int(text_at(propstat, "D:status").split()[1])
+        for prop in child(propstat, "D:prop"):
             found[prop.tag] = status
     return found
 

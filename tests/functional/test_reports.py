@@ -8,7 +8,17 @@ import pytest
 from caldavd.dav import names
 from tests.conftest import PgDatabase
 from tests.functional import conftest
-from tests.functional.conftest import CAL01, HOME01, HOME02, NS, Dav, Reply, event, todo
+from tests.functional.conftest import (
+    CAL01,
+    HOME01,
+    HOME02,
+    NS,
+    Dav,
+    Reply,
+    event,
+    text_at,
+    todo,
+)
 
 MULTIGET = """<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"""
@@ -481,7 +491,7 @@ ROW_PROPS = ("D:getetag", "C:calendar-data", "D:getcontenttype")
 def _answers(reply: Reply) -> dict[str, list[str]]:
     """href -> the texts of ROW_PROPS, then the propstat statuses."""
     return {href: [response.findtext(f".//{p}", namespaces=NS) or "" for p in ROW_PROPS]
-            + [str(s) for s in response.xpath(".//D:status/text()", namespaces=NS)]
+            + [text_at(s, ".") for s in response.iterfind(".//D:status", NS)]
             for href, response in reply.responses().items()}
 
 

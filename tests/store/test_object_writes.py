@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -70,7 +70,8 @@ async def test_put_delete_and_move_are_one_statement_each(
     store, statements = logged
     other = await store.create_calendar(home, NewCalendar("other"))
     await store.put_object(cal, event("warm-up"))  # asyncpg looks up array types once
-    steps = [lambda: store.put_object(cal, event("u1")),
+    steps: list[Callable[[], Awaitable[object]]] = [
+             lambda: store.put_object(cal, event("u1")),
              lambda: store.put_object(cal, event("u1", summary="replaced")),
              lambda: store.move_object(cal, "u1.ics", other, "u1.ics", overwrite=False),
              lambda: store.delete_object(other, "u1.ics")]
@@ -270,7 +271,7 @@ def test_every_status_has_its_domain_error(status: str, error: type[StoreError])
     ("scheduling-uid-conflict", SchedulingUIDConflict)])
 def test_uid_statuses_name_the_holder(status: str, error: type[StoreError]) -> None:
     row = {"holder_home": "alice", "holder_calendar": "work", "holder_name": "e.ics"}
-    refusal = object_writes.uid_refusal(status, row)  # type: ignore[arg-type]
+    refusal = object_writes.uid_refusal(status, row)
     assert type(refusal) is error
     assert isinstance(refusal, UIDConflict)
     assert (refusal.home_uid, refusal.calendar_name, refusal.object_name) == (

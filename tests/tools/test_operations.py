@@ -265,7 +265,10 @@ def test_access_log_rotates_by_size_across_workers_without_losing_lines(
         for r in range(rounds):
             for i in range(r * per_round, (r + 1) * per_round):
                 assert host.request("OPTIONS", f"/principals/n{i}/", user=None)[0] == 401
-            wait_until(lambda r=r: len(logged()) >= (r + 1) * per_round, what=f"round {r} written")
+
+            def written(goal: int = (r + 1) * per_round) -> bool:
+                return len(logged()) >= goal
+            wait_until(written, what=f"round {r} written")
         lines = logged()
         assert sorted(lines) == sorted(set(lines)) and len(lines) == count
         paths = {ln.split('"')[1].split()[1] for ln in lines}

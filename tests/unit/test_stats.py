@@ -28,7 +28,9 @@ class Clock:
 
 
 def window(stats: WorkerStats, name: str) -> dict[str, Any]:
-    return merge([stats.snapshot()])["windows"][name]
+    found = merge([stats.snapshot()])["windows"][name]
+    assert isinstance(found, dict)
+    return found
 
 
 def test_op_keys() -> None:

@@ -28,7 +28,7 @@ from bench.run import needed_variants, parse_args
 from bench.server import BenchError, process_state, variant_overrides
 
 
-def op(rps: float, us: float = 100.0, **cpu: float) -> dict[str, Any]:
+def op(rps: float, us: float = 100.0, **cpu: object) -> dict[str, Any]:
     return {"requests_per_s": rps, "caldavd_cpu_us_per_request": us, "target_per_s": 100.0,
             "met": True, "latency_ms": {"p50": 1.0, "p99": 2.0}, "server_cpu_percent": 90.0,
             "db_cpu_percent": 10.0, "postgres_cpu_us_per_request": 20.0,

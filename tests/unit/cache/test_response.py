@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import MethodType
 
-from caldavd.cache.memcached import PoolStores
+from caldavd.cache.memcached import PoolStores, SharedStore
 from caldavd.cache.response import (
     MAX_ENTRY_BYTES,
     ResponseCache,
@@ -55,6 +56,12 @@ async def test_memory_store_is_bounded_in_bytes() -> None:
     assert len(store) == 3
 
 
+def _store_of(shared: SharedStore) -> object:
+    """The store whose connections a pool's view uses."""
+    assert isinstance(shared.get, MethodType)
+    return shared.get.__self__
+
+
 async def test_cache_types_on_one_pool_share_its_connections(tmp_path: Path) -> None:
     """MaxClients is per pool per worker, however many caches use the pool."""
     config = build_config({"Memcached": {"MaxClients": 3, "Pools": {
@@ -66,8 +73,8 @@ async def test_cache_types_on_one_pool_share_its_connections(tmp_path: Path) -> 
         responses, other = pools.for_type("ResponseCache"), pools.for_type("Other")
         directory = pools.for_type("DirectoryCache")
         assert responses is not None and other is not None and directory is not None
-        assert responses.get.__self__ is other.get.__self__, "one store for the Default pool"
-        assert directory.get.__self__ is not responses.get.__self__
+        assert _store_of(responses) is _store_of(other), "one store for the Default pool"
+        assert _store_of(directory) is not _store_of(responses)
         assert not hasattr(responses, "close"), "a cache cannot close the pool's connections"
     finally:
         await pools.close()

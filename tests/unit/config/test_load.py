@@ -16,9 +16,9 @@ PLIST_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
               '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n')
 
 
-def _problems(path: Path, **kwargs: str) -> list[str]:
+def _problems(path: Path) -> list[str]:
     with pytest.raises(ConfigInvalid) as info:
-        load_config(path, **kwargs)
+        load_config(path)
     return info.value.problems
 
 

@@ -71,7 +71,10 @@ def test_characters_xml_cannot_hold_become_u_fffd_in_fragments_and_elements(text
 def test_an_error_body_carries_any_message(text: str) -> None:
     body = ValidCalendarData(f"line 3: END:VCAL{text}-- closes BEGIN:VEVENT-").to_xml()
     assert body is not None
-    comment = etree.fromstring(body).xpath("comment()")[0].text
+    nodes = etree.fromstring(body).xpath("comment()")
+    assert isinstance(nodes, list) and isinstance(nodes[0], etree._Comment)
+    comment = nodes[0].text
+    assert comment is not None
     assert "END:VCAL" in comment and is_xml_chars(comment)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from lxml import etree
 
@@ -215,8 +217,10 @@ def test_fragments_elements_and_members_write_the_same_response(href: str, text:
     missing = (names.GETCTAG, "{urn:x}custom")
     as_text = [text_element(names.GETETAG, text), text_element(names.CALENDAR_DATA, text)]
     bodies = []
-    for found in ([element(names.GETETAG, text), element(names.CALENDAR_DATA, text)], as_text,
-                  [as_text[0], element(names.CALENDAR_DATA, text)]):
+    forms: list[list[etree._Element | str]] = [
+        [element(names.GETETAG, text), element(names.CALENDAR_DATA, text)], [*as_text],
+        [as_text[0], element(names.CALENDAR_DATA, text)]]
+    for found in forms:
         body = Multistatus()
         body.add_props(href, found, missing)
         bodies.append(body.to_bytes())
@@ -231,8 +235,9 @@ def test_fragments_elements_and_members_write_the_same_response(href: str, text:
 
 
 def test_add_props_without_values_is_one_empty_200_propstat() -> None:
-    for add in (lambda ms: ms.add_props("/x", []),
-                lambda ms: ms.add_members("/", ["x"], [""])):
+    adds: list[Callable[[Multistatus], None]] = [
+        lambda ms: ms.add_props("/x", []), lambda ms: ms.add_members("/", ["x"], [""])]
+    for add in adds:
         ms = Multistatus()
         add(ms)
         root = parse(ms.to_bytes())
