@@ -16,6 +16,9 @@ The roles follow what callers need, not how the tables are laid out:
   and writes that link them to an object.
 - ``AttachmentTrash``: the files side of attachments, for the cleanup that unlinks
   them (no request needs it).
+- ``ScheduleStore``: the scheduling queue (RFC 6638 implicit scheduling): claims of
+  work and deliveries, each a transaction its handle (``FanOut``, ``Deliver``) reads and
+  writes objects in, retries and the queue's numbers.
 - ``HealthStore``: whether the store answers at all.
 
 ``Store`` is all of them together: what the composition root builds and the HTTP
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from caldavd.store.model import (
@@ -42,18 +45,23 @@ from caldavd.store.model import (
     Calendar,
     CalendarObject,
     Change,
+    Delivery,
     Home,
     HomeBusyTime,
     Listing,
     Matches,
     NewAttachment,
     NewCalendar,
+    NewDelivery,
     ObjectWrite,
     Offload,
     PlainResource,
     PropertyLimits,
+    QueueStats,
     ScheduleIntent,
+    ScheduleTable,
     ShortIndexed,
+    Work,
     inline,
 )
 
@@ -368,6 +376,118 @@ class AttachmentTrash(Protocol):
         ...
 
 
+class ClaimedObjects(Protocol):
+    """Object reads and writes inside a claim (``FanOut``, ``Deliver``): on the claim's
+    connection, in its transaction, through the store's own write functions (index rows
+    computed as for ``put_object``), so they commit with the claim or not at all.
+
+    Besides the errors each method names, any may raise StoreUnavailable; after an
+    error other than a domain error the transaction is aborted and the block must end.
+    """
+
+    async def seen(self, recipient_uid: str, digest: str) -> bool:
+        """Whether the ledger holds a delivery of ``digest`` to ``recipient_uid``."""
+        ...
+
+    async def locate_uid(self, owner_uid: str,
+                         uid: str) -> tuple[Calendar, CalendarObject] | None:
+        """The object with iCalendar ``uid`` in ``owner_uid``'s home (a scheduling object
+        first, the inbox never), with its data, and the home's lock taken for the rest of
+        the claim; None when there is none (or no such home)."""
+        ...
+
+    async def default_calendar(self, owner_uid: str, preferred: str | None = None,
+                               component: str = "VEVENT") -> Calendar | None:
+        """The owner's calendar named ``preferred`` when it exists, is owned and takes
+        ``component``; else the oldest owned one that takes it (inbox and outbox never);
+        None when there is none (or no such home)."""
+        ...
+
+    async def put(self, calendar: Calendar, write: ObjectWrite, *,
+                  run: Offload = inline) -> CalendarObject:
+        """Create or replace, as ``ObjectStore.put_object`` without preconditions or
+        quota; ``write.schedule`` queues its work in this transaction.  The errors of
+        ``put_object`` but ETagMismatch and QuotaExceeded."""
+        ...
+
+    async def delete(self, calendar: Calendar, name: str) -> None:
+        """NotFound when there is no such object; ReadOnly when bound read-only."""
+        ...
+
+    async def add_inbox(self, owner_uid: str, write: ObjectWrite, *,
+                        run: Offload = inline) -> CalendarObject:
+        """Store an iTIP message in the owner's scheduling inbox (RFC 6638 §4) under
+        ``write.name``: its stored UID is that name (several messages share an iCalendar
+        UID), it is no scheduling object and queues no work.  NotFound when the home has
+        no inbox; UIDConflict when the name is taken."""
+        ...
+
+
+class FanOut(ClaimedObjects, Protocol):
+    """A claim of scheduling work: the oldest due row of one (home, UID) and every newer
+    row of it (``work``, oldest first: a burst of edits, coalesced), locked until the
+    block ends; it commits when the block ends without an exception."""
+
+    work: Sequence[Work]
+
+    async def queue(self, deliveries: Sequence[NewDelivery]) -> int:
+        """Queue deliveries (in order), leaving out those the ledger already holds; how
+        many were queued."""
+        ...
+
+    async def done(self) -> None:
+        """Remove the claimed work rows (at commit).  Without it they stay queued."""
+        ...
+
+
+class Deliver(ClaimedObjects, Protocol):
+    """A claim of one delivery: the oldest due row of one (recipient, UID), locked until
+    the block ends; it commits when the block ends without an exception."""
+
+    delivery: Delivery
+
+    async def done(self) -> None:
+        """Record the delivery in the ledger and remove its row (at commit)."""
+        ...
+
+
+class ScheduleStore(Protocol):
+    """The scheduling queue (migration 0016), worked by any worker of any host.
+
+    A claim takes the oldest row that is due (``not_before`` passed) and whose key, (home,
+    UID) for work and (recipient, UID) for deliveries, has no older row: one UID is
+    handled by one claim at a time, in order, and claimers skip locked rows rather than
+    wait (``FOR UPDATE SKIP LOCKED``).  A claim that fails rolls back: its rows are
+    claimable again, and ``postpone`` delays them.
+    """
+
+    def fan_out(self) -> contextlib.AbstractAsyncContextManager[FanOut | None]:
+        """A claim of work, or None when nothing is due."""
+        ...
+
+    def deliver(self) -> contextlib.AbstractAsyncContextManager[Deliver | None]:
+        """A claim of a delivery, or None when nothing is due."""
+        ...
+
+    async def postpone(self, table: ScheduleTable, row_id: int, delay: float,
+                       error: str) -> None:
+        """After a failed claim: one more attempt counted on the row, due again in
+        ``delay`` seconds, ``error`` kept (committed at once; nothing when it is gone)."""
+        ...
+
+    async def drop(self, table: ScheduleTable, row_ids: Sequence[int]) -> int:
+        """Remove rows given up on; how many there were."""
+        ...
+
+    async def queue_stats(self) -> QueueStats:
+        """Rows waiting, the oldest's age and rows retrying, per table."""
+        ...
+
+    async def purge_ledger(self, older_than: timedelta) -> int:
+        """Forget deliveries recorded longer ago than ``older_than``; how many."""
+        ...
+
+
 class HealthStore(Protocol):
     async def ping(self) -> None:
         """Returns when the database answers (StoreUnavailable when it does not)."""
@@ -375,5 +495,5 @@ class HealthStore(Protocol):
 
 
 class Store(HomeStore, PropertyStore, ObjectStore, QueryStore, SyncStore, PlainStore,
-            AttachmentStore, AttachmentTrash, HealthStore, Protocol):
+            AttachmentStore, AttachmentTrash, ScheduleStore, HealthStore, Protocol):
     """Every role: what the composition root builds and the HTTP layer holds."""

@@ -65,23 +65,20 @@ from caldavd.store.postgres.plain import PostgresPlain
 from caldavd.store.postgres.pool import connection, read, transaction
 from caldavd.store.postgres.properties import check_quota, home_usage, write_properties
 from caldavd.store.postgres.put_batch import PutBatcher
+from caldavd.store.postgres.rows import CALENDAR_COLUMNS as _CALENDAR_COLUMNS
 from caldavd.store.postgres.rows import calendar_object
+from caldavd.store.postgres.rows import calendar_of as _calendar
 from caldavd.store.postgres.schedule_writes import (
     delete_scheduled,
     move_scheduled,
     put_scheduled,
 )
+from caldavd.store.postgres.scheduling import PostgresSchedule
 from caldavd.store.postgres.timerange import DISTANT_FUTURE, DISTANT_PAST
 
 # Floating times are indexed as if UTC; any zone is within this of UTC.
 FLOATING_SLACK = timedelta(hours=14)
 
-_CALENDAR_COLUMNS = """
-    c.id, b.home_id, c.owner_home_id, b.name, b.mode, c.supported_components,
-    c.created, c.modified, c.purged_revision,
-    coalesce((SELECT max(r.revision) FROM revision r WHERE r.collection_id = c.id), 0)
-        AS revision
-"""
 _OBJECT_COLUMNS = """
     o.id, o.calendar_id, o.name, o.uid, o.component_type, o.etag, o.size, o.organizer,
     o.schedule_tag, o.created, o.modified
@@ -99,15 +96,6 @@ _BUMP_REVISION = """
 def _home(row: asyncpg.Record) -> Home:
     return Home(id=row["id"], owner_uid=row["owner_uid"], created=row["created"],
                 change_token=row["change_token"])
-
-
-def _calendar(row: asyncpg.Record) -> Calendar:
-    components = row["supported_components"]
-    return Calendar(id=row["id"], home_id=row["home_id"], owner_home_id=row["owner_home_id"],
-                    name=row["name"], mode=row["mode"],
-                    supported_components=frozenset(components) if components else None,
-                    created=row["created"], modified=row["modified"],
-                    revision=row["revision"], purged_revision=row["purged_revision"])
 
 
 # A listing as four arrays: one row of columns instead of a record per object
@@ -151,7 +139,7 @@ def _located(owner_uid: str, row: asyncpg.Record | None) -> Located:
     return home, calendar, obj
 
 
-class PostgresStore(PostgresPlain, PostgresAttachments):
+class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
     """``caldavd.store.Store`` on an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool, *, indexer: Indexer) -> None:
@@ -694,8 +682,8 @@ if TYPE_CHECKING:
     Roles = tuple[interface.HomeStore, interface.PropertyStore, interface.ObjectStore,
                   interface.QueryStore, interface.SyncStore, interface.PlainStore,
                   interface.AttachmentStore, interface.AttachmentTrash,
-                  interface.HealthStore, interface.Store]
+                  interface.ScheduleStore, interface.HealthStore, interface.Store]
 
     def _plays_every_role(store: PostgresStore) -> Roles:
         """Never called: mypy proves here that PostgresStore satisfies each role."""
-        return store, store, store, store, store, store, store, store, store, store
+        return store, store, store, store, store, store, store, store, store, store, store

@@ -16,7 +16,8 @@ from caldavd.store.postgres.store import PostgresStore
 ROLES: list[type] = [
     interface.HomeStore, interface.PropertyStore, interface.ObjectStore,
     interface.QueryStore, interface.SyncStore, interface.PlainStore,
-    interface.AttachmentStore, interface.AttachmentTrash, interface.HealthStore,
+    interface.AttachmentStore, interface.AttachmentTrash, interface.ScheduleStore,
+    interface.HealthStore,
 ]
 
 
