@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict
 
 import pytest
 from caldav.calendarobjectresource import CalendarObjectResource, Event
@@ -26,6 +27,14 @@ from tests.functional.conftest import USER01_UID
 from tests.interop.conftest import HOME01, LiveServer
 
 PRINCIPAL01 = f"/principals/__uids__/{USER01_UID}/"
+
+
+class Window(TypedDict):
+    """The event time-range keywords of ``Calendar.search``."""
+
+    event: bool
+    start: datetime
+    end: datetime
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
@@ -98,7 +107,7 @@ def uids(objects: list[CalendarObjectResource]) -> set[str]:
 
 def instances(objects: list[CalendarObjectResource]) -> list[tuple[datetime, datetime, str]]:
     """(RECURRENCE-ID, DTSTART, SUMMARY) of each expanded instance, in UTC, sorted."""
-    found = []
+    found: list[tuple[datetime, datetime, str]] = []
     for obj in objects:
         comps = [c for c in obj.icalendar_instance.walk("VEVENT")]
         assert len(comps) == 1, "an expanded result holds one instance per object"
@@ -171,7 +180,7 @@ def test_events_save_search_modify_delete(principal: Principal) -> None:
     assert uids(cal.get_events()) == {"ev-a", "ev-b", "ev-c", "ev-far", "ev-kw"}
 
     # Time-range search, first as the library does it, then the server's answer alone.
-    week = {"event": True, "start": utc(2026, 1, 6), "end": utc(2026, 1, 8)}
+    week: Window = {"event": True, "start": utc(2026, 1, 6), "end": utc(2026, 1, 8)}
     assert uids(cal.search(**week)) == {"ev-b", "ev-c"}
     assert uids(cal.search(post_filter=False, **week)) == {"ev-b", "ev-c"}
     # Boundaries: an event ending exactly at the start of the range is not in it.
@@ -293,7 +302,7 @@ def test_recurring_event_expanded(principal: Principal) -> None:
     cal = principal.make_calendar(name="Recurring", cal_id="recurring",
                                   supported_calendar_component_set=["VEVENT"])
     cal.add_event(WEEKLY)
-    window = {"event": True, "start": utc(2026, 1, 1), "end": utc(2026, 2, 10)}
+    window: Window = {"event": True, "start": utc(2026, 1, 1), "end": utc(2026, 2, 10)}
     expected = [
         (utc(2026, 1, 5, 10), utc(2026, 1, 5, 10), "Weekly"),
         (utc(2026, 1, 12, 10), utc(2026, 1, 12, 10), "Weekly"),
@@ -333,7 +342,7 @@ def test_recurring_event_with_timezone_across_dst(principal: Principal) -> None:
     cal = principal.make_calendar(name="Paris", cal_id="paris",
                                   supported_calendar_component_set=["VEVENT"])
     cal.add_event(PARIS_WEEKLY)
-    window = {"event": True, "start": utc(2026, 3, 1), "end": utc(2026, 4, 30)}
+    window: Window = {"event": True, "start": utc(2026, 3, 1), "end": utc(2026, 4, 30)}
     # 09:00 in Paris is 08:00Z before the last Sunday of March, 07:00Z after it.
     expected = [utc(2026, 3, 18, 8), utc(2026, 3, 25, 8), utc(2026, 4, 1, 7), utc(2026, 4, 8, 7)]
     by_server = cal.search(server_expand=True, post_filter=False, **window)
