@@ -1,0 +1,1 @@
+"""RFC 6638 scheduling (see SCHEDULING.md and README "Scheduling")."""
