@@ -90,7 +90,7 @@ class PgDatabase:
         return await asyncpg.connect(**self.connect_kwargs)
 
 
-async def _admin(cluster: PostgresCluster, sql: str) -> None:
+async def admin(cluster: PostgresCluster, sql: str) -> None:
     conn = await asyncpg.connect(**cluster.connect_kwargs("postgres"))
     try:
         await conn.execute(sql)
@@ -101,11 +101,11 @@ async def _admin(cluster: PostgresCluster, sql: str) -> None:
 @contextlib.asynccontextmanager
 async def _throwaway(cluster: PostgresCluster, prefix: str) -> AsyncIterator[PgDatabase]:
     name = f"{prefix}{next(_db_counter)}_{id(asyncio.get_running_loop()) % 10_000}"
-    await _admin(cluster, f'CREATE DATABASE "{name}"')
+    await admin(cluster, f'CREATE DATABASE "{name}"')
     try:
         yield PgDatabase(cluster, name)
     finally:
-        await _admin(cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

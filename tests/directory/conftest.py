@@ -11,16 +11,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from caldavd.directory.ldap import LdapDirectory, LdapSettings
-from tests.directory.slapd import Slapd, ldap_params, remove_slapd, start_slapd
+from tests.directory.slapd import Slapd, ldap_params, running_slapd
 
 
 @pytest.fixture(scope="session")
 def slapd_server() -> Iterator[Slapd]:
-    server = start_slapd()
-    try:
+    with running_slapd() as server:
         yield server
-    finally:
-        remove_slapd(server)
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ It runs as whoever runs the tests (root included: no -u/-g switch is given).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +157,16 @@ def _tls_conf(root: Path) -> str:
 def remove_slapd(server: Slapd) -> None:
     server.stop()
     shutil.rmtree(server.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_slapd(*, tls: bool = False) -> Iterator[Slapd]:
+    """``start_slapd`` for the length of a ``with`` (a fixture's scope), then removed."""
+    server = start_slapd(tls=tls)
+    try:
+        yield server
+    finally:
+        remove_slapd(server)
 
 
 def ldap_params(*uris: str, **overrides: Any) -> dict[str, Any]:

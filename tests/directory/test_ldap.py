@@ -30,8 +30,7 @@ from tests.directory.slapd import (
     SERVICE_PASSWORD,
     Slapd,
     ldap_params,
-    remove_slapd,
-    start_slapd,
+    running_slapd,
 )
 from tests.tools.helpers import ACCOUNTS, REPO
 
@@ -504,11 +503,8 @@ async def test_ldap_io_runs_on_a_bounded_pool_of_threads(slapd: Slapd) -> None:
 
 @pytest.fixture(scope="module")
 def tls_slapd() -> Iterator[Slapd]:
-    server = start_slapd(tls=True)
-    try:
+    with running_slapd(tls=True) as server:
         yield server
-    finally:
-        remove_slapd(server)
 
 
 def localhost_uri(server: Slapd) -> str:

@@ -22,17 +22,14 @@ from caldavd.directory.ldap import LdapDirectory, LdapSettings
 from caldavd.server.app import create_app
 from caldavd.store.postgres.migrate import upgrade_to_head
 from tests.conftest import PgDatabase
-from tests.directory.slapd import Slapd, ldap_params, remove_slapd, start_slapd
+from tests.directory.slapd import Slapd, ldap_params, running_slapd
 from tests.functional.conftest import USER01_UID, Dav, config_for
 
 
 @pytest.fixture(scope="module")
 def slapd_server() -> Iterator[Slapd]:
-    server = start_slapd()
-    try:
+    with running_slapd() as server:
         yield server
-    finally:
-        remove_slapd(server)
 
 
 @pytest.fixture

@@ -6,28 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-import asyncpg
 import pytest
 
 from caldavd.store.postgres.cluster import PostgresCluster
-from tests.conftest import PgDatabase, free_port
+from tests.conftest import PgDatabase, admin, free_port
 from tests.fuzz import readback, server
 from tests.tools.helpers import reachable_tempdir, remove_tree
-
-
-async def _admin(cluster: PostgresCluster, sql: str) -> None:
-    conn = await asyncpg.connect(**cluster.connect_kwargs("postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
 def fuzz_server(pg_cluster: PostgresCluster) -> Iterator[server.Server]:
     database = PgDatabase(pg_cluster, "fuzz_run")
-    asyncio.run(_admin(pg_cluster, 'DROP DATABASE IF EXISTS "fuzz_run" WITH (FORCE)'))
-    asyncio.run(_admin(pg_cluster, 'CREATE DATABASE "fuzz_run"'))
+    asyncio.run(admin(pg_cluster, 'DROP DATABASE IF EXISTS "fuzz_run" WITH (FORCE)'))
+    asyncio.run(admin(pg_cluster, 'CREATE DATABASE "fuzz_run"'))
     root = reachable_tempdir()
     running = server.start(database.url, root, free_port())
     try:
@@ -35,5 +26,5 @@ def fuzz_server(pg_cluster: PostgresCluster) -> Iterator[server.Server]:
         yield running
     finally:
         server.stop(running)
-        asyncio.run(_admin(pg_cluster, 'DROP DATABASE IF EXISTS "fuzz_run" WITH (FORCE)'))
+        asyncio.run(admin(pg_cluster, 'DROP DATABASE IF EXISTS "fuzz_run" WITH (FORCE)'))
         remove_tree(root)

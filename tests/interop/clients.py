@@ -28,6 +28,15 @@ VDIRSYNCER = "/usr/bin/vdirsyncer"
 
 T = TypeVar("T")
 
+# Europe/Paris (CET/CEST, the EU rules since 1996), as clients write it.
+PARIS_TZ = (
+    "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n"
+    "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\n"
+    "DTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n"
+    "BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\n"
+    "DTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n"
+    "END:VTIMEZONE\r\n")
+
 
 def ical_value(ics: str, name: str) -> str:
     """The value of the first ``name`` property (unfolded), or '' if absent."""

@@ -24,6 +24,7 @@ from caldav.lib import error
 
 from caldavd.dav import names
 from tests.functional.conftest import USER01_UID
+from tests.interop.clients import PARIS_TZ, vcalendar
 from tests.interop.conftest import HOME01, LiveServer
 
 PRINCIPAL01 = f"/principals/__uids__/{USER01_UID}/"
@@ -42,12 +43,6 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def vcalendar(*components: str) -> str:
-    body = "".join(components)
-    return (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//caldavd interop//EN\r\n{body}"
-            "END:VCALENDAR\r\n")
-
-
 def vevent(uid: str, start: str, end: str, summary: str, extra: str = "") -> str:
     return (f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\n"
             f"DTEND:{end}\r\nSUMMARY:{summary}\r\n{extra}END:VEVENT\r\n")
@@ -61,14 +56,6 @@ WEEKLY = vcalendar(
     vevent("weekly-1", "20260126T150000Z", "20260126T160000Z", "Weekly moved",
            "RECURRENCE-ID:20260126T100000Z\r\n"),
 )
-
-PARIS_TZ = (
-    "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n"
-    "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\n"
-    "DTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n"
-    "BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\n"
-    "DTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n"
-    "END:VTIMEZONE\r\n")
 
 # Every Wednesday at 09:00 Paris time across the March 2026 DST change.
 PARIS_WEEKLY = vcalendar(

@@ -19,6 +19,7 @@ import pytest
 
 from caldavd.dav import names
 from tests.interop.clients import (
+    PARIS_TZ,
     VDIRSYNCER,
     CalendarServer,
     Vdirsyncer,
@@ -83,14 +84,6 @@ def _plus_weeks(stamp: str, weeks: int) -> str:
 def _next_day(day: str) -> str:
     return (datetime.strptime(day, "%Y%m%d") + timedelta(days=1)).strftime("%Y%m%d")
 
-
-PARIS_TZ = (
-    "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n"
-    "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\n"
-    "DTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n"
-    "BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\n"
-    "DTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n"
-    "END:VTIMEZONE\r\n")
 
 
 def changes(output: str) -> list[str]:

@@ -144,16 +144,23 @@ async def test_same_uid_puts_from_two_hosts_leave_one_object_per_scope(
 # -- statuses as domain errors ----------------------------------------------------------
 
 
+async def _writes_refused(error: type[StoreError], store: Store, writer: Calendar,
+                          owner: Calendar, existing: str, moved: str) -> None:
+    """Through ``writer``, a PUT of a new object, a DELETE of ``existing`` and a MOVE of
+    it from ``owner`` (as ``moved``) each raise ``error``."""
+    with pytest.raises(error):
+        await store.put_object(writer, event("new"))
+    with pytest.raises(error):
+        await store.delete_object(writer, existing)
+    with pytest.raises(error):
+        await store.move_object(owner, existing, writer, moved, overwrite=False)
+
+
 async def test_home_gone_is_not_found(store: Store, home: Home, cal: Calendar,
                                       db: asyncpg.Connection) -> None:
     await store.put_object(cal, event("u1"))
     await db.execute("DELETE FROM calendar_home WHERE id = $1", home.id)
-    with pytest.raises(NotFound):
-        await store.put_object(cal, event("u2"))
-    with pytest.raises(NotFound):
-        await store.delete_object(cal, "u1.ics")
-    with pytest.raises(NotFound):
-        await store.move_object(cal, "u1.ics", cal, "u3.ics", overwrite=False)
+    await _writes_refused(NotFound, store, cal, cal, "u1.ics", "u3.ics")
 
 
 async def test_unbound_sharee_writes_are_not_found(store: Store, cal: Calendar,
@@ -163,12 +170,7 @@ async def test_unbound_sharee_writes_are_not_found(store: Store, cal: Calendar,
     shared = await _share(db, store, cal, bob, "write")
     own, _ = await store.put_object(cal, event("u2"))
     await db.execute("DELETE FROM calendar_bind WHERE home_id = $1", bob.id)
-    with pytest.raises(NotFound):
-        await store.put_object(shared, event("u1"))
-    with pytest.raises(NotFound):
-        await store.delete_object(shared, "u2.ics")
-    with pytest.raises(NotFound):
-        await store.move_object(cal, "u2.ics", shared, "u2.ics", overwrite=False)
+    await _writes_refused(NotFound, store, shared, cal, "u2.ics", "u2.ics")
     assert [o.id for o in await store.objects(cal)] == [own.id]
 
 
@@ -178,12 +180,7 @@ async def test_binding_made_read_only_meanwhile_refuses(store: Store, cal: Calen
     shared = await _share(db, store, cal, bob, "write")
     await store.put_object(cal, event("u1"))
     await db.execute("UPDATE calendar_bind SET mode = 'read' WHERE home_id = $1", bob.id)
-    with pytest.raises(ReadOnly):
-        await store.put_object(shared, event("u2"))
-    with pytest.raises(ReadOnly):
-        await store.delete_object(shared, "u1.ics")
-    with pytest.raises(ReadOnly):
-        await store.move_object(cal, "u1.ics", shared, "moved.ics", overwrite=False)
+    await _writes_refused(ReadOnly, store, shared, cal, "u1.ics", "moved.ics")
     assert [o.name for o in await store.objects(cal)] == ["u1.ics"]
 
 

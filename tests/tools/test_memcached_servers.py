@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PgDatabase, free_port
-from tests.directory.slapd import Slapd, ldap_params, remove_slapd, start_slapd
+from tests.directory.slapd import Slapd, ldap_params, running_slapd
 from tests.tools.helpers import external_db_plist, run_tool, start_tool
 from tests.tools.processes import (
     answers,
@@ -33,11 +33,8 @@ pytestmark = pytest.mark.skipif(shutil.which("memcached") is None,
 
 @pytest.fixture(scope="module")
 def slapd() -> Iterator[Slapd]:
-    server = start_slapd()
-    try:
+    with running_slapd() as server:
         yield server
-    finally:
-        remove_slapd(server)
 
 
 def _owned_pool(port: int, **extra: object) -> dict[str, object]:
