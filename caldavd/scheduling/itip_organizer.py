@@ -1,0 +1,333 @@
+"""The organizer's side of implicit scheduling (RFC 6638 §3.2.1, §3.2.8, §3.2.9).
+
+Each attendee has a *view* of an organizer's object: the components that list them
+(a cancelled component lists nobody).  An attendee of the master sees every instance
+but those an EXDATE removes and the overrides that leave them out; an attendee of
+overrides only sees those.  A REQUEST carries the whole view and goes out when the view
+changed; an instance the attendee saw and no longer sees is a CANCEL of that instance,
+and a view that became empty a CANCEL of everything the attendee saw."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar, Component
+
+from caldavd.caldav import recurrence
+from caldavd.caldav.recurrence import RecurrenceError
+from caldavd.scheduling.addresses import Address, normalise
+from caldavd.scheduling.itip_common import (
+    NEEDS_ACTION,
+    SERVER,
+    Key,
+    Keyed,
+    Message,
+    agent,
+    attendees,
+    drop_params,
+    find_attendee,
+    for_message,
+    form,
+    is_cancelled,
+    message_calendar,
+    param,
+    scheduling_props,
+    sequence,
+    set_rid,
+    set_sequence,
+    stub,
+    values,
+)
+
+# What an attendee's view is compared without: stamps, the organizer's own TRANSP, and
+# EXDATE (a removed instance is a CANCEL of its own, a restored one is found apart).
+_VIEW_DROP = frozenset({"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "EXDATE",
+                        "TRANSP"})
+# The attendee's own answer, which the organizer's copy only mirrors (merge_reply).
+_OWN_PARAMS = ("PARTSTAT", "RSVP")
+_CANCEL_KEEP = ("UID", "DTSTAMP", "ORGANIZER", "SUMMARY")
+# RFC 6638 §3.2.9
+STATUS_DELIVERED = "1.2"
+STATUS_INVALID_USER = "3.7"
+
+
+@dataclass(frozen=True)
+class _View:
+    components: dict[Key, Component]
+    in_master: bool
+    excluded: frozenset[str]
+
+    def visible(self, key: str) -> bool:
+        return key in self.components or (self.in_master and key not in self.excluded)
+
+
+def _view(keyed: Keyed, address: str) -> _View:
+    components = {key: c for key, c in keyed.by_key.items()
+                  if not is_cancelled(c) and find_attendee(c, address) is not None}
+    excluded = keyed.exdates() | {k for k in keyed.overrides() if k not in components}
+    return _View(components, None in components, frozenset(excluded))
+
+
+def _view_form(view: _View, address: str) -> dict[Key, tuple[Any, ...]]:
+    forms = {}
+    for key, component in view.components.items():
+        copy = for_message(component)
+        own = find_attendee(copy, address)
+        drop_params(own, _OWN_PARAMS)
+        forms[key] = form(copy, _VIEW_DROP)
+    return forms
+
+
+def _people(prev: Keyed, cur: Keyed, own: set[str]) -> Iterator[tuple[str, Any]]:
+    """Every attendee but the organizer, once, with their current ATTENDEE (or the last
+    one when they were removed), current first."""
+    seen = set(own)
+    for keyed in (cur, prev):
+        for component in keyed.by_key.values():
+            for prop in attendees(component):
+                key = normalise(str(prop))
+                if key not in seen:
+                    seen.add(key)
+                    yield str(prop).strip(), prop
+
+
+def _forced(cur: Keyed, address: str) -> bool:
+    """SCHEDULE-FORCE-SEND=REQUEST on the attendee (RFC 6638 §7.2)."""
+    return any(param(prop, "SCHEDULE-FORCE-SEND") == "REQUEST"
+               for component in cur.by_key.values()
+               if (prop := find_attendee(component, address)) is not None)
+
+
+def organizer_messages(previous: Calendar | None, current: Calendar | None,
+                       organizer: Address, is_local: Callable[[str], bool], *,
+                       now: datetime | None = None) -> list[Message]:
+    """The REQUESTs and CANCELs an organizer's write sends (RFC 6638 §3.2.1): to each
+    local attendee scheduled by the server (SCHEDULE-AGENT=SERVER, §7.1) whose view
+    changed, never to the organizer.  ``now``, when given, is every message's DTSTAMP."""
+    prev, cur = Keyed(previous), Keyed(current)
+    own = {normalise(a) for a in (organizer, prev.organizer(), cur.organizer()) if a}
+    messages: list[Message] = []
+    for address, prop in _people(prev, cur, own):
+        if agent(prop) != SERVER or not is_local(address):
+            continue
+        messages.extend(_messages_for(prev, cur, address, now))
+    return messages
+
+
+def _messages_for(prev: Keyed, cur: Keyed, address: str,
+                  now: datetime | None) -> list[Message]:
+    before, after = _view(prev, address), _view(cur, address)
+    if not after.components:
+        if not before.components:
+            return []
+        number = _sequence_of(cur) if cur.by_key else _sequence_of(prev) + 1
+        return [_cancel(prev, before, address, sorted(k for k in before.components if k),
+                        number, now, whole=True)]
+    candidates = (set(prev.overrides()) | set(cur.overrides()) | prev.exdates()
+                  | cur.exdates())
+    removed = sorted(k for k in candidates if before.visible(k) and not after.visible(k))
+    added = any(after.visible(k) and not before.visible(k) for k in candidates)
+    out = []
+    if removed:
+        out.append(_cancel(prev, before, address, removed, _sequence_of(cur), now,
+                           whole=False, rid_source=cur))
+    if added or _forced(cur, address) or _view_form(before, address) != _view_form(
+            after, address):
+        out.append(_request(cur, after, address, now))
+    return out
+
+
+def _sequence_of(keyed: Keyed) -> int:
+    return max((sequence(c) for c in keyed.by_key.values()), default=0)
+
+
+def _request(cur: Keyed, view: _View, address: str, now: datetime | None) -> Message:
+    components = []
+    for key, component in view.components.items():
+        copy = for_message(component, now)
+        if key is None:
+            for other in cur.overrides():
+                if other not in view.components:  # an instance this attendee is not in
+                    copy.add("EXDATE", cur.rid_values[other])
+        components.append(copy)
+    rids = () if view.in_master else tuple(sorted(k for k in view.components if k))
+    return Message(address, "REQUEST", message_calendar(cur.cal, "REQUEST", components),
+                   rids, max(sequence(c) for c in view.components.values()))
+
+
+def _cancel(prev: Keyed, before: _View, address: str, keys: list[str], number: int,
+            now: datetime | None, *, whole: bool, rid_source: Keyed | None = None) -> Message:
+    """CANCEL (RFC 5546 §3.2.5): of the master when ``whole`` and the attendee saw it,
+    else of the instances ``keys``."""
+    if whole and before.in_master:
+        keys = []
+    sources = rid_source.rid_values if rid_source is not None else {}
+    components = []
+    chosen: list[Key] = list(keys) or [None]
+    for key in chosen:
+        base = before.components.get(key) or before.components[None]
+        component = _cancel_component(base, address, number, now)
+        if key is not None:
+            set_rid(component, prev.rid_values.get(key) or sources.get(key) or _parse(key))
+        components.append(component)
+    return Message(address, "CANCEL", message_calendar(prev.cal, "CANCEL", components),
+                   tuple(keys), number)
+
+
+def _cancel_component(base: Component, address: str, number: int,
+                      now: datetime | None) -> Component:
+    component = stub(base, _CANCEL_KEEP)
+    attendee = find_attendee(base, address)
+    if attendee is not None:
+        component.add("ATTENDEE", attendee)
+    component = for_message(component, now)
+    set_sequence(component, number)
+    component.add("STATUS", "CANCELLED")
+    return component
+
+
+def _parse(key: str) -> datetime:
+    return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+# -- significant changes (RFC 6638 §3.2.8) -----------------------------------------------
+
+def _times(component: Component, keyed: Keyed) -> tuple[Any, ...]:
+    """Start and length as instants, whatever zone or form they are written in."""
+    try:
+        start = recurrence.when(component["DTSTART"], keyed.zones) \
+            if "DTSTART" in component else None
+        end_name = "DUE" if component.name == "VTODO" else "DTEND"
+        end = recurrence.when(component[end_name], keyed.zones) \
+            if end_name in component else None
+    except RecurrenceError:
+        return (str(component.get("DTSTART")), None, str(component.get("DTEND")))
+    duration = getattr(component.get("DURATION"), "dt", None)
+    if start is None:
+        return (None, end.utc() if end is not None else None, duration)
+    length = end.utc() - start.utc() if end is not None else duration or timedelta(0)
+    return (start.utc(), start.is_date, length)
+
+
+def _rules(component: Component) -> list[bytes]:
+    return sorted(bytes(rule.to_ical()) for rule in values(component, "RRULE"))
+
+
+def _significant(old: Component, new: Component, prev: Keyed, cur: Keyed) -> bool:
+    if _times(old, prev) != _times(new, cur) or _rules(old) != _rules(new):
+        return True
+    if "RECURRENCE-ID" in new:
+        return False
+    # Instances added (an RDATE, or an EXDATE taken back) need an answer; instances
+    # removed only need their CANCEL.
+    return bool(cur.rdates() - prev.rdates()) or bool(prev.exdates() - cur.exdates())
+
+
+def _moved(component: Component, key: str, prev: Keyed, cur: Keyed) -> bool:
+    """A new override that moves its instance or changes its length."""
+    if prev.master is None:
+        return False
+    _start, is_date, length = _times(component, cur)
+    expected = _times(prev.master, prev)
+    try:
+        moved = cur.key_of(component["DTSTART"]) != key if "DTSTART" in component else False
+    except RecurrenceError:
+        return True
+    return moved or length != expected[2] or is_date != expected[1]
+
+
+def significant_keys(prev: Keyed, cur: Keyed) -> set[Key]:
+    """The components of ``cur`` whose change asks the attendees to answer again."""
+    found: set[Key] = set()
+    for key, component in cur.by_key.items():
+        old = prev.by_key.get(key)
+        if old is not None:
+            if _significant(old, component, prev, cur):
+                found.add(key)
+        elif key is not None and _moved(component, key, prev, cur):
+            found.add(key)
+    return found
+
+
+def is_significant_change(previous: Calendar | None, current: Calendar | None) -> bool:
+    """Whether the organizer changed when or how often the event happens (DTSTART, the
+    end or duration, RRULE, added RDATEs or restored EXDATEs; RFC 6638 §3.2.8)."""
+    if previous is None or current is None:
+        return False
+    return bool(significant_keys(Keyed(previous), Keyed(current)))
+
+
+# -- the organizer's copy ---------------------------------------------------------------
+
+def prepare_organizer_copy(previous: Calendar | None, current: Calendar,
+                           resolved: Mapping[str, str]) -> Calendar:
+    """The organizer's object as it is to be stored (RFC 6638 §3.2.1, §3.2.8, §3.2.9).
+
+    On a significant change the PARTSTAT of every server-scheduled attendee (not the
+    organizer) becomes NEEDS-ACTION with RSVP=TRUE and SEQUENCE goes past the previous
+    one (also when instances or attendees are cancelled); each attendee who is sent a
+    message gets SCHEDULE-STATUS 1.2 when ``resolved`` (normalised address -> directory
+    uid) knows them, else 3.7; SCHEDULE-FORCE-SEND is removed (§7.2).  ``current`` is
+    not changed."""
+    cal: Calendar = current.copy(recursive=True)
+    prev, cur = Keyed(previous), Keyed(cal)
+    organizer = cur.organizer() or ""
+    significant = significant_keys(prev, cur) if previous is not None else set()
+    _reset(cur, significant, normalise(organizer))
+    messages = organizer_messages(previous, cal, organizer, lambda _address: True)
+    if previous is not None and (significant or any(m.method == "CANCEL" for m in messages)):
+        _bump(prev, cur)
+    local = {normalise(address) for address in resolved}
+    sent = {normalise(m.recipient) for m in messages}
+    for key, component in cur.by_key.items():
+        for prop in attendees(component):
+            address = normalise(str(prop))
+            if address in sent:
+                prop.params["SCHEDULE-STATUS"] = (STATUS_DELIVERED if address in local
+                                                  else STATUS_INVALID_USER)
+            else:
+                _keep_status(prop, prev.by_key.get(key))
+        for prop in scheduling_props(component):
+            drop_params(prop, ("SCHEDULE-FORCE-SEND",))
+    return cal
+
+
+def _reset(cur: Keyed, keys: set[Key], organizer: str) -> None:
+    """PARTSTAT=NEEDS-ACTION, RSVP=TRUE in the components ``keys`` (all of them when the
+    master is among them)."""
+    targets = cur.by_key.values() if None in keys else [cur.by_key[k] for k in keys]
+    for component in targets:
+        for prop in attendees(component):
+            if normalise(str(prop)) == organizer or agent(prop) != SERVER:
+                continue
+            prop.params["PARTSTAT"] = NEEDS_ACTION
+            prop.params["RSVP"] = "TRUE"
+
+
+def _bump(prev: Keyed, cur: Keyed) -> None:
+    for key, component in cur.by_key.items():
+        old = prev.by_key.get(key) or prev.master
+        floor = sequence(old) if old is not None else -1
+        if sequence(component) <= floor:
+            set_sequence(component, floor + 1)
+
+
+def _keep_status(prop: Any, old: Component | None) -> None:
+    """A client that drops SCHEDULE-STATUS does not erase it (RFC 6638 §7.3: clients
+    SHOULD NOT change it)."""
+    if old is None or "SCHEDULE-STATUS" in prop.params:
+        return
+    before = find_attendee(old, str(prop))
+    if before is not None and "SCHEDULE-STATUS" in before.params:
+        prop.params["SCHEDULE-STATUS"] = before.params["SCHEDULE-STATUS"]
+
+
+__all__ = [
+    "is_significant_change",
+    "organizer_messages",
+    "prepare_organizer_copy",
+    "significant_keys",
+]
