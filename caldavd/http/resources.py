@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from caldavd.dav.hrefs import check_new_name
 from caldavd.directory import Record, RecordType
@@ -58,6 +58,16 @@ def home_path(record: Record) -> str:
     return f"{CALENDARS}{UIDS}/{record.uid}/"
 
 
+T = TypeVar("T")
+
+
+def _resolved(value: T | None, name: str) -> T:
+    """A resource's ``name``, which the kind of resource always has once resolved."""
+    if value is None:
+        raise RuntimeError(f"self.{name} is not set")
+    return value
+
+
 @dataclass
 class Resource:
     """Something at a path.  ``path`` is decoded; collections end with '/'."""
@@ -97,9 +107,7 @@ class Principal(Resource):
 
     @property
     def principal(self) -> Record:
-        if self.record is None:
-            raise RuntimeError("self.record is not set")
-        return self.record
+        return _resolved(self.record, "record")
 
     @property
     def owner(self) -> Record | None:
@@ -123,9 +131,7 @@ class ProxyGroup(Resource):
 
     @property
     def delegator(self) -> Record:
-        if self.record is None:
-            raise RuntimeError("self.record is not set")
-        return self.record
+        return _resolved(self.record, "record")
 
     @property
     def owner(self) -> Record | None:
@@ -152,9 +158,7 @@ class HomeResource(Resource):
 
     @property
     def the_home(self) -> Home:
-        if self.home is None:
-            raise RuntimeError("self.home is not set")
-        return self.home
+        return _resolved(self.home, "home")
 
 
 @dataclass
@@ -167,9 +171,7 @@ class CalendarResource(HomeResource):
 
     @property
     def the_calendar(self) -> Calendar:
-        if self.calendar is None:
-            raise RuntimeError("self.calendar is not set")
-        return self.calendar
+        return _resolved(self.calendar, "calendar")
 
 
 @dataclass
@@ -185,9 +187,7 @@ class ObjectResource(CalendarResource):
 
     @property
     def the_object(self) -> CalendarObject:
-        if self.object is None:
-            raise RuntimeError("self.object is not set")
-        return self.object
+        return _resolved(self.object, "object")
 
 
 @dataclass
@@ -201,9 +201,7 @@ class PlainItem(HomeResource):
 
     @property
     def the_item(self) -> PlainResource:
-        if self.item is None:
-            raise RuntimeError("self.item is not set")
-        return self.item
+        return _resolved(self.item, "item")
 
     @property
     def resource_id(self) -> int | None:
