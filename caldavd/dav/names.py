@@ -161,6 +161,7 @@ SCHEDULE_CALENDAR_TRANSP = caldav("schedule-calendar-transp")
 DEFAULT_ALARMS = tuple(caldav(f"default-alarm-{kind}-{value}")
                        for kind in ("vevent", "vtodo") for value in ("datetime", "date"))
 SCHEDULE_DEFAULT_CALENDAR_URL = caldav("schedule-default-calendar-URL")
+SCHEDULE_TAG = caldav("schedule-tag")  # RFC 6638 §9.3
 OPAQUE = caldav("opaque")
 TRANSPARENT = caldav("transparent")
 COMP = caldav("comp")

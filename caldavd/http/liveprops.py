@@ -40,6 +40,7 @@ from caldavd.http.resources import (
     proxy_group_path,
     uid_principal_path,
 )
+from caldavd.http.scheduletag import quoted
 from caldavd.http.tokens import ctag, sync_token_for_calendar, sync_token_for_home
 from caldavd.store import Home
 
@@ -439,6 +440,18 @@ def _data(ctx: Context, res: Resource) -> str | None:
 CALENDAR_DATA = valued(names.CALENDAR_DATA, (ObjectResource,), _data, needs_data=True)
 
 
+def _schedule_tag(ctx: Context, res: Resource) -> str | None:
+    """RFC 6638 §9.3: a scheduling object resource's Schedule-Tag, quoted as in the
+    header (§8.2); other objects have none (404)."""
+    obj = res.object if isinstance(res, ObjectResource) else None
+    return None if obj is None or obj.schedule_tag is None else quoted(obj.schedule_tag)
+
+
+# Not from a listing column (member None): a listing that asks for it reads the objects,
+# whose tag is there, and answers 404 for those without one.  Not in allprop.
+SCHEDULE_TAG = valued(names.SCHEDULE_TAG, (ObjectResource,), _schedule_tag)
+
+
 
 # In this order in allprop and propname answers.
 PROPERTIES = (
@@ -488,4 +501,5 @@ PROPERTIES = (
     LiveProperty(names.GETLASTMODIFIED, (PlainItem,), plain_modified, allprop=True),
     LiveProperty(names.CREATIONDATE, (PlainItem,), plain_created, allprop=True),
     CALENDAR_DATA,
+    SCHEDULE_TAG,
 )

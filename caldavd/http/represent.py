@@ -1,5 +1,6 @@
-"""Prefer: return=representation (RFC 7240 §4.2) on the writes that store a calendar
-object: PUT, add-member POST and the attachment actions."""
+"""The answer of the writes that store a calendar object (PUT, add-member POST and the
+attachment actions): its Schedule-Tag (RFC 6638 §8.2) and, with Prefer:
+return=representation (RFC 7240 §4.2), the object."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from caldavd.dav.hrefs import quote_path
+from caldavd.http.scheduletag import schedule_tag_header
 from caldavd.store import CalendarObject
 
 
@@ -20,7 +22,9 @@ def write_answer(request: web.Request, path: str, obj: CalendarObject, status: i
     """The write's answer; with the preference, the object as stored, its ETag and
     Content-Location (200, or 201 for a new one) instead of an empty body.  The ETag is
     sent then even when the stored data is not the body octet for octet: the client
-    gets that data with it (RFC 4791 §5.3.4 forbids it only on an empty answer)."""
+    gets that data with it (RFC 4791 §5.3.4 forbids it only on an empty answer).  A
+    scheduling object's answer names its new Schedule-Tag (RFC 6638 §8.2)."""
+    headers = {**headers, **schedule_tag_header(obj)}
     if not wants_representation(request):
         return web.Response(status=status, headers=dict(headers))
     return web.Response(

@@ -32,6 +32,11 @@ class ETagMismatch(StoreError):
     """The object's ETag is not the one the writer expected (If-Match/If-None-Match)."""
 
 
+class ScheduleTagMismatch(ETagMismatch):
+    """The object's Schedule-Tag is not the one the writer expected, or it has none
+    (If-Schedule-Tag-Match, RFC 6638 §8.3)."""
+
+
 class UIDConflict(StoreError):
     """Another object of the calendar already has this UID, or the object a write would
     replace has another one (RFC 4791 §5.3.2.1).

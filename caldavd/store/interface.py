@@ -151,8 +151,14 @@ class ObjectStore(Protocol):
     async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None,
                          if_none_match: bool = False, quota: int = 0,
+                         if_schedule_tag: str | None = None,
                          run: Offload = inline) -> tuple[CalendarObject, bool]:
         """Create or replace; True when created.  One transaction with index and revision.
+
+        A scheduling object (``write.scheduling``) gets a new Schedule-Tag, or keeps its
+        own with ``write.keep_schedule_tag``; the object returned carries the tag stored.
+        ``if_schedule_tag`` (If-Schedule-Tag-Match, RFC 6638 §8.3, without quotes): the
+        object must exist with that tag, else ScheduleTagMismatch (nothing changes).
 
         The store computes the time-range index from ``write.parsed``; the expansion of a
         recurrence runs on ``run`` (the caller's bounded executor; by default inline).
@@ -171,17 +177,20 @@ class ObjectStore(Protocol):
 
     async def delete_object(self, calendar: Calendar, name: str, *,
                             if_match: Sequence[str] | None = None,
+                            if_schedule_tag: str | None = None,
                             schedule: ScheduleIntent | None = None) -> None:
         """NotFound when there is no such object (or the calendar is no longer bound);
-        ETagMismatch when ``if_match`` fails; ReadOnly when the calendar is bound
-        read-only.  ``schedule``: queued with the delete (data after: None)."""
+        ETagMismatch when ``if_match`` fails, ScheduleTagMismatch when
+        ``if_schedule_tag`` does (as for ``put_object``); ReadOnly when the calendar is
+        bound read-only.  ``schedule``: queued with the delete (data after: None)."""
         ...
 
     async def move_object(self, source: Calendar, name: str, target: Calendar,
                           target_name: str, *, overwrite: bool, quota: int = 0,
                           schedule: ScheduleIntent | None = None,
                           ) -> tuple[CalendarObject, bool]:
-        """Move (and rename) an object; True when the target was created.
+        """Move (and rename) an object; True when the target was created.  A scheduling
+        object gets a new Schedule-Tag.
 
         ``schedule``: queued with the move, for the source's owning home: the data after
         is the data before when the target is in the same home, None when in another.
@@ -341,7 +350,8 @@ class AttachmentStore(Protocol):
 
     async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None, if_none_match: bool = False,
-                         quota: int = 0, new: Sequence[NewAttachment] = (),
+                         quota: int = 0, if_schedule_tag: str | None = None,
+                         new: Sequence[NewAttachment] = (),
                          sources: Sequence[int] = (),
                          run: Offload = inline) -> tuple[CalendarObject, bool]:
         """``put_object`` that also makes the object's attachment links ``write.managed_ids``,

@@ -50,7 +50,7 @@ class CalendarObject:
     etag: str
     size: int
     organizer: str | None
-    schedule_tag: str | None
+    schedule_tag: str | None  # without quotes; None: not a scheduling object (RFC 6638)
     created: datetime
     modified: datetime
     icalendar: str | None = field(default=None, repr=False)  # None unless asked for
@@ -116,10 +116,17 @@ class ObjectWrite:
     parsed: Component = field(compare=False, repr=False)  # ``icalendar`` parsed
     recurring: bool = True
     organizer: str | None = None
-    schedule_tag: str | None = None
     # A scheduling object resource (RFC 6638 §3.1): its UID is unique in the home, not
-    # only in the calendar (§3.2.4.1).
+    # only in the calendar (§3.2.4.1), and it has a Schedule-Tag (§3.2.10), which the
+    # store makes: a new one for every write (what a client's PUT, COPY, MOVE or
+    # attachment action stores), unless ``keep_schedule_tag``.  A non-scheduling
+    # object has none.
     scheduling: bool = False
+    # The object's current Schedule-Tag stays (a new one only when it has none): for a
+    # server-side change that must not make the client's If-Schedule-Tag-Match fail
+    # (RFC 6638 §3.2.10): a REPLY merged into the organizer's copy, a refresh that only
+    # changes other attendees' PARTSTAT in an attendee's copy.
+    keep_schedule_tag: bool = False
     # MANAGED-IDs of the ATTACH properties (RFC 8607): the object's links to attachments.
     managed_ids: frozenset[str] = frozenset()
     # Scheduling to queue with the write, in its transaction (None: the write schedules

@@ -166,13 +166,15 @@ async def test_files_of_a_home_at_0013_count_in_its_quota_after_the_upgrade(
     """0014: plain files written before it count in quota_used (RFC 4331 §3) alongside
     objects and dead properties, and the trigger keeps it right afterwards."""
     await upgrade_to_head(pg_database.connect_kwargs)
-    await downgrade_to(pg_database.connect_kwargs, "0013")
     pool = await create_pool(pg_database.connect_kwargs, max_size=1)
     try:
         store = PostgresStore(pool, indexer=indexer)
         home = await store.ensure_home("alice")
+        # Written at head: the store's write functions are those of head.
         obj, _ = await store.put_object(
             await store.create_calendar(home, NewCalendar("work")), event("u1"))
+        await downgrade_to(pg_database.connect_kwargs, "0013")
+        await pool.expire_connections()  # no plan cached from the functions of head
         await store.plain_mkcol(home, "files")
         await store.plain_put(home, "files/a", b"x" * 5000, "text/plain")
         await store.plain_put(home, "files/b", b"y" * 3000, "text/plain")

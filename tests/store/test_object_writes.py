@@ -85,7 +85,7 @@ async def test_put_delete_and_move_are_one_statement_each(
 async def test_the_written_object_is_what_a_read_returns(store: Store,
                                                          cal: Calendar) -> None:
     write = dataclasses.replace(event("u1"), organizer="mailto:a@example.com",
-                                schedule_tag="st-1")
+                                scheduling=True)
     for summary in ("first", "second"):
         written, _ = await store.put_object(cal, dataclasses.replace(
             write, icalendar=write.icalendar.replace("SUMMARY:x", f"SUMMARY:{summary}")))

@@ -40,6 +40,7 @@ from caldavd.http.resources import (
     object_slot,
     resolve,
 )
+from caldavd.http.scheduletag import schedule_tag_header
 from caldavd.http.target import existing
 from caldavd.http.writes import limits
 
@@ -94,12 +95,13 @@ async def _file_into_calendar(ctx: Context, source: PlainItem, dest: Resource,
     # A file PUT without a Content-Type was stored as octet-stream: judged by its content.
     media_type = None if item.content_type == UNTYPED else item.content_type
     same_home = calendar.the_calendar.owner_home_id == source.the_home.id
-    _, _, created = await store_object(ctx, calendar, name, item.content or b"", media_type,
-                                       freed=item.size if move and same_home else 0)
+    stored, _, created = await store_object(ctx, calendar, name, item.content or b"",
+                                            media_type,
+                                            freed=item.size if move and same_home else 0)
     if move:
         home = home_of(source)
         await ctx.store.plain_delete(home.the_home, home_relative(source, home))
-    return web.Response(status=201 if created else 204)
+    return web.Response(status=201 if created else 204, headers=schedule_tag_header(stored))
 
 
 async def _object_into_folder(ctx: Context, source: ObjectResource, dest: Resource,
@@ -136,10 +138,10 @@ async def move(request: web.Request) -> web.StreamResponse:
     if _into_plain(dest):
         return await _object_into_folder(ctx, source, dest, overwrite, move=True)
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.UNBIND)
-    _, created = await ctx.store.move_object(
+    moved, created = await ctx.store.move_object(
         source.the_calendar, source.the_object.name, calendar.the_calendar, name,
         overwrite=overwrite, quota=ctx.config.UserQuota)
-    return web.Response(status=201 if created else 204)
+    return web.Response(status=201 if created else 204, headers=schedule_tag_header(moved))
 
 
 async def copy(request: web.Request) -> web.StreamResponse:
@@ -155,9 +157,9 @@ async def copy(request: web.Request) -> web.StreamResponse:
     calendar, name = await _object_checks(ctx, source, dest, overwrite, names.READ)
     data = (source.the_object.icalendar or "").encode()
     # Attachments are shared with the copy, not copied (RFC 8607).
-    _, _, created = await store_object(ctx, calendar, name, data, "text/calendar",
-                                       sources=[source.the_object.id])
-    return web.Response(status=201 if created else 204)
+    copied, _, created = await store_object(ctx, calendar, name, data, "text/calendar",
+                                            sources=[source.the_object.id])
+    return web.Response(status=201 if created else 204, headers=schedule_tag_header(copied))
 
 
 METHODS = {

@@ -11,6 +11,7 @@ from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.methods.plain import home_of
 from caldavd.http.methods.put import conditions
 from caldavd.http.resources import CalendarResource, ObjectResource, PlainItem, home_relative
+from caldavd.http.scheduletag import if_schedule_tag
 from caldavd.http.target import existing
 
 
@@ -20,7 +21,8 @@ async def delete(request: web.Request) -> web.StreamResponse:
     if_match, _ = conditions(request)
     if isinstance(resource, ObjectResource):
         await ctx.store.delete_object(resource.the_calendar, resource.the_object.name,
-                                      if_match=if_match)
+                                      if_match=if_match,
+                                      if_schedule_tag=if_schedule_tag(request))
         if had_attachments(resource):  # unshared ones went with it (migration 0009)
             await collect_files(ctx)
     elif isinstance(resource, PlainItem):

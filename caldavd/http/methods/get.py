@@ -12,6 +12,7 @@ from caldavd.http.acl import require
 from caldavd.http.liveprops import content_type
 from caldavd.http.methods.options import allow_header
 from caldavd.http.resources import ObjectResource, PlainItem
+from caldavd.http.scheduletag import schedule_tag_header
 from caldavd.http.target import existing
 
 
@@ -25,7 +26,7 @@ async def get(request: web.Request) -> web.StreamResponse:
                                headers={"Allow": allow_header(request)})
     obj = resource.the_object
     headers = {"ETag": f'"{obj.etag}"', "Last-Modified": http_date(obj.modified),
-               "Cache-Control": "private, no-cache"}
+               "Cache-Control": "private, no-cache", **schedule_tag_header(obj)}
     if not_modified(request.headers.get("If-None-Match"), f'"{obj.etag}"'):
         return web.Response(status=304, headers=headers)
     # For HEAD aiohttp sends the headers (Content-Length included) and drops the body.

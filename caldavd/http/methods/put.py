@@ -32,6 +32,7 @@ from caldavd.http.resources import (
     check_creatable,
     object_slot,
 )
+from caldavd.http.scheduletag import if_schedule_tag
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write, runner
 from caldavd.store import Calendar, CalendarObject
@@ -67,7 +68,8 @@ def conditions(request: web.Request) -> tuple[list[str] | None, bool]:
 
 async def store_object(ctx: Context, calendar: CalendarResource, name: str, body: bytes,
                        content_type: str | None, *, if_match: list[str] | None = None,
-                       if_none_match: bool = False, sources: Sequence[int] = (),
+                       if_none_match: bool = False, if_schedule_tag: str | None = None,
+                       sources: Sequence[int] = (),
                        freed: int = 0) -> tuple[CalendarObject, str | None, bool]:
     """Validate and store; (object, etag, created).  The etag is None when the data stored is
     not the body octet for octet (repeated VTIMEZONEs dropped, a byte order mark):
@@ -75,7 +77,8 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
 
     Data with managed attachments (RFC 8607) links them in the same write;
     ``sources``: objects whose attachments it may name (a COPY's source); ``freed``: see
-    ``Context.quota``.
+    ``Context.quota``; ``if_schedule_tag``: If-Schedule-Tag-Match's (RFC 6638 §8.3).
+    A scheduling object gets a new Schedule-Tag (RFC 6638 §3.2.10).
     """
     the_calendar: Calendar = calendar.the_calendar
     owner = calendar.owner
@@ -85,8 +88,8 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
     put = (functools.partial(ctx.store.put_linked, sources=sources) if write.managed_ids
            else ctx.store.put_object)
     obj, created = await put(the_calendar, write, if_match=if_match,
-                             if_none_match=if_none_match, quota=ctx.quota(freed),
-                             run=run)
+                             if_none_match=if_none_match, if_schedule_tag=if_schedule_tag,
+                             quota=ctx.quota(freed), run=run)
     return obj, (obj.etag if write.icalendar.encode() == body else None), created
 
 
@@ -115,9 +118,13 @@ async def put(request: web.Request) -> web.StreamResponse:
     await require(ctx, resource, names.WRITE_CONTENT if resource.exists else names.BIND)
     body = await read_calendar_body(ctx, request)
     if_match, if_none = conditions(request)
+    # If-Schedule-Tag-Match without If-Match (RFC 6638 §3.2.10): an attendee's write
+    # whose ETag is stale (the organizer's PARTSTAT-only refreshes moved it) but whose
+    # Schedule-Tag is current is accepted.
     obj, etag, created = await store_object(ctx, calendar, name, body,
                                             request.headers.get("Content-Type"),
-                                            if_match=if_match, if_none_match=if_none)
+                                            if_match=if_match, if_none_match=if_none,
+                                            if_schedule_tag=if_schedule_tag(request))
     if had_attachments(resource):  # links the new data dropped went with the write
         await collect_files(ctx)
     return write_answer(request, resource.path, obj, 201 if created else 204, etag_header(etag))

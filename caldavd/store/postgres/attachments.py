@@ -107,11 +107,12 @@ class PostgresAttachments:
 
     async def put_linked(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None, if_none_match: bool = False,
-                         quota: int = 0, new: Sequence[NewAttachment] = (),
-                         sources: Sequence[int] = (),
+                         quota: int = 0, if_schedule_tag: str | None = None,
+                         new: Sequence[NewAttachment] = (), sources: Sequence[int] = (),
                          run: Offload = inline) -> tuple[CalendarObject, bool]:
         index = await self._indexing.of(write, run)
-        put = put_request(calendar, write, index, if_match, if_none_match, quota)
+        put = put_request(calendar, write, index, if_match, if_none_match, quota,
+                          if_schedule_tag)
         async with transaction(self._pool) as conn:
             await lock_home(conn, calendar.owner_home_id)
             return await _put_linked(conn, put, new, None, sources)

@@ -1,9 +1,9 @@
 """Calendar object PUT, DELETE and MOVE as one statement each.
 
 The statements call the PL/pgSQL functions of migration 0005 (as replaced by
-0012: one UID per calendar, per home for scheduling objects), which take the
-home's row lock, run every check and then write, all in the implicit
-transaction of one statement.  A refusal comes back as a ``status`` (before
+0012: one UID per calendar, per home for scheduling objects; by 0017: the
+Schedule-Tag), which take the home's row lock, run every check and then write,
+all in the implicit transaction of one statement.  A refusal comes back as a ``status`` (before
 anything was written); this module maps it to the store's domain errors, so
 nothing parses a message.
 """
@@ -11,6 +11,7 @@ nothing parses a message.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from caldavd.store.errors import (
     NotFound,
     QuotaExceeded,
     ReadOnly,
+    ScheduleTagMismatch,
     SchedulingUIDConflict,
     StoreError,
     UIDConflict,
@@ -32,15 +34,16 @@ from caldavd.store.model import Calendar, CalendarObject, ObjectWrite
 from caldavd.store.postgres.timerange import RowArrays, row_arrays
 
 PUT_SQL = """
-SELECT status, object_id, created, modified, holder_home, holder_calendar, holder_name, used
+SELECT status, object_id, created, modified, holder_home, holder_calendar, holder_name, used,
+       schedule_tag
 FROM caldav_put_object($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                       $16, $17, $18, $19, $20, $21)
+                       $16, $17, $18, $19, $20, $21, $22, $23)
 """
-DELETE_SQL = "SELECT caldav_delete_object($1, $2, $3, $4, $5)"
+DELETE_SQL = "SELECT caldav_delete_object($1, $2, $3, $4, $5, $6)"
 MOVE_SQL = """
 SELECT id, calendar_id, name, uid, component_type, etag, size, organizer, schedule_tag,
        created, modified, status, holder_home, holder_calendar, holder_name
-FROM caldav_move_object($1, $2, $3, $4, $5, $6, $7, $8)
+FROM caldav_move_object($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
 PUT_DONE = frozenset({"created", "replaced"})
@@ -58,6 +61,11 @@ _CONDITION_FAILURES = {
     "no-match": "If-Match given, but the resource does not exist",
     "etag-differs": "the resource's ETag differs",
 }
+
+
+def new_schedule_tag() -> str:
+    """A fresh opaque Schedule-Tag (RFC 6638 §3.2.10), without quotes."""
+    return uuid.uuid4().hex
 
 
 def content_tag(icalendar: str) -> tuple[str, int]:
@@ -79,15 +87,21 @@ class PutRequest:
     quota: int
     rows: RowArrays  # the write's index rows as the database holds them
     indexed_until: datetime | None  # None: every instance is a row
+    # The tag a scheduling object gets unless it keeps its own (None for other objects),
+    # and If-Schedule-Tag-Match's (None: none asked).
+    schedule_tag: str | None = None
+    if_schedule_tag: str | None = None
 
 
 def put_request(calendar: Calendar, write: ObjectWrite, index: Index,
-                if_match: Sequence[str] | None, if_none_match: bool, quota: int) -> PutRequest:
+                if_match: Sequence[str] | None, if_none_match: bool, quota: int,
+                if_schedule_tag: str | None = None) -> PutRequest:
     """``index``: the write's rows and horizon, as the store computed them."""
     etag, size = content_tag(write.icalendar)
     rows, until = index
     return PutRequest(calendar, write, etag, size, if_match, if_none_match, quota,
-                      row_arrays(rows), until)
+                      row_arrays(rows), until,
+                      new_schedule_tag() if write.scheduling else None, if_schedule_tag)
 
 
 def put_args(put: PutRequest) -> tuple[object, ...]:
@@ -95,19 +109,22 @@ def put_args(put: PutRequest) -> tuple[object, ...]:
     calendar, write = put.calendar, put.write
     return (calendar.owner_home_id, calendar.home_id, calendar.id, write.name,
             write.uid, write.component_type, write.icalendar, put.etag, put.size,
-            write.organizer, write.schedule_tag, put.indexed_until,
-            _tags(put.if_match), put.if_none_match, put.quota, *put.rows, write.scheduling)
+            write.organizer, put.schedule_tag, put.indexed_until,
+            _tags(put.if_match), put.if_none_match, put.quota, *put.rows, write.scheduling,
+            write.keep_schedule_tag, put.if_schedule_tag)
 
 
 def move_args(source: Calendar, name: str, target: Calendar, target_name: str,
               overwrite: bool) -> tuple[object, ...]:
+    """MOVE_SQL's parameters: a moved scheduling object gets a new Schedule-Tag."""
     return (source.owner_home_id, source.id, name, target.owner_home_id, target.home_id,
-            target.id, target_name, overwrite)
+            target.id, target_name, overwrite, new_schedule_tag())
 
 
-def delete_args(calendar: Calendar, name: str,
-                if_match: Sequence[str] | None) -> tuple[object, ...]:
-    return calendar.owner_home_id, calendar.home_id, calendar.id, name, _tags(if_match)
+def delete_args(calendar: Calendar, name: str, if_match: Sequence[str] | None,
+                if_schedule_tag: str | None = None) -> tuple[object, ...]:
+    return (calendar.owner_home_id, calendar.home_id, calendar.id, name, _tags(if_match),
+            if_schedule_tag)
 
 
 def _tags(if_match: Sequence[str] | None) -> list[str] | None:
@@ -128,7 +145,7 @@ def written(put: PutRequest, row: asyncpg.Record) -> CalendarObject:
     return CalendarObject(
         id=row["object_id"], calendar_id=put.calendar.id, name=write.name, uid=write.uid,
         component_type=write.component_type, etag=put.etag, size=put.size,
-        organizer=write.organizer, schedule_tag=write.schedule_tag,
+        organizer=write.organizer, schedule_tag=row["schedule_tag"],
         created=row["created"], modified=row["modified"], icalendar=write.icalendar)
 
 
@@ -136,6 +153,8 @@ def refusal(status: str, calendar: Calendar, name: str) -> StoreError:
     """The domain error for a status that carries no more than its name."""
     if status in _CONDITION_FAILURES:
         return ETagMismatch(_CONDITION_FAILURES[status])
+    if status == "schedule-tag-differs":
+        return ScheduleTagMismatch("the resource's Schedule-Tag differs (or it has none)")
     if status == "no-home":
         return NotFound(f"home {calendar.owner_home_id}")
     if status == "unbound":

@@ -34,9 +34,9 @@ from caldavd.store.postgres.pool import connection
 
 PUT_MANY_SQL = """
 SELECT i, status, object_id, created, modified, holder_home, holder_calendar, holder_name,
-       used
+       used, schedule_tag
 FROM caldav_put_objects($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                        $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+                        $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
 ORDER BY i
 """
 
@@ -106,10 +106,11 @@ def put_many_args(requests: Sequence[PutRequest]) -> tuple[object, ...]:
             [w.name for w in writes], [w.uid for w in writes],
             [w.component_type for w in writes], [w.icalendar for w in writes],
             [r.etag for r in requests], [r.size for r in requests],
-            [w.organizer for w in writes], [w.schedule_tag for w in writes],
+            [w.organizer for w in writes], [r.schedule_tag for r in requests],
             [r.indexed_until for r in requests], tags_from, tags_to, tags,
             [r.if_none_match for r in requests], [r.quota for r in requests],
-            rows_from, rows_to, starts, *rest, [w.scheduling for w in writes])
+            rows_from, rows_to, starts, *rest, [w.scheduling for w in writes],
+            [w.keep_schedule_tag for w in writes], [r.if_schedule_tag for r in requests])
 
 
 def _flatten(parts: Sequence[Sequence[T] | None]) -> tuple[list[T], list[int | None], list[int]]:

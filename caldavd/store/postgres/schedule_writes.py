@@ -69,11 +69,13 @@ async def put_scheduled(conn: asyncpg.Connection, put: PutRequest,
 
 
 async def delete_scheduled(conn: asyncpg.Connection, calendar: Calendar, name: str,
-                           if_match: Sequence[str] | None, intent: ScheduleIntent) -> None:
+                           if_match: Sequence[str] | None, intent: ScheduleIntent,
+                           if_schedule_tag: str | None = None) -> None:
     """Delete ``name`` and queue its work (``current`` NULL); the caller holds the
     transaction."""
     before = await before_write(conn, calendar, name)
-    status = await conn.fetchval(DELETE_SQL, *delete_args(calendar, name, if_match))
+    status = await conn.fetchval(DELETE_SQL,
+                                 *delete_args(calendar, name, if_match, if_schedule_tag))
     if status != "deleted":
         raise refusal(status, calendar, name)
     if before is None:  # cannot be: the function found it under the same lock

@@ -327,11 +327,13 @@ class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
     async def put_object(self, calendar: Calendar, write: ObjectWrite, *,
                          if_match: Sequence[str] | None = None,
                          if_none_match: bool = False, quota: int = 0,
+                         if_schedule_tag: str | None = None,
                          run: Offload = inline) -> tuple[CalendarObject, bool]:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
         index = await self._indexing.of(write, run)
-        request = put_request(calendar, write, index, if_match, if_none_match, quota)
+        request = put_request(calendar, write, index, if_match, if_none_match, quota,
+                              if_schedule_tag)
         if write.schedule is not None:  # alone, in a transaction with its work
             async with transaction(self._pool) as conn:
                 return await put_scheduled(conn, request, write.schedule)
@@ -339,14 +341,17 @@ class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
 
     async def delete_object(self, calendar: Calendar, name: str, *,
                             if_match: Sequence[str] | None = None,
+                            if_schedule_tag: str | None = None,
                             schedule: ScheduleIntent | None = None) -> None:
         if calendar.mode == "read":
             raise ReadOnly(calendar.name)
         if schedule is not None:
             async with transaction(self._pool) as conn:
-                return await delete_scheduled(conn, calendar, name, if_match, schedule)
+                return await delete_scheduled(conn, calendar, name, if_match, schedule,
+                                              if_schedule_tag)
         async with connection(self._pool) as conn:
-            status = await conn.fetchval(DELETE_SQL, *delete_args(calendar, name, if_match))
+            status = await conn.fetchval(
+                DELETE_SQL, *delete_args(calendar, name, if_match, if_schedule_tag))
         if status != "deleted":
             raise refusal(status, calendar, name)
 
