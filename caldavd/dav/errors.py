@@ -255,6 +255,38 @@ class UniqueSchedulingObjectResource(NoUIDConflict):
     element = names.UNIQUE_SCHEDULING_OBJECT_RESOURCE
 
 
+class SameOrganizerInAllComponents(DAVError):
+    """The components of a scheduling object name different ORGANIZERs, or some none
+    (RFC 6638 §3.1, §3.2.4)."""
+
+    status = 403
+    element = names.SAME_ORGANIZER_IN_ALL_COMPONENTS
+
+
+class ValidOrganizer(DAVError):
+    """The ORGANIZER is no calendar user address this server can schedule for, or the
+    object has attendees but no ORGANIZER (RFC 6638 §3.2.4)."""
+
+    status = 403
+    element = names.VALID_ORGANIZER
+
+
+class AllowedOrganizerChange(DAVError):
+    """The organizer may not make this change to a scheduling object (RFC 6638 §3.2.4,
+    e.g. changing the ORGANIZER itself)."""
+
+    status = 403
+    element = names.ALLOWED_ORGANIZER_SCHEDULING_OBJECT_CHANGE
+
+
+class AllowedAttendeeChange(DAVError):
+    """An attendee changed more of their copy than RFC 6638 §3.2.2.1 allows (their own
+    participation, alarms, TRANSP, X- properties, removing instances)."""
+
+    status = 403
+    element = names.ALLOWED_ATTENDEE_SCHEDULING_OBJECT_CHANGE
+
+
 class MaxResourceSize(DAVError):
     """The calendar object is larger than max-resource-size (RFC 4791 §5.3.2.1)."""
 

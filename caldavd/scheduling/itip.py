@@ -10,6 +10,7 @@ import hashlib
 
 from caldavd.caldav.ical import serialize
 from caldavd.scheduling.addresses import normalise
+from caldavd.scheduling.itip_attendee import attendee_reply, check_attendee_change
 from caldavd.scheduling.itip_common import Message
 from caldavd.scheduling.itip_organizer import (
     is_significant_change,
@@ -19,6 +20,8 @@ from caldavd.scheduling.itip_organizer import (
 
 __all__ = [
     "Message",
+    "attendee_reply",
+    "check_attendee_change",
     "digest",
     "is_significant_change",
     "organizer_messages",

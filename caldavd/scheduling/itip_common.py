@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from icalendar import Calendar, Component
@@ -247,3 +247,29 @@ def form(component: Component, drop: frozenset[str] = frozenset()) -> tuple[Any,
                    if name not in ("BEGIN", "END") and name not in drop)
     subs = sorted(form(sub, drop) for sub in component.subcomponents)
     return (str(component.name), tuple(lines), tuple(subs))
+
+
+def key_moment(key: str) -> datetime:
+    """The UTC instant a :data:`Key` is written for."""
+    return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def times(component: Component, keyed: Keyed) -> tuple[Any, ...]:
+    """Start and length as instants, whatever zone or form they are written in."""
+    try:
+        start = recurrence.when(component["DTSTART"], keyed.zones) \
+            if "DTSTART" in component else None
+        end_name = "DUE" if component.name == "VTODO" else "DTEND"
+        end = recurrence.when(component[end_name], keyed.zones) \
+            if end_name in component else None
+    except RecurrenceError:
+        return (str(component.get("DTSTART")), None, str(component.get("DTEND")))
+    duration = getattr(component.get("DURATION"), "dt", None)
+    if start is None:
+        return (None, end.utc() if end is not None else None, duration)
+    length = end.utc() - start.utc() if end is not None else duration or timedelta(0)
+    return (start.utc(), start.is_date, length)
+
+
+def rules(component: Component) -> list[bytes]:
+    return sorted(bytes(rule.to_ical()) for rule in values(component, "RRULE"))

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from icalendar import Calendar, Component
 
-from caldavd.caldav import recurrence
 from caldavd.caldav.recurrence import RecurrenceError
 from caldavd.scheduling.addresses import Address, normalise
 from caldavd.scheduling.itip_common import (
@@ -32,14 +31,16 @@ from caldavd.scheduling.itip_common import (
     for_message,
     form,
     is_cancelled,
+    key_moment,
     message_calendar,
     param,
+    rules,
     scheduling_props,
     sequence,
     set_rid,
     set_sequence,
     stub,
-    values,
+    times,
 )
 
 # What an attendee's view is compared without: stamps, the organizer's own TRANSP, and
@@ -171,7 +172,7 @@ def _cancel(prev: Keyed, before: _View, address: str, keys: list[str], number: i
         base = before.components.get(key) or before.components[None]
         component = _cancel_component(base, address, number, now)
         if key is not None:
-            set_rid(component, prev.rid_values.get(key) or sources.get(key) or _parse(key))
+            set_rid(component, prev.rid_values.get(key) or sources.get(key) or key_moment(key))
         components.append(component)
     return Message(address, "CANCEL", message_calendar(prev.cal, "CANCEL", components),
                    tuple(keys), number)
@@ -189,35 +190,10 @@ def _cancel_component(base: Component, address: str, number: int,
     return component
 
 
-def _parse(key: str) -> datetime:
-    return datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-
-
 # -- significant changes (RFC 6638 §3.2.8) -----------------------------------------------
 
-def _times(component: Component, keyed: Keyed) -> tuple[Any, ...]:
-    """Start and length as instants, whatever zone or form they are written in."""
-    try:
-        start = recurrence.when(component["DTSTART"], keyed.zones) \
-            if "DTSTART" in component else None
-        end_name = "DUE" if component.name == "VTODO" else "DTEND"
-        end = recurrence.when(component[end_name], keyed.zones) \
-            if end_name in component else None
-    except RecurrenceError:
-        return (str(component.get("DTSTART")), None, str(component.get("DTEND")))
-    duration = getattr(component.get("DURATION"), "dt", None)
-    if start is None:
-        return (None, end.utc() if end is not None else None, duration)
-    length = end.utc() - start.utc() if end is not None else duration or timedelta(0)
-    return (start.utc(), start.is_date, length)
-
-
-def _rules(component: Component) -> list[bytes]:
-    return sorted(bytes(rule.to_ical()) for rule in values(component, "RRULE"))
-
-
 def _significant(old: Component, new: Component, prev: Keyed, cur: Keyed) -> bool:
-    if _times(old, prev) != _times(new, cur) or _rules(old) != _rules(new):
+    if times(old, prev) != times(new, cur) or rules(old) != rules(new):
         return True
     if "RECURRENCE-ID" in new:
         return False
@@ -230,8 +206,8 @@ def _moved(component: Component, key: str, prev: Keyed, cur: Keyed) -> bool:
     """A new override that moves its instance or changes its length."""
     if prev.master is None:
         return False
-    _start, is_date, length = _times(component, cur)
-    expected = _times(prev.master, prev)
+    _start, is_date, length = times(component, cur)
+    expected = times(prev.master, prev)
     try:
         moved = cur.key_of(component["DTSTART"]) != key if "DTSTART" in component else False
     except RecurrenceError:
@@ -241,15 +217,17 @@ def _moved(component: Component, key: str, prev: Keyed, cur: Keyed) -> bool:
 
 def significant_keys(prev: Keyed, cur: Keyed) -> set[Key]:
     """The components of ``cur`` whose change asks the attendees to answer again."""
-    found: set[Key] = set()
-    for key, component in cur.by_key.items():
-        old = prev.by_key.get(key)
-        if old is not None:
-            if _significant(old, component, prev, cur):
-                found.add(key)
-        elif key is not None and _moved(component, key, prev, cur):
-            found.add(key)
-    return found
+    return {key for key, component in cur.by_key.items()
+            if changed_significantly(prev.by_key.get(key), component, key, prev, cur)}
+
+
+def changed_significantly(old: Component | None, new: Component, key: Key, prev: Keyed,
+                          cur: Keyed) -> bool:
+    """Whether ``new`` (at ``key`` of ``cur``) changed significantly from ``old`` (its
+    component in ``prev``; None: an instance of the previous master, or nothing)."""
+    if old is not None:
+        return _significant(old, new, prev, cur)
+    return key is not None and _moved(new, key, prev, cur)
 
 
 def is_significant_change(previous: Calendar | None, current: Calendar | None) -> bool:
@@ -276,6 +254,7 @@ def prepare_organizer_copy(previous: Calendar | None, current: Calendar,
     prev, cur = Keyed(previous), Keyed(cal)
     organizer = cur.organizer() or ""
     significant = significant_keys(prev, cur) if previous is not None else set()
+    _keep_answers(prev, cur, significant, normalise(organizer))
     _reset(cur, significant, normalise(organizer))
     messages = organizer_messages(previous, cal, organizer, lambda _address: True)
     if previous is not None and (significant or any(m.method == "CANCEL" for m in messages)):
@@ -293,6 +272,26 @@ def prepare_organizer_copy(previous: Calendar | None, current: Calendar,
         for prop in scheduling_props(component):
             drop_params(prop, ("SCHEDULE-FORCE-SEND",))
     return cal
+
+
+def _keep_answers(prev: Keyed, cur: Keyed, significant: set[Key], organizer: str) -> None:
+    """The attendees' PARTSTAT as the server last had it (from their REPLYs): the
+    organizer's client cannot answer for them (RFC 6638 §3.2.1), and a copy it read
+    before a REPLY was merged does not undo the answer."""
+    if None in significant:
+        return
+    for key, component in cur.by_key.items():
+        old = prev.by_key.get(key) or (prev.master if key is not None else None)
+        if key in significant or old is None:
+            continue
+        for prop in attendees(component):
+            before = find_attendee(old, str(prop))
+            if before is None or normalise(str(prop)) == organizer or agent(prop) != SERVER:
+                continue
+            if "PARTSTAT" in before.params:
+                prop.params["PARTSTAT"] = before.params["PARTSTAT"]
+            else:
+                prop.params.pop("PARTSTAT", None)
 
 
 def _reset(cur: Keyed, keys: set[Key], organizer: str) -> None:

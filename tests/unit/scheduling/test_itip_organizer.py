@@ -261,3 +261,13 @@ def test_the_callers_object_is_not_changed() -> None:
     original = text(after)
     prepare_organizer_copy(before, after, RESOLVED)
     assert text(after) == original
+
+
+def test_the_organizer_cannot_answer_for_an_attendee() -> None:
+    """§3.2.1: another user's PARTSTAT is theirs; a stale copy does not undo a REPLY."""
+    before = calendar(vevent())
+    forged = calendar(vevent(attendees=(DEFAULT_ATTENDEES[0], f"ATTENDEE;PARTSTAT=DECLINED:{A}",
+                                        f"ATTENDEE:{B}")))
+    event = components(prepare_organizer_copy(before, forged, RESOLVED))[0]
+    assert params(event, A)["PARTSTAT"] == "ACCEPTED"
+    assert params(event, B)["PARTSTAT"] == "TENTATIVE"
