@@ -1,8 +1,10 @@
 """Pure iTIP logic (RFC 5546) for implicit scheduling (RFC 6638 §3.2): icalendar
 objects in, icalendar objects and :class:`Message` out, no I/O.
 
-The organizer's side is in ``itip_organizer``; this module is the interface the
-processor and the HTTP layer use."""
+The organizer's side is in ``itip_organizer``, the attendee's in ``itip_attendee``,
+what a delivered message does to a copy in ``itip_merge`` and the ORGANIZER
+preconditions in ``itip_checks``; this module is the interface the processor and the
+HTTP layer use."""
 
 from __future__ import annotations
 
@@ -11,7 +13,13 @@ import hashlib
 from caldavd.caldav.ical import serialize
 from caldavd.scheduling.addresses import normalise
 from caldavd.scheduling.itip_attendee import attendee_reply, check_attendee_change
+from caldavd.scheduling.itip_checks import (
+    check_organizer_change,
+    check_same_organizer,
+    check_valid_organizer,
+)
 from caldavd.scheduling.itip_common import Message
+from caldavd.scheduling.itip_merge import apply_cancel, apply_request, merge_reply
 from caldavd.scheduling.itip_organizer import (
     is_significant_change,
     organizer_messages,
@@ -20,10 +28,16 @@ from caldavd.scheduling.itip_organizer import (
 
 __all__ = [
     "Message",
+    "apply_cancel",
+    "apply_request",
     "attendee_reply",
     "check_attendee_change",
+    "check_organizer_change",
+    "check_same_organizer",
+    "check_valid_organizer",
     "digest",
     "is_significant_change",
+    "merge_reply",
     "organizer_messages",
     "prepare_organizer_copy",
 ]

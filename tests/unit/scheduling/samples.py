@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from icalendar import Calendar, Component
 
@@ -61,7 +62,7 @@ def components(cal: Calendar) -> list[Component]:
     return [c for c in cal.subcomponents if c.name == "VEVENT"]
 
 
-def attendee(component: Component, address: str) -> object | None:
+def attendee(component: Component, address: str) -> Any:
     found = component.get("ATTENDEE")
     props = found if isinstance(found, list) else [found] if found is not None else []
     return next((p for p in props if str(p).lower() == address.lower()), None)
@@ -71,7 +72,7 @@ def params(component: Component, address: str) -> dict[str, str]:
     prop = attendee(component, address)
     if prop is None:
         raise KeyError(address)
-    return {k: str(v) for k, v in prop.params.items()}  # type: ignore[attr-defined]
+    return {k: str(v) for k, v in prop.params.items()}
 
 
 def by_recipient(messages: Sequence[Message]) -> dict[tuple[str, str], Message]:
