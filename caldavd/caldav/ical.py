@@ -51,6 +51,7 @@ from caldavd.dav.errors import (
     MaxInstances,
     MaxResourceSize,
     MinDateTime,
+    SameOrganizerInAllComponents,
     SupportedCalendarComponent,
     SupportedCalendarData,
     ValidCalendarData,
@@ -62,6 +63,7 @@ __all__ = [
     "Limits",
     "ObjectInfo",
     "check_media_type",
+    "check_scheduling_object",
     "check_size",
     "decode_body",
     "parse_calendar",
@@ -107,6 +109,8 @@ class ObjectInfo:
     """Overrides' RECURRENCE-IDs as UTC keys (see ``recurrence``)."""
     dtstamp: datetime | None
     sequence: int
+    organizers: tuple[str, ...] = ()
+    """Every ORGANIZER of the components, once each (case-insensitively), in order."""
 
 
 # -- media type and size ------------------------------------------------------------
@@ -459,6 +463,14 @@ def _check_attendees(main: list[Component], limit: int) -> tuple[str, ...]:
     return tuple(everyone.values())
 
 
+def _organizers(main: list[Component]) -> tuple[str, ...]:
+    found: dict[str, str] = {}
+    for component in main:
+        for prop in _values(component, "ORGANIZER"):
+            found.setdefault(_address(prop).lower(), _address(prop))
+    return tuple(found.values())
+
+
 def _limited_dates(component: Component, zones: Zones) -> list[datetime]:
     found = []
     for name in _DATE_LIMITED:
@@ -609,6 +621,7 @@ def _validate(cal: Calendar, limits: Limits) -> ObjectInfo:
         recurrence_ids=recurrence_ids,
         dtstamp=_dtstamp(master, zones),
         sequence=_sequence(master),
+        organizers=_organizers(main),
     )
 
 
@@ -619,6 +632,14 @@ def is_scheduling_object(info: ObjectInfo, owner_addresses: Iterable[str]) -> bo
         return False
     mine = {address.lower() for address in owner_addresses}
     return info.organizer.lower() in mine or any(a.lower() in mine for a in info.attendees)
+
+
+def check_scheduling_object(info: ObjectInfo) -> None:
+    """The rules a scheduling object resource's data must keep (RFC 6638 §3.2.4.2: one
+    ORGANIZER in all its components; an override without one inherits the master's)."""
+    if len(info.organizers) > 1:
+        raise SameOrganizerInAllComponents(
+            "the components name different organizers: " + ", ".join(info.organizers))
 
 
 def validate_calendar_object(data: bytes, content_type: str | None,

@@ -79,7 +79,10 @@ def prepare_write(config: Config, calendar: Calendar, name: str, body: bytes,
     cal = ical.parse_text(text)
     text = ical.without_repeated_timezones(text, cal)  # stored with one copy of each
     info = ical.validate_object(cal, limits(config, calendar))
+    scheduling = ical.is_scheduling_object(info, owner_addresses)
+    if scheduling:
+        ical.check_scheduling_object(info)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,
                        icalendar=text, parsed=cal, recurring=info.has_recurrence,
                        organizer=info.organizer, managed_ids=managed_ids(cal),
-                       scheduling=ical.is_scheduling_object(info, owner_addresses))
+                       scheduling=scheduling)

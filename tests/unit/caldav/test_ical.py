@@ -14,6 +14,7 @@ from caldavd.caldav.ical import (
     Limits,
     ObjectInfo,
     check_media_type,
+    check_scheduling_object,
     check_size,
     parse_calendar,
     parse_text,
@@ -29,6 +30,7 @@ from caldavd.dav.errors import (
     MaxInstances,
     MaxResourceSize,
     MinDateTime,
+    SameOrganizerInAllComponents,
     SupportedCalendarComponent,
     SupportedCalendarData,
     ValidCalendarData,
@@ -462,3 +464,27 @@ def test_vjournal_and_vfreebusy_objects() -> None:
                               "DTEND:20240106T000000Z",
                               "FREEBUSY:20240105T100000Z/PT1H"))
     assert info.component_type == "VFREEBUSY"
+
+
+# -- scheduling object resources (RFC 6638 §3.2.4) -------------------------------------
+
+def test_organizers_of_every_component_once_each() -> None:
+    info = validate(vevent("DTSTART:20240105T100000Z", "RRULE:FREQ=DAILY",
+                           "ORGANIZER:mailto:a@example.com"),
+                    vevent("RECURRENCE-ID:20240106T100000Z", "DTSTART:20240106T100000Z",
+                           "ORGANIZER:MAILTO:A@example.com"),
+                    vevent("RECURRENCE-ID:20240107T100000Z", "DTSTART:20240107T100000Z"))
+    assert info.organizers == ("mailto:a@example.com",)
+    check_scheduling_object(info)
+
+
+def test_same_organizer_in_all_components() -> None:
+    """RFC 6638 §3.2.4.2: 403 same-organizer-in-all-components."""
+    info = validate(vevent("DTSTART:20240105T100000Z", "RRULE:FREQ=DAILY",
+                           "ORGANIZER:mailto:a@example.com"),
+                    vevent("RECURRENCE-ID:20240106T100000Z", "DTSTART:20240106T100000Z",
+                           "ORGANIZER:mailto:b@example.com"))
+    assert info.organizers == ("mailto:a@example.com", "mailto:b@example.com")
+    with pytest.raises(SameOrganizerInAllComponents) as refused:
+        check_scheduling_object(info)
+    assert refused.value.status == 403
