@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from caldavd.dav.errors import PreconditionFailed
 from caldavd.store import CalendarObject
 
 SCHEDULE_TAG = "Schedule-Tag"
@@ -27,6 +28,15 @@ def if_schedule_tag(request: web.Request) -> str | None:
     if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
         return value[1:-1]
     return value
+
+
+def check_source_tag(request: web.Request, source: CalendarObject | None) -> None:
+    """If-Schedule-Tag-Match on a COPY or MOVE, which applies to the source (RFC 6638
+    §8.3): 412 unless ``source`` (None: not a calendar object) has that tag.  Checked
+    against the source as the request read it; PUT and DELETE check in the store."""
+    wanted = if_schedule_tag(request)
+    if wanted is not None and (source is None or source.schedule_tag != wanted):
+        raise PreconditionFailed("the source's Schedule-Tag differs (or it has none)")
 
 
 def schedule_tag_header(obj: CalendarObject) -> dict[str, str]:

@@ -163,3 +163,20 @@ async def test_schedule_tag_is_protected(dav: Dav) -> None:
     reply = await dav.request("PROPPATCH", M, body)
     assert reply.status == 207
     assert b"403" in reply.body and b"cannot-modify-protected-property" in reply.body
+
+
+async def test_if_schedule_tag_match_on_copy_and_move_is_the_sources(dav: Dav) -> None:
+    """§8.3: on COPY and MOVE the header applies to the source, not the destination."""
+    tag = await _two(dav)
+    assert (await dav.request("MKCALENDAR", HOME01 + "other/")).status == 201
+    for method in ("COPY", "MOVE"):
+        refused = await dav.request(method, M, headers={
+            "Destination": dav.base + HOME01 + "other/m.ics",
+            "If-Schedule-Tag-Match": '"not-it"'})
+        assert refused.status == 412, method
+    moved = await dav.request("MOVE", M, headers={
+        "Destination": dav.base + HOME01 + "other/m.ics", "If-Schedule-Tag-Match": tag})
+    assert moved.status == 201
+    plain = await dav.request("COPY", P, headers={
+        "Destination": dav.base + HOME01 + "other/p.ics", "If-Schedule-Tag-Match": tag})
+    assert plain.status == 412

@@ -40,7 +40,7 @@ from caldavd.http.resources import (
     object_slot,
     resolve,
 )
-from caldavd.http.scheduletag import schedule_tag_header
+from caldavd.http.scheduletag import check_source_tag, schedule_tag_header
 from caldavd.http.target import existing
 from caldavd.http.writes import limits
 
@@ -64,6 +64,7 @@ async def _begin(request: web.Request) -> tuple[Context, Resource, Resource, boo
     overwrite = parse_overwrite(request.headers.get("Overwrite"))
     if not isinstance(source, PlainItem | ObjectResource):
         raise Forbidden("only calendar objects and plain resources can be copied or moved")
+    check_source_tag(request, source.object if isinstance(source, ObjectResource) else None)
     return ctx, source, dest, overwrite
 
 
