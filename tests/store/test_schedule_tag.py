@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import asyncpg
 import pytest
 
 from caldavd.store.errors import ETagMismatch, ScheduleTagMismatch
@@ -204,3 +205,29 @@ async def test_the_upgrade_tags_existing_scheduling_objects(
         await conn.close()
     tags = {r["uid"]: r["schedule_tag"] for r in rows}
     assert tags["p1"] is None and len(tags["m1"] or "") == 32
+
+
+async def test_a_delivery_keeps_the_tag_or_makes_one(store: Store, db: asyncpg.Connection,
+                                                     home: Home, cal: Calendar) -> None:
+    """The queue's writes (``Deliver.put``) follow the same rule: a REPLY merged into the
+    organizer's copy keeps its tag (``keep_schedule_tag``), so the organizer's next PUT
+    with If-Schedule-Tag-Match still matches; a REQUEST applied to a copy makes one."""
+    first, _ = await store.put_object(cal, meeting())
+    await db.execute("INSERT INTO schedule_delivery (uid, recipient_uid, sender, method, "
+                     "message, digest) VALUES ('m1', 'alice', 'b', 'REPLY', 'x', 'd1')")
+    async with store.deliver() as delivery:
+        assert delivery is not None
+        found = await delivery.locate_uid("alice", "m1")
+        assert found is not None and found[1].schedule_tag == first.schedule_tag
+        merged = await delivery.put(found[0], meeting(summary="replied", keep=True))
+        assert merged.schedule_tag == first.schedule_tag
+        await delivery.done()
+    kept, _ = await store.put_object(cal, meeting(summary="organizer's"),
+                                     if_schedule_tag=first.schedule_tag)
+    await db.execute("INSERT INTO schedule_delivery (uid, recipient_uid, sender, method, "
+                     "message, digest) VALUES ('m1', 'alice', 'b', 'REQUEST', 'x', 'd2')")
+    async with store.deliver() as delivery:
+        assert delivery is not None
+        updated = await delivery.put(cal, meeting(summary="requested"))
+        await delivery.done()
+    assert updated.schedule_tag and updated.schedule_tag != kept.schedule_tag
