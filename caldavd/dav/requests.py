@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 from urllib.parse import SplitResult, urlsplit
@@ -36,6 +36,7 @@ SyncLevel = Literal["1", "infinite"]
 MatchType = Literal["contains", "starts-with", "equals", "ends-with"]
 SearchTest = Literal["allof", "anyof"]
 _T = TypeVar("_T", bound=str)
+_V = TypeVar("_V")
 
 
 # -- headers ---------------------------------------------------------------------
@@ -45,24 +46,27 @@ _OVERWRITE = {"t": True, "f": False}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def parse_depth(value: str | None, default: Depth) -> Depth:
-    """The Depth header (RFC 4918 §10.2); ``default`` when absent."""
+def _lookup(value: str | None, allowed: Mapping[str, _V], default: _V,
+            refusal: Callable[[str], str]) -> _V:
+    """``allowed[value]`` (case-insensitive, blanks around it ignored), ``default`` when
+    there is no value; BadRequest with ``refusal(value)`` for any other value."""
     if value is None:
         return default
-    depth = _DEPTHS.get(value.strip().lower())
-    if depth is None:
-        raise errors.BadRequest(f"Depth must be 0, 1 or infinity, not {value!r}")
-    return depth
+    found = allowed.get(value.strip().lower())
+    if found is None:
+        raise errors.BadRequest(refusal(value))
+    return found
+
+
+def parse_depth(value: str | None, default: Depth) -> Depth:
+    """The Depth header (RFC 4918 §10.2); ``default`` when absent."""
+    return _lookup(value, _DEPTHS, default,
+                   lambda bad: f"Depth must be 0, 1 or infinity, not {bad!r}")
 
 
 def parse_overwrite(value: str | None) -> bool:
     """The Overwrite header (RFC 4918 §10.6): T or F, T when absent."""
-    if value is None:
-        return True
-    overwrite = _OVERWRITE.get(value.strip().lower())
-    if overwrite is None:
-        raise errors.BadRequest(f"Overwrite must be T or F, not {value!r}")
-    return overwrite
+    return _lookup(value, _OVERWRITE, True, lambda bad: f"Overwrite must be T or F, not {bad!r}")
 
 
 def parse_destination(value: str | None, own: Iterable[str]) -> str:
@@ -499,13 +503,8 @@ def _property_search(node: etree._Element) -> PropertySearch:
 
 
 def _choice(node: etree._Element, attribute: str, allowed: dict[str, _T], default: _T) -> _T:
-    value = node.get(attribute)
-    if value is None:
-        return default
-    choice = allowed.get(value.strip().lower())
-    if choice is None:
-        raise errors.BadRequest(f"{attribute} on {node.tag} must be one of {sorted(allowed)}")
-    return choice
+    return _lookup(node.get(attribute), allowed, default,
+                   lambda _: f"{attribute} on {node.tag} must be one of {sorted(allowed)}")
 
 
 @dataclass(frozen=True)

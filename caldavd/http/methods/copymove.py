@@ -128,39 +128,38 @@ def _into_plain(dest: Resource) -> bool:
     return isinstance(dest, PlainItem) or plain_parent(dest) is not None
 
 
-async def move(request: web.Request) -> web.StreamResponse:
+async def _transfer(request: web.Request, *, move: bool) -> web.StreamResponse:
+    """COPY or MOVE (RFC 4918 §9.8, §9.9) of a plain file or a calendar object, into a
+    calendar or a plain folder."""
     ctx, source, dest, overwrite = await _begin(request)
     if isinstance(source, PlainItem):
         if object_slot(dest) is not None:
-            return await _file_into_calendar(ctx, source, dest, overwrite, move=True)
-        return await copy_or_move(ctx, request, source, dest, move=True)
+            return await _file_into_calendar(ctx, source, dest, overwrite, move=move)
+        return await copy_or_move(ctx, request, source, dest, move=move)
     if not isinstance(source, ObjectResource):
         raise TypeError("not ObjectResource: source")
     if _into_plain(dest):
-        return await _object_into_folder(ctx, source, dest, overwrite, move=True)
-    calendar, name = await _object_checks(ctx, source, dest, overwrite, names.UNBIND)
-    moved, created = await ctx.store.move_object(
-        source.the_calendar, source.the_object.name, calendar.the_calendar, name,
-        overwrite=overwrite, quota=ctx.config.UserQuota)
-    return web.Response(status=201 if created else 204, headers=schedule_tag_header(moved))
+        return await _object_into_folder(ctx, source, dest, overwrite, move=move)
+    calendar, name = await _object_checks(ctx, source, dest, overwrite,
+                                          names.UNBIND if move else names.READ)
+    if move:
+        written, created = await ctx.store.move_object(
+            source.the_calendar, source.the_object.name, calendar.the_calendar, name,
+            overwrite=overwrite, quota=ctx.config.UserQuota)
+    else:
+        data = (source.the_object.icalendar or "").encode()
+        # Attachments are shared with the copy, not copied (RFC 8607).
+        written, _, created = await store_object(ctx, calendar, name, data, "text/calendar",
+                                                 sources=[source.the_object.id])
+    return web.Response(status=201 if created else 204, headers=schedule_tag_header(written))
+
+
+async def move(request: web.Request) -> web.StreamResponse:
+    return await _transfer(request, move=True)
 
 
 async def copy(request: web.Request) -> web.StreamResponse:
-    ctx, source, dest, overwrite = await _begin(request)
-    if isinstance(source, PlainItem):
-        if object_slot(dest) is not None:
-            return await _file_into_calendar(ctx, source, dest, overwrite, move=False)
-        return await copy_or_move(ctx, request, source, dest, move=False)
-    if not isinstance(source, ObjectResource):
-        raise TypeError("not ObjectResource: source")
-    if _into_plain(dest):
-        return await _object_into_folder(ctx, source, dest, overwrite, move=False)
-    calendar, name = await _object_checks(ctx, source, dest, overwrite, names.READ)
-    data = (source.the_object.icalendar or "").encode()
-    # Attachments are shared with the copy, not copied (RFC 8607).
-    copied, _, created = await store_object(ctx, calendar, name, data, "text/calendar",
-                                            sources=[source.the_object.id])
-    return web.Response(status=201 if created else 204, headers=schedule_tag_header(copied))
+    return await _transfer(request, move=False)
 
 
 METHODS = {
