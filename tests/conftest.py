@@ -115,6 +115,17 @@ async def pg_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
 
 
 @pytest.fixture
+async def db(pg_database: PgDatabase) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to ``pg_database`` (tests/store has its own, after the store's
+    migration)."""
+    conn = await pg_database.connect()
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
 async def empty_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
     """A second, empty database in the session cluster (e.g. a delegation database)."""
     async with _throwaway(pg_cluster, "e") as db:

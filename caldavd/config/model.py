@@ -100,6 +100,16 @@ class MaintenanceSettings:
 
 
 @dataclass(frozen=True)
+class SchedulingSettings:
+    Enabled: bool
+    MaxAttempts: int
+    RetryBaseSeconds: int
+    WorkersPerProcess: int
+    PollSeconds: float
+    LedgerRetentionDays: int
+
+
+@dataclass(frozen=True)
 class Config:
     UseDatabase: bool
     DBType: str
@@ -147,6 +157,7 @@ class Config:
     NodeName: str  # resolved: never empty
     Stats: StatsSettings
     Maintenance: MaintenanceSettings
+    Scheduling: SchedulingSettings
     AttachmentsRoot: Path
     MaximumAttachmentSize: int
     MaximumAttachmentsPerInstance: int
@@ -239,6 +250,7 @@ def build(tree: Mapping[str, Any], *, main_dir: Path, dsn: DSN | None,
         Stats=StatsSettings(Enabled=tree["Stats"]["Enabled"],
                             AllowedAddresses=tuple(tree["Stats"]["AllowedAddresses"])),
         Maintenance=MaintenanceSettings(**tree["Maintenance"]),
+        Scheduling=SchedulingSettings(**tree["Scheduling"]),
         AttachmentsRoot=under(data_root, tree["AttachmentsRoot"]),
         MaximumAttachmentSize=tree["MaximumAttachmentSize"],
         MaximumAttachmentsPerInstance=tree["MaximumAttachmentsPerInstance"],

@@ -23,6 +23,7 @@ ORIGIN = "-o"
 # Read before any -o applies: overriding them could not change which files were read.
 FILE_KEYS = ("ImportConfig", "Includes")
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_REAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -86,6 +87,8 @@ def _converted(spec: Scalar, text: str, key: str) -> Any:
     value = text.strip()
     if spec.kind is Kind.INT and _INTEGER.match(value):
         return int(value)
+    if spec.kind is Kind.REAL and _REAL.match(value):
+        return float(value)
     if spec.kind is Kind.BOOL and value.lower() in _BOOLEANS:
         return _BOOLEANS[value.lower()]
     # Secrets (DSN, passwords) are strings or inside services, so never shown here.

@@ -19,6 +19,7 @@ class Kind(enum.Enum):
 
     BOOL = "boolean"
     INT = "integer"
+    REAL = "real"  # an integer is taken too
     STR = "string"
     STRINGS = "array of strings"
 
@@ -82,7 +83,7 @@ class Service:
 
 Spec = Scalar | Section | NamedSections | Service
 
-BOOL, INT, STR, STRS = Kind.BOOL, Kind.INT, Kind.STR, Kind.STRINGS
+BOOL, INT, REAL, STR, STRS = Kind.BOOL, Kind.INT, Kind.REAL, Kind.STR, Kind.STRINGS
 
 MEMCACHED_POOL = Section({
     "ClientEnabled": Scalar(BOOL, True, "caldavd uses this pool as a cache."),
@@ -349,6 +350,25 @@ CONFIG = Section({
         "AttachmentSweepHours": Scalar(INT, 1,
             "Remove attachment files no row refers to (left by crashes) this often."),
     }, "Database upkeep: table statistics, sync tombstones, orphaned attachments."),
+    "Scheduling": Section({
+        "Enabled": Scalar(BOOL, True,
+            "Work the scheduling queue in this host's workers (RFC 6638 implicit scheduling: "
+            "invitations and replies delivered from any host, each exactly once)."),
+        "MaxAttempts": Scalar(INT, 8,
+            "Tries of a queued fan-out or delivery before it is given up (the organizer's "
+            "copy then says SCHEDULE-STATUS 5.x)."),
+        "RetryBaseSeconds": Scalar(INT, 2,
+            "Back-off after a failed try: this many seconds, doubled with each further try."),
+        "WorkersPerProcess": Scalar(INT, 1,
+            "Concurrent claim loops per worker process (each holds a database connection "
+            "while it works a claim)."),
+        "PollSeconds": Scalar(REAL, 1.0,
+            "How often an idle loop looks for due work; new work wakes it at once "
+            "(LISTEN caldavd_schedule, one more database connection per worker)."),
+        "LedgerRetentionDays": Scalar(INT, 30,
+            "Days the delivery ledger remembers a delivery (a retry within them is a "
+            "no-op); older rows are removed by the database upkeep."),
+    }, "The scheduling queue: fan-out and delivery of iTIP messages through PostgreSQL."),
     "AttachmentsRoot": Scalar(STR, "Attachments",
         "Managed attachments; shared storage (e.g. NFS) for several hosts; relative = under "
         "DataRoot."),

@@ -136,7 +136,10 @@ def _check_scalar(spec: Scalar, value: Any, path: str, report: Report) -> Any:
     fallback = UNSET if isinstance(spec.default, Marker) else spec.default
     if spec.kind is Kind.STRINGS:
         return _check_strings(value, path, report, fallback)
-    expected = {Kind.BOOL: bool, Kind.INT: int, Kind.STR: str}[spec.kind]
+    if spec.kind is Kind.REAL and isinstance(value, int | float) and not isinstance(value,
+                                                                                 bool):
+        return float(value)
+    expected = {Kind.BOOL: bool, Kind.INT: int, Kind.STR: str, Kind.REAL: float}[spec.kind]
     if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
         return value
     report.problem(path, f"expected {spec.kind.value}, got {_shown(value, path)}")
@@ -275,6 +278,9 @@ def _check_counts(tree: Mapping[str, Any], report: Report) -> None:
                 "AttachmentSweepHours"):
         _at_least(tree["Maintenance"], key, 1, report, "Maintenance")
     _at_least(tree["DirectoryCaching"], "CachingSeconds", 0, report, "DirectoryCaching")
+    for key in ("MaxAttempts", "RetryBaseSeconds", "WorkersPerProcess", "LedgerRetentionDays"):
+        _at_least(tree["Scheduling"], key, 1, report, "Scheduling")
+    _more_than(tree["Scheduling"], "PollSeconds", 0, report, "Scheduling")
 
 
 def _check_admins(tree: Mapping[str, Any], report: Report) -> None:
@@ -293,6 +299,13 @@ def _at_least(tree: Mapping[str, Any], key: str, minimum: int, report: Report,
     path = _join(prefix, key)
     if key in tree and report.ok(path) and tree[key] < minimum:
         report.problem(path, f"must be at least {minimum}, got {tree[key]}")
+
+
+def _more_than(tree: Mapping[str, Any], key: str, bound: float, report: Report,
+               prefix: str = "") -> None:
+    path = _join(prefix, key)
+    if key in tree and report.ok(path) and tree[key] <= bound:
+        report.problem(path, f"must be more than {bound}, got {tree[key]}")
 
 
 def _port(tree: Mapping[str, Any], key: str, report: Report, prefix: str = "",

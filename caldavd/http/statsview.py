@@ -37,7 +37,7 @@ from caldavd.http.context import attach_context
 from caldavd.http.keys import CONFIG, DB_POOL, STATS, WORKER
 from caldavd.http.limits import REQUEST_GATE
 from caldavd.ops.metrics import prometheus_text
-from caldavd.ops.stats import merge
+from caldavd.ops.stats import merge, merge_schedule
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,7 @@ async def host_stats(app: web.Application) -> dict[str, Any]:
                for s in snaps]
     return {"node": app[CONFIG].NodeName, "time": round(time.time(), 3), "workers": workers,
             "gauges": gauges, "windows": merged["windows"], "totals": merged["totals"],
+            "scheduling": merge_schedule(snaps),
             "_tables": merged}
 
 

@@ -79,6 +79,7 @@ def _lines(data: Mapping[str, Any]) -> Iterator[str]:
     for code, n in data["totals"]["statuses"].items():
         yield f'caldavd_responses_total{{{node},code="{_label(code)}"}} {n}'
     yield from _gauges(node, data)
+    yield from _scheduling(node, data.get("scheduling", {}))
     yield from _windows(node, data["windows"])
 
 
@@ -94,6 +95,36 @@ def _gauges(node: str, data: Mapping[str, Any]) -> Iterator[str]:
     for state, key in (("in_use", "db_pool_in_use"), ("open", "db_pool_open"),
                        ("max", "db_pool_max")):
         yield f'caldavd_db_pool_connections{{{node},state="{state}"}} {gauges[key]}'
+
+
+_SCHEDULE_COUNTERS = (
+    ("fan_outs", "caldavd_schedule_fan_outs_total",
+     "Scheduling work rows fanned out into deliveries since the workers started."),
+    ("deliveries", "caldavd_schedule_deliveries_total",
+     "iTIP messages delivered to local recipients since the workers started."),
+    ("retries", "caldavd_schedule_retries_total",
+     "Failed fan-outs and deliveries postponed for another try."),
+    ("gave_up", "caldavd_schedule_gave_up_total",
+     "Fan-outs and deliveries dropped after Scheduling.MaxAttempts tries."),
+)
+
+
+def _scheduling(node: str, numbers: Mapping[str, Any]) -> Iterator[str]:
+    for key, name, help_text in _SCHEDULE_COUNTERS:
+        yield from _family(name, "counter", help_text)
+        yield f"{name}{{{node}}} {_number(numbers.get(key, 0))}"
+    tables = (("work", "work", "work_oldest"), ("delivery", "deliveries_waiting",
+                                                "deliveries_oldest"))
+    yield from _family("caldavd_schedule_queue_depth", "gauge",
+                       "Rows waiting in the scheduling queue, by table.")
+    for table, depth, _ in tables:
+        yield (f'caldavd_schedule_queue_depth{{{node},table="{table}"}} '
+               f'{_number(numbers.get(depth, 0))}')
+    yield from _family("caldavd_schedule_queue_oldest_seconds", "gauge",
+                       "Age of the oldest row waiting in the scheduling queue, by table.")
+    for table, _, oldest in tables:
+        yield (f'caldavd_schedule_queue_oldest_seconds{{{node},table="{table}"}} '
+               f'{_number(numbers.get(oldest, 0))}')
 
 
 def _windows(node: str, windows: Mapping[str, Any]) -> Iterator[str]:

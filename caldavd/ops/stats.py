@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from caldavd.store.model import QueueStats
+
 SLOT_SECONDS = 10
 WINDOWS = {"1m": 6, "5m": 30, "60m": 360}  # window name: completed slots it spans
 _HISTORY = max(WINDOWS.values())
@@ -125,6 +127,46 @@ def add_tables(target: Table, source: Table, sign: int = 1) -> None:
             del target[op]
 
 
+# What a worker's scheduling processor did since it started (counters, added across
+# workers), and the queue as it last read it (gauges: every worker reads the same
+# database, so the host shows the largest).
+SCHEDULE_COUNTERS = ("fan_outs", "deliveries", "retries", "gave_up")
+SCHEDULE_GAUGES = ("work", "work_oldest", "work_retrying", "deliveries_waiting",
+                   "deliveries_oldest", "deliveries_retrying")
+
+
+@dataclass
+class ScheduleCounts:
+    """The scheduling processor's counters (``caldavd.scheduling.processor.Counters``)."""
+
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SCHEDULE_COUNTERS, 0))
+    gauges: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCHEDULE_GAUGES, 0))
+
+    def count(self, event: str, n: int = 1) -> None:
+        self.counters[event] = self.counters.get(event, 0) + n
+
+    def queue(self, stats: QueueStats) -> None:
+        self.gauges = dict(zip(SCHEDULE_GAUGES, (
+            stats.work, round(stats.work_oldest, 3), stats.work_retrying, stats.deliveries,
+            round(stats.deliveries_oldest, 3), stats.deliveries_retrying), strict=True))
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.counters, **self.gauges}
+
+
+def merge_schedule(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The host's scheduling numbers: counters added, gauges the largest."""
+    merged: dict[str, Any] = {**dict.fromkeys(SCHEDULE_COUNTERS, 0),
+                              **dict.fromkeys(SCHEDULE_GAUGES, 0)}
+    for snap in snapshots:
+        for key, value in snap.get("scheduling", {}).items():
+            if key in SCHEDULE_COUNTERS:
+                merged[key] += value
+            elif key in SCHEDULE_GAUGES:
+                merged[key] = max(merged[key], value)
+    return merged
+
+
 class WorkerStats:
     """The rolling counters of one worker process (single-threaded: the event loop's)."""
 
@@ -138,6 +180,7 @@ class WorkerStats:
         self._windows: dict[str, Table] = {name: {} for name in WINDOWS}
         self.totals: Table = {}  # since start, completed slots only
         self.statuses: dict[int, int] = {}  # since start, by status code
+        self.schedule = ScheduleCounts()
 
     def _now_slot(self) -> int:
         return int(self._clock() // SLOT_SECONDS)
@@ -205,7 +248,8 @@ class WorkerStats:
         add_tables(totals, self._current)
         return {"uptime": round(uptime, 3), "started": self.started_wall,
                 "windows": windows, "totals": {op: c.to_json() for op, c in totals.items()},
-                "statuses": {str(code): n for code, n in sorted(self.statuses.items())}}
+                "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
+                "scheduling": self.schedule.to_json()}
 
 
 def merge(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -44,10 +44,11 @@ from caldavd.store.postgres.maintenance import (
     run_job,
 )
 from caldavd.store.postgres.params import connect_kwargs_for
+from caldavd.store.postgres.scheduling import ledger_task
 
 log = logging.getLogger(__name__)
 
-TASK_NAMES = ("analyze", "purge", "attachments")
+TASK_NAMES = ("analyze", "purge", "attachments", "ledger")
 CONNECT_TIMEOUT = 10.0
 
 
@@ -56,7 +57,8 @@ def intervals(config: Config) -> dict[str, timedelta]:
     settings = config.Maintenance
     return {"analyze": timedelta(hours=settings.AnalyzeHours),
             "purge": timedelta(hours=settings.PurgeHours),
-            "attachments": timedelta(hours=settings.AttachmentSweepHours)}
+            "attachments": timedelta(hours=settings.AttachmentSweepHours),
+            "ledger": timedelta(hours=settings.PurgeHours)}
 
 
 def tasks_for(config: Config, store: AttachmentTrash,
@@ -69,6 +71,8 @@ def tasks_for(config: Config, store: AttachmentTrash,
         "purge": lambda: purge_task(every["purge"],
                                     timedelta(days=config.SyncTokenLifetimeDays)),
         "attachments": lambda: attachments_task(every["attachments"], config, store),
+        "ledger": lambda: ledger_task(
+            every["ledger"], timedelta(days=config.Scheduling.LedgerRetentionDays)),
     }
     return [made[name]() for name in TASK_NAMES if name in names]
 
@@ -142,8 +146,13 @@ def _swept(result: Result) -> str:
             f"{result['trashed']} deleted attachments' files removed")
 
 
+def _forgot(result: Result) -> str:
+    return (f"{result['ledger_rows']} scheduling ledger rows older than "
+            f"{result['older_than_days']} days removed")
+
+
 _PHRASES: dict[str, Callable[[Result], str]] = {
-    "analyze": _analyzed, "purge": _purged, "attachments": _swept}
+    "analyze": _analyzed, "purge": _purged, "attachments": _swept, "ledger": _forgot}
 
 
 @contextlib.asynccontextmanager

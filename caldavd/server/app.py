@@ -43,7 +43,9 @@ from caldavd.http.statsview import metrics, publishing, stats_json
 from caldavd.ops import upkeep
 from caldavd.ops.stats import WorkerStats
 from caldavd.proxy.factory import open_proxy_db
+from caldavd.scheduling.processor import Processor
 from caldavd.store.postgres.migrate import current_revision, head_revision
+from caldavd.store.postgres.notify import SCHEDULE_CHANNEL, listen
 from caldavd.store.postgres.params import connect_kwargs_for
 from caldavd.store.postgres.pool import create_pool
 from caldavd.store.postgres.store import PostgresStore
@@ -81,6 +83,7 @@ def create_app(config: Config, worker: int = 0) -> web.Application:
     app.cleanup_ctx.append(_memcached_pools)
     app.cleanup_ctx.append(_directory)
     app.cleanup_ctx.append(_upkeep)  # database upkeep, one host at a time
+    app.cleanup_ctx.append(_scheduling)  # the scheduling queue, worked from every host
     app.cleanup_ctx.append(publishing)  # statistics for the host's other workers
     # Only these answer without authentication; the well-known URI with or without the
     # slash (Apple's Calendar asks for /.well-known/caldav/).
@@ -178,4 +181,18 @@ async def _directory(app: web.Application) -> AsyncIterator[None]:
 
 async def _upkeep(app: web.Application) -> AsyncIterator[None]:
     async with upkeep.running(app[CONFIG], app[STORE], app[WORKER]):
+        yield
+
+
+async def _scheduling(app: web.Application) -> AsyncIterator[None]:
+    """The worker's claim loops, woken by the queue's notifications (a connection of
+    their own), unless Scheduling.Enabled is false; stopped before the pool closes."""
+    config = app[CONFIG]
+    if not config.Scheduling.Enabled:
+        yield
+        return
+    processor = Processor(app[STORE], config.Scheduling, counters=app[STATS].schedule)
+    woken = listen(connect_kwargs_for(config), SCHEDULE_CHANNEL, processor.wake,
+                   retry=max(config.Scheduling.PollSeconds, 1.0))
+    async with processor.running(woken):
         yield

@@ -6,7 +6,8 @@ host that needs more than the server could ever give would fail under load,
 long after start-up, with "too many clients": it refuses to start instead.
 The server cannot know how many other hosts share it, so the number is
 logged per host for the operator to add up.  Database upkeep adds one short-lived
-connection per host (only the first worker checks).
+connection per host (only the first worker checks), and the scheduling processor one
+per worker (it listens for new work on a connection of its own).
 """
 
 from __future__ import annotations
@@ -22,15 +23,19 @@ log = logging.getLogger("caldavd")
 
 # The first worker's upkeep check (caldavd.ops.upkeep) uses a connection of its own.
 UPKEEP_CONNECTIONS = 1
+# Each worker's scheduling processor LISTENs on one (caldavd.store.postgres.notify).
+LISTEN_CONNECTIONS_PER_WORKER = 1
 
 
 async def check_connection_budget(config: Config, kwargs: Mapping[str, object],
                                   target: str) -> None:
     workers, per_pool = worker_count(config), config.MaxDBConnectionsPerPool
     upkeep = UPKEEP_CONNECTIONS if config.Maintenance.Enabled else 0
-    needed = workers * per_pool + upkeep
+    listen = workers * LISTEN_CONNECTIONS_PER_WORKER if config.Scheduling.Enabled else 0
+    needed = workers * per_pool + upkeep + listen
     cores = " (MultiProcessCount 0: one worker per core)" if config.MultiProcessCount == 0 else ""
     extra = f", plus {upkeep} for database upkeep" if upkeep else ""
+    extra += f", plus {listen} for scheduling notifications" if listen else ""
     log.info("MultiProcessCount x MaxDBConnectionsPerPool = %d x %d = %d database "
              "connections per host%s%s", workers, per_pool, workers * per_pool, extra, cores)
     max_connections, reserved = await _server_limits(kwargs, target)

@@ -76,6 +76,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                        help="purge sync tombstones older than SyncTokenLifetimeDays")
     tasks.add_argument("--attachments", action="store_true",
                        help="remove attachment files no attachment refers to")
+    tasks.add_argument("--ledger", action="store_true",
+                       help="forget scheduling deliveries older than "
+                            "Scheduling.LedgerRetentionDays")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--force", action="store_true",
                       help="run the tasks now, due or not (the default)")

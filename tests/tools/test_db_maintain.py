@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -27,22 +27,13 @@ from tests.tools.helpers import (
 from tests.tools.test_serve import _terminate, _wait_for_health
 from tests.waiting import until
 
-TASKS = ["analyze", "purge", "attachments"]
+TASKS = ["analyze", "purge", "attachments", "ledger"]
 
 
 async def maintain(plist: Path, *args: str) -> Result:
     return await run_tool_async("caldavd-db-maintain", "-f", str(plist), *args)
 
 
-
-
-@pytest.fixture
-async def db(pg_database: PgDatabase) -> AsyncIterator[asyncpg.Connection]:
-    conn = await pg_database.connect()
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def test_runs_every_task_and_says_what_it_did(plist: Path, db: asyncpg.Connection) -> None:
@@ -120,7 +111,7 @@ async def test_two_tools_at_once_run_each_task_once(plist: Path, db: asyncpg.Con
     results = await asyncio.gather(*(maintain(plist, "--if-due", "-o", f"NodeName=n{i}")
                                      for i in range(2)))
     assert sorted(r.returncode for r in results) in ([0, 0], [0, 3]), results
-    assert await db.fetchval("SELECT sum(runs) FROM maintenance_task") == 3
+    assert await db.fetchval("SELECT sum(runs) FROM maintenance_task") == len(TASKS)
     assert await db.fetchval("SELECT count(DISTINCT last_node) FROM maintenance_task") == 1
 
 

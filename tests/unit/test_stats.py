@@ -15,8 +15,10 @@ from caldavd.ops.stats import (
     WorkerStats,
     bucket_of,
     merge,
+    merge_schedule,
     op_key,
 )
+from caldavd.store.model import QueueStats
 
 
 class Clock:
@@ -158,3 +160,28 @@ def test_prometheus_text_parses_and_agrees_with_the_counts() -> None:
     assert pool == {"in_use": 1, "open": 3, "max": 10}
     cache = {s.labels["result"]: s.value for s in families["caldavd_response_cache"].samples}
     assert cache == {"hit": 0, "miss": 1}
+
+
+def test_scheduling_counters_add_and_queue_gauges_take_the_largest() -> None:
+    """Issue 18 item 8: deliveries and retries per host, queue depth and oldest age."""
+    a, b = WorkerStats(Clock()), WorkerStats(Clock())
+    a.schedule.count("deliveries", 3)
+    a.schedule.count("retries")
+    b.schedule.count("deliveries")
+    b.schedule.count("fan_outs", 2)
+    a.schedule.queue(QueueStats(work=4, work_oldest=1.5, deliveries=7, deliveries_oldest=0.25))
+    b.schedule.queue(QueueStats(work=5, work_oldest=2.0))  # read a moment later
+    host = merge_schedule([a.snapshot(), b.snapshot()])
+    assert {k: host[k] for k in ("deliveries", "retries", "fan_outs", "gave_up")} == {
+        "deliveries": 4, "retries": 1, "fan_outs": 2, "gave_up": 0}
+    assert (host["work"], host["work_oldest"], host["deliveries_waiting"]) == (5, 2.0, 7)
+    data = {**_metrics_data(a), "scheduling": host}
+    families = {f.name: f for f in text_string_to_metric_families(prometheus_text(data))}
+    assert families["caldavd_schedule_deliveries"].samples[0].value == 4
+    assert families["caldavd_schedule_retries"].samples[0].value == 1
+    depth = {s.labels["table"]: s.value
+             for s in families["caldavd_schedule_queue_depth"].samples}
+    assert depth == {"work": 5, "delivery": 7}
+    oldest = {s.labels["table"]: s.value
+              for s in families["caldavd_schedule_queue_oldest_seconds"].samples}
+    assert oldest == {"work": 2.0, "delivery": 0.25}

@@ -22,6 +22,7 @@ import asyncpg
 
 from caldavd.store.model import Delivery, QueueStats, ScheduleTable, Work
 from caldavd.store.postgres.indexing import ObjectIndexing
+from caldavd.store.postgres.maintenance import Result, Task
 from caldavd.store.postgres.pool import connection, transaction
 from caldavd.store.postgres.schedule_claims import ClaimedDelivery, ClaimedWork
 
@@ -123,7 +124,20 @@ class PostgresSchedule:
 
     async def purge_ledger(self, older_than: timedelta) -> int:
         async with connection(self._pool) as conn:
-            status = await conn.execute(
-                "DELETE FROM schedule_ledger WHERE delivered < now() - $1::interval",
-                older_than)
-        return int(status.rsplit(" ", 1)[-1])
+            return await purge_ledger_rows(conn, older_than)
+
+
+async def purge_ledger_rows(conn: asyncpg.Connection, older_than: timedelta) -> int:
+    """Forget deliveries recorded longer ago than ``older_than``; how many."""
+    status = await conn.execute(
+        "DELETE FROM schedule_ledger WHERE delivered < now() - $1::interval", older_than)
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def ledger_task(every: timedelta, retention: timedelta) -> Task:
+    """The upkeep task that forgets ledger rows older than ``retention``."""
+    async def run(conn: asyncpg.Connection, complete: bool) -> Result:
+        return {"ledger_rows": await purge_ledger_rows(conn, retention),
+                "older_than_days": retention.days}
+
+    return Task("ledger", every, run)
