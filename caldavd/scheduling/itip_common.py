@@ -65,6 +65,8 @@ class Keyed:
         self.zones = Zones(cal)
         self.by_key: dict[Key, Component] = {}
         self.rid_values: dict[str, Any] = {}
+        self._people: dict[Key, dict[str, Any]] = {}
+        self._exdates: frozenset[str] | None = None
         main = [c for c in cal.subcomponents if c.name in SCHEDULED] if cal is not None else []
         self.master: Component | None = next(
             (c for c in main if "RECURRENCE-ID" not in c), None)
@@ -92,9 +94,29 @@ class Keyed:
     def value_key(self, value: date, tzid: str | None) -> str:
         return key_text(recurrence.when_value(value, tzid, self.zones).key(self.tz))
 
-    def exdates(self) -> set[str]:
-        """The master's EXDATE keys (each value recorded in ``rid_values``)."""
-        return self._dates("EXDATE")
+    def exdates(self) -> frozenset[str]:
+        """The master's EXDATE keys (each value recorded in ``rid_values``), read once:
+        callers that add an EXDATE use :meth:`forget_exdates`."""
+        if self._exdates is None:
+            self._exdates = frozenset(self._dates("EXDATE"))
+        return self._exdates
+
+    def forget_exdates(self) -> None:
+        self._exdates = None
+
+    def people(self, key: Key) -> dict[str, Any]:
+        """The ATTENDEEs of the component at ``key`` by normalised address (the first of
+        a repeated one), built once: a large meeting is not searched per attendee."""
+        found = self._people.get(key)
+        if found is None:
+            found = {}
+            for prop in attendees(self.by_key[key]) if key in self.by_key else ():
+                found.setdefault(normalise(str(prop)), prop)
+            self._people[key] = found
+        return found
+
+    def attendee(self, key: Key, address: str) -> Any | None:
+        return self.people(key).get(normalise(address))
 
     def rdates(self) -> set[str]:
         return self._dates("RDATE")

@@ -87,6 +87,7 @@ def apply_cancel(existing: Calendar | None, message: Calendar) -> Calendar | Non
             cal.subcomponents.remove(override)
         if keyed.master is not None and key not in keyed.exdates():
             keyed.master.add("EXDATE", rid.dt)
+            keyed.forget_exdates()
     return cal if keyed.by_key else None
 
 

@@ -27,10 +27,7 @@ from caldavd.scheduling.itip_common import (
     agent,
     attendees,
     drop_params,
-    find_attendee,
     for_message,
-    form,
-    is_cancelled,
     key_moment,
     message_calendar,
     param,
@@ -42,13 +39,8 @@ from caldavd.scheduling.itip_common import (
     stub,
     times,
 )
+from caldavd.scheduling.itip_views import Changes, Parts, View, view
 
-# What an attendee's view is compared without: stamps, the organizer's own TRANSP, and
-# EXDATE (a removed instance is a CANCEL of its own, a restored one is found apart).
-_VIEW_DROP = frozenset({"DTSTAMP", "LAST-MODIFIED", "CREATED", "SEQUENCE", "EXDATE",
-                        "TRANSP"})
-# The attendee's own answer, which the organizer's copy only mirrors (merge_reply).
-_OWN_PARAMS = ("PARTSTAT", "RSVP")
 _CANCEL_KEEP = ("UID", "DTSTAMP", "ORGANIZER", "SUMMARY")
 # RFC 6638 §3.2.9
 STATUS_DELIVERED = "1.2"
@@ -56,30 +48,13 @@ STATUS_INVALID_USER = "3.7"
 
 
 @dataclass(frozen=True)
-class _View:
-    components: dict[Key, Component]
-    in_master: bool
-    excluded: frozenset[str]
+class _Plan:
+    """What one attendee is sent: a CANCEL of everything, of some instances, a REQUEST."""
 
-    def visible(self, key: str) -> bool:
-        return key in self.components or (self.in_master and key not in self.excluded)
-
-
-def _view(keyed: Keyed, address: str) -> _View:
-    components = {key: c for key, c in keyed.by_key.items()
-                  if not is_cancelled(c) and find_attendee(c, address) is not None}
-    excluded = keyed.exdates() | {k for k in keyed.overrides() if k not in components}
-    return _View(components, None in components, frozenset(excluded))
-
-
-def _view_form(view: _View, address: str) -> dict[Key, tuple[Any, ...]]:
-    forms = {}
-    for key, component in view.components.items():
-        copy = for_message(component)
-        own = find_attendee(copy, address)
-        drop_params(own, _OWN_PARAMS)
-        forms[key] = form(copy, _VIEW_DROP)
-    return forms
+    address: str
+    cancel_all: bool = False
+    cancelled: tuple[str, ...] = ()
+    request: bool = False
 
 
 def _people(prev: Keyed, cur: Keyed, own: set[str]) -> Iterator[tuple[str, Any]]:
@@ -87,19 +62,40 @@ def _people(prev: Keyed, cur: Keyed, own: set[str]) -> Iterator[tuple[str, Any]]
     one when they were removed), current first."""
     seen = set(own)
     for keyed in (cur, prev):
-        for component in keyed.by_key.values():
-            for prop in attendees(component):
-                key = normalise(str(prop))
-                if key not in seen:
-                    seen.add(key)
+        for key in keyed.by_key:
+            for address, prop in keyed.people(key).items():
+                if address not in seen:
+                    seen.add(address)
                     yield str(prop).strip(), prop
 
 
 def _forced(cur: Keyed, address: str) -> bool:
     """SCHEDULE-FORCE-SEND=REQUEST on the attendee (RFC 6638 §7.2)."""
-    return any(param(prop, "SCHEDULE-FORCE-SEND") == "REQUEST"
-               for component in cur.by_key.values()
-               if (prop := find_attendee(component, address)) is not None)
+    return any(param(prop, "SCHEDULE-FORCE-SEND") == "REQUEST" for key in cur.by_key
+               if (prop := cur.attendee(key, address)) is not None)
+
+
+def _plans(prev: Keyed, cur: Keyed, organizer: str,
+           is_local: Callable[[str], bool]) -> Iterator[tuple[_Plan, View, View]]:
+    own = {normalise(a) for a in (organizer, prev.organizer(), cur.organizer()) if a}
+    changes = Changes(prev, cur)
+    candidates = (set(prev.overrides()) | set(cur.overrides()) | prev.exdates()
+                  | cur.exdates())
+    for address, prop in _people(prev, cur, own):
+        if agent(prop) != SERVER or not is_local(address):
+            continue
+        before, after = view(prev, address), view(cur, address)
+        if not after.components:
+            if before.components:
+                yield _Plan(address, cancel_all=True), before, after
+            continue
+        removed = tuple(sorted(k for k in candidates
+                               if before.visible(k) and not after.visible(k)))
+        added = any(after.visible(k) and not before.visible(k) for k in candidates)
+        request = added or _forced(cur, address) or changes.view_changed(before, after,
+                                                                         address)
+        if removed or request:
+            yield _Plan(address, cancelled=removed, request=request), before, after
 
 
 def organizer_messages(previous: Calendar | None, current: Calendar | None,
@@ -107,70 +103,55 @@ def organizer_messages(previous: Calendar | None, current: Calendar | None,
                        now: datetime | None = None) -> list[Message]:
     """The REQUESTs and CANCELs an organizer's write sends (RFC 6638 §3.2.1): to each
     local attendee scheduled by the server (SCHEDULE-AGENT=SERVER, §7.1) whose view
-    changed, never to the organizer.  ``now``, when given, is every message's DTSTAMP."""
+    changed, never to the organizer.  ``now``, when given, is every message's DTSTAMP.
+    The messages' calendars share their components: treat them as read-only."""
     prev, cur = Keyed(previous), Keyed(current)
-    own = {normalise(a) for a in (organizer, prev.organizer(), cur.organizer()) if a}
+    parts = Parts(cur, now)
     messages: list[Message] = []
-    for address, prop in _people(prev, cur, own):
-        if agent(prop) != SERVER or not is_local(address):
+    for plan, before, after in _plans(prev, cur, organizer, is_local):
+        if plan.cancel_all:
+            number = _sequence_of(cur) if cur.by_key else _sequence_of(prev) + 1
+            keys = [] if before.in_master else sorted(k for k in before.components if k)
+            messages.append(_cancel(prev, before, plan.address, keys, number, now))
             continue
-        messages.extend(_messages_for(prev, cur, address, now))
+        if plan.cancelled:
+            messages.append(_cancel(prev, before, plan.address, list(plan.cancelled),
+                                    _sequence_of(cur), now, cur))
+        if plan.request:
+            messages.append(_request(parts, after, plan.address))
     return messages
-
-
-def _messages_for(prev: Keyed, cur: Keyed, address: str,
-                  now: datetime | None) -> list[Message]:
-    before, after = _view(prev, address), _view(cur, address)
-    if not after.components:
-        if not before.components:
-            return []
-        number = _sequence_of(cur) if cur.by_key else _sequence_of(prev) + 1
-        return [_cancel(prev, before, address, sorted(k for k in before.components if k),
-                        number, now, whole=True)]
-    candidates = (set(prev.overrides()) | set(cur.overrides()) | prev.exdates()
-                  | cur.exdates())
-    removed = sorted(k for k in candidates if before.visible(k) and not after.visible(k))
-    added = any(after.visible(k) and not before.visible(k) for k in candidates)
-    out = []
-    if removed:
-        out.append(_cancel(prev, before, address, removed, _sequence_of(cur), now,
-                           whole=False, rid_source=cur))
-    if added or _forced(cur, address) or _view_form(before, address) != _view_form(
-            after, address):
-        out.append(_request(cur, after, address, now))
-    return out
 
 
 def _sequence_of(keyed: Keyed) -> int:
     return max((sequence(c) for c in keyed.by_key.values()), default=0)
 
 
-def _request(cur: Keyed, view: _View, address: str, now: datetime | None) -> Message:
+def _request(parts: Parts, view: View, address: str) -> Message:
+    cur = parts.keyed
     components = []
-    for key, component in view.components.items():
-        copy = for_message(component, now)
-        if key is None:
-            for other in cur.overrides():
-                if other not in view.components:  # an instance this attendee is not in
-                    copy.add("EXDATE", cur.rid_values[other])
+    for key in view.components:
+        copy = parts.component(key)
+        missing = [other for other in cur.overrides() if other not in view.components]
+        if key is None and missing:  # instances this attendee is not in
+            copy = copy.copy(recursive=True)
+            for other in missing:
+                copy.add("EXDATE", cur.rid_values[other])
         components.append(copy)
     rids = () if view.in_master else tuple(sorted(k for k in view.components if k))
     return Message(address, "REQUEST", message_calendar(cur.cal, "REQUEST", components),
                    rids, max(sequence(c) for c in view.components.values()))
 
 
-def _cancel(prev: Keyed, before: _View, address: str, keys: list[str], number: int,
-            now: datetime | None, *, whole: bool, rid_source: Keyed | None = None) -> Message:
-    """CANCEL (RFC 5546 §3.2.5): of the master when ``whole`` and the attendee saw it,
-    else of the instances ``keys``."""
-    if whole and before.in_master:
-        keys = []
+def _cancel(prev: Keyed, before: View, address: str, keys: list[str], number: int,
+            now: datetime | None, rid_source: Keyed | None = None) -> Message:
+    """CANCEL (RFC 5546 §3.2.5) of the instances ``keys``, or of the master when none."""
     sources = rid_source.rid_values if rid_source is not None else {}
     components = []
     chosen: list[Key] = list(keys) or [None]
     for key in chosen:
-        base = before.components.get(key) or before.components[None]
-        component = _cancel_component(base, address, number, now)
+        base_key = key if key in before.components else None
+        component = _cancel_component(before.components[base_key],
+                                      prev.attendee(base_key, address), number, now)
         if key is not None:
             set_rid(component, prev.rid_values.get(key) or sources.get(key) or key_moment(key))
         components.append(component)
@@ -178,10 +159,9 @@ def _cancel(prev: Keyed, before: _View, address: str, keys: list[str], number: i
                    tuple(keys), number)
 
 
-def _cancel_component(base: Component, address: str, number: int,
+def _cancel_component(base: Component, attendee: Any | None, number: int,
                       now: datetime | None) -> Component:
     component = stub(base, _CANCEL_KEEP)
-    attendee = find_attendee(base, address)
     if attendee is not None:
         component.add("ATTENDEE", attendee)
     component = for_message(component, now)
@@ -256,11 +236,12 @@ def prepare_organizer_copy(previous: Calendar | None, current: Calendar,
     significant = significant_keys(prev, cur) if previous is not None else set()
     _keep_answers(prev, cur, significant, normalise(organizer))
     _reset(cur, significant, normalise(organizer))
-    messages = organizer_messages(previous, cal, organizer, lambda _address: True)
-    if previous is not None and (significant or any(m.method == "CANCEL" for m in messages)):
+    plans = [plan for plan, _, _ in _plans(prev, cur, organizer, lambda _address: True)]
+    if previous is not None and (significant or any(p.cancel_all or p.cancelled
+                                                    for p in plans)):
         _bump(prev, cur)
     local = {normalise(address) for address in resolved}
-    sent = {normalise(m.recipient) for m in messages}
+    sent = {normalise(plan.address) for plan in plans}
     for key, component in cur.by_key.items():
         for prop in attendees(component):
             address = normalise(str(prop))
@@ -268,7 +249,7 @@ def prepare_organizer_copy(previous: Calendar | None, current: Calendar,
                 prop.params["SCHEDULE-STATUS"] = (STATUS_DELIVERED if address in local
                                                   else STATUS_INVALID_USER)
             else:
-                _keep_status(prop, prev.by_key.get(key))
+                _keep_status(prop, prev.attendee(key, address))
         for prop in scheduling_props(component):
             drop_params(prop, ("SCHEDULE-FORCE-SEND",))
     return cal
@@ -281,11 +262,11 @@ def _keep_answers(prev: Keyed, cur: Keyed, significant: set[Key], organizer: str
     if None in significant:
         return
     for key, component in cur.by_key.items():
-        old = prev.by_key.get(key) or (prev.master if key is not None else None)
-        if key in significant or old is None:
+        old_key = key if key in prev.by_key else None
+        if key in significant or old_key not in prev.by_key:
             continue
         for prop in attendees(component):
-            before = find_attendee(old, str(prop))
+            before = prev.attendee(old_key, str(prop))
             if before is None or normalise(str(prop)) == organizer or agent(prop) != SERVER:
                 continue
             if "PARTSTAT" in before.params:
@@ -314,13 +295,12 @@ def _bump(prev: Keyed, cur: Keyed) -> None:
             set_sequence(component, floor + 1)
 
 
-def _keep_status(prop: Any, old: Component | None) -> None:
+def _keep_status(prop: Any, before: Any | None) -> None:
     """A client that drops SCHEDULE-STATUS does not erase it (RFC 6638 §7.3: clients
     SHOULD NOT change it)."""
-    if old is None or "SCHEDULE-STATUS" in prop.params:
+    if before is None or "SCHEDULE-STATUS" in prop.params:
         return
-    before = find_attendee(old, str(prop))
-    if before is not None and "SCHEDULE-STATUS" in before.params:
+    if "SCHEDULE-STATUS" in before.params:
         prop.params["SCHEDULE-STATUS"] = before.params["SCHEDULE-STATUS"]
 
 

@@ -271,3 +271,13 @@ def test_the_organizer_cannot_answer_for_an_attendee() -> None:
     event = components(prepare_organizer_copy(before, forged, RESOLVED))[0]
     assert params(event, A)["PARTSTAT"] == "ACCEPTED"
     assert params(event, B)["PARTSTAT"] == "TENTATIVE"
+
+
+def test_a_large_meeting_refreshes_everyone_but_the_one_who_answered() -> None:
+    """The views are compared per component once, not per pair of attendees."""
+    people = [f"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:u{i}@example.com" for i in range(200)]
+    answered = [people[0].replace("NEEDS-ACTION", "ACCEPTED"), *people[1:]]
+    messages = organizer_messages(calendar(vevent(attendees=people)),
+                                  calendar(vevent(attendees=answered)), ORG, everyone)
+    recipients = {m.recipient for m in messages}
+    assert len(recipients) == 199 and "mailto:u0@example.com" not in recipients
