@@ -55,13 +55,13 @@ from bench.report import cache_ratios, cluster_table, table
 from bench.server import (
     BenchError,
     Server,
-    memcached_stats,
     postmaster_pid,
     process_state,
     running_server,
     vacuum_analyze,
     variant_servers,
 )
+from caldavd.harness.processes import memcached_stats
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

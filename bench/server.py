@@ -248,24 +248,6 @@ def _wait_port(proc: subprocess.Popen[bytes], port: int, what: str, limit: float
     raise BenchError(f"{what} did not listen on 127.0.0.1:{port} within {limit:.0f}s")
 
 
-def memcached_stats(port: int) -> dict[str, int]:
-    """memcached's integer counters (get_hits, get_misses, ...)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    stats = {}
-    for line in data.decode().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "STAT" and parts[2].isdigit():
-            stats[parts[1]] = int(parts[2])
-    return stats
-
-
 @contextlib.contextmanager
 def variant_servers(base: Server, variants: Sequence[str], *, server_cpu: int | None,
                     load_cpu: int | None, log_level: str) -> Iterator[dict[str, Server]]:

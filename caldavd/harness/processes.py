@@ -143,3 +143,21 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
     except (OSError, ValueError):
         return None
 
+
+def memcached_stats(port: int) -> dict[str, int]:
+    """The integer counters memcached on 127.0.0.1:``port`` answers to ``stats``
+    (cmd_get, get_hits, curr_connections, ...)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"stats\r\n")
+        data = b""
+        while not data.endswith(b"END\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    stats = {}
+    for line in data.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "STAT" and parts[2].isdigit():
+            stats[parts[1]] = int(parts[2])
+    return stats

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from caldavd.harness.cluster import Cluster
+from caldavd.harness.processes import memcached_stats
 from tests.cluster.conftest import Clients, needs_cluster, new_calendar
 from tests.cluster.views import View, changes_since, primed, view
 from tests.functional.conftest import Dav, event
-from tests.tools.processes import memcached_stats
 
 pytestmark = needs_cluster
 

@@ -54,19 +54,6 @@ def answers(host: str, port: int) -> bool:
     return True
 
 
-def memcached_stats(port: int) -> dict[str, str]:
-    """What memcached on 127.0.0.1:``port`` answers to ``stats`` (cmd_get, get_hits, ...)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            chunk = sock.recv(65536)
-            assert chunk, "memcached closed the connection"
-            data += chunk
-    lines = [line.split(" ", 2) for line in data.decode().splitlines() if line.startswith("STAT")]
-    return {name: value for _, name, value in lines}
-
-
 def wait_until(condition: Callable[[], object], seconds: float = 30.0,
                what: str = "condition") -> None:
     """Poll ``condition`` until it holds; fail after ``seconds`` (generous, not a timing)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from caldavd.harness.processes import memcached_stats
 from tests.conftest import PgDatabase, free_port
 from tests.directory.slapd import Slapd, ldap_params, running_slapd
 from tests.tools.helpers import external_db_plist, run_tool, start_tool
@@ -19,7 +20,6 @@ from tests.tools.processes import (
     children,
     command_of,
     kill_leftovers,
-    memcached_stats,
     program_of,
     propfind_status,
     running,
