@@ -31,10 +31,12 @@ from caldavd.scheduling.itip_common import (
     scheduling_props,
     sequence,
     set_rid,
+    sign,
     times,
 )
 
 DECLINED = "DECLINED"
+_Stamp = tuple[datetime | None, str | None]  # DTSTAMP, SENT-BY of the REPLY
 
 
 def _organizer_prop(keyed: Keyed) -> Any | None:
@@ -46,19 +48,21 @@ def _organizer_prop(keyed: Keyed) -> Any | None:
 
 
 def attendee_reply(previous: Calendar | None, current: Calendar | None,
-                   attendee: Address, *, now: datetime | None = None) -> Message | None:
+                   attendee: Address, *, now: datetime | None = None,
+                   sent_by: str | None = None) -> Message | None:
     """The REPLY to the organizer (RFC 6638 §3.2.2, RFC 5546 §3.2.3) when the attendee's
     PARTSTAT changed, per instance, or the attendee removed instances (an EXDATE added to
     their copy) or the whole copy (``current`` None): those decline.  Only the replying
     ATTENDEE is in the REPLY.  None when nothing is to be sent, also when the ORGANIZER
     says SCHEDULE-AGENT is not SERVER (§7.1).  The caller skips a declining REPLY when
-    the request said ``Schedule-Reply: F`` (§8.1)."""
+    the request said ``Schedule-Reply: F`` (§8.1).  ``sent_by``: the address of a
+    delegate who answered for the attendee (SENT-BY of the ATTENDEE)."""
     prev, cur = Keyed(previous), Keyed(current)
     organizer = _organizer_prop(cur) if current is not None else _organizer_prop(prev)
     if previous is None or organizer is None or agent(organizer) != SERVER:
         return None
     if current is None:
-        chosen = {key: _reply_component(c, attendee, now, DECLINED)
+        chosen = {key: _reply_component(c, attendee, (now, sent_by), DECLINED)
                   for key, c in prev.by_key.items() if _answers(c, attendee)
                   and partstat(find_attendee(c, attendee)) != DECLINED}
         return _reply(str(organizer).strip(), prev, chosen)
@@ -71,8 +75,8 @@ def attendee_reply(previous: Calendar | None, current: Calendar | None,
         before = find_attendee(old, attendee) if old is not None else None
         if forced or before is None or partstat(before) != partstat(
                 find_attendee(component, attendee)):
-            chosen[key] = _reply_component(component, attendee, now)
-    chosen.update(_removed_instances(prev, cur, attendee, now))
+            chosen[key] = _reply_component(component, attendee, (now, sent_by))
+    chosen.update(_removed_instances(prev, cur, attendee, (now, sent_by)))
     return _reply(str(organizer).strip(), cur, chosen)
 
 
@@ -81,7 +85,7 @@ def _answers(component: Component, attendee: str) -> bool:
 
 
 def _removed_instances(prev: Keyed, cur: Keyed, attendee: str,
-                       now: datetime | None) -> dict[Key, Component]:
+                       stamp: _Stamp) -> dict[Key, Component]:
     """Instances the attendee removed from their copy with an EXDATE: declined."""
     found: dict[Key, Component] = {}
     for key in sorted(cur.exdates() - prev.exdates()):
@@ -90,7 +94,7 @@ def _removed_instances(prev: Keyed, cur: Keyed, attendee: str,
             continue
         if key in prev.by_key and partstat(find_attendee(base, attendee)) == DECLINED:
             continue
-        component = _reply_component(base, attendee, now, DECLINED)
+        component = _reply_component(base, attendee, stamp, DECLINED)
         if key not in prev.by_key:
             for name in ("RRULE", "RDATE", "EXDATE"):
                 component.pop(name, None)
@@ -99,12 +103,13 @@ def _removed_instances(prev: Keyed, cur: Keyed, attendee: str,
     return found
 
 
-def _reply_component(component: Component, attendee: str, now: datetime | None,
+def _reply_component(component: Component, attendee: str, stamp: _Stamp,
                      answer: str | None = None) -> Component:
     """The component as REPLY carries it: the replying ATTENDEE only (RFC 5546 §3.2.3),
     no alarms, no TRANSP (the attendee's own)."""
-    copy = for_message(component, now)
+    copy = for_message(component, stamp[0])
     mine = find_attendee(copy, attendee)
+    sign(mine, stamp[1])
     copy.pop("ATTENDEE", None)
     copy.pop("TRANSP", None)
     if mine is not None:

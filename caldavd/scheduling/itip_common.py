@@ -230,6 +230,13 @@ def for_message(component: Component, now: datetime | None = None) -> Component:
     return copy
 
 
+def sign(prop: Any, sent_by: str | None) -> None:
+    """SENT-BY on an ORGANIZER or ATTENDEE (RFC 5545 §3.2.18): a delegate acted for the
+    calendar user (RFC 6638 §3.2.1, write delegates schedule on the owner's behalf)."""
+    if prop is not None and sent_by:
+        prop.params["SENT-BY"] = sent_by
+
+
 def message_calendar(source: Calendar | None, method: str,
                      components: Iterable[Component]) -> Calendar:
     """A VCALENDAR with METHOD, the source's VTIMEZONEs and ``components``."""

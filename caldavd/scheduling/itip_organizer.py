@@ -36,6 +36,7 @@ from caldavd.scheduling.itip_common import (
     sequence,
     set_rid,
     set_sequence,
+    sign,
     stub,
     times,
 )
@@ -45,6 +46,9 @@ _CANCEL_KEEP = ("UID", "DTSTAMP", "ORGANIZER", "SUMMARY")
 # RFC 6638 §3.2.9
 STATUS_DELIVERED = "1.2"
 STATUS_INVALID_USER = "3.7"
+
+
+_Stamp = tuple[datetime | None, str | None]  # DTSTAMP, SENT-BY of the messages
 
 
 @dataclass(frozen=True)
@@ -100,23 +104,27 @@ def _plans(prev: Keyed, cur: Keyed, organizer: str,
 
 def organizer_messages(previous: Calendar | None, current: Calendar | None,
                        organizer: Address, is_local: Callable[[str], bool], *,
-                       now: datetime | None = None) -> list[Message]:
+                       now: datetime | None = None,
+                       sent_by: str | None = None) -> list[Message]:
     """The REQUESTs and CANCELs an organizer's write sends (RFC 6638 §3.2.1): to each
     local attendee scheduled by the server (SCHEDULE-AGENT=SERVER, §7.1) whose view
-    changed, never to the organizer.  ``now``, when given, is every message's DTSTAMP.
-    The messages' calendars share their components: treat them as read-only."""
+    changed, never to the organizer.  ``now``, when given, is every message's DTSTAMP;
+    ``sent_by`` (the address of a delegate who wrote for the organizer) their
+    ORGANIZER's SENT-BY.  The messages' calendars share their components: treat them
+    as read-only."""
     prev, cur = Keyed(previous), Keyed(current)
-    parts = Parts(cur, now)
+    parts = Parts(cur, now, sent_by)
+    stamp = (now, sent_by)
     messages: list[Message] = []
     for plan, before, after in _plans(prev, cur, organizer, is_local):
         if plan.cancel_all:
             number = _sequence_of(cur) if cur.by_key else _sequence_of(prev) + 1
             keys = [] if before.in_master else sorted(k for k in before.components if k)
-            messages.append(_cancel(prev, before, plan.address, keys, number, now))
+            messages.append(_cancel(prev, before, plan.address, keys, number, stamp))
             continue
         if plan.cancelled:
             messages.append(_cancel(prev, before, plan.address, list(plan.cancelled),
-                                    _sequence_of(cur), now, cur))
+                                    _sequence_of(cur), stamp, cur))
         if plan.request:
             messages.append(_request(parts, after, plan.address))
     return messages
@@ -143,7 +151,7 @@ def _request(parts: Parts, view: View, address: str) -> Message:
 
 
 def _cancel(prev: Keyed, before: View, address: str, keys: list[str], number: int,
-            now: datetime | None, rid_source: Keyed | None = None) -> Message:
+            stamp: _Stamp, rid_source: Keyed | None = None) -> Message:
     """CANCEL (RFC 5546 §3.2.5) of the instances ``keys``, or of the master when none."""
     sources = rid_source.rid_values if rid_source is not None else {}
     components = []
@@ -151,7 +159,7 @@ def _cancel(prev: Keyed, before: View, address: str, keys: list[str], number: in
     for key in chosen:
         base_key = key if key in before.components else None
         component = _cancel_component(before.components[base_key],
-                                      prev.attendee(base_key, address), number, now)
+                                      prev.attendee(base_key, address), number, stamp)
         if key is not None:
             set_rid(component, prev.rid_values.get(key) or sources.get(key) or key_moment(key))
         components.append(component)
@@ -160,11 +168,12 @@ def _cancel(prev: Keyed, before: View, address: str, keys: list[str], number: in
 
 
 def _cancel_component(base: Component, attendee: Any | None, number: int,
-                      now: datetime | None) -> Component:
+                      stamp: _Stamp) -> Component:
     component = stub(base, _CANCEL_KEEP)
     if attendee is not None:
         component.add("ATTENDEE", attendee)
-    component = for_message(component, now)
+    component = for_message(component, stamp[0])
+    sign(component.get("ORGANIZER"), stamp[1])
     set_sequence(component, number)
     component.add("STATUS", "CANCELLED")
     return component

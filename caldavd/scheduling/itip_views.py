@@ -19,6 +19,7 @@ from caldavd.scheduling.itip_common import (
     for_message,
     form,
     is_cancelled,
+    sign,
 )
 
 # What an attendee's view is compared without: stamps, the organizer's own TRANSP, and
@@ -132,10 +133,12 @@ class Parts:
 
     keyed: Keyed
     now: datetime | None
+    sent_by: str | None = None
     _copies: dict[Key, Component] = field(default_factory=dict)
 
     def component(self, key: Key) -> Component:
         copy = self._copies.get(key)
         if copy is None:
             copy = self._copies[key] = for_message(self.keyed.by_key[key], self.now)
+            sign(copy.get("ORGANIZER"), self.sent_by)
         return copy

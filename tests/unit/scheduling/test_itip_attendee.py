@@ -153,3 +153,11 @@ def test_schedule_force_send_reply_replies_without_a_change() -> None:
     check_attendee_change(before, after, A)
     reply = attendee_reply(before, after, A)
     assert reply is not None and "FORCE-SEND" not in text(reply.calendar)
+
+
+def test_a_delegate_answers_on_the_attendees_behalf() -> None:
+    delegate = "mailto:assistant@example.com"
+    reply = attendee_reply(calendar(vevent()), calendar(_answering("TENTATIVE")), A,
+                           sent_by=delegate)
+    assert reply is not None
+    assert params(components(reply.calendar)[0], A)["SENT-BY"] == delegate

@@ -281,3 +281,15 @@ def test_a_large_meeting_refreshes_everyone_but_the_one_who_answered() -> None:
                                   calendar(vevent(attendees=answered)), ORG, everyone)
     recipients = {m.recipient for m in messages}
     assert len(recipients) == 199 and "mailto:u0@example.com" not in recipients
+
+
+def test_a_delegate_organises_on_the_organizers_behalf() -> None:
+    """A write delegate's change is sent with SENT-BY on the ORGANIZER (RFC 5545
+    §3.2.18); the organizer stays the organizer."""
+    delegate = "mailto:assistant@example.com"
+    messages = organizer_messages(calendar(vevent()), None, ORG, everyone, sent_by=delegate)
+    messages += organizer_messages(None, calendar(vevent()), ORG, everyone, sent_by=delegate)
+    assert len(messages) == 4
+    for message in messages:
+        organizer = components(message.calendar)[0]["ORGANIZER"]
+        assert str(organizer) == ORG and organizer.params["SENT-BY"] == delegate
