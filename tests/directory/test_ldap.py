@@ -24,6 +24,7 @@ from caldavd.directory.base import DirectoryConfigError, MatchType, SearchField
 from caldavd.directory.cache import CachingDirectory
 from caldavd.directory.factory import open_directory
 from caldavd.directory.ldap import LdapDirectory, LdapSettings, address_patterns
+from caldavd.directory.record import RecordType
 from caldavd.directory.xml import AugmentsFile, XmlDirectory
 from tests.conftest import free_port
 from tests.directory.slapd import (
@@ -40,8 +41,8 @@ def ldap(*uris: str, retry_seconds: float = 0, **overrides: Any) -> LdapDirector
                          retry_seconds=retry_seconds)
 
 
-async def uid_of(directory: LdapDirectory, record_type: str, name: str) -> str:
-    record = await directory.record_by_short_name(record_type, name)  # type: ignore[arg-type]
+async def uid_of(directory: LdapDirectory, record_type: RecordType, name: str) -> str:
+    record = await directory.record_by_short_name(record_type, name)
     assert record is not None, f"{record_type} {name} missing from the test directory"
     return record.uid
 
@@ -218,11 +219,11 @@ async def test_search_matches_what_the_xml_backend_finds(
         directory: LdapDirectory, terms: list[tuple[SearchField, str, MatchType]],
         any_of: bool) -> None:
     """Same people in both backends, so the same answers (groups are named differently)."""
-    types = ["user", "location", "resource"]
+    types: list[RecordType] = ["user", "location", "resource"]
     xml = XmlDirectory(ACCOUNTS)
     expected = [r.short_name for r in await xml.search(terms, any_of=any_of,
-                                                         record_types=types)]  # type: ignore[arg-type]
-    found = await directory.search(terms, any_of=any_of, record_types=types)  # type: ignore[arg-type]
+                                                         record_types=types)]
+    found = await directory.search(terms, any_of=any_of, record_types=types)
     extra = {"star*(user)\\", "svc-backup"}
     assert [r.short_name for r in found if r.short_name not in extra] == expected
 

@@ -10,8 +10,9 @@ import os
 import signal
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 import asyncpg
@@ -37,6 +38,8 @@ from tests.functional.test_attachments import (
 )
 from tests.tools.helpers import external_db_plist, reachable_tempdir, remove_tree, start_tool
 from tests.tools.processes import children, running
+
+T = TypeVar("T")
 
 AUTH = aiohttp.BasicAuth("user01", "user01")
 
@@ -154,10 +157,11 @@ _WAITING = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT grante
             "AND objid = 8607")
 
 
-async def _until(condition: object, what: str, seconds: float = 30.0) -> object:
+async def _until(condition: Callable[[], Awaitable[T]], what: str,
+                 seconds: float = 30.0) -> T:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        value = await condition()  # type: ignore[operator]
+        value = await condition()
         if value:
             return value
         await asyncio.sleep(0.05)
@@ -207,7 +211,7 @@ async def test_crash_between_file_and_commit_leaves_no_row(
             await _until(_gone(workers), "the worker gone")
             await post
             await holder.execute("SELECT pg_advisory_unlock(8607)")
-            await _until(_backend_gone(holder, int(backend)), "the worker's backend gone")  # type: ignore[call-overload]
+            await _until(_backend_gone(holder, int(backend)), "the worker's backend gone")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -241,13 +245,13 @@ def _event_text() -> str:
     return event("crash-1")
 
 
-def _gone(pids: list[int]) -> object:
+def _gone(pids: list[int]) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return not any(running(pid) for pid in pids)
     return check
 
 
-def _backend_gone(conn: asyncpg.Connection, pid: int) -> object:
+def _backend_gone(conn: asyncpg.Connection, pid: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return not await conn.fetchval("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid)
     return check

@@ -12,7 +12,7 @@ import socket
 import time
 from pathlib import Path
 
-from tests.tools.test_workers import HOST, HeldPut, Host
+from tests.tools.test_workers import HOST, HeldPut, Host, StartHost
 
 LIMITS = {"MultiProcessCount": 1, "MaxConnectionsPerWorker": 4, "ReadHeaderTimeOut": 1,
           "IdleConnectionTimeOut": 2}
@@ -63,10 +63,10 @@ def _trickle(sock: socket.socket, text: bytes, seconds: float) -> bool:
     return True
 
 
-def test_a_head_sent_a_byte_at_a_time_gets_408_after_the_deadline(start_host: object) -> None:
+def test_a_head_sent_a_byte_at_a_time_gets_408_after_the_deadline(start_host: StartHost) -> None:
     """RFC 9110 §15.5.9: 408 when the request did not arrive in time; the head has a
     deadline of its own, which a trickle of bytes does not extend."""
-    host: Host = start_host(**LIMITS)  # type: ignore[operator]
+    host: Host = start_host(**LIMITS)
     sock = _connect(host.port)
     started = time.monotonic()
     _trickle(sock, b"PROPFIND / HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 200, 5)
@@ -77,10 +77,10 @@ def test_a_head_sent_a_byte_at_a_time_gets_408_after_the_deadline(start_host: ob
     assert "ReadHeaderTimeOut" in host.log.read_text()
 
 
-def test_idle_connections_are_closed(start_host: object) -> None:
+def test_idle_connections_are_closed(start_host: StartHost) -> None:
     """RFC 9112 §9.3: an idle connection may be closed; kept alive after an answer or
     never used, it is, after IdleConnectionTimeOut."""
-    host: Host = start_host(**LIMITS)  # type: ignore[operator]
+    host: Host = start_host(**LIMITS)
     unused, used = _connect(host.port), _connect(host.port)
     assert _health(used).startswith(b"HTTP/1.1 200 ")
     for sock in (unused, used):
@@ -88,11 +88,11 @@ def test_idle_connections_are_closed(start_host: object) -> None:
         assert took <= 2 + SLACK, took
 
 
-def test_the_connection_bound_makes_room_or_refuses(start_host: object) -> None:
+def test_the_connection_bound_makes_room_or_refuses(start_host: StartHost) -> None:
     """At MaxConnectionsPerWorker a newcomer (the load balancer's /health) closes the oldest
     waiting connection; when every connection has a request in progress, 503 with
     Retry-After (RFC 9110 §15.6.4), and the requests in progress are still served."""
-    host: Host = start_host(**LIMITS)  # type: ignore[operator]
+    host: Host = start_host(**LIMITS)
     waiting = [_connect(host.port) for _ in range(4)]
     waiting[0].sendall(b"GET /health HTTP/1.1\r\n")  # a head on its way, oldest
     time.sleep(0.3)
@@ -126,13 +126,13 @@ def _garbage(port: int, request: bytes) -> bytes:
         sock.close()
 
 
-def test_refused_requests_log_one_quiet_line_and_no_header_value(start_host: object,
+def test_refused_requests_log_one_quiet_line_and_no_header_value(start_host: StartHost,
                                                                  tmp_path: Path) -> None:
     """An Authorization header over aiohttp's 8,190 bytes: 400, and neither the answer nor
     any log holds the password or its Base64 (it used to be an ERROR traceback quoting
     the header's first 100 bytes).  A burst of malformed requests: rate-limited INFO lines,
     no traceback."""
-    host: Host = start_host(**LIMITS)  # type: ignore[operator]
+    host: Host = start_host(**LIMITS)
     secret = "user01:" + "user01" * 1500
     token = base64.b64encode(secret.encode())
     answer = _garbage(host.port, b"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -54,8 +55,14 @@ class Host:
         return propfind_status(HOST, self.port, "/", USER01)
 
 
+class StartHost(Protocol):
+    """The ``start_host`` fixture: a caldavd host with these options and plist settings."""
+
+    def __call__(self, *args: str, **settings: object) -> Host: ...
+
+
 @pytest.fixture
-def start_host(pg_database: PgDatabase, tmp_path: Path) -> Iterator[object]:
+def start_host(pg_database: PgDatabase, tmp_path: Path) -> Iterator[StartHost]:
     started: list[tuple[Host, list[int]]] = []
 
     def start(*args: str, **settings: object) -> Host:
@@ -136,8 +143,8 @@ def listen_backlogs(port: int) -> list[int]:
     return [int(line.split()[2]) for line in out.splitlines()]
 
 
-def test_two_workers_serve_and_stop_everything(start_host: object) -> None:
-    host = start_host(MultiProcessCount=2)  # type: ignore[operator]
+def test_two_workers_serve_and_stop_everything(start_host: StartHost) -> None:
+    host = start_host(MultiProcessCount=2)
     workers = host.workers()
     assert len(workers) == 2, host.log.read_text()
     assert host.propfind() == 207
@@ -154,8 +161,8 @@ def test_two_workers_serve_and_stop_everything(start_host: object) -> None:
     assert "2 worker process(es) ready" in text
 
 
-def test_killed_worker_is_restarted_and_the_host_keeps_answering(start_host: object) -> None:
-    host = start_host(MultiProcessCount=2)  # type: ignore[operator]
+def test_killed_worker_is_restarted_and_the_host_keeps_answering(start_host: StartHost) -> None:
+    host = start_host(MultiProcessCount=2)
     victim, survivor = host.workers()
     os.kill(victim, signal.SIGKILL)
     # Connections that meet the dead worker's socket wait for its successor.
@@ -184,10 +191,10 @@ def test_refuses_more_connections_than_postgres_allows(pg_database: PgDatabase,
     assert "caldavd.server.worker" not in result.stderr
 
 
-def test_max_requests_queues_then_refuses_with_503(start_host: object, tmp_path: Path) -> None:
+def test_max_requests_queues_then_refuses_with_503(start_host: StartHost, tmp_path: Path) -> None:
     """MaxRequests and LogRoot come from -o: the workers get the master's overrides."""
     logs = tmp_path / "h2" / "logs"
-    host = start_host("-o", "MaxRequests=1", "-o", f"LogRoot={logs}",  # type: ignore[operator]
+    host = start_host("-o", "MaxRequests=1", "-o", f"LogRoot={logs}",
                       MultiProcessCount=1, MaxRequests=80)
     admitted = HeldPut(host.port, "admitted")
     admitted.in_handler()
@@ -214,8 +221,8 @@ def test_max_requests_queues_then_refuses_with_503(start_host: object, tmp_path:
 
 
 def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_ones(
-        start_host: object) -> None:
-    host = start_host(MultiProcessCount=2)  # type: ignore[operator]
+        start_host: StartHost) -> None:
+    host = start_host(MultiProcessCount=2)
     workers = host.workers()
     held = HeldPut(host.port, "inflight")
     held.in_handler()
@@ -245,8 +252,8 @@ def test_a_worker_that_cannot_start_stops_the_host(pg_database: PgDatabase,
     assert "did not start (exit status 1)" in result.stderr
 
 
-def test_workers_do_not_outlive_a_killed_master(start_host: object) -> None:
-    host = start_host(MultiProcessCount=2)  # type: ignore[operator]
+def test_workers_do_not_outlive_a_killed_master(start_host: StartHost) -> None:
+    host = start_host(MultiProcessCount=2)
     workers = host.workers()
     host.proc.kill()
     host.proc.wait()

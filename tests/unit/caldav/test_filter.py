@@ -7,7 +7,7 @@ rule, an all-day event and a floating event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -231,8 +231,8 @@ def xml_filter(body: str) -> etree._Element:
         f'<C:filter xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:D="DAV:">{body}</C:filter>')
 
 
-def flt(body: str, **kwargs: object) -> Filter:
-    return parse_filter(xml_filter(body), **kwargs)  # type: ignore[arg-type]
+def flt(body: str, *, default_tz: tzinfo = UTC, floating_tz: tzinfo | None = None) -> Filter:
+    return parse_filter(xml_filter(body), default_tz=default_tz, floating_tz=floating_tz)
 
 
 def in_calendar(body: str) -> str:
@@ -252,9 +252,9 @@ def tr(start: str | None, end: str | None) -> str:
     return f"<C:time-range{attrs}/>"
 
 
-def matching(body: str, **kwargs: object) -> set[str]:
+def matching(body: str, *, floating_tz: tzinfo | None = None) -> set[str]:
     parsed = flt(body)
-    return {name for name, cal in CALENDARS.items() if parsed.match(cal, **kwargs)}  # type: ignore[arg-type]
+    return {name for name, cal in CALENDARS.items() if parsed.match(cal, floating_tz=floating_tz)}
 
 
 # -- parsing -----------------------------------------------------------------------------
