@@ -100,7 +100,7 @@ class Dav:
             return Reply(resp.status, resp.headers.copy(), await resp.read())
 
     async def propfind(self, path: str, *props: str, depth: str = "0",
-                       user: str = "user01") -> Reply:
+                       user: str | None = "user01") -> Reply:
         inner = "".join(f'<{p.split("}")[1]} xmlns="{p[1:].split("}")[0]}"/>' for p in props)
         body = (f'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>{inner}</D:prop>'
                 "</D:propfind>")

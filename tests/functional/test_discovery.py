@@ -13,7 +13,7 @@ from tests.functional.conftest import CAL01, HOME01, NS, USER01_UID, Dav
 
 
 async def test_anonymous_requests_get_401_with_a_challenge(dav: Dav) -> None:
-    reply = await dav.propfind("/", names.CURRENT_USER_PRINCIPAL, user=None)  # type: ignore[arg-type]
+    reply = await dav.propfind("/", names.CURRENT_USER_PRINCIPAL, user=None)
     assert reply.status == 401
     assert reply.headers["WWW-Authenticate"].startswith("Basic")
 
