@@ -116,8 +116,8 @@ async def pg_database(pg_cluster: PostgresCluster) -> AsyncIterator[PgDatabase]:
 
 @pytest.fixture
 async def db(pg_database: PgDatabase) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection to ``pg_database`` (tests/store has its own, after the store's
-    migration)."""
+    """A direct connection to ``pg_database`` (tests/store's asks for the store first,
+    so that the database is migrated)."""
     conn = await pg_database.connect()
     try:
         yield conn

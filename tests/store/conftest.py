@@ -27,13 +27,10 @@ async def store(pg_database: PgDatabase) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def db(store: Store, pg_database: PgDatabase) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection to the store's database, to look at (or set up) rows."""
-    conn = await pg_database.connect()
-    try:
-        yield conn
-    finally:
-        await conn.close()
+def db(store: Store, db: asyncpg.Connection) -> asyncpg.Connection:
+    """The root ``db`` (a direct connection to the store's database, to look at or set up
+    rows), opened once the store has migrated it."""
+    return db
 
 
 @pytest.fixture
