@@ -35,7 +35,7 @@ Leniency, decided to match what real clients send:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -625,13 +625,15 @@ def _validate(cal: Calendar, limits: Limits) -> ObjectInfo:
     )
 
 
-def is_scheduling_object(info: ObjectInfo, owner_addresses: Iterable[str]) -> bool:
+def is_scheduling_object(info: ObjectInfo, owner_addresses: Iterable[str],
+                         key: Callable[[str], str] = str.lower) -> bool:
     """RFC 6638 §3.1: an ORGANIZER that is the calendar's owner (an organizer scheduling
-    object), or another ORGANIZER with the owner among the ATTENDEEs (an attendee one)."""
+    object), or another ORGANIZER with the owner among the ATTENDEEs (an attendee one).
+    Addresses are compared by ``key`` (``scheduling.addresses.normalise``)."""
     if info.organizer is None:
         return False
-    mine = {address.lower() for address in owner_addresses}
-    return info.organizer.lower() in mine or any(a.lower() in mine for a in info.attendees)
+    mine = {key(address) for address in owner_addresses}
+    return key(info.organizer) in mine or any(key(a) in mine for a in info.attendees)
 
 
 def check_scheduling_object(info: ObjectInfo) -> None:

@@ -51,6 +51,7 @@ from caldavd.directory.base import (
     field_values,
     matches,
 )
+from caldavd.directory.paths import principal_key
 from caldavd.directory.record import RECORD_TYPES, Record, RecordType
 from caldavd.directory.xml import Augments, AugmentsFile
 
@@ -439,6 +440,14 @@ class _Worker:
                            lambda r: wanted in (n.casefold() for n in r.short_names))
 
     def by_address(self, conn: Connection, address: str) -> Record | None:
+        """By mailto:, urn:uuid: (either in any case) or a principal URL."""
+        key = principal_key(address)
+        if key is not None:
+            kind, name = key
+            if kind is None:
+                return self.by_guid(conn, name, any_case=True)
+            return self.by_short_name(conn, kind, name)
+        address = address.strip()
         lowered = address.casefold()
         if lowered.startswith("urn:uuid:"):
             return self.by_guid(conn, address[len("urn:uuid:"):], any_case=True)

@@ -23,6 +23,7 @@ from typing import Literal, get_args
 from lxml import etree
 
 from caldavd.directory.base import MatchType, SearchField, field_values, matches
+from caldavd.directory.paths import principal_key
 from caldavd.directory.record import RECORD_TYPES, Record, RecordType
 
 log = logging.getLogger(__name__)
@@ -283,7 +284,16 @@ class XmlDirectory:
         return (await self._current()).by_name.get((record_type, short_name))
 
     async def record_by_address(self, address: str) -> Record | None:
-        return (await self._current()).by_address.get(address.lower())
+        """By mailto: or urn:uuid: (in any case), or by a principal URL."""
+        snapshot = await self._current()
+        key = principal_key(address)
+        if key is None:
+            return snapshot.by_address.get(address.strip().lower())
+        kind, name = key
+        if kind is None:
+            return snapshot.by_uid.get(name) or snapshot.by_address.get(
+                f"urn:uuid:{name}".lower())
+        return snapshot.by_name.get((kind, name))
 
     async def records(self, record_type: RecordType) -> list[Record]:
         snapshot = await self._current()

@@ -27,14 +27,19 @@ from caldavd.http.resources import (
     CalendarResource,
     HomeCollection,
     HomeResource,
+    InboxResource,
     ObjectResource,
+    OutboxResource,
     PlainItem,
     Principal,
     PrincipalCollection,
     ProxyGroup,
     Resource,
     Root,
+    ScheduleCollection,
     home_path,
+    inbox_path,
+    outbox_path,
     principal_alternate_paths,
     principal_path,
     proxy_group_path,
@@ -42,6 +47,7 @@ from caldavd.http.resources import (
 )
 from caldavd.http.scheduletag import quoted
 from caldavd.http.tokens import ctag, sync_token_for_calendar, sync_token_for_home
+from caldavd.scheduling.addresses import addresses_of
 from caldavd.store import Home
 
 ANY = (Resource,)
@@ -82,7 +88,11 @@ def _kinds(key: KindKey) -> tuple[str, ...]:
         kinds.append(names.PRINCIPAL)
     if issubclass(cls, ProxyGroup):
         kinds.append(names.CALENDAR_PROXY_WRITE if write else names.CALENDAR_PROXY_READ)
-    if issubclass(cls, CalendarResource) and not issubclass(cls, ObjectResource):
+    if issubclass(cls, InboxResource):
+        kinds.append(names.SCHEDULE_INBOX)
+    elif issubclass(cls, OutboxResource):
+        kinds.append(names.SCHEDULE_OUTBOX)
+    elif issubclass(cls, CalendarResource) and not issubclass(cls, ObjectResource):
         kinds.append(names.CALENDAR)
     return tuple(kinds)
 
@@ -204,9 +214,26 @@ async def calendar_home_set(ctx: Context, res: Resource) -> etree._Element | Non
 
 
 async def calendar_user_address_set(ctx: Context, res: Resource) -> etree._Element | None:
+    """RFC 6638 §2.4.1: every address the record is known by (``addresses_of``)."""
+    return element(names.CALENDAR_USER_ADDRESS_SET, children=[
+        href(a) if a.startswith("/") else element(names.HREF, a)
+        for a in addresses_of(_record(res))])
+
+
+async def schedule_inbox_url(ctx: Context, res: Resource) -> etree._Element | None:
+    """RFC 6638 §2.2.1; only a record that has a home has an inbox."""
     record = _record(res)
-    return hrefs(names.CALENDAR_USER_ADDRESS_SET, [principal_path(record)],
-                 record.calendar_user_addresses)
+    if not record.enabled_for_calendaring:
+        return None
+    return element(names.SCHEDULE_INBOX_URL, children=[href(inbox_path(record))])
+
+
+async def schedule_outbox_url(ctx: Context, res: Resource) -> etree._Element | None:
+    """RFC 6638 §2.1.1."""
+    record = _record(res)
+    if not record.enabled_for_calendaring:
+        return None
+    return element(names.SCHEDULE_OUTBOX_URL, children=[href(outbox_path(record))])
 
 
 async def calendar_user_type(ctx: Context, res: Resource) -> etree._Element | None:
@@ -225,6 +252,16 @@ async def record_type(ctx: Context, res: Resource) -> etree._Element | None:
 # -- homes and calendars ------------------------------------------------------------
 
 def _calendar_only(res: Resource) -> CalendarResource | None:
+    """A calendar collection: not an object, nor the inbox or outbox (which make no
+    claims about components, sizes or dates)."""
+    if isinstance(res, CalendarResource) and not isinstance(
+            res, ObjectResource | ScheduleCollection):
+        return res
+    return None
+
+
+def _collection_only(res: Resource) -> CalendarResource | None:
+    """A calendar, inbox or outbox: what has its own revisions (sync token, CTag)."""
     if isinstance(res, CalendarResource) and not isinstance(res, ObjectResource):
         return res
     return None
@@ -239,7 +276,7 @@ def _home_only(res: Resource) -> Home | None:
 
 
 def _calendar_sync_token(ctx: Context, res: Resource) -> str | None:
-    calendar = _calendar_only(res)
+    calendar = _collection_only(res)
     return None if calendar is None else sync_token_for_calendar(calendar.the_calendar)
 
 
@@ -250,7 +287,7 @@ async def _home_sync_token(ctx: Context, res: Resource) -> str | None:
 
 
 def _calendar_ctag(ctx: Context, res: Resource) -> str | None:
-    calendar = _calendar_only(res)
+    calendar = _collection_only(res)
     return None if calendar is None else ctag(calendar.the_calendar.id,
                                               calendar.the_calendar.revision)
 
@@ -472,6 +509,8 @@ PROPERTIES = (
     LiveProperty(names.CALENDAR_HOME_SET, (Principal,), calendar_home_set),
     LiveProperty(names.CALENDAR_USER_ADDRESS_SET, (Principal,), calendar_user_address_set),
     LiveProperty(names.CALENDAR_USER_TYPE, (Principal,), calendar_user_type),
+    LiveProperty(names.SCHEDULE_INBOX_URL, (Principal,), schedule_inbox_url),
+    LiveProperty(names.SCHEDULE_OUTBOX_URL, (Principal,), schedule_outbox_url),
     LiveProperty(names.EMAIL_ADDRESS_SET, (Principal,), email_address_set),
     LiveProperty(names.RECORD_TYPE, (Principal,), record_type),
     SYNC_TOKEN,

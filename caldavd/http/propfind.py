@@ -38,6 +38,7 @@ from caldavd.http.resources import (
     ProxyGroup,
     Resource,
     Root,
+    collection_resource,
     proxy_group_path,
 )
 from caldavd.http.writable import settable
@@ -82,9 +83,8 @@ async def children(ctx: Context, resource: Resource, *, with_data: bool = False,
         return await _plain_members(ctx, resource, resource.the_item.path)
     if isinstance(resource, HomeResource) and resource.home is not None:
         calendars: list[Resource] = [
-            CalendarResource(f"{resource.path}{c.name}/", record=resource.record,
-                             home=resource.home, calendar=c)
-            for c in await ctx.store.calendars(resource.home)]
+            collection_resource(f"{resource.path}{c.name}/", resource.record, resource.home, c)
+            for c in await ctx.store.collections(resource.home)]
         return calendars + await _plain_members(ctx, resource, "")
     return []
 

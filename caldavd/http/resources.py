@@ -9,6 +9,8 @@
     /calendars/__uids__/<uid>/               calendar home (created on first access)
     /calendars/users/<short-name>/           the same home, by short name
     /calendars/__uids__/<uid>/<calendar>/    a calendar collection
+    /calendars/__uids__/<uid>/inbox/         its scheduling inbox (RFC 6638 §2.2)
+    /calendars/__uids__/<uid>/outbox/        its scheduling outbox (RFC 6638 §2.1)
     /calendars/__uids__/<uid>/<calendar>/<name>   a calendar object resource
 """
 
@@ -17,20 +19,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from caldavd.dav.errors import Forbidden
 from caldavd.dav.hrefs import check_new_name
 from caldavd.directory import Record, RecordType
+from caldavd.directory import paths as _paths
 from caldavd.store import Calendar, CalendarObject, Home, NewCalendar, PlainResource
 
 if TYPE_CHECKING:
     from caldavd.http.context import Context
 
-PRINCIPALS = "/principals/"
+# The URL space of principals is the directory's (the handlers find it here too).
+PRINCIPALS = _paths.PRINCIPALS
+UIDS = _paths.UIDS
+TYPE_SEGMENTS = _paths.TYPE_SEGMENTS
+SEGMENT_OF_TYPE = _paths.SEGMENT_OF_TYPE
+principal_path = _paths.principal_path
+principal_alternate_paths = _paths.principal_alternate_paths
+uid_principal_path = _paths.uid_principal_path
 CALENDARS = "/calendars/"
-UIDS = "__uids__"
-TYPE_SEGMENTS: dict[str, RecordType] = {
-    "users": "user", "groups": "group", "locations": "location", "resources": "resource",
-}
-SEGMENT_OF_TYPE: dict[RecordType, str] = {v: k for k, v in TYPE_SEGMENTS.items()}
 
 # Made in every new home (Apple clients expect one component type per calendar).
 DEFAULT_CALENDARS = (
@@ -38,20 +44,6 @@ DEFAULT_CALENDARS = (
     NewCalendar("tasks", frozenset({"VTODO"})),
 )
 DEFAULT_NAMES = {"calendar": "Calendar", "tasks": "Tasks"}
-
-
-def principal_path(record: Record) -> str:
-    return uid_principal_path(record.uid)
-
-
-def uid_principal_path(uid: str) -> str:
-    """The principal-URL of ``uid``, whether or not the directory still has it."""
-    return f"{PRINCIPALS}{UIDS}/{uid}/"
-
-
-def principal_alternate_paths(record: Record) -> list[str]:
-    segment = SEGMENT_OF_TYPE[record.record_type]
-    return [f"{PRINCIPALS}{segment}/{name}/" for name in record.short_names]
 
 
 def home_path(record: Record) -> str:
@@ -66,6 +58,14 @@ def _resolved(value: T | None, name: str) -> T:
     if value is None:
         raise RuntimeError(f"self.{name} is not set")
     return value
+def inbox_path(record: Record) -> str:
+    """The record's schedule-inbox-URL (RFC 6638 §2.2.1)."""
+    return home_path(record) + "inbox/"
+
+
+def outbox_path(record: Record) -> str:
+    """The record's schedule-outbox-URL (RFC 6638 §2.1.1)."""
+    return home_path(record) + "outbox/"
 
 
 @dataclass
@@ -172,6 +172,44 @@ class CalendarResource(HomeResource):
     @property
     def the_calendar(self) -> Calendar:
         return _resolved(self.calendar, "calendar")
+
+
+@dataclass
+class ScheduleCollection(CalendarResource):
+    """A home's scheduling inbox or outbox (RFC 6638 §2): a collection of the home's, but
+    no calendar collection (its ``calendar`` is of kind 'inbox' or 'outbox')."""
+
+
+@dataclass
+class InboxResource(ScheduleCollection):
+    """The scheduling inbox: its members are the messages the server delivered, which
+    the owner reads and deletes (RFC 6638 §2.2)."""
+
+
+@dataclass
+class OutboxResource(ScheduleCollection):
+    """The scheduling outbox: holds nothing; POST asks it for free-busy (RFC 6638 §2.1)."""
+
+
+_COLLECTION_CLASSES: dict[str, type[CalendarResource]] = {
+    "calendar": CalendarResource, "inbox": InboxResource, "outbox": OutboxResource}
+
+
+def collection_resource(path: str, record: Record | None, home: Home | None,
+                        calendar: Calendar) -> CalendarResource:
+    """The resource of a collection bound in a home, by its kind."""
+    return _COLLECTION_CLASSES[calendar.kind](path, record=record, home=home,
+                                              calendar=calendar)
+
+
+def check_client_writable(calendar: CalendarResource) -> None:
+    """A client may put calendar objects into calendars only: the inbox takes what the
+    server delivers, the outbox holds nothing (Forbidden)."""
+    if isinstance(calendar, InboxResource):
+        raise Forbidden("only the server delivers into a scheduling inbox (RFC 6638 §2.2)")
+    if isinstance(calendar, OutboxResource):
+        raise Forbidden("a scheduling outbox holds no resources; POST free-busy requests "
+                        "to it (RFC 6638 §2.1)")
 
 
 @dataclass
@@ -335,7 +373,7 @@ async def _in_home(ctx: Context, path: str, base: str, record: Record,
     if calendar is None:
         return await _plain(ctx, path, base, home_resource, parts)
     cal_path = f"{base}{parts[0]}/"
-    calendar_resource = CalendarResource(cal_path, record=record, home=home, calendar=calendar)
+    calendar_resource = collection_resource(cal_path, record, home, calendar)
     if len(parts) == 1:
         return calendar_resource
     if len(parts) > 2:

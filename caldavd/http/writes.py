@@ -22,6 +22,7 @@ from caldavd.config import Config
 from caldavd.dav.errors import MaxResourceSize
 from caldavd.http.context import Context
 from caldavd.http.offload import offload
+from caldavd.scheduling.addresses import normalise
 from caldavd.store import Calendar, ObjectWrite, Offload, inline
 
 T = TypeVar("T")
@@ -79,7 +80,7 @@ def prepare_write(config: Config, calendar: Calendar, name: str, body: bytes,
     cal = ical.parse_text(text)
     text = ical.without_repeated_timezones(text, cal)  # stored with one copy of each
     info = ical.validate_object(cal, limits(config, calendar))
-    scheduling = ical.is_scheduling_object(info, owner_addresses)
+    scheduling = ical.is_scheduling_object(info, owner_addresses, normalise)
     if scheduling:
         ical.check_scheduling_object(info)
     return ObjectWrite(name=name, uid=info.uid, component_type=info.component_type,

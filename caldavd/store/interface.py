@@ -19,6 +19,8 @@ The roles follow what callers need, not how the tables are laid out:
 - ``ScheduleStore``: the scheduling queue (RFC 6638 implicit scheduling): claims of
   work and deliveries, each a transaction its handle (``FanOut``, ``Deliver``) reads and
   writes objects in, retries and the queue's numbers.
+- ``InboxStore``: the scheduling inbox's items as deliveries add them, and the
+  default calendar deliveries create new copies in (RFC 6638 §2.2, §9.2).
 - ``HealthStore``: whether the store answers at all.
 
 ``Store`` is all of them together: what the composition root builds and the HTTP
@@ -73,7 +75,9 @@ class HomeStore(Protocol):
 
     async def ensure_home(self, owner_uid: str,
                           defaults: Sequence[NewCalendar] = ()) -> Home:
-        """The home, created with ``defaults`` on first access (atomically, once).
+        """The home, created with ``defaults`` on first access (atomically, once), and
+        with its scheduling inbox and outbox (RFC 6638 §2.2), bound as "inbox" and
+        "outbox" (collections of that kind).
 
         AlreadyExists only when two of ``defaults`` share a name (the caller's mistake).
         """
@@ -84,7 +88,14 @@ class HomeStore(Protocol):
         """Home, calendar and object (with data) in one round trip, for URL resolution."""
         ...
 
-    async def calendars(self, home: Home) -> list[Calendar]: ...
+    async def calendars(self, home: Home) -> list[Calendar]:
+        """The calendars bound in the home (kind 'calendar'), by name: not its scheduling
+        inbox and outbox (see ``collections``)."""
+        ...
+
+    async def collections(self, home: Home) -> list[Calendar]:
+        """Everything bound in the home, by name: calendars, inbox and outbox."""
+        ...
 
     async def calendar(self, home: Home, name: str) -> Calendar | None: ...
 
@@ -495,6 +506,29 @@ class ScheduleStore(Protocol):
 
     async def purge_ledger(self, older_than: timedelta) -> int:
         """Forget deliveries recorded longer ago than ``older_than``; how many."""
+class InboxStore(Protocol):
+    """The scheduling inbox and the default calendar (RFC 6638 §2.2, §9.2)."""
+
+    async def add_inbox_item(self, home: Home, icalendar: str) -> CalendarObject:
+        """Put a scheduling message (iCalendar text with METHOD) into the home's inbox
+        under a new name, which is also the item's stored UID (several messages share
+        an iCalendar UID); not a scheduling object, never refused for quota.
+
+        NotFound when the home has no inbox (or is gone).
+        """
+        ...
+
+    async def default_calendar(self, home: Home) -> Calendar | None:
+        """Where a delivery creates a new copy: the calendar chosen with
+        ``set_default_calendar`` while it is still an own calendar taking VEVENTs
+        (``Calendar.takes_events``), else the first made that does; None if none does."""
+        ...
+
+    async def set_default_calendar(self, home: Home, calendar: Calendar | None) -> None:
+        """Choose the default calendar (None: back to the store's choice).
+
+        NotFound when ``calendar`` is not an own calendar of the home taking VEVENTs.
+        """
         ...
 
 
@@ -505,5 +539,6 @@ class HealthStore(Protocol):
 
 
 class Store(HomeStore, PropertyStore, ObjectStore, QueryStore, SyncStore, PlainStore,
-            AttachmentStore, AttachmentTrash, ScheduleStore, HealthStore, Protocol):
+            AttachmentStore, AttachmentTrash, ScheduleStore, InboxStore, HealthStore,
+            Protocol):
     """Every role: what the composition root builds and the HTTP layer holds."""

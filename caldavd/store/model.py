@@ -12,6 +12,10 @@ from icalendar import Component
 T = TypeVar("T")
 
 BindMode = Literal["own", "read", "write"]
+# A home's collections (migration 0015): calendars, and its scheduling inbox and outbox
+# (RFC 6638 §2.2), one of each, bound as "inbox" and "outbox".
+CalendarKind = Literal["calendar", "inbox", "outbox"]
+SCHEDULING_KINDS: tuple[CalendarKind, ...] = ("inbox", "outbox")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,14 @@ class Calendar:
     modified: datetime
     revision: int  # highest revision of the calendar (CTag and sync token derive from it)
     purged_revision: int = 0  # tombstones up to this revision are gone (older tokens invalid)
+    kind: CalendarKind = "calendar"
+
+    @property
+    def takes_events(self) -> bool:
+        """A calendar that may hold VEVENTs: one a scheduling delivery can land in
+        (RFC 6638 §9.2, the default calendar)."""
+        return self.kind == "calendar" and self.mode == "own" and (
+            self.supported_components is None or "VEVENT" in self.supported_components)
 
 
 @dataclass(frozen=True)

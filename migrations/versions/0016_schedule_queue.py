@@ -1,7 +1,7 @@
 """The scheduling queue: work, deliveries and the delivery ledger (issue 18, item 8).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 
 A write that schedules (RFC 6638 §3.2) inserts a ``schedule_work`` row in its own
 transaction: the object's data before (``previous``, NULL when created) and after
@@ -21,7 +21,7 @@ from alembic import op
 from caldavd.store.postgres.definitions import definition
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -75,11 +75,16 @@ async def test_lookups_by_short_name_uid_and_address(directory: LdapDirectory) -
     assert await directory.record_by_address(f"URN:UUID:{user.uid.upper()}") == user
     assert await directory.record_by_uid(user.uid.upper()) is None, "uids are exact"
     assert await directory.record_by_short_name("user", "USER03") == user
+    for address in (f"/principals/__uids__/{user.uid}/", "/principals/users/user03",
+                    "https://cal.example.com/principals/users/user03/"):
+        assert await directory.record_by_address(address) == user, address
 
     room = await directory.record_by_short_name("location", "location01")
     assert room is not None and room.full_name == "Conference Room 1"
     assert room.calendar_user_type == "ROOM" and not room.enabled_for_login
     assert await directory.record_by_address("mailto:location01@example.com") == room
+    assert await directory.record_by_address("/principals/locations/location01/") == room
+    assert await directory.record_by_address("/principals/users/location01/") is None
     projector = await directory.record_by_short_name("resource", "resource02")
     assert projector is not None and projector.calendar_user_type == "RESOURCE"
 

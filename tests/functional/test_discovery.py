@@ -107,7 +107,8 @@ async def test_current_user_principal_then_home_then_calendars(dav: Dav) -> None
                                  names.SUPPORTED_CALENDAR_COMPONENT_SET, names.DISPLAYNAME,
                                  depth="1")
     responses = listing.responses()
-    assert set(responses) == {HOME01, CAL01, HOME01 + "tasks/"}
+    assert set(responses) == {HOME01, CAL01, HOME01 + "tasks/", HOME01 + "inbox/",
+                              HOME01 + "outbox/"}
     calendar = responses[CAL01]
     assert calendar.find(".//D:resourcetype/C:calendar", NS) is not None
     assert calendar.findtext(".//D:displayname", namespaces=NS) == "Calendar"

@@ -16,7 +16,7 @@ import pytest
 from caldavd.config.model import SchedulingSettings
 from caldavd.ops.stats import ScheduleCounts
 from caldavd.scheduling.processor import Processor
-from caldavd.store import Deliver, Delivery, FanOut, NewCalendar, NewDelivery, Work
+from caldavd.store import Deliver, Delivery, FanOut, NewDelivery, Work
 from caldavd.store.postgres.migrate import upgrade_to_head
 from caldavd.store.postgres.notify import SCHEDULE_CHANNEL, listen
 from caldavd.store.postgres.pool import create_pool
@@ -32,14 +32,13 @@ ITEMS = 200
 
 @pytest.fixture
 async def hosts(pg_database: PgDatabase) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    """Two stores on pools of their own, with homes (and inboxes) for the recipients."""
+    """Two stores on pools of their own, with homes (each with its inbox) for the recipients."""
     await upgrade_to_head(pg_database.connect_kwargs)
     pools = [await create_pool(pg_database.connect_kwargs, max_size=4) for _ in range(2)]
     try:
         a, b = (PostgresStore(pool, indexer=indexer) for pool in pools)
         for uid in ["organizer", *RECIPIENTS]:
-            home = await a.ensure_home(uid)
-            await a.create_calendar(home, NewCalendar("inbox"))
+            await a.ensure_home(uid)
         yield a, b
     finally:
         for pool in pools:

@@ -101,7 +101,7 @@ async def test_a_write_in_one_home_leaves_other_homes_alone(store: Store,
 
 async def test_move_between_homes_moves_both(store: Store, cal: Calendar) -> None:
     bob = await store.ensure_home("bob")
-    bobs = await store.create_calendar(bob, NewCalendar("inbox"))
+    bobs = await store.create_calendar(bob, NewCalendar("personal"))
     await store.put_object(cal, event("e0"))
     alice_before, bob_before = await token(store), await token(store, "bob")
     await store.move_object(cal, "e0.ics", bobs, "e0.ics", overwrite=False)

@@ -49,8 +49,8 @@ async def test_concurrent_ensure_home_makes_one_home_and_one_set_of_defaults(
     homes = await asyncio.gather(*(store.ensure_home("bob", DEFAULTS) for _ in range(5)))
     assert len({h.id for h in homes}) == 1
     assert await count(db, "calendar_home WHERE owner_uid = 'bob'") == 1
-    assert await count(db, "calendar_bind WHERE home_id = $1", homes[0].id) == 2
-    assert await count(db, "calendar WHERE owner_home_id = $1", homes[0].id) == 2
+    assert await count(db, "calendar_bind WHERE home_id = $1", homes[0].id) == 4
+    assert await count(db, "calendar WHERE owner_home_id = $1", homes[0].id) == 4
     assert await count(db, "dead_property") == 1
 
 
@@ -105,7 +105,7 @@ async def test_concurrent_create_calendar_one_wins(store: Store, home: Home,
         return_exceptions=True)
     assert sum(isinstance(r, Calendar) for r in results) == 1
     assert sum(isinstance(r, AlreadyExists) for r in results) == 3
-    assert await count(db, "calendar") == 1
+    assert await count(db, "calendar WHERE kind = 'calendar'") == 1
 
 
 async def test_calendars_are_listed_by_name(store: Store, home: Home) -> None:

@@ -168,7 +168,8 @@ async def test_home_changes_since_reports_changed_and_deleted_calendars(
     await store.create_calendar(home, NewCalendar("doomed"))
     initial, token = await store.home_changes_since(home, 0)
     assert sorted((c.name, c.deleted) for c in initial) == [
-        ("busy", False), ("doomed", False), ("quiet", False)]
+        ("busy", False), ("doomed", False), ("inbox", False), ("outbox", False),
+        ("quiet", False)]
 
     await store.put_object(busy, event("e1"))
     await store.delete_calendar(home, "doomed")
@@ -187,7 +188,8 @@ async def test_initial_home_sync_omits_deleted_calendars(store: Store,
     await store.create_calendar(home, NewCalendar("b"))
     await store.delete_calendar(home, "b")
     changes, _ = await store.home_changes_since(home, 0)
-    assert [(c.name, c.deleted) for c in changes] == [("a", False)]
+    assert sorted((c.name, c.deleted) for c in changes) == [
+        ("a", False), ("inbox", False), ("outbox", False)]
 
 
 async def test_home_token_round_trips(store: Store, home: Home, cal: Calendar) -> None:

@@ -194,3 +194,29 @@ async def test_files_of_a_home_at_0013_count_in_its_quota_after_the_upgrade(
         assert await store.home_usage(home) == obj.size
     finally:
         await pool.close()
+
+
+async def test_homes_at_0014_get_an_inbox_and_an_outbox(pg_database: PgDatabase) -> None:
+    """0015 (RFC 6638 §2.2): every existing home gets its scheduling inbox and outbox,
+    with revisions a home sync reports; one whose name "inbox" is taken (a plain folder
+    here) keeps its folder; down again they go with what they hold."""
+    await upgrade_to_head(pg_database.connect_kwargs)
+    pool = await create_pool(pg_database.connect_kwargs, max_size=1)
+    try:
+        store = PostgresStore(pool, indexer=indexer)
+        alice = await store.ensure_home("alice")
+        bob = await store.ensure_home("bob")
+        await store.add_inbox_item(alice, event("m").icalendar)
+        await downgrade_to(pg_database.connect_kwargs, "0014")
+        await store.plain_mkcol(bob, "inbox")
+        await upgrade_to_head(pg_database.connect_kwargs)
+        assert {c.name: c.kind for c in await store.collections(alice)} == {
+            "inbox": "inbox", "outbox": "outbox"}
+        assert {c.name: c.kind for c in await store.collections(bob)} == {"outbox": "outbox"}
+        inbox = await store.calendar(alice, "inbox")
+        assert inbox is not None and inbox.revision > 0
+        assert await store.objects(inbox) == []
+        changes, _ = await store.home_changes_since(alice, 0)
+        assert {c.name for c in changes} == {"inbox", "outbox"}
+    finally:
+        await pool.close()

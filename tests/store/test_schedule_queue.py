@@ -170,7 +170,6 @@ async def test_a_claims_writes_commit_with_it(store: Store, db: asyncpg.Connecti
                                               home: Home, cal: Calendar) -> None:
     bob = await store.ensure_home("bob")
     bobs = await store.create_calendar(bob, NewCalendar("calendar"))
-    await store.create_calendar(bob, NewCalendar("inbox"))
     await store.put_object(cal, event("m1"))
     await db.execute("INSERT INTO schedule_delivery (uid, recipient_uid, sender, method, "
                      "message, digest) VALUES ('m1', 'bob', 'a', 'REQUEST', 'x', 'd1')")
@@ -223,7 +222,7 @@ async def test_default_calendar_prefers_the_named_one(store: Store, db: asyncpg.
         assert event_in is not None and event_in.id == cal.id
         assert await claim.default_calendar("nobody") is None
         with pytest.raises(NotFound):
-            await claim.add_inbox("alice", event("x"))  # alice has no inbox
+            await claim.add_inbox("nobody", event("x"))  # no such home, so no inbox
 
 
 class _Nothing:

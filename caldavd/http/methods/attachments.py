@@ -36,6 +36,7 @@ from caldavd.http.represent import write_answer
 from caldavd.http.resources import ObjectResource, Resource
 from caldavd.http.target import body_chunks
 from caldavd.http.writes import heavy, prepare_write, runner
+from caldavd.scheduling.addresses import addresses_of
 from caldavd.store import CalendarObject, NewAttachment, ObjectWrite
 
 Change = Callable[[Calendar], None]
@@ -183,7 +184,7 @@ async def _rewrite(ctx: Context, resource: ObjectResource, change: Change,
     """``change`` applied to the event as it is under its home's lock, and written."""
     calendar = resource.the_calendar
     owner = resource.owner  # whose addresses make it a scheduling object, as at PUT
-    addresses = owner.calendar_user_addresses if owner else ()
+    addresses = addresses_of(owner) if owner else ()
     async with ctx.store.editing(calendar, resource.the_object.name) as edit:
         if edit.current is None:
             raise NotFound("the resource was deleted meanwhile")

@@ -35,6 +35,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    check_client_writable,
     check_creatable,
     home_relative,
     object_slot,
@@ -48,6 +49,7 @@ from caldavd.http.writes import limits
 def _calendar_target(dest: Resource) -> tuple[CalendarResource, str]:
     slot = object_slot(dest)
     if slot is not None:
+        check_client_writable(slot[0])
         return slot
     if isinstance(dest, Missing) and dest.parent is None:
         raise Conflict("the destination's parent collection does not exist")
@@ -65,6 +67,9 @@ async def _begin(request: web.Request) -> tuple[Context, Resource, Resource, boo
     if not isinstance(source, PlainItem | ObjectResource):
         raise Forbidden("only calendar objects and plain resources can be copied or moved")
     check_source_tag(request, source.object if isinstance(source, ObjectResource) else None)
+    if isinstance(source, ObjectResource) and source.the_calendar.kind != "calendar":
+        raise Forbidden("scheduling messages in an inbox are read and deleted, not copied "
+                        "or moved (RFC 6638 §2.2)")
     return ctx, source, dest, overwrite
 
 

@@ -10,7 +10,13 @@ from caldavd.http.acl import require
 from caldavd.http.attachments import collect_files, had_attachments
 from caldavd.http.methods.plain import home_of
 from caldavd.http.methods.put import conditions
-from caldavd.http.resources import CalendarResource, ObjectResource, PlainItem, home_relative
+from caldavd.http.resources import (
+    CalendarResource,
+    ObjectResource,
+    PlainItem,
+    ScheduleCollection,
+    home_relative,
+)
 from caldavd.http.scheduletag import if_schedule_tag
 from caldavd.http.target import existing
 
@@ -28,6 +34,9 @@ async def delete(request: web.Request) -> web.StreamResponse:
     elif isinstance(resource, PlainItem):
         home = home_of(resource)
         await ctx.store.plain_delete(home.the_home, home_relative(resource, home))
+    elif isinstance(resource, ScheduleCollection):
+        raise Forbidden("a home's scheduling inbox and outbox cannot be deleted "
+                        "(RFC 6638 §2.1, §2.2)")
     elif isinstance(resource, CalendarResource):
         await ctx.store.delete_calendar(resource.the_home, resource.the_calendar.name)
         await collect_files(ctx)

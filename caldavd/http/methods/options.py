@@ -9,9 +9,12 @@ from caldavd.http.keys import REGISTRY
 # Compliance classes and features claimed only where they work.  Class 2 (LOCK)
 # is not claimed: there is no locking.  calendar-proxy: Apple's caldav-proxy §5.1
 # (a MUST for a server with the proxy groups); calendar-default-alarms: Apple's
-# caldav-defaultalarms (the default-alarm properties are kept as set).
+# caldav-defaultalarms (the default-alarm properties are kept as set);
+# calendar-auto-schedule: RFC 6638 §2 (the server schedules, every home has an inbox
+# and an outbox).
 DAV_TOKENS = ("1", "3", "access-control", "calendar-access", "extended-mkcol",
-              "calendar-managed-attachments", "calendar-proxy", "calendar-default-alarms")
+              "calendar-managed-attachments", "calendar-proxy", "calendar-default-alarms",
+              "calendar-auto-schedule")
 
 
 def allow_header(request: web.Request) -> str:

@@ -29,12 +29,14 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    check_client_writable,
     check_creatable,
     object_slot,
 )
 from caldavd.http.scheduletag import if_schedule_tag
 from caldavd.http.target import read_body, target
 from caldavd.http.writes import check_size, object_write, runner
+from caldavd.scheduling.addresses import addresses_of
 from caldavd.store import Calendar, CalendarObject
 
 
@@ -42,6 +44,7 @@ def _calendar_of(resource: Resource) -> tuple[CalendarResource, str]:
     """The calendar a PUT lands in, and the object's name."""
     slot = object_slot(resource)
     if slot is not None:
+        check_client_writable(slot[0])
         return slot
     if isinstance(resource, Missing) and resource.parent is None:
         raise Conflict("the parent collection does not exist")
@@ -84,7 +87,7 @@ async def store_object(ctx: Context, calendar: CalendarResource, name: str, body
     owner = calendar.owner
     run = runner(ctx, body)
     write = await object_write(ctx, the_calendar, name, body, content_type, run,
-                               owner.calendar_user_addresses if owner else ())
+                               addresses_of(owner) if owner else ())
     put = (functools.partial(ctx.store.put_linked, sources=sources) if write.managed_ids
            else ctx.store.put_object)
     obj, created = await put(the_calendar, write, if_match=if_match,
@@ -138,6 +141,7 @@ async def post(request: web.Request) -> web.StreamResponse:
         return await attachment_post(ctx, resource, request)
     if "add-member" not in request.query or not isinstance(resource, CalendarResource):
         raise MethodNotAllowed("POST is supported on a calendar's add-member URL only")
+    check_client_writable(resource)
     await require(ctx, resource, names.BIND)
     body = await read_calendar_body(ctx, request)
     name = f"{uuid.uuid4()}.ics"

@@ -33,6 +33,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    ScheduleCollection,
 )
 
 
@@ -80,5 +81,5 @@ async def free_busy_query(ctx: Context, resource: Resource,
 
 REPORTS = (
     Report(names.FREE_BUSY_QUERY, (HomeResource,), free_busy_query,
-           excludes=(ObjectResource, PlainItem)),
+           excludes=(ObjectResource, PlainItem, ScheduleCollection)),
 )

@@ -58,6 +58,7 @@ from caldavd.http.resources import (
     ObjectResource,
     PlainItem,
     Resource,
+    ScheduleCollection,
 )
 from caldavd.store import CalendarObject, Matches, ShortIndexed
 
@@ -136,7 +137,8 @@ async def _query_below(ctx: Context, resource: HomeResource,
     if isinstance(resource, PlainItem) or depth != "infinity":
         return body, False
     for calendar in await children(ctx, resource):
-        if not isinstance(calendar, CalendarResource) or names.READ not in await privileges(
+        if not isinstance(calendar, CalendarResource) or isinstance(
+                calendar, ScheduleCollection) or names.READ not in await privileges(
                 ctx, calendar):
             continue
         part, truncated = await query_calendar(ctx, calendar, query)
@@ -386,6 +388,6 @@ def answer_rows(resource: CalendarResource, matches: Matches, kept: Sequence[int
 # On collections of a home (on an object or a file: 403 supported-report, not
 # valid-filter).
 REPORTS = (
-    Report(names.CALENDAR_QUERY, (HomeResource,), calendar_query, excludes=(ObjectResource,),
-           collections_only=True),
+    Report(names.CALENDAR_QUERY, (HomeResource,), calendar_query,
+           excludes=(ObjectResource, ScheduleCollection), collections_only=True),
 )

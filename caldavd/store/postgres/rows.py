@@ -10,6 +10,30 @@ from caldavd.store.model import Calendar, CalendarObject
 
 _Frozen = TypeVar("_Frozen")
 
+# A calendar as bound in a home: ``b`` the bind, ``c`` the calendar.
+CALENDAR_COLUMNS = """
+    c.id, b.home_id, c.owner_home_id, b.name, b.mode, c.supported_components,
+    c.created, c.modified, c.purged_revision, c.kind,
+    coalesce((SELECT max(r.revision) FROM revision r WHERE r.collection_id = c.id), 0)
+        AS revision
+"""
+
+
+# How many columns CALENDAR_COLUMNS are (a row's next column is at this position).
+CALENDAR_FIELDS = 11
+
+
+def calendar_of(row: asyncpg.Record) -> Calendar:
+    """The calendar of a row that has CALENDAR_COLUMNS (by name)."""
+    components = row["supported_components"]
+    return Calendar(id=row["id"], home_id=row["home_id"], owner_home_id=row["owner_home_id"],
+                    name=row["name"], mode=row["mode"],
+                    supported_components=frozenset(components) if components else None,
+                    created=row["created"], modified=row["modified"],
+                    revision=row["revision"], purged_revision=row["purged_revision"],
+                    kind=row["kind"])
+
+
 # The columns a calendar object row carries, in CalendarObject's field order
 # (``_OBJECT_COLUMNS`` in store.py), then optionally its icalendar.
 OBJECT_FIELDS = 11
@@ -38,22 +62,3 @@ def calendar_object(row: asyncpg.Record, start: int = 0, *,
         "size": row[start + 6], "organizer": row[start + 7], "schedule_tag": row[start + 8],
         "created": row[start + 9], "modified": row[start + 10],
         "icalendar": row[start + OBJECT_FIELDS] if with_data else None})
-
-
-# A calendar as bound in a home: ``calendar_bind b`` joined to ``calendar c``.
-CALENDAR_COLUMNS = """
-    c.id, b.home_id, c.owner_home_id, b.name, b.mode, c.supported_components,
-    c.created, c.modified, c.purged_revision,
-    coalesce((SELECT max(r.revision) FROM revision r WHERE r.collection_id = c.id), 0)
-        AS revision
-"""
-
-
-def calendar_of(row: asyncpg.Record) -> Calendar:
-    """The calendar of a row with CALENDAR_COLUMNS (by name)."""
-    components = row["supported_components"]
-    return Calendar(id=row["id"], home_id=row["home_id"], owner_home_id=row["owner_home_id"],
-                    name=row["name"], mode=row["mode"],
-                    supported_components=frozenset(components) if components else None,
-                    created=row["created"], modified=row["modified"],
-                    revision=row["revision"], purged_revision=row["purged_revision"])

@@ -35,11 +35,13 @@ from caldavd.store.postgres.object_writes import (
     put_request,
     refusal,
 )
-from caldavd.store.postgres.rows import CALENDAR_COLUMNS, calendar_object, calendar_of
+from caldavd.store.postgres.rows import (
+    CALENDAR_COLUMNS,
+    CALENDAR_FIELDS,
+    calendar_object,
+    calendar_of,
+)
 from caldavd.store.postgres.schedule_writes import put_scheduled
-
-INBOX = "inbox"  # the scheduling inbox's name in its home (RFC 6638 §2.2)
-OUTBOX = "outbox"
 
 _LOCK_OWNER_SQL = "SELECT id FROM calendar_home WHERE owner_uid = $1 FOR NO KEY UPDATE"
 _LOCATE_UID_SQL = f"""
@@ -51,22 +53,23 @@ SELECT {CALENDAR_COLUMNS},
 FROM calendar_object o
 JOIN calendar_bind b ON b.calendar_id = o.calendar_id AND b.home_id = o.home_id
 JOIN calendar c ON c.id = b.calendar_id
-WHERE o.home_id = $1 AND o.uid = $2 AND b.name <> '{INBOX}'
+WHERE o.home_id = $1 AND o.uid = $2 AND c.kind = 'calendar'
 ORDER BY o.scheduling DESC, b.name, o.name LIMIT 1
 """
 # The position of the object's first column in a _LOCATE_UID_SQL row.
-_OBJECT_AT = 10
+_OBJECT_AT = CALENDAR_FIELDS
 _OWNED_SQL = f"""
 SELECT {CALENDAR_COLUMNS} FROM calendar_bind b JOIN calendar c ON c.id = b.calendar_id
 JOIN calendar_home h ON h.id = b.home_id
-WHERE h.owner_uid = $1 AND b.mode = 'own' AND b.name NOT IN ('{INBOX}', '{OUTBOX}')
+WHERE h.owner_uid = $1 AND b.mode = 'own' AND c.kind = 'calendar'
   AND (c.supported_components IS NULL OR $2 = ANY(c.supported_components))
-ORDER BY b.name = $3 DESC NULLS LAST, c.created, c.id LIMIT 1
+ORDER BY b.name = $3 DESC NULLS LAST, coalesce(c.id = h.default_calendar_id, false) DESC,
+         c.created, c.id LIMIT 1
 """
 _INBOX_SQL = f"""
 SELECT {CALENDAR_COLUMNS} FROM calendar_bind b JOIN calendar c ON c.id = b.calendar_id
 JOIN calendar_home h ON h.id = b.home_id
-WHERE h.owner_uid = $1 AND b.mode = 'own' AND b.name = '{INBOX}'
+WHERE h.owner_uid = $1 AND b.mode = 'own' AND c.kind = 'inbox'
 """
 _SEEN_SQL = "SELECT 1 FROM schedule_ledger WHERE recipient_uid = $1 AND digest = $2"
 _QUEUE_SQL = """
@@ -129,7 +132,7 @@ class Claimed:
                         run: Offload = inline) -> CalendarObject:
         row = await self.conn.fetchrow(_INBOX_SQL, owner_uid)
         if row is None:
-            raise NotFound(f"{owner_uid}'s {INBOX}")
+            raise NotFound(f"{owner_uid}'s inbox")
         item = dataclasses.replace(write, uid=write.name, scheduling=False, schedule=None)
         return await self.put(calendar_of(row), item, run=run)
 

@@ -29,8 +29,10 @@ from caldavd.store.errors import (
 )
 from caldavd.store.model import (
     NO_PROPERTY_LIMITS,
+    SCHEDULING_KINDS,
     BusyTime,
     Calendar,
+    CalendarKind,
     CalendarObject,
     Change,
     Home,
@@ -49,6 +51,7 @@ from caldavd.store.postgres.attachments import PostgresAttachments
 from caldavd.store.postgres.batch import Batcher
 from caldavd.store.postgres.busy import homes_busy, homes_busy_sql
 from caldavd.store.postgres.homes import lock_home
+from caldavd.store.postgres.inbox import PostgresInbox
 from caldavd.store.postgres.indexing import ObjectIndexing
 from caldavd.store.postgres.object_writes import (
     DELETE_SQL,
@@ -139,7 +142,7 @@ def _located(owner_uid: str, row: asyncpg.Record | None) -> Located:
     return home, calendar, obj
 
 
-class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
+class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule, PostgresInbox):
     """``caldavd.store.Store`` on an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool, *, indexer: Indexer) -> None:
@@ -175,6 +178,8 @@ class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
             home = _home(row)
             for new in defaults:
                 await self._insert_calendar(conn, home, new)
+            for kind in SCHEDULING_KINDS:  # RFC 6638 §2.2, made with the home
+                await self._insert_calendar(conn, home, NewCalendar(kind), kind=kind)
             # The calendars moved the token: hand out the home as it will commit.
             return dataclasses.replace(home, change_token=await conn.fetchval(
                 "SELECT change_token FROM calendar_home WHERE id = $1", home.id))
@@ -196,11 +201,17 @@ class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
     # -- calendars --------------------------------------------------------------------
 
     async def calendars(self, home: Home) -> list[Calendar]:
+        return await self._bound(home, "AND c.kind = 'calendar'")
+
+    async def collections(self, home: Home) -> list[Calendar]:
+        return await self._bound(home, "")
+
+    async def _bound(self, home: Home, condition: str) -> list[Calendar]:
         async with connection(self._pool) as conn:
             rows = await conn.fetch(
                 f"SELECT {_CALENDAR_COLUMNS} FROM calendar_bind b "
-                "JOIN calendar c ON c.id = b.calendar_id WHERE b.home_id = $1 ORDER BY b.name",
-                home.id)
+                f"JOIN calendar c ON c.id = b.calendar_id WHERE b.home_id = $1 {condition} "
+                "ORDER BY b.name", home.id)
         return [_calendar(r) for r in rows]
 
     async def calendar(self, home: Home, name: str) -> Calendar | None:
@@ -219,7 +230,8 @@ class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
 
     async def _insert_calendar(self, conn: asyncpg.Connection, home: Home,
                                new: NewCalendar,
-                               limits: PropertyLimits = NO_PROPERTY_LIMITS) -> Calendar:
+                               limits: PropertyLimits = NO_PROPERTY_LIMITS, *,
+                               kind: CalendarKind = "calendar") -> Calendar:
         if await conn.fetchval(
                 "SELECT 1 FROM calendar_bind WHERE home_id = $1 AND name = $2 UNION ALL "
                 "SELECT 1 FROM dav_resource WHERE home_id = $1 AND path = $2",
@@ -227,8 +239,8 @@ class PostgresStore(PostgresPlain, PostgresAttachments, PostgresSchedule):
             raise AlreadyExists(new.name)
         components = sorted(new.supported_components) if new.supported_components else None
         calendar_id = await conn.fetchval(
-            "INSERT INTO calendar (owner_home_id, supported_components) VALUES ($1, $2) "
-            "RETURNING id", home.id, components)
+            "INSERT INTO calendar (owner_home_id, supported_components, kind) "
+            "VALUES ($1, $2, $3) RETURNING id", home.id, components, kind)
         await conn.execute(
             "INSERT INTO calendar_bind (home_id, calendar_id, name, mode) "
             "VALUES ($1, $2, $3, 'own')", home.id, calendar_id, new.name)
@@ -687,8 +699,9 @@ if TYPE_CHECKING:
     Roles = tuple[interface.HomeStore, interface.PropertyStore, interface.ObjectStore,
                   interface.QueryStore, interface.SyncStore, interface.PlainStore,
                   interface.AttachmentStore, interface.AttachmentTrash,
-                  interface.ScheduleStore, interface.HealthStore, interface.Store]
+                  interface.ScheduleStore, interface.InboxStore, interface.HealthStore,
+                  interface.Store]
 
     def _plays_every_role(store: PostgresStore) -> Roles:
         """Never called: mypy proves here that PostgresStore satisfies each role."""
-        return store, store, store, store, store, store, store, store, store, store, store
+        return store, store, store, store, store, store, store, store, store, store, store, store

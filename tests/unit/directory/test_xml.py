@@ -49,6 +49,15 @@ async def test_lookups_and_addresses() -> None:
     assert await directory.record_by_address(f"urn:uuid:{user.uid}") == user
     room = await directory.record_by_short_name("location", "location01")
     assert room is not None and room.calendar_user_type == "ROOM"
+    # Principal URLs are addresses too (RFC 6638 §2.4.1), as paths or URLs on any host.
+    for address in (f"/principals/__uids__/{user.uid}/", f"/principals/__uids__/{user.uid}",
+                    "/principals/users/user03/", "http://cal.example.com:8008/principals/users/user03/",
+                    f"HTTPS://x/principals/__uids__/{user.uid.upper()}/"):
+        assert await directory.record_by_address(address) == user, address
+    assert await directory.record_by_address("/principals/locations/location01/") == room
+    assert await directory.record_by_address("/principals/users/location01/") is None
+    assert await directory.record_by_address("/principals/users/user03/x/") is None
+    assert await directory.record_by_address(" mailto:user03@example.com ") == user
     assert not room.enabled_for_login, "locations cannot log in by default"
 
 

@@ -17,6 +17,7 @@ ROLES: list[type] = [
     interface.HomeStore, interface.PropertyStore, interface.ObjectStore,
     interface.QueryStore, interface.SyncStore, interface.PlainStore,
     interface.AttachmentStore, interface.AttachmentTrash, interface.ScheduleStore,
+    interface.InboxStore,
     interface.HealthStore,
 ]
 
