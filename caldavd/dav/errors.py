@@ -468,6 +468,22 @@ class RecipientLimit(DAVError):
 
 # -- caldavd's own limits (README "Security and limits") ---------------------------------
 
+class ValidScheduleDefaultCalendarURL(DAVError):
+    """schedule-default-calendar-URL may name only a calendar of the inbox owner's home
+    that takes VEVENTs (RFC 6638 §9.2); the client can name another (409)."""
+
+    status = 409
+    element = names.VALID_SCHEDULE_DEFAULT_CALENDAR_URL
+
+
+class DefaultCalendarNeeded(DAVError):
+    """The calendar is the home's default for scheduling deliveries and no other could
+    take its place (RFC 6638 §9.2.1)."""
+
+    status = 403
+    element = names.DEFAULT_CALENDAR_NEEDED
+
+
 class MaxPropertiesPerRequest(DAVError):
     """The body names more properties than MaxPropertiesPerRequest allows."""
 

@@ -27,7 +27,9 @@ from caldavd.http.context import Context
 from caldavd.http.resources import (
     HomeCollection,
     HomeResource,
+    InboxResource,
     Missing,
+    OutboxResource,
     Principal,
     PrincipalCollection,
     ProxyGroup,
@@ -37,12 +39,17 @@ from caldavd.http.resources import (
     principal_path,
     proxy_group_path,
 )
+from caldavd.scheduling import privileges as scheduling_privileges
 
 # RFC 3744 §3.12 aggregation, as this server supports it.
+# The scheduling privileges (RFC 6638 §6) are under DAV:all, and supported on the inbox
+# (schedule-deliver) and the outbox (schedule-send) only.
 PRIVILEGE_TREE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (names.ALL, (names.READ, names.WRITE, names.READ_ACL,
-                 names.READ_CURRENT_USER_PRIVILEGE_SET)),
+                 names.READ_CURRENT_USER_PRIVILEGE_SET, names.SCHEDULE_DELIVER,
+                 names.SCHEDULE_SEND)),
     (names.WRITE, (names.WRITE_PROPERTIES, names.WRITE_CONTENT, names.BIND, names.UNBIND)),
+    *scheduling_privileges.TREE,
 )
 READ_ONLY = frozenset({names.READ, names.READ_CURRENT_USER_PRIVILEGE_SET})
 WRITE_ALL = frozenset({names.WRITE, names.WRITE_PROPERTIES, names.WRITE_CONTENT, names.BIND,
@@ -73,9 +80,13 @@ def access_control_list(ctx: Context, resource: Resource) -> list[Ace]:
         owner = resource.owner
         if owner is None:
             return admins
-        aces = [Ace(principal_path(owner), OWNER),
-                Ace(proxy_group_path(owner.uid, True), DELEGATE_WRITE),
-                Ace(proxy_group_path(owner.uid, False), READ_ONLY), *admins]
+        aces = [Ace(principal_path(owner), OWNER | _box(resource, "owner")),
+                Ace(proxy_group_path(owner.uid, True), DELEGATE_WRITE | _box(resource, "write")),
+                Ace(proxy_group_path(owner.uid, False), READ_ONLY | _box(resource, "read")),
+                *(Ace(a.principal, a.granted | _box(resource, "owner")) for a in admins)]
+        others = _box(resource, "other")
+        if others:
+            aces.append(Ace(None, others))
         return [Ace(a.principal, _read_only_binding(resource, a.granted)) for a in aces]
     if isinstance(resource, Principal):
         own = [Ace(principal_path(resource.principal), READ_WITH_ACL)]
@@ -103,11 +114,22 @@ async def _in_home(ctx: Context, resource: HomeResource) -> frozenset[str]:
     if owner is None:
         return NONE
     if owner.uid == ctx.principal.uid or ctx.is_admin:
-        return OWNER
+        return OWNER | _box(resource, "owner")
     access = await ctx.access_to(owner.uid)
     if access == "write":
-        return DELEGATE_WRITE
-    return READ_ONLY if access == "read" else NONE
+        return DELEGATE_WRITE | _box(resource, "write")
+    if access == "read":
+        return READ_ONLY | _box(resource, "read")
+    return _box(resource, "other")
+
+
+def _box(resource: Resource, standing: scheduling_privileges.Standing) -> frozenset[str]:
+    """The scheduling privileges ``standing`` holds on an inbox or outbox (RFC 6638 §6)."""
+    if isinstance(resource, InboxResource):
+        return scheduling_privileges.granted("inbox", standing)
+    if isinstance(resource, OutboxResource):
+        return scheduling_privileges.granted("outbox", standing)
+    return NONE
 
 
 def _read_only_binding(resource: HomeResource, granted: frozenset[str]) -> frozenset[str]:
@@ -150,13 +172,20 @@ def aggregated(granted: frozenset[str]) -> list[str]:
     return sorted(granted - contained)
 
 
-def supported_privilege_set() -> etree._Element:
-    """DAV:supported-privilege-set (RFC 3744 §5.3)."""
+def supported_privilege_set(resource: Resource | None = None) -> etree._Element:
+    """DAV:supported-privilege-set (RFC 3744 §5.3); schedule-deliver on an inbox and
+    schedule-send on an outbox only (RFC 6638 §6.1, §6.2)."""
+    left_out = {names.SCHEDULE_DELIVER, names.SCHEDULE_SEND}
+    if isinstance(resource, InboxResource):
+        left_out.discard(names.SCHEDULE_DELIVER)
+    elif isinstance(resource, OutboxResource):
+        left_out.discard(names.SCHEDULE_SEND)
+
     def node(name: str) -> etree._Element:
         children = [element(names.PRIVILEGE, children=[element(name)])]
         for parent, contained in PRIVILEGE_TREE:
             if parent == name:
-                children.extend(node(c) for c in contained)
+                children.extend(node(c) for c in contained if c not in left_out)
         return element(names.SUPPORTED_PRIVILEGE, children=children)
 
     return element(names.SUPPORTED_PRIVILEGE_SET, children=[node(names.ALL)])

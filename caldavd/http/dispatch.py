@@ -9,7 +9,7 @@ from typing import Protocol
 from aiohttp import web
 
 from caldavd.dav.errors import MethodNotAllowed
-from caldavd.http import liveprops, proxyprops
+from caldavd.http import defaultcal, liveprops, proxyprops
 from caldavd.http.attachments import ATTACHMENTS
 from caldavd.http.attachments import serve as serve_attachment
 from caldavd.http.keys import REGISTRY
@@ -46,7 +46,7 @@ class MethodModule(Protocol):
 
 # The modules the registry is built from, properties in this order in allprop and
 # propname answers.
-PROPERTY_MODULES: tuple[PropertyModule, ...] = (liveprops, proxyprops)
+PROPERTY_MODULES: tuple[PropertyModule, ...] = (liveprops, proxyprops, defaultcal)
 REPORT_MODULES: tuple[ReportModule, ...] = (freebusy, multiget, principals, query, sync)
 METHOD_MODULES: tuple[MethodModule, ...] = (
     copymove, delete, get, mkcalendar, options, propfind, proppatch, put, report)

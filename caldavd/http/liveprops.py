@@ -133,7 +133,7 @@ async def current_user_privilege_set(ctx: Context, res: Resource) -> etree._Elem
 
 
 async def supported_privilege_set(ctx: Context, res: Resource) -> etree._Element | None:
-    return acl.supported_privilege_set()
+    return acl.supported_privilege_set(res)
 
 
 async def owner(ctx: Context, res: Resource) -> etree._Element | None:

@@ -8,6 +8,7 @@ from caldavd.dav import names
 from caldavd.dav.errors import Forbidden
 from caldavd.http.acl import require
 from caldavd.http.attachments import collect_files, had_attachments
+from caldavd.http.defaultcal import check_default_kept
 from caldavd.http.methods.plain import home_of
 from caldavd.http.methods.put import conditions
 from caldavd.http.resources import (
@@ -38,6 +39,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
         raise Forbidden("a home's scheduling inbox and outbox cannot be deleted "
                         "(RFC 6638 §2.1, §2.2)")
     elif isinstance(resource, CalendarResource):
+        await check_default_kept(ctx, resource.the_home, resource.the_calendar)
         await ctx.store.delete_calendar(resource.the_home, resource.the_calendar.name)
         await collect_files(ctx)
     else:

@@ -8,10 +8,17 @@ from caldavd.dav import names
 from caldavd.dav.multistatus import Multistatus, Propstat
 from caldavd.dav.requests import parse_proppatch
 from caldavd.http.acl import require
+from caldavd.http.defaultcal import check_default_ops, split_ops
 from caldavd.http.errors import to_dav_error
 from caldavd.http.propfind import multistatus_response
 from caldavd.http.proxyprops import patch_proxy_group
-from caldavd.http.resources import CalendarResource, HomeResource, ObjectResource, ProxyGroup
+from caldavd.http.resources import (
+    CalendarResource,
+    HomeResource,
+    InboxResource,
+    ObjectResource,
+    ProxyGroup,
+)
 from caldavd.http.target import existing, read_body
 from caldavd.http.writable import checked_operations
 from caldavd.store import QuotaExceeded, TooManyProperties
@@ -24,7 +31,10 @@ async def proppatch(request: web.Request) -> web.StreamResponse:
     ctx.bounds.check_names(len({op.name for op in ops}))
     if isinstance(resource, ProxyGroup):
         return _answer(resource.path, await patch_proxy_group(ctx, resource, ops))
+    default_ops, ops = split_ops(resource, ops)
     changes = await checked_operations(ctx, ops, resource, creating=False)
+    chosen = await check_default_ops(ctx, resource, default_ops, changes) \
+        if isinstance(resource, InboxResource) and default_ops else None
     resource_id = resource.resource_id
     if not changes.failures and isinstance(resource, HomeResource) and resource_id is not None:
         calendar = resource.calendar if isinstance(resource, CalendarResource) else None
@@ -39,6 +49,8 @@ async def proppatch(request: web.Request) -> web.StreamResponse:
             if error is None:
                 raise RuntimeError("a refused property without a DAV error") from exc
             changes.refuse(changes.set, error)
+    if default_ops and not changes.failures and isinstance(resource, HomeResource):
+        await ctx.store.set_default_calendar(resource.the_home, chosen)
     return _answer(resource.path, changes.propstats())
 
 
