@@ -107,3 +107,13 @@ async def test_at_most_limit_plus_one_rows_over_all_homes(store: Store,
         await store.put_object(bobs, event(f"b{n}", T0 + n * HOUR))
     found = await store.busy_time_of_homes(["alice", "bob"], START, END, limit=3)
     assert sum(len(busy.periods) for busy in found.values()) == 4
+
+
+async def test_the_inbox_is_never_busy(store: Store, home: Home) -> None:
+    """A delivered message, even one with index rows, is not the owner's time (RFC 6638
+    §2.2): only calendars count."""
+    inbox = await store.calendar(home, "inbox")
+    assert inbox is not None
+    await store.put_object(inbox, event("in-inbox", T0 + HOUR))
+    found = await store.busy_time_of_homes(["alice"], START, END, limit=10)
+    assert found["alice"] == HomeBusyTime()

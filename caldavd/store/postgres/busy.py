@@ -49,7 +49,7 @@ WITH k AS MATERIALIZED (
     JOIN calendar_home h ON h.owner_uid = u.owner_uid
     JOIN calendar_bind b ON b.home_id = h.id
     JOIN calendar c ON c.id = b.calendar_id
-    WHERE NOT EXISTS (
+    WHERE c.kind = 'calendar' AND NOT EXISTS (
         SELECT 1 FROM dead_property p
         WHERE p.resource_id = c.id AND p.name = $8
           AND xpath_exists('/c:schedule-calendar-transp/c:transparent', p.value::xml,

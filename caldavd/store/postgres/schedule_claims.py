@@ -134,7 +134,10 @@ class Claimed:
         if row is None:
             raise NotFound(f"{owner_uid}'s inbox")
         item = dataclasses.replace(write, uid=write.name, scheduling=False, schedule=None)
-        return await self.put(calendar_of(row), item, run=run)
+        # No index rows: nothing reads the inbox by time (store/postgres/inbox.py).
+        put = put_request(calendar_of(row), item, ([], None), None, False, 0)
+        obj, _ = put_outcome(put, await self.conn.fetchrow(PUT_SQL, *put_args(put)))
+        return obj
 
 
 @dataclasses.dataclass
